@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class UsersConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "users"
+
+    def ready(self):
+        # Importing the module connects its @receiver functions, once, at start-up.
+        from . import signals  # noqa: F401

@@ -1,0 +1,80 @@
+"""profile-created-once: every way of creating a user leaves exactly one profile."""
+import pytest
+
+from _grader_harness import support
+
+
+def test_create_user():
+    User = support.user_model()
+    support.create_tracked("cu", "User.objects.create_user(...)",
+                           lambda f: User._default_manager.create_user(password=support.PASSWORD, **f))
+
+
+def test_create_superuser():
+    User = support.user_model()
+    support.create_tracked("cs", "User.objects.create_superuser(...)",
+                           lambda f: User._default_manager.create_superuser(password=support.PASSWORD, **f))
+
+
+def test_objects_create():
+    User = support.user_model()
+    support.create_tracked("oc", "User.objects.create(...)",
+                           lambda f: User._default_manager.create(**f))
+
+
+def test_instance_save():
+    User = support.user_model()
+
+    def make(fields):
+        user = User(**fields)
+        user.set_password(support.PASSWORD)
+        user.save()
+        return user
+
+    support.create_tracked("is", "User(...).save()", make)
+
+
+def test_createsuperuser_command():
+    from django.core.management import call_command
+
+    User = support.user_model()
+
+    def make(fields):
+        call_command("createsuperuser", interactive=False, verbosity=0, **fields)
+        key = User.USERNAME_FIELD
+        return User._default_manager.get(**{key: fields[key]})
+
+    support.create_tracked("cc", "the createsuperuser command", make)
+
+
+def test_admin_add_form():
+    from django.apps import apps
+    from django.test import Client
+    from django.urls import NoReverseMatch, reverse
+
+    User = support.user_model()
+    if not apps.is_installed("django.contrib.admin"):
+        pytest.skip("django.contrib.admin is not in INSTALLED_APPS")
+    try:
+        url = reverse(f"admin:{User._meta.app_label}_{User._meta.model_name}_add")
+    except NoReverseMatch:
+        pytest.skip("your user model has no add page in the admin")
+    admin = support.create_tracked("aa", "User.objects.create_superuser(...)",
+                                   lambda f: User._default_manager.create_superuser(
+                                       password=support.PASSWORD, **f))
+    client = Client()
+    client.force_login(admin)
+    fields = support.fields_for("af")
+    form = {**fields, "password1": support.PASSWORD, "password2": support.PASSWORD,
+            "usable_password": "true", "_save": "Save"}
+    with support.student_code("adding a user with the admin's add-user form"):
+        response = client.post(url, form)
+    key = User.USERNAME_FIELD
+    user = User._default_manager.filter(**{key: fields[key]}).first()
+    if user is None:
+        if User is not apps.get_model("auth", "User"):
+            pytest.skip("the admin's add form of your custom user model needs other fields")
+        support.fail(f"the admin's add-user form did not create the user (HTTP {response.status_code}).",
+                     diagnosis="admin-form")
+    support.track(user)
+    support.expect_one_profile(user, "adding a user with the admin's add-user form")

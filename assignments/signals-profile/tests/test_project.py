@@ -1,0 +1,14 @@
+"""project-loads: Django starts with the student's settings and the database migrates."""
+from _grader_harness import support
+
+
+def test_project_loads():
+    support.require_database()
+    Profile = support.profile_model()
+    User = support.user_model()
+    field = Profile._meta.get_field("user")
+    if not field.one_to_one or field.related_model is not User:
+        support.fail("Profile.user must stay a OneToOneField to settings.AUTH_USER_MODEL, "
+                     "as in the template.", diagnosis="profile-model-changed")
+    # The table really exists and is usable.
+    Profile._default_manager.count()

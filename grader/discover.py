@@ -1,0 +1,107 @@
+"""Stage 1: find the Django project in a submission without running any of it."""
+from __future__ import annotations
+
+import ast
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+# Top-level names the grading child imports itself; a submission must not shadow them.
+RESERVED = frozenset({
+    "_grader_harness", "grader", "django", "pytest", "_pytest", "pluggy", "py",
+    "pytest_django", "pytest_jsonreport", "pytest_metadata", "iniconfig", "packaging",
+    "asgiref", "sqlparse", "tzdata", "typing_extensions",
+})
+# Names that would shadow the standard library but have no effect in the child
+# (conftest.py is never loaded; site runs before the submission is on sys.path).
+HARMLESS = frozenset({"conftest", "sitecustomize", "usercustomize", "manage"})
+IGNORED_DIRS = frozenset({".git", ".venv", "venv", "env", "__pycache__", "node_modules", ".tox"})
+
+
+class DiscoveryError(Exception):
+    """The submission is not a gradable Django project; the message is for the student."""
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    settings_module: str
+    manage_py: Path
+
+
+def _settings_from_manage(manage: Path) -> str | None:
+    try:
+        tree = ast.parse(manage.read_bytes(), filename=str(manage))
+    except (SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and len(node.args) >= 2:
+            key, value = node.args[0], node.args[1]
+            if (isinstance(key, ast.Constant) and key.value == "DJANGO_SETTINGS_MODULE"
+                    and isinstance(value, ast.Constant) and isinstance(value.value, str)):
+                return value.value
+    return None
+
+
+def _guess_settings(root: Path) -> str | None:
+    found = sorted(p for p in root.glob("*/settings.py") if (p.parent / "__init__.py").is_file())
+    if len(found) == 1:
+        return f"{found[0].parent.name}.settings"
+    return None
+
+
+def top_level_names(root: Path) -> set[str]:
+    names = set()
+    for entry in root.iterdir():
+        if entry.name in IGNORED_DIRS or entry.name.startswith("."):
+            continue
+        if entry.is_dir() and ((entry / "__init__.py").exists() or any(entry.glob("*.py"))):
+            names.add(entry.name)
+        elif entry.suffix in {".py", ".pyc", ".so", ".pth"}:
+            names.add(entry.name.split(".")[0])
+    return names
+
+
+def find_project_root(path: Path) -> Path:
+    """The folder holding manage.py: PATH itself, or a single sub-folder of it."""
+    if (path / "manage.py").is_file():
+        return path
+    nested = [p.parent for p in path.glob("*/manage.py") if p.parent.name not in IGNORED_DIRS]
+    if len(nested) == 1:
+        return nested[0]
+    if len(nested) > 1:
+        raise DiscoveryError(
+            f"found several Django projects ({', '.join(sorted(p.name for p in nested))}); "
+            "submit exactly one project, with manage.py at its top.")
+    raise DiscoveryError(
+        "no manage.py found: the grader needs the folder that holds manage.py "
+        "(the top of your Django project, as in the student template).")
+
+
+def discover(path: Path) -> Project:
+    path = Path(path)
+    if not path.is_dir():
+        raise DiscoveryError(f"{path} is not a folder")
+    root = find_project_root(path)
+    manage = root / "manage.py"
+    settings = _settings_from_manage(manage) or _guess_settings(root)
+    if not settings:
+        raise DiscoveryError(
+            "could not tell which settings module your project uses: manage.py should contain "
+            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings').")
+    if not all(part.isidentifier() for part in settings.split(".")):
+        raise DiscoveryError(f"DJANGO_SETTINGS_MODULE in manage.py is {settings!r}, not a module name.")
+    if not (root / Path(*settings.split(".")).with_suffix(".py")).is_file() and \
+            not (root / Path(*settings.split(".")) / "__init__.py").is_file():
+        raise DiscoveryError(
+            f"manage.py names the settings module {settings!r}, but "
+            f"{'/'.join(settings.split('.'))}.py does not exist in your project.")
+    shadowing = sorted(
+        n for n in top_level_names(root)
+        if (n in RESERVED or n in sys.stdlib_module_names) and n not in HARMLESS)
+    if shadowing:
+        raise DiscoveryError(
+            "these files or folders at the top of your project have the same name as a module "
+            f"Python, Django or pytest need: {', '.join(shadowing)}. Rename them "
+            "(for example users_utils.py instead of json.py).")
+    return Project(root=root, settings_module=settings, manage_py=manage)

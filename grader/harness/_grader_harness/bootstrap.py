@@ -1,0 +1,73 @@
+"""Entry point of the grading child: ``python -I bootstrap.py`` with settings on stdin.
+
+1. Reads the run settings from stdin before any student code runs.
+2. Puts the harness, then the submission, on sys.path (python -I left both off).
+3. Installs the signal probe and starts Django with the grading settings.
+4. Runs the hidden suite with pytest, plugins named explicitly, and writes one
+   JSON document to the file descriptor the grader handed over, then exits
+   without running atexit handlers.
+"""
+import json
+import os
+import sys
+
+
+def _write(fd: int, payload: dict) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    data = json.dumps(payload, default=str).encode()
+    with os.fdopen(fd, "wb", closefd=True) as out:
+        out.write(data)
+
+
+def main() -> None:
+    run = json.loads(sys.stdin.readline())
+    sys.stdin.close()
+    sys.stdin = open(os.devnull)  # the student's code never reads the grader's input
+    report_fd = int(run["report_fd"])
+    harness_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path[:0] = [harness_parent, run["submission"]]
+    os.chdir(run["submission"])
+
+    from _grader_harness import config
+    config.SUBMISSION = run["submission"]
+    config.STUDENT_SETTINGS = run["settings"]
+    config.DB_PATH = run["db"]
+    config.TOKEN = run["token"]
+    config.PROFILE_MODEL = run["profile_model"]
+    os.environ["DJANGO_SETTINGS_MODULE"] = "_grader_harness.settings"
+
+    from _grader_harness import errors, probe
+    probe.install()
+    try:
+        import django
+        django.setup()
+    except BaseException as exc:  # SystemExit too: report it, never let it end the run silently
+        _write(report_fd, {"phase": "setup", "setup_error": errors.describe(exc), "pytest": None})
+        os._exit(0)
+
+    import pytest
+    from _grader_harness import plugin
+
+    args = [
+        *[os.path.join(run["suite"], t) for t in run["tests"]],
+        "-c", os.path.join(run["suite"], "pytest.ini"), "--rootdir", run["suite"],
+        "-p", "pytest_django.plugin", "-p", "pytest_jsonreport.plugin",
+        "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:doctest",
+        "--noconftest", "--assert=plain", "--capture=no", "-q", "--tb=no",
+        "--json-report", "--json-report-file=none",
+        # nargs="+": this option must come last
+        "--json-report-omit", "collectors", "log", "streams", "keywords", "warnings",
+    ]
+    collector = plugin.Collector()
+    exitcode = pytest.main(args, plugins=[plugin, collector])
+    _write(report_fd, {"phase": "tests", "setup_error": None, "exitcode": int(exitcode),
+                       "pytest": collector.report})
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

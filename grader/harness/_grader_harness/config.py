@@ -1,0 +1,6 @@
+"""Run settings handed over by the grader on stdin, filled in by bootstrap."""
+SUBMISSION = ""
+STUDENT_SETTINGS = ""
+DB_PATH = ""
+TOKEN = ""
+PROFILE_MODEL = "users.Profile"

@@ -1,0 +1,74 @@
+"""pytest plugin of the grading child (loaded with -p, never from a conftest).
+
+- migrates the grading database once per run and gives every hidden test
+  database access in autocommit mode, so what a test does is really written
+  to the file the grader inspects afterwards;
+- marks in that database every test that ran to its end, and records the
+  users each test created (the grader's outside evidence);
+- collects structured feedback from the tests and hands the final
+  pytest-json-report document to the bootstrap.
+"""
+from __future__ import annotations
+
+import pytest
+
+from _grader_harness import errors
+
+EVIDENCE_TABLE = "_grader_evidence"
+STATE: dict = {"db_error": None, "nodeid": "", "feedback": {}, "warnings": []}
+
+
+class Collector:
+    """Receives the finished report from pytest-json-report."""
+
+    report = None
+
+    def pytest_json_modifyreport(self, json_report):
+        json_report["grader_feedback"] = STATE["feedback"]
+        json_report["grader_warnings"] = STATE["warnings"]
+        self.report = json_report
+
+
+def record(**feedback) -> None:
+    """Attach feedback (diagnosis, message, location, traceback) to the running test."""
+    STATE["feedback"].setdefault(STATE["nodeid"], {}).update(feedback)
+
+
+def evidence(kind: str, value: int = 0) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {EVIDENCE_TABLE} (nodeid, kind, value) VALUES (%s, %s, %s)",
+            [STATE["nodeid"], kind, value])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _grading_database(django_db_blocker):
+    from django.core.management import call_command
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        try:
+            call_command("migrate", verbosity=0, interactive=False, run_syncdb=True)
+        except Exception as exc:
+            STATE["db_error"] = errors.describe(exc)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TABLE IF NOT EXISTS {EVIDENCE_TABLE} "
+                "(nodeid TEXT NOT NULL, kind TEXT NOT NULL, value INTEGER NOT NULL)")
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _grading_test(request, django_db_blocker, _grading_database):
+    STATE["nodeid"] = request.node.nodeid
+    with django_db_blocker.unblock():
+        yield
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    result = yield  # raises when the test failed or skipped: then there is nothing to mark
+    evidence("done")
+    return result

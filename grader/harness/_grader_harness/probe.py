@@ -1,0 +1,101 @@
+"""Records every Signal.connect() call, with where it happened.
+
+Installed before django.setup(), so it sees receivers connected while models
+are imported and while each AppConfig.ready() runs. It keeps no strong
+reference to receivers: a receiver that Django would garbage-collect still
+disappears, and the check can tell.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+from _grader_harness import config
+
+
+@dataclass
+class Connect:
+    signal: object
+    receiver_key: object       # django.dispatch.dispatcher._make_id(receiver)
+    receiver_name: str
+    receiver_where: str        # file:line of the receiver's definition, relative to the project
+    sender: object             # the model class (lazy "app.Model" senders arrive resolved), or None
+    phase: str                 # "ready", "models" (import_models), "other"
+    app_label: str             # the AppConfig whose ready()/import_models was running
+    app_class: str
+    call_site: str             # file:line in the student's code that connected it
+    weak: bool
+    student: bool              # the receiver is defined in the student's files
+
+
+CONNECTS: list[Connect] = []
+
+
+def relpath(filename: str) -> str | None:
+    root = config.SUBMISSION.rstrip("/") + "/"
+    if filename.startswith(root):
+        return filename[len(root):]
+    return None
+
+
+def _where_defined(receiver) -> str:
+    func = getattr(receiver, "__func__", receiver)
+    code = getattr(func, "__code__", None)
+    if code is None:
+        code = getattr(getattr(type(receiver), "__call__", None), "__code__", None)
+    if code is None:
+        return ""
+    rel = relpath(code.co_filename)
+    return f"{rel}:{code.co_firstlineno}" if rel else ""
+
+
+def _context(frame):
+    from django.apps import AppConfig
+
+    phase, label, cls, site = "other", "", "", ""
+    while frame is not None:
+        code = frame.f_code
+        if not site:
+            rel = relpath(code.co_filename)
+            if rel:
+                site = f"{rel}:{frame.f_lineno}"
+        if code.co_name in ("ready", "import_models") and phase == "other":
+            obj = frame.f_locals.get("self")
+            if isinstance(obj, AppConfig):
+                phase = "ready" if code.co_name == "ready" else "models"
+                label, cls = obj.label, f"{type(obj).__module__}.{type(obj).__qualname__}"
+        frame = frame.f_back
+    return phase, label, cls, site
+
+
+def install() -> None:
+    from django.dispatch import dispatcher
+
+    original = dispatcher.Signal.connect
+
+    def connect(self, receiver, sender=None, weak=True, dispatch_uid=None, **kwargs):
+        try:
+            phase, label, cls, site = _context(sys._getframe(1))
+            where = _where_defined(receiver)
+            CONNECTS.append(Connect(
+                signal=self,
+                receiver_key=dispatcher._make_id(receiver),
+                receiver_name=getattr(receiver, "__qualname__", repr(receiver)),
+                receiver_where=where,
+                sender=sender, phase=phase, app_label=label, app_class=cls,
+                call_site=site, weak=weak, student=bool(where),
+            ))
+        except Exception:  # the probe must never change the student's behaviour
+            pass
+        return original(self, receiver, sender=sender, weak=weak, dispatch_uid=dispatch_uid, **kwargs)
+
+    connect.__wrapped__ = original
+    dispatcher.Signal.connect = connect
+
+
+def live_receivers(signal, sender) -> list:
+    """Receivers Django would call for `sender`, across Django 4.2 (list) and 5.x (sync, async)."""
+    found = signal._live_receivers(sender)
+    if isinstance(found, tuple):
+        return [r for group in found for r in group]
+    return list(found)

@@ -1,0 +1,75 @@
+"""The typed result model shared by every stage of the pipeline."""
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = "1.0"
+
+
+class RunStatus(str, enum.Enum):
+    GRADED = "graded"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    TAMPERED = "tampered"
+
+
+class CheckStatus(str, enum.Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+@dataclass
+class TestOutcome:
+    """What the child reported for one hidden test (not yet trusted)."""
+
+    nodeid: str
+    outcome: str  # passed | failed | skipped | error
+    message: str = ""
+    diagnosis: str = ""
+    location: str = ""  # file:line in the student's project, when known
+    student_traceback: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CheckResult:
+    id: str
+    title: str
+    status: CheckStatus
+    score: float
+    max_score: float
+    feedback: str = ""
+    hint: str = ""
+    diagnosis: str = ""
+    location: str = ""
+    student_traceback: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    assignment: str
+    submission: str
+    status: RunStatus
+    score: float
+    max_score: float
+    message: str
+    checks: list[CheckResult]
+    duration_s: float
+    grader_version: str
+    django_version: str
+    python_version: str
+    graded_at: str
+    sandbox: str = "none"
+    warnings: list[str] = field(default_factory=list)
+    schema_version: str = SCHEMA_VERSION
+    rubric_digest: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        for check in data["checks"]:
+            check["status"] = check["status"].value
+        return data

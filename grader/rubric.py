@@ -1,0 +1,175 @@
+"""Load and validate an assignment: its rubric (TOML), hidden suite and limits."""
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ASSIGNMENTS_ENV = "GRADER_ASSIGNMENTS"
+DEFAULT_ASSIGNMENT = "signals-profile"
+
+
+class RubricError(Exception):
+    """The rubric is missing or malformed (an instructor's error, not a student's)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    wall_time_s: float = 60.0
+    memory_mb: int = 2048
+    max_processes: int = 64
+    max_file_mb: int = 64
+    max_output_kb: int = 64
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    title: str
+    points: float
+    tests: tuple[str, ...]
+    hint: str = ""
+    depends: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Assignment:
+    name: str
+    title: str
+    root: Path
+    profile_model: str
+    checks: tuple[Check, ...]
+    evidence: dict[str, int]
+    limits: Limits
+    digest: str = ""
+    solution_dir: Path | None = field(default=None)
+
+    @property
+    def tests_dir(self) -> Path:
+        return self.root / "tests"
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.points for c in self.checks)
+
+    @property
+    def test_ids(self) -> list[str]:
+        return [t for c in self.checks for t in c.tests]
+
+
+def search_path() -> list[Path]:
+    """Where assignments are looked up, first match wins.
+
+    1. every folder in $GRADER_ASSIGNMENTS (``os.pathsep``-separated);
+    2. the copy shipped inside the installed package (``grader/assignments``);
+    3. ``assignments/`` of the source checkout the package runs from.
+    """
+    paths = [Path(p) for p in os.environ.get(ASSIGNMENTS_ENV, "").split(os.pathsep) if p]
+    here = Path(__file__).resolve().parent
+    paths += [here / "assignments", here.parent / "assignments"]
+    return paths
+
+
+def available() -> list[str]:
+    names: set[str] = set()
+    for base in search_path():
+        if base.is_dir():
+            names.update(p.parent.name for p in base.glob("*/rubric.toml"))
+    return sorted(names)
+
+
+def find(name: str = DEFAULT_ASSIGNMENT) -> Assignment:
+    candidate = Path(name)
+    if (candidate / "rubric.toml").is_file():
+        return load(candidate)
+    for base in search_path():
+        if (base / name / "rubric.toml").is_file():
+            return load(base / name)
+    known = ", ".join(available()) or "none"
+    raise RubricError(f"unknown assignment {name!r} (known: {known})")
+
+
+def _require(table: dict, key: str, kind: type, where: str):
+    if key not in table:
+        raise RubricError(f"{where}: missing key {key!r}")
+    value = table[key]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind):
+        raise RubricError(f"{where}: {key!r} must be {kind.__name__}, not {type(value).__name__}")
+    return value
+
+
+def load(root: Path) -> Assignment:
+    path = root / "rubric.toml"
+    raw = path.read_bytes()
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise RubricError(f"{path}: not valid TOML: {exc}") from None
+
+    checks: list[Check] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(data.get("checks", [])):
+        where = f"{path}: checks[{i}]"
+        cid = _require(entry, "id", str, where)
+        if cid in seen:
+            raise RubricError(f"{where}: duplicate check id {cid!r}")
+        tests = tuple(_require(entry, "tests", list, where))
+        if not tests or not all(isinstance(t, str) and "::" in t for t in tests):
+            raise RubricError(f"{where}: 'tests' must list hidden test ids like 'test_x.py::test_y'")
+        depends = tuple(entry.get("depends", ()))
+        for dep in depends:
+            if dep not in seen:
+                raise RubricError(f"{where}: depends on {dep!r}, which is not an earlier check")
+        points = _require(entry, "points", float, where)
+        if points < 0:
+            raise RubricError(f"{where}: points must not be negative")
+        checks.append(Check(cid, _require(entry, "title", str, where), points, tests,
+                            entry.get("hint", ""), depends))
+        seen.add(cid)
+    if not checks:
+        raise RubricError(f"{path}: no [[checks]]")
+
+    all_tests = [t for c in checks for t in c.tests]
+    if len(all_tests) != len(set(all_tests)):
+        raise RubricError(f"{path}: a hidden test decides more than one check")
+    evidence = data.get("evidence", {})
+    missing = [t for t in all_tests if t not in evidence]
+    if missing:
+        raise RubricError(f"{path}: [evidence] has no entry for {', '.join(missing)}")
+    for test, count in evidence.items():
+        if test not in all_tests:
+            raise RubricError(f"{path}: [evidence] names {test!r}, which no check uses")
+        if not isinstance(count, int) or count < 0:
+            raise RubricError(f"{path}: [evidence] {test!r} must be a whole number >= 0")
+    for test in all_tests:
+        if not (root / "tests" / test.split("::")[0]).is_file():
+            raise RubricError(f"{path}: hidden test file for {test!r} not found")
+
+    limits_raw = data.get("limits", {})
+    unknown = set(limits_raw) - set(Limits.__dataclass_fields__)
+    if unknown:
+        raise RubricError(f"{path}: unknown [limits] keys {sorted(unknown)}")
+    try:
+        limits = Limits(**limits_raw)
+    except TypeError as exc:
+        raise RubricError(f"{path}: [limits]: {exc}") from None
+
+    digest = hashlib.sha256(raw)
+    for test_file in sorted((root / "tests").rglob("*.py")):
+        digest.update(test_file.read_bytes())
+    solution = root / "solution"
+    return Assignment(
+        name=_require(data, "assignment", str, str(path)),
+        title=data.get("title", root.name),
+        root=root,
+        profile_model=_require(data, "profile_model", str, str(path)),
+        checks=tuple(checks),
+        evidence=dict(evidence),
+        limits=limits,
+        digest=digest.hexdigest()[:16],
+        solution_dir=solution if solution.is_dir() else None,
+    )

@@ -1,0 +1,207 @@
+"""Stage 2: run the hidden suite against a copy of the submission in a sandboxed child.
+
+The runner returns what happened, as raw material for the next stages: the
+child's report (parsed JSON, not trusted), the path of a private copy of the
+grading database, the captured output, and how the child ended.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader import sandbox
+from grader.discover import Project
+from grader.rubric import Assignment
+
+HARNESS = Path(__file__).resolve().parent / "harness"
+REPORT_CAP = 8 * 1024 * 1024
+COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "venv", "__pycache__", "node_modules",
+                                     ".tox", "*.pyc", ".pytest_cache")
+
+
+@dataclass
+class Controls:
+    """Tests whose outcome the grader knows in advance; their names change every run."""
+
+    file: str
+    must_pass: list[str]
+    must_fail: list[str]
+
+    @classmethod
+    def generate(cls) -> "Controls":
+        tag = secrets.token_hex(4)
+        return cls(
+            file=f"test_{tag}.py",
+            must_pass=[f"test_{secrets.token_hex(6)}" for _ in range(2)],
+            must_fail=[f"test_{secrets.token_hex(6)}" for _ in range(2)],
+        )
+
+    def source(self) -> str:
+        lines = []
+        for name in self.must_pass:
+            lines.append(f"def {name}():\n    assert True\n")
+        for name in self.must_fail:
+            lines.append(f"def {name}():\n    raise AssertionError('expected')\n")
+        return "\n".join(lines)
+
+    def expected(self) -> dict[str, str]:
+        out = {f"{self.file}::{n}": "passed" for n in self.must_pass}
+        out.update({f"{self.file}::{n}": "failed" for n in self.must_fail})
+        return out
+
+
+@dataclass
+class RunResult:
+    mode: str                       # sandbox used: bwrap | none
+    returncode: int | None
+    timed_out: bool
+    duration_s: float
+    report: dict | None             # what the child wrote (untrusted)
+    report_problem: str = ""        # why `report` is None or unusable
+    db_copy: Path | None = None     # private copy of the grading database
+    output: str = ""                # first part of what the child printed
+    output_bytes: int = 0           # how much it printed in all
+    controls: Controls | None = None
+    token: str = ""
+    private: Path | None = None     # grader-only folder; removed by cleanup()
+    warnings: list[str] = field(default_factory=list)
+
+    def cleanup(self) -> None:
+        if self.private:
+            shutil.rmtree(self.private, ignore_errors=True)
+
+
+class _Drain(threading.Thread):
+    """Reads the child's output, keeping only the first `cap` bytes."""
+
+    def __init__(self, stream, cap: int):
+        super().__init__(daemon=True)
+        self.stream, self.cap = stream, cap
+        self.kept = bytearray()
+        self.total = 0
+
+    def run(self) -> None:
+        while chunk := self.stream.read(65536):
+            self.total += len(chunk)
+            room = self.cap - len(self.kept)
+            if room > 0:
+                self.kept += chunk[:room]
+
+
+def _prepare(project: Project, assignment: Assignment, work: Path, controls: Controls) -> None:
+    shutil.copytree(project.root, work / "submission", symlinks=True, ignore=COPY_IGNORE)
+    shutil.copytree(HARNESS, work / "harness", ignore=COPY_IGNORE)
+    shutil.copytree(assignment.tests_dir, work / "suite", ignore=COPY_IGNORE)
+    (work / "suite" / controls.file).write_text(controls.source())
+    (work / "db").mkdir()
+    (work / "tmp").mkdir()
+
+
+def _read_capped(path: Path, cap: int) -> tuple[dict | None, str]:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None, "the test run left no report"
+    if size == 0:
+        return None, "the test run ended before it could write its report"
+    if size > cap:
+        return None, f"the test run's report is {size} bytes, more than the {cap} allowed"
+    try:
+        data = json.loads(path.read_bytes())
+    except (ValueError, UnicodeDecodeError):
+        return None, "the test run's report is not valid JSON"
+    if not isinstance(data, dict):
+        return None, "the test run's report has the wrong shape"
+    return data, ""
+
+
+def _copy_db(src_dir: Path, dest_dir: Path) -> Path | None:
+    src = src_dir / "grading.sqlite3"
+    if not src.is_file() or src.is_symlink():
+        return None
+    dest = dest_dir / "evidence.sqlite3"
+    for suffix in ("", "-wal", "-journal"):
+        part = Path(str(src) + suffix)
+        if part.is_file() and not part.is_symlink():
+            shutil.copyfile(part, str(dest) + suffix)
+    return dest
+
+
+def run(project: Project, assignment: Assignment, mode: str = "auto") -> RunResult:
+    mode, warning = sandbox.resolve(mode)
+    limits = assignment.limits
+    controls = Controls.generate()
+    token = secrets.token_hex(3)
+    work = Path(tempfile.mkdtemp(prefix="grader-work-"))
+    private = Path(tempfile.mkdtemp(prefix="grader-private-"))
+    result = RunResult(mode=mode, returncode=None, timed_out=False, duration_s=0.0, report=None,
+                       controls=controls, token=token, private=private)
+    if warning:
+        result.warnings.append(warning)
+    cgroup = None
+    started = time.monotonic()
+    try:
+        _prepare(project, assignment, work, controls)
+        layout = sandbox.Layout(work)
+        submission = work / "submission" / project.root.relative_to(project.root)
+        inside = lambda p: layout.inside(p, mode)  # noqa: E731
+        tests = sorted({t.split("::")[0] for t in assignment.test_ids}) + [controls.file]
+        report_path = private / f"{secrets.token_hex(8)}.json"
+        report_fd = os.open(report_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        bootstrap = work / "harness" / "_grader_harness" / "bootstrap.py"
+        command = [sys.executable, "-I", inside(bootstrap)]
+        if mode == "bwrap":
+            command = sandbox.bwrap_argv(
+                layout, writable=[work / "submission", work / "db"],
+                readonly=[work / "harness", work / "suite"], command=command, cwd=submission)
+        cgroup = sandbox.PidsCgroup(limits.max_processes)
+        if cgroup.path is None and mode == "none":
+            result.warnings.append("no pids cgroup available: the number of processes is not capped")
+        settings = {
+            "report_fd": report_fd, "submission": inside(submission),
+            "settings": project.settings_module, "db": inside(work / "db" / "grading.sqlite3"),
+            "token": token, "profile_model": assignment.profile_model,
+            "suite": inside(work / "suite"), "tests": tests,
+        }
+        try:
+            proc = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                cwd=submission, env=sandbox.child_env(inside(work / "tmp")), pass_fds=(report_fd,),
+                start_new_session=True, preexec_fn=sandbox.preexec(limits, cgroup, mode))
+        finally:
+            os.close(report_fd)
+        drain = _Drain(proc.stdout, limits.max_output_kb * 1024)
+        drain.start()
+        try:
+            proc.stdin.write((json.dumps(settings) + "\n").encode())
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        try:
+            proc.wait(timeout=limits.wall_time_s)
+        except subprocess.TimeoutExpired:
+            result.timed_out = True
+        sandbox.kill_group(proc)
+        cgroup.kill_all()
+        proc.wait()
+        drain.join(timeout=5)
+        result.returncode = proc.returncode
+        result.output = drain.kept.decode(errors="replace")
+        result.output_bytes = drain.total
+        result.duration_s = time.monotonic() - started
+        result.report, result.report_problem = _read_capped(report_path, REPORT_CAP)
+        result.db_copy = _copy_db(work / "db", private)
+    finally:
+        if cgroup is not None:
+            cgroup.remove()
+        shutil.rmtree(work, ignore_errors=True)
+    return result
