@@ -66,6 +66,7 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     schema_version: str = SCHEMA_VERSION
     rubric_digest: str = ""
+    output: str = ""  # what the submission printed while graded (capped)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

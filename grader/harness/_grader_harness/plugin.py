@@ -64,6 +64,10 @@ def _grading_database(django_db_blocker):
 def _grading_test(request, django_db_blocker, _grading_database):
     STATE["nodeid"] = request.node.nodeid
     with django_db_blocker.unblock():
+        try:
+            evidence("start")
+        except Exception:  # no database: the test itself says so
+            pass
         yield
 
 

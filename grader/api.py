@@ -1,0 +1,78 @@
+"""The Python API: grade one submission, end to end, into a Report.
+
+    from grader.api import grade
+    report = grade("path/to/project")            # -> grader.model.Report
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+import time
+from importlib import metadata
+from pathlib import Path
+
+from grader import __version__, evidence, rubric, runner, scoring
+from grader.discover import DiscoveryError, discover
+from grader.model import CheckResult, CheckStatus, Report, RunStatus
+
+
+def _django_version() -> str:
+    try:
+        return metadata.version("django")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def submission_name(path: Path) -> str:
+    return Path(path).resolve().name
+
+
+def error_report(assignment: rubric.Assignment, submission: str, message: str,
+                 started: float, sandbox: str = "none") -> Report:
+    checks = [CheckResult(c.id, c.title, CheckStatus.ERROR, 0.0, c.points, message, c.hint)
+              for c in assignment.checks]
+    return _report(assignment, submission, RunStatus.ERROR, message, checks, started, sandbox, [])
+
+
+def _report(assignment, submission, status, message, checks, started, sandbox, warnings,
+            output: str = "") -> Report:
+    return Report(
+        assignment=assignment.name, submission=submission, status=status,
+        score=round(sum(c.score for c in checks), 4), max_score=assignment.max_score,
+        message=message, checks=checks, duration_s=round(time.monotonic() - started, 3),
+        grader_version=__version__, django_version=_django_version(),
+        python_version=platform.python_version(), graded_at=_now(), sandbox=sandbox,
+        warnings=warnings, rubric_digest=assignment.digest, output=output)
+
+
+def grade(path: str | Path, assignment: str | rubric.Assignment = rubric.DEFAULT_ASSIGNMENT,
+          sandbox: str = "auto", name: str | None = None) -> Report:
+    """Grade the Django project at `path`. Never raises for a student's mistake.
+
+    Raises rubric.RubricError for a broken assignment and sandbox.SandboxError
+    when the requested isolation is unavailable (instructor/CI set-up errors).
+    """
+    started = time.monotonic()
+    if not isinstance(assignment, rubric.Assignment):
+        assignment = rubric.find(assignment)
+    path = Path(path)
+    name = name or submission_name(path)
+    try:
+        project = discover(path)
+    except DiscoveryError as exc:
+        return error_report(assignment, name, str(exc), started)
+    run = runner.run(project, assignment, sandbox)
+    try:
+        ev = evidence.read(run.db_copy, assignment.profile_model)
+        scored = scoring.score(assignment, run, ev)
+    finally:
+        run.cleanup()
+    output = run.output
+    if run.output_bytes > len(run.output.encode()):
+        output += f"\n[... {run.output_bytes - len(run.output.encode())} more bytes of output not kept]"
+    return _report(assignment, name, scored.status, scored.message, scored.checks, started,
+                   run.mode, scored.warnings, output)

@@ -1,0 +1,90 @@
+"""Command line: a thin layer over grader.api.
+
+Exit status of `grader grade`: 0 when a report was written, whatever the score;
+2 for a usage error (bad arguments, unknown assignment, unavailable sandbox);
+3 when the grader itself failed (a bug: please report it).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from grader import __version__, api, rubric, sandbox
+from grader.renderers import json_report, table, write_atomic
+
+EXIT_OK, EXIT_USAGE, EXIT_FAULT = 0, 2, 3
+
+
+def default_output(submission: Path) -> Path:
+    """reports/<name>.json in the current folder, but never inside the submission."""
+    name = api.submission_name(submission)
+    candidate = Path.cwd() / "reports" / f"{name}.json"
+    try:
+        candidate.resolve().relative_to(submission.resolve())
+    except ValueError:
+        return candidate
+    return Path.home() / ".cache" / "grader" / "reports" / f"{name}.json"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="grader", description="Grade Django signals exercises with hidden pytest suites.")
+    parser.add_argument("--version", action="version", version=f"grader {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    g = sub.add_parser("grade", help="grade one submission and write its JSON score",
+                       description="Run the hidden suite against a Django project and write a JSON score. "
+                                   "Exit status: 0 when a report was written (whatever the score), "
+                                   "2 for usage errors, 3 for grader faults.")
+    g.add_argument("submission", nargs="?", default=".", type=Path,
+                   help="the project folder (the one with manage.py); default: the current folder")
+    g.add_argument("--assignment", default=rubric.DEFAULT_ASSIGNMENT,
+                   help=f"assignment name or folder with a rubric.toml (default: {rubric.DEFAULT_ASSIGNMENT})")
+    g.add_argument("--output", "-o", type=Path,
+                   help="where to write the JSON (default: reports/<submission-name>.json)")
+    g.add_argument("--sandbox", choices=sandbox.MODES, default="auto",
+                   help="isolation of student code: bubblewrap, none, or auto (bubblewrap when it works)")
+    g.add_argument("--quiet", "-q", action="store_true", help="do not print the table")
+
+    sub.add_parser("assignments", help="list the assignments the grader knows")
+    return parser
+
+
+def cmd_grade(args) -> int:
+    assignment = rubric.find(args.assignment)
+    report = api.grade(args.submission, assignment, sandbox=args.sandbox)
+    output = args.output or default_output(args.submission)
+    write_atomic(output, json_report.render(report))
+    if not args.quiet:
+        table.print_table(report)
+        print(f"report written to {output}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "grade":
+            return cmd_grade(args)
+        if args.command == "assignments":
+            for name in rubric.available():
+                print(name)
+            return EXIT_OK
+    except (rubric.RubricError, sandbox.SandboxError) as exc:
+        print(f"grader: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("grader: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug in the grader, not the student's fault
+        import traceback
+        traceback.print_exc()
+        print(f"grader: internal error: {exc}", file=sys.stderr)
+        return EXIT_FAULT
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""A readable terminal table (rich), in colour where the terminal supports it."""
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from grader.model import CheckStatus, Report, RunStatus
+from grader.renderers import register
+
+STYLE = {CheckStatus.PASSED: "green", CheckStatus.FAILED: "red",
+         CheckStatus.ERROR: "red", CheckStatus.SKIPPED: "yellow"}
+MARK = {CheckStatus.PASSED: "PASS", CheckStatus.FAILED: "FAIL",
+        CheckStatus.ERROR: "ERROR", CheckStatus.SKIPPED: "SKIP"}
+
+
+def build(report: Report) -> list:
+    table = Table(title=f"{report.assignment}: {report.submission}", show_lines=True, expand=False)
+    table.add_column("check")
+    table.add_column("result")
+    table.add_column("points", justify="right")
+    table.add_column("feedback", overflow="fold")
+    for c in report.checks:
+        feedback = Text(c.feedback or "")
+        if c.location:
+            feedback.append(f"\nwhere: {c.location}", style="bold")
+        for line in c.student_traceback:
+            feedback.append("\n  " + line, style="dim")
+        if c.status != CheckStatus.PASSED and c.hint:
+            feedback.append("\nhint: " + c.hint, style="cyan")
+        table.add_row(Text(c.title + "\n" + c.id, style="bold"), Text(MARK[c.status], style=STYLE[c.status]),
+                      f"{c.score:g}/{c.max_score:g}", feedback)
+    colour = "green" if report.score == report.max_score and report.status == RunStatus.GRADED else "red"
+    summary = Text(f"Score: {report.score:g} / {report.max_score:g}   status: {report.status.value}",
+                   style=f"bold {colour}")
+    parts = [table, summary]
+    if report.status != RunStatus.GRADED or report.score < report.max_score:
+        parts.append(Text(report.message))
+    for warning in report.warnings:
+        parts.append(Text("warning: " + warning, style="yellow"))
+    return parts
+
+
+def print_table(report: Report, console: Console | None = None) -> None:
+    console = console or Console()
+    for part in build(report):
+        console.print(part)
+
+
+@register("table", ".txt")
+def render(report: Report) -> str:
+    buf = io.StringIO()
+    print_table(report, Console(file=buf, width=120, color_system=None))
+    return buf.getvalue()

@@ -1,0 +1,225 @@
+"""Stage 3b: decide each check from the child's verdicts and the outside evidence.
+
+Rules, in order:
+- a run whose report cannot be trusted (wrong control outcomes, unexpected or
+  repeated test ids, a pass the database does not back) is ``tampered``: 0;
+- a missing or malformed report is ``error``: 0 (after a time-out, tests the
+  database shows as finished and backed by evidence keep their points);
+- a check whose prerequisite did not pass is ``skipped`` and earns 0;
+- a check passes when every one of its tests passed (a test may skip itself)
+  and at least one passed, each pass confirmed by the evidence.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from grader.evidence import Evidence
+from grader.model import CheckResult, CheckStatus, RunStatus, TestOutcome
+from grader.rubric import Assignment
+from grader.runner import RunResult
+
+MAX_TEXT = 1500
+MAX_FRAMES = 12
+
+
+@dataclass
+class Scored:
+    status: RunStatus
+    message: str
+    checks: list[CheckResult]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return sum(c.score for c in self.checks)
+
+
+def _text(value, limit: int = MAX_TEXT) -> str:
+    text = value if isinstance(value, str) else ""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _frames(value) -> list[str]:
+    if not isinstance(value, list):
+        return []
+    return [_text(v, 300) for v in value[:MAX_FRAMES] if isinstance(v, str)]
+
+
+def parse_outcomes(report: dict) -> tuple[dict[str, TestOutcome] | None, str]:
+    """The per-test outcomes of a report, or None and why it is unusable."""
+    pytest_part = report.get("pytest")
+    if not isinstance(pytest_part, dict) or not isinstance(pytest_part.get("tests"), list):
+        return None, "the report has no test results"
+    feedback = pytest_part.get("grader_feedback")
+    feedback = feedback if isinstance(feedback, dict) else {}
+    outcomes: dict[str, TestOutcome] = {}
+    for entry in pytest_part["tests"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("nodeid"), str) \
+                or entry.get("outcome") not in ("passed", "failed", "skipped", "error"):
+            return None, "the report has a malformed test entry"
+        nodeid = entry["nodeid"]
+        if nodeid in outcomes:
+            return None, f"the report lists {nodeid} twice"
+        fb = feedback.get(nodeid) if isinstance(feedback.get(nodeid), dict) else {}
+        message = _text(fb.get("message"))
+        if not message and entry["outcome"] != "passed":
+            message = _fallback_message(entry)
+        outcomes[nodeid] = TestOutcome(
+            nodeid=nodeid, outcome=entry["outcome"], message=message,
+            diagnosis=_text(fb.get("diagnosis"), 60), location=_text(fb.get("location"), 200),
+            student_traceback=_frames(fb.get("traceback")))
+    return outcomes, ""
+
+
+def _fallback_message(entry: dict) -> str:
+    """A failure the hidden suite did not explain: show the error, never the test's source."""
+    for stage in ("setup", "call", "teardown"):
+        part = entry.get(stage)
+        if isinstance(part, dict) and part.get("outcome") in ("failed", "error"):
+            crash = part.get("crash") if isinstance(part.get("crash"), dict) else {}
+            detail = _text(crash.get("message"), 300).splitlines()[0:1]
+            if detail:
+                return f"an unexpected error stopped this check: {detail[0]}"
+            return "an unexpected error stopped this check"
+        if isinstance(part, dict) and part.get("outcome") == "skipped":
+            crash = part.get("longrepr")
+            if isinstance(crash, str) and "Skipped: " in crash:
+                return "skipped: " + _text(crash.split("Skipped: ", 1)[1].rstrip("')\" \n"), 200)
+    return ""
+
+
+def _all_checks(assignment: Assignment, status: CheckStatus, feedback: str) -> list[CheckResult]:
+    return [CheckResult(c.id, c.title, status, 0.0, c.points, feedback, c.hint) for c in assignment.checks]
+
+
+def decide_checks(assignment: Assignment, outcomes: dict[str, TestOutcome]) -> list[CheckResult]:
+    results: dict[str, CheckResult] = {}
+    for check in assignment.checks:
+        failed_deps = [d for d in check.depends if results[d].status != CheckStatus.PASSED]
+        if failed_deps:
+            results[check.id] = CheckResult(
+                check.id, check.title, CheckStatus.SKIPPED, 0.0, check.points,
+                f"not run: {', '.join(failed_deps)} did not pass", check.hint)
+            continue
+        tests = [outcomes.get(t) or TestOutcome(t, "error", "this check did not complete")
+                 for t in check.tests]
+        bad = [t for t in tests if t.outcome not in ("passed", "skipped")]
+        passed = [t for t in tests if t.outcome == "passed"]
+        if not bad and passed:
+            skipped = [t.message for t in tests if t.outcome == "skipped" and t.message]
+            results[check.id] = CheckResult(
+                check.id, check.title, CheckStatus.PASSED, check.points, check.points,
+                "; ".join(skipped), "")
+            continue
+        if not bad:
+            bad = tests  # all skipped: nothing was shown to work
+        first = bad[0]
+        status = CheckStatus.ERROR if first.outcome == "error" else CheckStatus.FAILED
+        message = first.message or "this check did not pass"
+        if len(bad) > 1:
+            message += f" ({len(bad) - 1} more part{'s' if len(bad) > 2 else ''} of this check failed too)"
+        results[check.id] = CheckResult(
+            check.id, check.title, status, 0.0, check.points, message, check.hint,
+            first.diagnosis, first.location, first.student_traceback)
+    return list(results.values())
+
+
+def _progress_outcomes(assignment: Assignment, ev: Evidence, why: str) -> dict[str, TestOutcome]:
+    """Outcomes from the database alone, for a run that stopped before reporting."""
+    outcomes = {}
+    for t in assignment.test_ids:
+        ok, _ = ev.confirms(t, assignment.evidence[t])
+        outcomes[t] = TestOutcome(t, "passed") if ok else TestOutcome(t, "error", why)
+    return outcomes
+
+
+def _where(assignment: Assignment, ev: Evidence) -> str:
+    test = ev.unfinished if ev.available else None
+    if not test:
+        return ""
+    for check in assignment.checks:
+        if test in check.tests:
+            return f" while checking '{check.title}'"
+    return ""
+
+
+def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
+    limits = assignment.limits
+    warnings = list(run.warnings)
+    report = run.report
+
+    if report is None and run.timed_out:
+        where = _where(assignment, ev)
+        message = (f"stopped after {limits.wall_time_s:g} s{where}: the test was still running "
+                   "- look for an endless loop or a receiver that saves its own instance.")
+        checks = decide_checks(assignment, _progress_outcomes(
+            assignment, ev, f"did not complete: the run was stopped after {limits.wall_time_s:g} s"))
+        return Scored(RunStatus.TIMEOUT, message, checks, warnings)
+
+    if report is None:
+        where = _where(assignment, ev)
+        code = run.returncode
+        how = f"was killed by signal {-code}" if code is not None and code < 0 else \
+            f"exited with status {code}"
+        if code is not None and code < 0 and -code in (9, 24, 25):
+            how += " (a limit on memory, file size or processes was probably hit)"
+        message = (f"the test run ended early{where}: the grading process {how} before it could "
+                   "report. Does your code call sys.exit() or os._exit(), or use too much memory?")
+        if run.report_problem and "no report" not in run.report_problem and "ended before" not in run.report_problem:
+            message = f"the test run's report could not be used: {run.report_problem}."
+        return Scored(RunStatus.ERROR, message, _all_checks(assignment, CheckStatus.ERROR, message), warnings)
+
+    if report.get("phase") == "setup" and isinstance(report.get("setup_error"), dict):
+        err = report["setup_error"]
+        message = _text(err.get("message"), 400) or "Django could not start"
+        location = _text(err.get("location"), 200)
+        where = f" ({location})" if location else ""
+        text = (f"Django could not start with your project: {message}{where}. "
+                "Run `python manage.py check` to see the same error.")
+        checks = []
+        first = assignment.checks[0]
+        for check in assignment.checks:
+            if check is first:
+                checks.append(CheckResult(check.id, check.title, CheckStatus.FAILED, 0.0, check.points,
+                                          text, check.hint, "project-does-not-load", location,
+                                          _frames(err.get("traceback"))))
+            else:
+                checks.append(CheckResult(check.id, check.title, CheckStatus.SKIPPED, 0.0, check.points,
+                                          f"not run: {first.id} did not pass", check.hint))
+        return Scored(RunStatus.ERROR, text, checks, warnings)
+
+    outcomes, problem = parse_outcomes(report)
+    if outcomes is None:
+        return Scored(RunStatus.TAMPERED, f"the test report is not trustworthy: {problem}",
+                      _all_checks(assignment, CheckStatus.ERROR, "not scored: " + problem), warnings)
+
+    expected = set(assignment.test_ids) | set(run.controls.expected())
+    extra = sorted(set(outcomes) - expected)
+    if extra:
+        why = f"the report contains tests the grader did not run: {', '.join(extra[:3])}"
+        return Scored(RunStatus.TAMPERED, why, _all_checks(assignment, CheckStatus.ERROR, "not scored: " + why), warnings)
+    wrong_controls = [n for n, want in run.controls.expected().items()
+                      if outcomes.get(n) and outcomes[n].outcome != want]
+    if wrong_controls:
+        why = ("control tests with known outcomes were reported wrongly: something in the "
+               "submission changed the test results (instructor: inspect this submission)")
+        return Scored(RunStatus.TAMPERED, why, _all_checks(assignment, CheckStatus.ERROR, "not scored: " + why), warnings)
+    for nodeid, outcome in outcomes.items():
+        if outcome.outcome == "passed" and nodeid in assignment.evidence:
+            ok, reason = ev.confirms(nodeid, assignment.evidence[nodeid])
+            if not ok:
+                why = (f"the report says {nodeid} passed, but the grading database disagrees "
+                       f"({reason}): the test results were changed (instructor: inspect this submission)")
+                return Scored(RunStatus.TAMPERED, why,
+                              _all_checks(assignment, CheckStatus.ERROR, "not scored: the test results were changed"),
+                              warnings)
+
+    missing = sorted(expected - set(outcomes))
+    checks = decide_checks(assignment, outcomes)
+    if missing:
+        message = ("some hidden tests could not run (an error while loading them, probably caused by "
+                   "code that runs when your project is imported); they count as failed.")
+        return Scored(RunStatus.ERROR, message, checks, warnings)
+    total = sum(c.score for c in checks)
+    message = f"{total:g} of {assignment.max_score:g} points"
+    return Scored(RunStatus.GRADED, message, checks, warnings)
