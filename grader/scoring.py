@@ -99,7 +99,7 @@ def decide_checks(assignment: Assignment, outcomes: dict[str, TestOutcome]) -> l
         if failed_deps:
             results[check.id] = CheckResult(
                 check.id, check.title, CheckStatus.SKIPPED, 0.0, check.points,
-                f"not run: {', '.join(failed_deps)} did not pass", check.hint)
+                f"not run: {', '.join(failed_deps)} failed", check.hint)
             continue
         tests = [outcomes.get(t) or TestOutcome(t, "error", "this check did not complete")
                  for t in check.tests]
@@ -174,20 +174,24 @@ def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
         message = _text(err.get("message"), 400) or "Django could not start"
         location = _text(err.get("location"), 200)
         where = f" ({location})" if location else ""
-        text = (f"Django could not start with your project: {message}{where}. "
-                "Run `python manage.py check` to see the same error.")
+        advice = _text(err.get("advice"), 600) or "Run `python manage.py check` to see the same error."
+        text = f"Django could not start with your project: {message}{where}. {advice}"
         checks = []
         first = assignment.checks[0]
         for check in assignment.checks:
             if check is first:
                 checks.append(CheckResult(check.id, check.title, CheckStatus.FAILED, 0.0, check.points,
-                                          text, check.hint, "project-does-not-load", location,
+                                          text, check.hint,
+                                          _text(err.get("diagnosis"), 60) or "project-does-not-load", location,
                                           _frames(err.get("traceback"))))
             else:
                 checks.append(CheckResult(check.id, check.title, CheckStatus.SKIPPED, 0.0, check.points,
-                                          f"not run: {first.id} did not pass", check.hint))
+                                          f"not run: {first.id} failed", check.hint))
         return Scored(RunStatus.ERROR, text, checks, warnings)
 
+    child_warnings = report["pytest"].get("grader_warnings") if isinstance(report.get("pytest"), dict) else None
+    if isinstance(child_warnings, list):
+        warnings += [_text(w, 600) for w in child_warnings[:10] if isinstance(w, str)]
     outcomes, problem = parse_outcomes(report)
     if outcomes is None:
         return Scored(RunStatus.TAMPERED, f"the test report is not trustworthy: {problem}",

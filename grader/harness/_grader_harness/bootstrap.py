@@ -46,7 +46,8 @@ def main() -> None:
         import django
         django.setup()
     except BaseException as exc:  # SystemExit too: report it, never let it end the run silently
-        _write(report_fd, {"phase": "setup", "setup_error": errors.describe(exc), "pytest": None})
+        _write(report_fd, {"phase": "setup", "setup_error": errors.describe(exc, setup=True),
+                           "pytest": None})
         os._exit(0)
 
     import pytest
@@ -63,6 +64,7 @@ def main() -> None:
         "--json-report-omit", "collectors", "log", "streams", "keywords", "warnings",
     ]
     collector = plugin.Collector()
+    sys.stdout = open(os.devnull, "w")  # pytest's own terminal output; plugin restores stdout
     exitcode = pytest.main(args, plugins=[plugin, collector])
     _write(report_fd, {"phase": "tests", "setup_error": None, "exitcode": int(exitcode),
                        "pytest": collector.report})

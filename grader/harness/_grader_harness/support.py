@@ -19,7 +19,8 @@ def fail(message: str, diagnosis: str = "", **extra) -> None:
 def require_database() -> None:
     err = plugin.STATE["db_error"]
     if err:
-        fail("the database could not be set up with your migrations: " + err["message"],
+        fail("the database could not be set up with your migrations: " + err["message"]
+             if err.get("type") != "migrations" else err["message"],
              diagnosis="migrations", location=err["location"], traceback=err["traceback"])
 
 

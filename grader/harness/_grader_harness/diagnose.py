@@ -1,0 +1,223 @@
+"""Name the lesson's mistakes from what the child can see after django.setup()."""
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+from _grader_harness import config, probe
+
+
+def _signal_name(signal) -> str:
+    from django.db.models import signals as model_signals
+
+    modules = [model_signals]
+    try:
+        from django.contrib.auth import signals as auth_signals
+        modules.append(auth_signals)
+    except Exception:
+        pass
+    from django.core import signals as core_signals
+    modules.append(core_signals)
+    for module in modules:
+        for name, value in vars(module).items():
+            if value is signal:
+                return name
+    return "a custom signal"
+
+
+def _app_dir(app_label: str) -> Path:
+    from django.apps import apps
+
+    return Path(apps.get_app_config(app_label).path)
+
+
+def unimported_receiver_modules(app_label: str) -> list[str]:
+    """Student modules of the app that mention post_save but were never imported."""
+    from django.apps import apps
+
+    app_config = apps.get_app_config(app_label)
+    found = []
+    for path in sorted(Path(app_config.path).glob("*.py")):
+        module = f"{app_config.name}.{path.stem}"
+        if module in sys.modules or path.stem in ("models", "apps", "admin", "tests", "__init__"):
+            continue
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            continue
+        if "post_save" in text:
+            rel = probe.relpath(str(path)) or path.name
+            found.append(rel)
+    return found
+
+
+def appconfig_problem(app_label: str) -> tuple[str, str] | None:
+    """When users/apps.py defines a ready() that Django does not run: why."""
+    from django.apps import AppConfig, apps
+
+    loaded = apps.get_app_config(app_label)
+    apps_module = sys.modules.get(f"{loaded.name}.apps")
+    if apps_module is None:
+        return None
+    candidates = [obj for obj in vars(apps_module).values()
+                  if isinstance(obj, type) and issubclass(obj, AppConfig) and obj is not AppConfig
+                  and obj.__module__ == apps_module.__name__ and "ready" in vars(obj)]
+    if not candidates or type(loaded) in candidates:
+        return None
+    cls = candidates[0]
+    loaded_name = f"{type(loaded).__module__}.{type(loaded).__qualname__}"
+    dotted = f"{cls.__module__}.{cls.__qualname__}"
+    return ("appconfig-not-loaded",
+            f"{dotted} defines ready(), but Django loads {loaded_name} for the '{app_label}' app, "
+            f"so your ready() never runs. When INSTALLED_APPS says '{loaded.name}', Django uses "
+            "the only AppConfig subclass in apps.py, or the one with `default = True` when there "
+            f"are several. Put '{dotted}' in INSTALLED_APPS, or keep one AppConfig in apps.py.")
+
+
+def registration_problem() -> tuple[str, str, str] | None:
+    """(diagnosis, message, location) when no live post_save receiver for the user
+    model was connected in the profile app's ready(); None when one was."""
+    from django.apps import apps
+
+    from django.contrib.auth import get_user_model
+    from django.db.models import signals as model_signals
+    from django.dispatch.dispatcher import _make_id
+
+    User = get_user_model()
+    app_label = config.PROFILE_MODEL.split(".")[0]
+    live = {_make_id(r) for r in probe.live_receivers(model_signals.post_save, User)}
+    ours = [c for c in probe.CONNECTS if c.student]
+    post_save = [c for c in ours if c.signal is model_signals.post_save]
+    for_user = [c for c in post_save if c.sender in (User, None)]
+    if any(c.phase == "ready" and c.app_label == app_label and c.receiver_key in live for c in for_user):
+        return None
+
+    def at(c):
+        return f"{c.receiver_name} ({c.receiver_where or c.call_site})"
+
+    for c in for_user:
+        if c.phase == "models":
+            return ("connected-in-models",
+                    f"your receiver {at(c)} is connected while models.py is imported "
+                    f"(from {c.call_site or 'an import in models.py'}), not in AppConfig.ready(). "
+                    "Remove that import from models.py and import your receiver module inside "
+                    "UsersConfig.ready().", c.call_site)
+    for c in for_user:
+        if c.receiver_key not in live:
+            return ("receiver-garbage-collected",
+                    f"your receiver {at(c)} was connected but was gone before the first user was "
+                    "saved: Django keeps only a weak reference to receivers, so a function defined "
+                    "inside ready() (or a lambda) is garbage-collected. Define the receiver at "
+                    "module level in users/signals.py, or connect it with weak=False.", c.call_site)
+    for c in for_user:
+        if c.phase == "ready":
+            return ("wrong-app-ready",
+                    f"your receiver {at(c)} is connected in the ready() of {c.app_class}, not in "
+                    f"the ready() of the '{app_label}' app. Connect it in users/apps.py.", c.call_site)
+    if for_user:
+        c = for_user[0]
+        return ("connected-outside-ready",
+                f"your receiver {at(c)} is connected outside AppConfig.ready() (from "
+                f"{c.call_site or 'an import'}). Import the receiver module in UsersConfig.ready().",
+                c.call_site)
+    for c in post_save:
+        sender = getattr(c.sender, "__name__", str(c.sender))
+        return ("wrong-sender",
+                f"your post_save receiver {at(c)} listens to {sender}, not to the user model "
+                f"({User._meta.label}). Use sender=settings.AUTH_USER_MODEL or get_user_model().",
+                c.call_site)
+    for c in ours:
+        return ("wrong-signal",
+                f"your receiver {at(c)} is connected to {_signal_name(c.signal)}, not to post_save. "
+                "A profile must be created after a new user is saved: use post_save and its "
+                "`created` argument.", c.call_site)
+    problem = appconfig_problem(app_label)
+    if problem:
+        return (*problem, "")
+    unimported = unimported_receiver_modules(app_label)
+    has_ready = "ready" in vars(type(apps.get_app_config(app_label)))
+    if unimported:
+        where = ", ".join(unimported)
+        why = ("UsersConfig has no ready() method" if not has_ready
+               else "UsersConfig.ready() does not import it")
+        return ("receiver-module-not-imported",
+                f"{where} is never imported, so its receiver is never connected: {why}. Add "
+                "`def ready(self): from . import signals` to UsersConfig in users/apps.py.",
+                unimported[0])
+    return ("receiver-not-connected",
+            "no post_save receiver for the user model is connected when the app starts. Write the "
+            "receiver in users/signals.py and import that module in UsersConfig.ready() "
+            "(users/apps.py).", "")
+
+
+def warnings() -> list[str]:
+    """Mistakes that cost no points."""
+    from django.apps import apps
+
+    found = []
+    app_label = config.PROFILE_MODEL.split(".")[0]
+    try:
+        app_config = apps.get_app_config(app_label)
+    except LookupError:
+        return found
+    init = Path(app_config.path) / "__init__.py"
+    try:
+        tree = ast.parse(init.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        tree = None
+    if tree and any(isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "default_app_config"
+                                                      for t in n.targets) for n in ast.walk(tree)):
+        rel = probe.relpath(str(init)) or "__init__.py"
+        found.append(f"{rel}: default_app_config is ignored since Django 4.1 (it was removed). "
+                     "Django finds the AppConfig in apps.py by itself; put the dotted path "
+                     "('users.apps.UsersConfig') in INSTALLED_APPS if you need to choose one.")
+    found.extend(migration_warnings())
+    return found
+
+
+def migration_warnings() -> list[str]:
+    """Models that differ from their migrations (python manage.py makemigrations needed)."""
+    from django.apps import apps
+    from django.db import connection
+    from django.db.migrations.autodetector import MigrationAutodetector
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.state import ProjectState
+
+    student_apps = [a.label for a in apps.get_app_configs() if probe.relpath(a.path + "/")]
+    try:
+        loader = MigrationLoader(connection, ignore_no_migrations=True)
+        changes = MigrationAutodetector(
+            loader.project_state(), ProjectState.from_apps(apps)).changes(graph=loader.graph)
+    except Exception as exc:
+        return [f"your migrations could not be read: {type(exc).__name__}: {exc}"]
+    out = []
+    for label in student_apps:
+        if label in changes:
+            ops = [op.describe() for migration in changes[label] for op in migration.operations]
+            missing = label not in loader.migrated_apps
+            what = "has no migrations" if missing else "has model changes without a migration"
+            out.append(f"the '{label}' app {what} ({'; '.join(ops)[:200]}). Run "
+                       f"`python manage.py makemigrations {label}` and submit the new file in "
+                       f"{label}/migrations/.")
+    return out
+
+
+def missing_tables() -> dict | None:
+    """After migrate: the Profile table must exist, or the migrations are out of step."""
+    from django.apps import apps
+    from django.db import connection
+
+    try:
+        model = apps.get_model(config.PROFILE_MODEL)
+    except (LookupError, ValueError):
+        return None  # the project-loads test names this itself
+    if model._meta.db_table in connection.introspection.table_names():
+        return None
+    label = model._meta.app_label
+    return {
+        "message": f"migrate did not create the table of {model._meta.label}: the '{label}' app's "
+                   f"migrations do not create the model. Run `python manage.py makemigrations "
+                   f"{label}` and submit the new file in {label}/migrations/.",
+        "location": "", "traceback": [], "type": "migrations",
+    }

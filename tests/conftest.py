@@ -1,0 +1,83 @@
+"""Shared helpers: fixture submissions are small overlays on student_template/,
+built in tmp_path; end-to-end tests run the real CLI in a subprocess."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "student_template"
+ASSIGNMENT = ROOT / "assignments" / "signals-profile"
+SOLUTION = ASSIGNMENT / "solution"
+SCHEMA = json.loads((ROOT / "grader" / "schema" / "report.schema.json").read_text())
+CHECK_IDS = ["project-loads", "receiver-registered-in-ready", "profile-created-once", "resave-no-duplicate"]
+
+
+def build_submission(dest: Path, files: dict[str, str | None] | None = None, solution: bool = False) -> Path:
+    """Copy the template (plus the reference solution when asked), then apply `files`:
+    path -> new text (dedented), or None to delete the file."""
+    shutil.copytree(TEMPLATE, dest, ignore=shutil.ignore_patterns("__pycache__", "db.sqlite3"))
+    if solution:
+        shutil.copytree(SOLUTION, dest, dirs_exist_ok=True)
+    for rel, text in (files or {}).items():
+        target = dest / rel
+        if text is None:
+            if target.is_dir():
+                shutil.rmtree(target)
+            else:
+                target.unlink()
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(textwrap.dedent(text).lstrip("\n"))
+    return dest
+
+
+@pytest.fixture
+def make_submission(tmp_path):
+    counter = iter(range(1000))
+
+    def make(files=None, solution=False, name=None):
+        return build_submission(tmp_path / (name or f"sub{next(counter)}"), files, solution)
+
+    return make
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300):
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "grader", *args], cwd=cwd or ROOT, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def validate(report: dict) -> dict:
+    jsonschema.validate(report, SCHEMA, format_checker=jsonschema.FormatChecker())
+    return report
+
+
+@pytest.fixture
+def grade(tmp_path):
+    """Grade a submission with the real CLI; return the validated JSON report."""
+
+    def run(submission: Path, *extra: str, expect_exit: int = 0) -> dict:
+        out = tmp_path / f"{submission.name}-report.json"
+        proc = run_cli("grade", str(submission), "--output", str(out), "--quiet", *extra)
+        assert proc.returncode == expect_exit, proc.stderr + proc.stdout
+        report = validate(json.loads(out.read_text()))
+        return report
+
+    return run
+
+
+def scores(report: dict) -> dict[str, float]:
+    return {c["id"]: c["score"] for c in report["checks"]}
+
+
+def check(report: dict, check_id: str) -> dict:
+    return next(c for c in report["checks"] if c["id"] == check_id)
