@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from grader import __version__, api, rubric, sandbox
-from grader.renderers import json_report, table, write_atomic
+from grader.renderers import EXTENSIONS, RENDERERS, json_report, render, table, write_atomic
 
 EXIT_OK, EXIT_USAGE, EXIT_FAULT = 0, 2, 3
 
@@ -25,6 +25,19 @@ def default_output(submission: Path) -> Path:
     except ValueError:
         return candidate
     return Path.home() / ".cache" / "grader" / "reports" / f"{name}.json"
+
+
+def parse_format(value: str) -> tuple[str, str | None]:
+    name, _, path = value.partition(":")
+    if name not in RENDERERS:
+        raise argparse.ArgumentTypeError(
+            f"unknown format {name!r} (choose from {', '.join(sorted(RENDERERS))})")
+    return name, path or None
+
+
+def format_path(json_output: Path, name: str) -> Path:
+    stem = json_output.name[:-5] if json_output.name.endswith(".json") else json_output.name
+    return json_output.with_name(stem + EXTENSIONS[name])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where to write the JSON (default: reports/<submission-name>.json)")
     g.add_argument("--sandbox", choices=sandbox.MODES, default="auto",
                    help="isolation of student code: bubblewrap, none, or auto (bubblewrap when it works)")
+    g.add_argument("--format", "-f", action="append", default=[], metavar="FORMAT[:PATH]",
+                   type=parse_format,
+                   help="also render the report as FORMAT (" + ", ".join(sorted(RENDERERS)) + "); "
+                        "written next to the JSON (same name, the format's extension), or to PATH; "
+                        "PATH '-' prints it instead of the table. Repeat for several formats.")
     g.add_argument("--quiet", "-q", action="store_true", help="do not print the table")
 
     sub.add_parser("assignments", help="list the assignments the grader knows")
@@ -56,9 +74,21 @@ def cmd_grade(args) -> int:
     report = api.grade(args.submission, assignment, sandbox=args.sandbox)
     output = args.output or default_output(args.submission)
     write_atomic(output, json_report.render(report))
-    if not args.quiet:
+    to_stdout = []
+    written = [output]
+    for name, path in args.format:
+        if path == "-":
+            to_stdout.append(name)
+        elif name != "json" or path:
+            target = Path(path) if path else format_path(output, name)
+            write_atomic(target, render(name, report))
+            written.append(target)
+    for name in to_stdout:
+        sys.stdout.write(render(name, report))
+    if not args.quiet and not to_stdout:
         table.print_table(report)
-        print(f"report written to {output}")
+        for path in written:
+            print(f"report written to {path}")
     return EXIT_OK
 
 
