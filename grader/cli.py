@@ -1,8 +1,9 @@
 """Command line: a thin layer over grader.api.
 
-Exit status of `grader grade`: 0 when a report was written, whatever the score;
-2 for a usage error (bad arguments, unknown assignment, unavailable sandbox);
-3 when the grader itself failed (a bug: please report it).
+Exit status of `grader grade`: 0 when a report was written, whatever the score
+(1 instead when --fail-under is given and the score is below it); 2 for a usage
+error (bad arguments, unknown assignment, unavailable sandbox); 3 when the
+grader itself failed (a bug: please report it).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 from grader import __version__, api, rubric, sandbox
 from grader.renderers import EXTENSIONS, RENDERERS, json_report, render, table, write_atomic
 
-EXIT_OK, EXIT_USAGE, EXIT_FAULT = 0, 2, 3
+EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 
 
 def default_output(submission: Path) -> Path:
@@ -48,8 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("grade", help="grade one submission and write its JSON score",
                        description="Run the hidden suite against a Django project and write a JSON score. "
-                                   "Exit status: 0 when a report was written (whatever the score), "
-                                   "2 for usage errors, 3 for grader faults.")
+                                   "Exit status: 0 when a report was written (whatever the score; "
+                                   "1 when below --fail-under), 2 for usage errors, 3 for grader faults.")
     g.add_argument("submission", nargs="?", default=".", type=Path,
                    help="the project folder (the one with manage.py); default: the current folder")
     g.add_argument("--assignment", default=rubric.DEFAULT_ASSIGNMENT,
@@ -63,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also render the report as FORMAT (" + ", ".join(sorted(RENDERERS)) + "); "
                         "written next to the JSON (same name, the format's extension), or to PATH; "
                         "PATH '-' prints it instead of the table. Repeat for several formats.")
+    g.add_argument("--fail-under", type=float, metavar="SCORE",
+                   help="exit with status 1 when the score is below SCORE (for CI)")
     g.add_argument("--quiet", "-q", action="store_true", help="do not print the table")
 
     sub.add_parser("assignments", help="list the assignments the grader knows")
@@ -89,6 +92,9 @@ def cmd_grade(args) -> int:
         table.print_table(report)
         for path in written:
             print(f"report written to {path}")
+    if args.fail_under is not None and report.score < args.fail_under:
+        print(f"grader: score {report.score:g} is below --fail-under {args.fail_under:g}", file=sys.stderr)
+        return EXIT_BELOW
     return EXIT_OK
 
 

@@ -44,4 +44,4 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-from grader.renderers import json_report, markdown, table  # noqa: E402,F401  (registration)
+from grader.renderers import gradescope, json_report, junit, markdown, table  # noqa: E402,F401,I001  (registration)

@@ -98,11 +98,13 @@ def registration_problem() -> tuple[str, str, str] | None:
 
     for c in for_user:
         if c.phase == "models":
+            importer = next((f for f in c.student_stack if f.split(":")[0].endswith("models.py")),
+                            c.call_site)
             return ("connected-in-models",
                     f"your receiver {at(c)} is connected while models.py is imported "
-                    f"(from {c.call_site or 'an import in models.py'}), not in AppConfig.ready(). "
+                    f"({importer or 'an import in models.py'}), not in AppConfig.ready(). "
                     "Remove that import from models.py and import your receiver module inside "
-                    "UsersConfig.ready().", c.call_site)
+                    "UsersConfig.ready().", importer)
     for c in for_user:
         if c.receiver_key not in live:
             return ("receiver-garbage-collected",

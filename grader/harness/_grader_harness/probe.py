@@ -24,6 +24,7 @@ class Connect:
     app_label: str             # the AppConfig whose ready()/import_models was running
     app_class: str
     call_site: str             # file:line in the student's code that connected it
+    student_stack: list        # every file:line of the student's code on the stack, innermost first
     weak: bool
     student: bool              # the receiver is defined in the student's files
 
@@ -52,20 +53,19 @@ def _where_defined(receiver) -> str:
 def _context(frame):
     from django.apps import AppConfig
 
-    phase, label, cls, site = "other", "", "", ""
+    phase, label, cls, stack = "other", "", "", []
     while frame is not None:
         code = frame.f_code
-        if not site:
-            rel = relpath(code.co_filename)
-            if rel:
-                site = f"{rel}:{frame.f_lineno}"
+        rel = relpath(code.co_filename)
+        if rel:
+            stack.append(f"{rel}:{frame.f_lineno}")
         if code.co_name in ("ready", "import_models") and phase == "other":
             obj = frame.f_locals.get("self")
             if isinstance(obj, AppConfig):
                 phase = "ready" if code.co_name == "ready" else "models"
                 label, cls = obj.label, f"{type(obj).__module__}.{type(obj).__qualname__}"
         frame = frame.f_back
-    return phase, label, cls, site
+    return phase, label, cls, stack
 
 
 def install() -> None:
@@ -75,7 +75,7 @@ def install() -> None:
 
     def connect(self, receiver, sender=None, weak=True, dispatch_uid=None, **kwargs):
         try:
-            phase, label, cls, site = _context(sys._getframe(1))
+            phase, label, cls, stack = _context(sys._getframe(1))
             where = _where_defined(receiver)
             CONNECTS.append(Connect(
                 signal=self,
@@ -83,7 +83,8 @@ def install() -> None:
                 receiver_name=getattr(receiver, "__qualname__", repr(receiver)),
                 receiver_where=where,
                 sender=sender, phase=phase, app_label=label, app_class=cls,
-                call_site=site, weak=weak, student=bool(where),
+                call_site=stack[0] if stack else "", student_stack=stack, weak=weak,
+                student=bool(where),
             ))
         except Exception:  # the probe must never change the student's behaviour
             pass

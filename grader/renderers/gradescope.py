@@ -1,0 +1,38 @@
+"""Gradescope autograder results (results.json): the same suite as a Gradescope autograder."""
+from __future__ import annotations
+
+import json
+
+from grader.model import CheckStatus, Report
+from grader.renderers import register
+
+
+def _output(check) -> str:
+    parts = [check.feedback]
+    if check.location:
+        parts.append(f"Where: {check.location}")
+    parts += check.student_traceback
+    if check.status != CheckStatus.PASSED and check.hint:
+        parts.append(f"Hint: {check.hint}")
+    return "\n".join(p for p in parts if p)
+
+
+@register("gradescope", ".gradescope.json")
+def render(report: Report) -> str:
+    data = {
+        "score": report.score,
+        "execution_time": round(report.duration_s),
+        "output": report.message + "".join(f"\nWarning: {w}" for w in report.warnings),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": [{
+            "name": c.title,
+            "number": c.id,
+            "score": c.score,
+            "max_score": c.max_score,
+            "status": "passed" if c.status == CheckStatus.PASSED else "failed",
+            "output": _output(c),
+            "visibility": "visible",
+        } for c in report.checks],
+    }
+    return json.dumps(data, indent=2) + "\n"

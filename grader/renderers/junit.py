@@ -1,0 +1,52 @@
+"""JUnit XML that CI test tabs understand: one testcase per check, failures carry the feedback."""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from grader.model import CheckStatus, Report
+from grader.renderers import register
+
+
+def _details(check) -> str:
+    parts = [check.feedback]
+    if check.location:
+        parts.append(f"where: {check.location}")
+    parts += check.student_traceback
+    if check.hint:
+        parts.append(f"hint: {check.hint}")
+    return "\n".join(p for p in parts if p)
+
+
+@register("junit", ".junit.xml")
+def render(report: Report) -> str:
+    checks = report.checks
+    suite = ET.Element("testsuite", {
+        "name": f"grader.{report.assignment}",
+        "tests": str(len(checks)),
+        "failures": str(sum(c.status == CheckStatus.FAILED for c in checks)),
+        "errors": str(sum(c.status == CheckStatus.ERROR for c in checks)),
+        "skipped": str(sum(c.status == CheckStatus.SKIPPED for c in checks)),
+        "time": f"{report.duration_s:.3f}",
+        "timestamp": report.graded_at,
+    })
+    props = ET.SubElement(suite, "properties")
+    for key, value in (("submission", report.submission), ("status", report.status.value),
+                       ("score", f"{report.score:g}"), ("max_score", f"{report.max_score:g}"),
+                       ("sandbox", report.sandbox), ("grader_version", report.grader_version)):
+        ET.SubElement(props, "property", {"name": key, "value": value})
+    for c in checks:
+        case = ET.SubElement(suite, "testcase", {
+            "classname": report.assignment, "name": c.id, "time": "0"})
+        if c.status == CheckStatus.FAILED:
+            ET.SubElement(case, "failure", {"message": c.feedback[:300], "type": c.diagnosis or "failed"}).text = _details(c)
+        elif c.status == CheckStatus.ERROR:
+            ET.SubElement(case, "error", {"message": c.feedback[:300], "type": c.diagnosis or "error"}).text = _details(c)
+        elif c.status == CheckStatus.SKIPPED:
+            ET.SubElement(case, "skipped", {"message": c.feedback[:300]})
+    if report.status.value != "graded" or report.warnings:
+        ET.SubElement(suite, "system-out").text = "\n".join([report.message, *report.warnings])
+    suites = ET.Element("testsuites", {"name": "grader", "tests": suite.get("tests"),
+                                       "failures": suite.get("failures"), "errors": suite.get("errors")})
+    suites.append(suite)
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
