@@ -185,14 +185,16 @@ def bwrap_argv(layout: Layout, writable: list[Path], readonly: list[Path], comma
     for etc in ("/etc/localtime", "/etc/ld.so.cache", "/etc/alternatives"):
         if os.path.exists(etc):
             argv += ["--ro-bind", etc, etc]
+    # /tmp first: a Python installation under /tmp (a CI venv) is mounted on top of it.
+    argv += ["--proc", "/proc", "--dev", "/dev", "--bind", str(layout.work / "tmp"), "/tmp"]
     for root in _python_roots():
         argv += ["--ro-bind", root, root]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--dir", MOUNT]
+    argv += ["--dir", MOUNT]
     for path in readonly:
         argv += ["--ro-bind", str(path), layout.inside(path, "bwrap")]
     for path in writable:
         argv += ["--bind", str(path), layout.inside(path, "bwrap")]
-    argv += ["--bind", str(layout.work / "tmp"), "/tmp", "--chdir", layout.inside(cwd, "bwrap")]
+    argv += ["--chdir", layout.inside(cwd, "bwrap")]
     return argv + command
 
 

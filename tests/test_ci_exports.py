@@ -1,0 +1,173 @@
+"""Issue 6: student CI workflow files, the formats CI reads, --fail-under."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import junitparser
+import pytest
+import yaml
+
+from conftest import ROOT, TEMPLATE, build_submission, run_cli
+
+WORKFLOW = TEMPLATE / ".github" / "workflows" / "grade.yml"
+GITLAB = TEMPLATE / ".gitlab-ci.yml"
+
+
+def _steps():
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    return workflow, workflow["jobs"]["grade"]["steps"]
+
+
+def test_workflow_runs_on_push_and_pull_request():
+    workflow, _ = _steps()
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as True
+    assert set(triggers) == {"push", "pull_request"}
+
+
+def test_workflow_has_the_steps_students_rely_on():
+    _, steps = _steps()
+    uses = [s.get("uses", "") for s in steps]
+    assert any(u.startswith("actions/checkout@") for u in uses)
+    assert any(u.startswith("actions/setup-python@") for u in uses)
+    runs = {s["name"]: s.get("run", "") for s in steps if "run" in s}
+    assert 'pip install --quiet "$GRADER_PACKAGE"' in runs["Install the grader"]
+    grade = runs["Grade"]
+    assert "grader grade ." in grade and '--fail-under "$PASS_MARK"' in grade
+    assert "markdown:" in grade and "--output" in grade
+    summary = next(s for s in steps if s["name"] == "Write the summary")
+    assert summary["if"] == "always()" and "$GITHUB_STEP_SUMMARY" in summary["run"]
+    upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert upload["if"] == "always()" and "grader" in upload["with"]["path"]
+
+
+def test_gitlab_example_wires_junit_into_the_test_report():
+    job = yaml.safe_load(GITLAB.read_text())["grade"]
+    script = " ".join(job["script"])
+    assert "grader grade ." in script and "--fail-under" in script and "junit:" in script
+    assert job["artifacts"]["when"] == "always"
+    assert job["artifacts"]["reports"]["junit"].endswith(".junit.xml")
+
+
+@pytest.fixture(scope="module")
+def fresh_grader(tmp_path_factory):
+    """The grader installed from this checkout into a fresh virtual environment, as the
+    workflow's install step does (non-editable: the hidden suite must ship in the wheel)."""
+    env_dir = tmp_path_factory.mktemp("ci") / "venv"
+    venv.create(env_dir, with_pip=True)
+    pip = subprocess.run([env_dir / "bin" / "python", "-m", "pip", "install", "--quiet", str(ROOT)],
+                         capture_output=True, text=True, timeout=600)
+    assert pip.returncode == 0, pip.stderr
+    return env_dir
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("solution, expected_exit", [(True, 0), (False, 1)])
+def test_workflow_commands_in_a_fresh_venv(fresh_grader, tmp_path, solution, expected_exit):
+    """Run the workflow's own shell steps, in order, on a submission."""
+    project = build_submission(tmp_path / "project", solution=solution)
+    summary = tmp_path / "step-summary.md"
+    env = {
+        "PATH": f"{fresh_grader / 'bin'}:{os.environ['PATH']}", "HOME": str(tmp_path),
+        "GRADER_PACKAGE": str(ROOT), "PASS_MARK": "6", "REPORT_DIR": str(tmp_path / "grader"),
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
+    _, steps = _steps()
+    statuses = {}
+    for step in steps:
+        if "run" not in step:
+            continue
+        if statuses.get("Grade", 0) != 0 and step.get("if") != "always()":
+            continue
+        done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=project, env=env,
+                              capture_output=True, text=True, timeout=600)
+        statuses[step["name"]] = done.returncode
+    assert statuses["Install the grader"] == 0
+    assert statuses["Grade"] == expected_exit
+    assert statuses["Write the summary"] == 0
+    report = json.loads((tmp_path / "grader" / "report.json").read_text())
+    assert report["score"] == (10 if solution else 1)
+    assert f"{report['score']:g} / 10 points" in summary.read_text()
+    assert not (project / "reports").exists()  # grading never writes into the project
+
+
+@pytest.fixture(scope="module")
+def graded_formats(tmp_path_factory):
+    base = tmp_path_factory.mktemp("formats")
+    project = build_submission(base / "no-created-check", {
+        "users/signals.py": """
+            from django.conf import settings
+            from django.db.models.signals import post_save
+            from django.dispatch import receiver
+
+            from .models import Profile
+
+
+            @receiver(post_save, sender=settings.AUTH_USER_MODEL)
+            def create_profile(sender, instance, **kwargs):
+                Profile.objects.create(user=instance)
+        """}, solution=True)
+    out = base / "r.json"
+    proc = run_cli("grade", str(project), "--output", str(out), "--quiet", "--format", "junit",
+                   "--format", f"gradescope:{base / 'results.json'}", "--format", "markdown")
+    assert proc.returncode == 0, proc.stderr
+    return base, json.loads(out.read_text())
+
+
+def test_junit_export_reads_as_ci_tools_read_it(graded_formats):
+    base, report = graded_formats
+    xml = junitparser.JUnitXml.fromfile(str(base / "r.junit.xml"))
+    suites = list(xml) if isinstance(xml, junitparser.JUnitXml) else [xml]
+    cases = {case.name: case for suite in suites for case in suite}
+    assert set(cases) == {c["id"] for c in report["checks"]}
+    assert cases["project-loads"].is_passed
+    failed = cases["resave-no-duplicate"]
+    assert not failed.is_passed and not failed.is_skipped
+    result = failed.result[0]
+    assert isinstance(result, junitparser.Failure)
+    assert "created" in result.text and result.type == "no-created-check"
+    assert suites[0].tests == 4 and suites[0].failures == 1
+
+
+def test_gradescope_results_fields_and_types(graded_formats):
+    base, report = graded_formats
+    results = json.loads((base / "results.json").read_text())
+    assert isinstance(results["score"], (int, float)) and results["score"] == report["score"] == 7
+    assert results["visibility"] in ("visible", "hidden", "after_due_date", "after_published")
+    assert isinstance(results["output"], str)
+    assert len(results["tests"]) == 4
+    for test in results["tests"]:
+        assert set(test) >= {"name", "score", "max_score", "status", "output", "visibility"}
+        assert isinstance(test["name"], str) and isinstance(test["output"], str)
+        assert isinstance(test["score"], (int, float)) and isinstance(test["max_score"], (int, float))
+        assert test["status"] in ("passed", "failed")
+    assert sum(t["score"] for t in results["tests"]) == results["score"]
+    assert sum(t["max_score"] for t in results["tests"]) == 10
+
+
+def test_markdown_export_written_next_to_the_json(graded_formats):
+    base, _ = graded_formats
+    text = (base / "r.md").read_text()
+    assert "| ❌ |" in text and "`resave-no-duplicate`" in text and "7 / 10" in text
+
+
+@pytest.mark.e2e
+def test_fail_under_and_grading_the_current_folder(tmp_path):
+    project = build_submission(tmp_path / "student", solution=False)
+    out = tmp_path / "r.json"
+    below = run_cli("grade", "--output", str(out), "--fail-under", "5", "--quiet", cwd=project)
+    assert below.returncode == 1 and "below --fail-under" in below.stderr
+    assert json.loads(out.read_text())["submission"] == "student"
+    ok = run_cli("grade", ".", "--output", str(out), "--fail-under", "1", "--format", "markdown:-",
+                 cwd=project)
+    assert ok.returncode == 0
+    assert ok.stdout.startswith("## signals-profile: 1 / 10 points")
+
+
+def test_unknown_format_is_a_usage_error(tmp_path):
+    proc = run_cli("grade", str(tmp_path), "--format", "pdf")
+    assert proc.returncode == 2 and "unknown format" in proc.stderr
