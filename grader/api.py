@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as _dt
 import platform
 import time
-from importlib import metadata
 from pathlib import Path
 
 from grader import __version__, evidence, rubric, runner, scoring
@@ -17,10 +16,15 @@ from grader.model import CheckResult, CheckStatus, Report, RunStatus
 
 
 def _django_version() -> str:
-    try:
-        return metadata.version("django")
-    except metadata.PackageNotFoundError:
+    """The version of the Django the child uses, read from its files (never imported here)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("django")
+    if not spec or not spec.origin:
         return "unknown"
+    for dist in Path(spec.origin).parent.parent.glob("[Dd]jango-*.dist-info"):
+        return dist.name[len("django-"):-len(".dist-info")]
+    return "unknown"
 
 
 def _now() -> str:

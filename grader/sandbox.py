@@ -152,14 +152,13 @@ def child_env(tmp: str) -> dict[str, str]:
 
 def _python_roots() -> list[str]:
     """Folders the child's Python needs to see: its installation and its packages."""
-    import django
-    import pytest
-    import pytest_django
-    import pytest_jsonreport
+    import importlib.util
 
     roots = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable))}
-    for module in (django, pytest, pytest_django, pytest_jsonreport):
-        roots.add(str(Path(module.__file__).resolve().parent.parent))
+    for name in ("django", "pytest", "_pytest", "pluggy", "pytest_django", "pytest_jsonreport"):
+        spec = importlib.util.find_spec(name)  # where it is, without importing it
+        if spec and spec.origin:
+            roots.add(str(Path(spec.origin).resolve().parent.parent))
     # Keep only folders that /usr does not already cover, outermost first.
     result: list[str] = []
     for root in sorted(roots, key=len):

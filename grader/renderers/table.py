@@ -3,10 +3,6 @@ from __future__ import annotations
 
 import io
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
 from grader.model import CheckStatus, Report, RunStatus
 from grader.renderers import register
 
@@ -17,6 +13,9 @@ MARK = {CheckStatus.PASSED: "PASS", CheckStatus.FAILED: "FAIL",
 
 
 def build(report: Report) -> list:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title=f"{report.assignment}: {report.submission}", show_lines=True, expand=False)
     table.add_column("check")
     table.add_column("result")
@@ -43,7 +42,9 @@ def build(report: Report) -> list:
     return parts
 
 
-def print_table(report: Report, console: Console | None = None) -> None:
+def print_table(report: Report, console=None) -> None:
+    from rich.console import Console
+
     console = console or Console()
     for part in build(report):
         console.print(part)
@@ -51,6 +52,8 @@ def print_table(report: Report, console: Console | None = None) -> None:
 
 @register("table", ".txt")
 def render(report: Report) -> str:
+    from rich.console import Console
+
     buf = io.StringIO()
     print_table(report, Console(file=buf, width=120, color_system=None))
     return buf.getvalue()

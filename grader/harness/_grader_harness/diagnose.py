@@ -174,52 +174,45 @@ def warnings() -> list[str]:
         found.append(f"{rel}: default_app_config is ignored since Django 4.1 (it was removed). "
                      "Django finds the AppConfig in apps.py by itself; put the dotted path "
                      "('users.apps.UsersConfig') in INSTALLED_APPS if you need to choose one.")
-    found.extend(migration_warnings())
     return found
 
 
-def migration_warnings() -> list[str]:
-    """Models that differ from their migrations (python manage.py makemigrations needed)."""
+def migration_state() -> tuple[dict | None, list[str]]:
+    """(problem that fails project-loads, warnings) from comparing migrations and models.
+
+    A model of the exercise's app that its migrations do not create or describe fully
+    means `manage.py migrate` would leave the site broken: a problem. Differences in
+    other apps of the student only warrant a warning.
+    """
     from django.apps import apps
     from django.db import connection
     from django.db.migrations.autodetector import MigrationAutodetector
     from django.db.migrations.loader import MigrationLoader
     from django.db.migrations.state import ProjectState
 
+    app_label, _, model_name = config.PROFILE_MODEL.partition(".")
     student_apps = [a.label for a in apps.get_app_configs() if probe.relpath(a.path + "/")]
-    try:
-        loader = MigrationLoader(connection, ignore_no_migrations=True)
-        changes = MigrationAutodetector(
-            loader.project_state(), ProjectState.from_apps(apps)).changes(graph=loader.graph)
-    except Exception as exc:
-        return [f"your migrations could not be read: {type(exc).__name__}: {exc}"]
-    out = []
+    loader = MigrationLoader(connection, ignore_no_migrations=True)
+    changes = MigrationAutodetector(
+        loader.project_state(), ProjectState.from_apps(apps)).changes(graph=loader.graph)
+    problem, notes = None, []
     for label in student_apps:
-        if label in changes:
-            ops = [op.describe() for migration in changes[label] for op in migration.operations]
-            missing = label not in loader.migrated_apps
-            what = "has no migrations" if missing else "has model changes without a migration"
-            out.append(f"the '{label}' app {what} ({'; '.join(ops)[:200]}). Run "
-                       f"`python manage.py makemigrations {label}` and submit the new file in "
-                       f"{label}/migrations/.")
-    return out
-
-
-def missing_tables() -> dict | None:
-    """After migrate: the Profile table must exist, or the migrations are out of step."""
-    from django.apps import apps
-    from django.db import connection
-
-    try:
-        model = apps.get_model(config.PROFILE_MODEL)
-    except (LookupError, ValueError):
-        return None  # the project-loads test names this itself
-    if model._meta.db_table in connection.introspection.table_names():
-        return None
-    label = model._meta.app_label
-    return {
-        "message": f"migrate did not create the table of {model._meta.label}: the '{label}' app's "
-                   f"migrations do not create the model. Run `python manage.py makemigrations "
-                   f"{label}` and submit the new file in {label}/migrations/.",
-        "location": "", "traceback": [], "type": "migrations",
-    }
+        if label not in changes:
+            continue
+        ops = [op for migration in changes[label] for op in migration.operations]
+        described = "; ".join(op.describe() for op in ops)[:300]
+        fix = (f"Run `python manage.py makemigrations {label}` and submit the new file in "
+               f"{label}/migrations/.")
+        touches_model = any(getattr(op, "name", "").lower() == model_name.lower()
+                            or getattr(op, "model_name", "").lower() == model_name.lower()
+                            for op in ops)
+        if label == app_label and touches_model:
+            problem = {
+                "type": "migrations", "location": f"{label}/migrations/", "traceback": [],
+                "message": f"the migrations of the '{label}' app are out of step with "
+                           f"{label}/models.py ({described}): `python manage.py migrate` would "
+                           f"not create {model_name} as your code expects. {fix}",
+            }
+        else:
+            notes.append(f"the '{label}' app has model changes without a migration ({described}). {fix}")
+    return problem, notes
