@@ -192,6 +192,13 @@ def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
     child_warnings = report["pytest"].get("grader_warnings") if isinstance(report.get("pytest"), dict) else None
     if isinstance(child_warnings, list):
         warnings += [_text(w, 600) for w in child_warnings[:10] if isinstance(w, str)]
+    if report.get("pytest") is None and report.get("phase") == "tests":
+        code = report.get("exitcode")
+        message = ("the hidden tests could not run: pytest stopped with an internal error"
+                   f"{f' (exit status {code})' if isinstance(code, int) else ''}. This is usually "
+                   "code in your project that runs when it is imported and interferes with the "
+                   "test tools (for example patching pytest or Django's test client).")
+        return Scored(RunStatus.ERROR, message, _all_checks(assignment, CheckStatus.ERROR, message), warnings)
     outcomes, problem = parse_outcomes(report)
     if outcomes is None:
         return Scored(RunStatus.TAMPERED, f"the test report is not trustworthy: {problem}",

@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""Benchmark of the grader (not part of the test run).
+
+Measures, in one run on this machine, medians over several runs:
+  floor  `python -c "import django; django.setup()"` with the submission's settings
+  naive  plain pytest + pytest-django on the hidden suite with the student's own settings
+  grade  `grader grade` on the reference solution
+  batch  `grader batch` over N generated submissions with --jobs 1 and --jobs 2
+  rss    peak RSS of a grading child
+and prints the ratios the targets are about. Usage:
+
+    .venv/bin/python scripts/benchmark.py [--runs 5] [--batch 50] [--class-size 300] [--json FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "student_template"
+ASSIGNMENT = ROOT / "assignments" / "signals-profile"
+PY = sys.executable
+GRADER = [PY, "-m", "grader"]
+
+VARIANTS = {
+    "solution": {},
+    "template": None,  # the untouched template
+    "no-created-check": {"users/signals.py": """
+        from django.conf import settings
+        from django.db.models.signals import post_save
+        from django.dispatch import receiver
+        from .models import Profile
+
+        @receiver(post_save, sender=settings.AUTH_USER_MODEL)
+        def create_profile(sender, instance, **kwargs):
+            Profile.objects.create(user=instance)
+        """},
+    "syntax-error": {"users/signals.py": "def oops(:\n"},
+    "connected-in-models": {"users/apps.py": """
+        from django.apps import AppConfig
+
+        class UsersConfig(AppConfig):
+            name = "users"
+            default_auto_field = "django.db.models.BigAutoField"
+        """, "users/models.py+": "\nfrom . import signals  # noqa\n"},
+}
+
+
+def make_submission(dest: Path, variant: str) -> Path:
+    shutil.copytree(TEMPLATE, dest, ignore=shutil.ignore_patterns("__pycache__", "db.sqlite3"))
+    files = VARIANTS[variant]
+    if files is None:
+        return dest
+    shutil.copytree(ASSIGNMENT / "solution", dest, dirs_exist_ok=True)
+    for rel, text in files.items():
+        if rel.endswith("+"):
+            with open(dest / rel[:-1], "a") as fh:
+                fh.write(textwrap.dedent(text))
+        else:
+            (dest / rel).write_text(textwrap.dedent(text).lstrip())
+    return dest
+
+
+def timed(cmd: list, cwd: Path, env: dict | None = None) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{cmd[:4]} failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
+    return elapsed
+
+
+def median_of(runs: int, func) -> float:
+    return statistics.median(func() for _ in range(runs))
+
+
+def bench_floor(project: Path, runs: int) -> float:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mysite.settings"}
+    return median_of(runs, lambda: timed([PY, "-c", "import django; django.setup()"], project, env))
+
+
+NAIVE_CONFTEST = '''
+import os, sys
+sys.path[:0] = [{harness!r}]
+from _grader_harness import config
+config.SUBMISSION = os.getcwd()
+config.STUDENT_SETTINGS = "mysite.settings"
+config.TOKEN = "naive"
+config.PROFILE_MODEL = "users.Profile"
+pytest_plugins = ["_grader_harness.plugin"]
+
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _grading_database(django_db_blocker):
+    # by hand: the student's real migrations, on the student's own database settings
+    from django.core.management import call_command
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        call_command("migrate", verbosity=0, interactive=False)
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TABLE IF NOT EXISTS _grader_evidence "
+                           "(nodeid TEXT, kind TEXT, value INTEGER)")
+    yield
+'''
+
+
+def bench_naive(work: Path, runs: int) -> float:
+    """What an instructor would do by hand: the hidden suite as the project's own tests,
+    with the student's settings (default password hasher, migrations applied), plain pytest."""
+    def once() -> float:
+        project = make_submission(Path(tempfile.mkdtemp(dir=work)) / "naive", "solution")
+        shutil.copytree(ASSIGNMENT / "tests", project / "hidden_tests",
+                        ignore=shutil.ignore_patterns("pytest.ini", "__pycache__"))
+        (project / "conftest.py").write_text(NAIVE_CONFTEST.format(harness=str(ROOT / "grader" / "harness")))
+        (project / "pytest.ini").write_text("[pytest]\nDJANGO_SETTINGS_MODULE = mysite.settings\n")
+        return timed([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "hidden_tests"], project)
+    return median_of(runs, once)
+
+
+def bench_grade(project: Path, runs: int, out: Path) -> float:
+    return median_of(runs, lambda: timed([*GRADER, "grade", str(project), "-o", str(out), "-q"], ROOT))
+
+
+def make_class(base: Path, size: int) -> Path:
+    source = base / f"class-{size}"
+    names = list(VARIANTS)
+    for i in range(size):
+        make_submission(source / f"student{i:04d}", names[i % len(names)])
+    return source
+
+
+def bench_batch(source: Path, jobs: int, out: Path) -> float:
+    shutil.rmtree(out, ignore_errors=True)
+    return timed([*GRADER, "batch", str(source), "--jobs", str(jobs), "--output-dir", str(out)], ROOT)
+
+
+def peak_child_rss(project: Path, out: Path) -> float:
+    """Peak RSS (MB) of the processes `grader grade` waits for: the grading child."""
+    code = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    # grader grade itself is a child of this wrapper; its own RSS is measured separately below.
+    done = subprocess.run([PY, "-c", code, *GRADER, "grade", str(project), "-o", str(out), "-q"],
+                          capture_output=True, text=True, cwd=ROOT)
+    return int(done.stdout.strip()) / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=50, help="submissions in the jobs1/jobs2 batches")
+    parser.add_argument("--class-size", type=int, default=0, help="also time a batch of this many (e.g. 300)")
+    parser.add_argument("--json", type=Path, help="write the numbers here too")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="grader-bench-"))
+    try:
+        project = make_submission(work / "solution", "solution")
+        results = {"cores": os.cpu_count()}
+        results["floor_s"] = bench_floor(project, args.runs)
+        results["grade_s"] = bench_grade(project, args.runs, work / "grade.json")
+        results["naive_s"] = bench_naive(work, max(3, args.runs // 2))
+        results["child_peak_rss_mb"] = peak_child_rss(project, work / "rss.json")
+        if args.batch:
+            source = make_class(work, args.batch)
+            results["batch_n"] = args.batch
+            results["batch_jobs1_s"] = bench_batch(source, 1, work / "b1")
+            results["batch_jobs2_s"] = bench_batch(source, 2, work / "b2")
+        if args.class_size:
+            source = make_class(work, args.class_size)
+            results["class_n"] = args.class_size
+            results["class_jobs2_s"] = bench_batch(source, os.cpu_count() or 2, work / "class")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    r = results
+    rows = [
+        ("floor (import django; django.setup())", f"{r['floor_s']:.3f} s", ""),
+        ("naive (plain pytest + pytest-django)", f"{r['naive_s']:.3f} s", ""),
+        ("grader grade (reference solution)", f"{r['grade_s']:.3f} s", ""),
+        ("grade / floor", f"{r['grade_s'] / r['floor_s']:.2f}x", "target <= 2.5x"),
+        ("naive / grade", f"{r['naive_s'] / r['grade_s']:.2f}x", "target >= 3x"),
+        ("peak RSS of a grading child", f"{r['child_peak_rss_mb']:.0f} MB", "target <= 200 MB"),
+    ]
+    if "batch_n" in r:
+        rows += [
+            (f"grader batch, {r['batch_n']} submissions, --jobs 1", f"{r['batch_jobs1_s']:.1f} s", ""),
+            (f"grader batch, {r['batch_n']} submissions, --jobs 2", f"{r['batch_jobs2_s']:.1f} s", ""),
+            ("throughput jobs2 / jobs1", f"{r['batch_jobs1_s'] / r['batch_jobs2_s']:.2f}x", "target >= 1.8x"),
+        ]
+    if "class_n" in r:
+        rows.append((f"grader batch, {r['class_n']} submissions, {r['cores']} jobs",
+                     f"{r['class_jobs2_s']:.1f} s", "target < 120 s for 300"))
+    width = max(len(a) for a, _, _ in rows)
+    print(f"benchmark on {r['cores']} cores, medians of {args.runs} runs")
+    for name, value, target in rows:
+        print(f"  {name:<{width}}  {value:>10}  {target}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
