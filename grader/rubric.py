@@ -153,10 +153,10 @@ def load(root: Path) -> Assignment:
     unknown = set(limits_raw) - set(Limits.__dataclass_fields__)
     if unknown:
         raise RubricError(f"{path}: unknown [limits] keys {sorted(unknown)}")
-    try:
-        limits = Limits(**limits_raw)
-    except TypeError as exc:
-        raise RubricError(f"{path}: [limits]: {exc}") from None
+    for key, value in limits_raw.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise RubricError(f"{path}: [limits] {key} must be a positive number, not {value!r}")
+    limits = Limits(**limits_raw)
 
     digest = hashlib.sha256(raw)
     for test_file in sorted((root / "tests").rglob("*.py")):

@@ -97,9 +97,10 @@ def decide_checks(assignment: Assignment, outcomes: dict[str, TestOutcome]) -> l
     for check in assignment.checks:
         failed_deps = [d for d in check.depends if results[d].status != CheckStatus.PASSED]
         if failed_deps:
+            why = ", ".join(f"{d} {'was not run' if results[d].status == CheckStatus.SKIPPED else 'failed'}"
+                            for d in failed_deps)
             results[check.id] = CheckResult(
-                check.id, check.title, CheckStatus.SKIPPED, 0.0, check.points,
-                f"not run: {', '.join(failed_deps)} failed", check.hint)
+                check.id, check.title, CheckStatus.SKIPPED, 0.0, check.points, f"not run: {why}", check.hint)
             continue
         tests = [outcomes.get(t) or TestOutcome(t, "error", "this check did not complete")
                  for t in check.tests]

@@ -6,15 +6,20 @@ from _grader_harness import support
 
 def _fresh_user(tag):
     User = support.user_model()
-    return support.create_tracked(tag, "User.objects.create_user(...)",
+    user = support.create_tracked(tag, "User.objects.create_user(...)",
                                   lambda f: User._default_manager.create_user(
                                       password=support.PASSWORD, **f))
+    profile_pk = support.mark_profile(user)
+    user = User._default_manager.get(pk=user.pk)  # as a later request would load it
+    user._grader_profile_pk = profile_pk
+    return user
 
 
 def _resave(user, how, **kwargs):
     with support.student_code(how, when="resave"):
         user.save(**kwargs)
     support.expect_one_profile(user, how, when="resave")
+    support.expect_same_profile(user, user._grader_profile_pk, how)
 
 
 def test_save_again():
@@ -22,6 +27,7 @@ def test_save_again():
     _resave(user, "saving an existing user again (user.save())")
     User = support.user_model()
     reloaded = User._default_manager.get(pk=user.pk)
+    reloaded._grader_profile_pk = user._grader_profile_pk
     _resave(reloaded, "saving a user loaded from the database (user.save())")
 
 

@@ -42,14 +42,26 @@ def unimported_receiver_modules(app_label: str) -> list[str]:
         module = f"{app_config.name}.{path.stem}"
         if module in sys.modules or path.stem in ("models", "apps", "admin", "tests", "__init__"):
             continue
-        try:
-            text = path.read_text(errors="replace")
-        except OSError:
-            continue
-        if "post_save" in text:
-            rel = probe.relpath(str(path)) or path.name
-            found.append(rel)
+        if _defines_receiver(path):
+            found.append(probe.relpath(str(path)) or path.name)
     return found
+
+
+def _defines_receiver(path: Path) -> bool:
+    """A function decorated with @receiver(...), or a call to something.connect(...)."""
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for deco in node.decorator_list:
+                target = deco.func if isinstance(deco, ast.Call) else deco
+                if getattr(target, "id", getattr(target, "attr", "")) == "receiver":
+                    return True
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "connect":
+            return True
+    return False
 
 
 def appconfig_problem(app_label: str) -> tuple[str, str] | None:
@@ -137,6 +149,16 @@ def registration_problem() -> tuple[str, str, str] | None:
     problem = appconfig_problem(app_label)
     if problem:
         return (*problem, "")
+    save_code = getattr(getattr(User.save, "__func__", User.save), "__code__", None)
+    overridden = save_code and probe.relpath(save_code.co_filename)
+    if overridden:
+        where = f"{overridden}:{save_code.co_firstlineno}"
+        return ("save-overridden",
+                f"the user model's save() is replaced ({where}) instead of a post_save receiver "
+                "being connected. That is the anti-pattern of the lesson: save() runs on every "
+                "save, and other code (bulk operations, fixtures, other apps) does not go through "
+                "it. Move the profile creation into a post_save receiver connected in "
+                "UsersConfig.ready().", where)
     unimported = unimported_receiver_modules(app_label)
     has_ready = "ready" in vars(type(apps.get_app_config(app_label)))
     if unimported:

@@ -100,3 +100,24 @@ def live_receivers(signal, sender) -> list:
     if isinstance(found, tuple):
         return [r for group in found for r in group]
     return list(found)
+
+
+def release_debug_references() -> None:
+    """Drop what keeps a weakly connected receiver alive only by accident.
+
+    With DEBUG = True, Signal.connect() checks that the receiver accepts **kwargs and
+    Django caches that inspection (an lru_cache holding the function). A receiver
+    defined inside ready() then survives in development and vanishes in production.
+    Grade it as production would run it.
+    """
+    import gc
+
+    try:
+        from django.utils import inspect as django_inspect
+    except ImportError:
+        return
+    for value in vars(django_inspect).values():
+        clear = getattr(value, "cache_clear", None)
+        if callable(clear):
+            clear()
+    gc.collect()

@@ -128,6 +128,27 @@ def expect_one_profile(user, how: str, when: str = "create") -> None:
          diagnosis="no-created-check" if when == "resave" else "several-receivers")
 
 
+PROFILE_MARK = "written by the grader: must survive saving the user again"
+
+
+def mark_profile(user) -> int:
+    """Give the user's profile some data (without sending signals); return its pk."""
+    manager = profile_model()._default_manager
+    manager.filter(user_id=user.pk).update(bio=PROFILE_MARK)
+    return manager.get(user_id=user.pk).pk
+
+
+def expect_same_profile(user, pk: int, how: str) -> None:
+    profile = profile_model()._default_manager.filter(user_id=user.pk).first()
+    if profile is not None and profile.pk == pk and profile.bio == PROFILE_MARK:
+        return
+    what = "replaced by a new one" if profile is not None and profile.pk != pk else "overwritten"
+    fail(f"after {how} the user's profile was {what}: its data (the bio) was lost. Saving an "
+         "existing user must leave its profile alone: create the profile only when `created` "
+         "is True (or use get_or_create), never delete and re-create it.",
+         diagnosis="profile-replaced")
+
+
 def create_tracked(tag: str, how: str, make) -> object:
     """Create a user with `make(fields)`, record it, and check it has one profile."""
     require_database()

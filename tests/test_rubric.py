@@ -1,0 +1,232 @@
+"""Unit tests of grader/rubric.py: the real rubric loads; malformed ones are refused."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import ASSIGNMENT, CHECK_IDS
+from grader import rubric
+from grader.rubric import Check, Limits, RubricError
+
+REAL_TEXT = (ASSIGNMENT / "rubric.toml").read_text()
+
+
+# ---------------------------------------------------------------- the real rubric
+
+def test_real_rubric_loads():
+    a = rubric.load(ASSIGNMENT)
+    assert a.name == "signals-profile"
+    assert a.title == "Signals: one Profile per user"
+    assert a.profile_model == "users.Profile"
+    assert a.root == ASSIGNMENT
+    assert a.tests_dir == ASSIGNMENT / "tests"
+    assert a.solution_dir == ASSIGNMENT / "solution"
+    assert [c.id for c in a.checks] == CHECK_IDS
+    assert [c.points for c in a.checks] == [1.0, 3.0, 3.0, 3.0]
+    assert all(isinstance(c.points, float) for c in a.checks)
+    assert a.max_score == 10.0
+    assert [c.depends for c in a.checks] == [
+        (), ("project-loads",), ("project-loads",), ("profile-created-once",)]
+    assert a.checks[0].tests == ("test_project.py::test_project_loads",)
+    assert len(a.checks[2].tests) == 6
+    assert all(c.hint and c.title for c in a.checks)
+    assert len(a.test_ids) == 11 == len(set(a.test_ids))
+    assert a.evidence == {
+        "test_project.py::test_project_loads": 0,
+        "test_registration.py::test_receiver_registered_in_ready": 0,
+        "test_creation.py::test_create_user": 1,
+        "test_creation.py::test_create_superuser": 1,
+        "test_creation.py::test_objects_create": 1,
+        "test_creation.py::test_instance_save": 1,
+        "test_creation.py::test_createsuperuser_command": 1,
+        "test_creation.py::test_admin_add_form": 2,
+        "test_resave.py::test_save_again": 1,
+        "test_resave.py::test_save_again_with_update_fields": 1,
+        "test_resave.py::test_save_many_times": 3,
+    }
+    assert a.limits == Limits(wall_time_s=60, memory_mb=2048, max_processes=64, max_file_mb=64,
+                              max_output_kb=64)
+    assert len(a.digest) == 16 and int(a.digest, 16) >= 0
+
+
+def test_every_rubric_test_exists_in_the_hidden_suite():
+    a = rubric.load(ASSIGNMENT)
+    for test_id in a.test_ids:
+        file, name = test_id.split("::")
+        assert f"def {name}(" in (a.tests_dir / file).read_text(), test_id
+
+
+def test_find_by_name_and_by_folder():
+    by_name = rubric.find("signals-profile")
+    by_path = rubric.find(str(ASSIGNMENT))
+    assert by_name.name == by_path.name == "signals-profile"
+    assert by_name.digest == by_path.digest
+    assert rubric.find().name == rubric.DEFAULT_ASSIGNMENT == "signals-profile"
+    assert "signals-profile" in rubric.available()
+
+
+def test_find_unknown_assignment_lists_the_known_ones():
+    with pytest.raises(RubricError, match=r"unknown assignment 'nope' \(known: .*signals-profile"):
+        rubric.find("nope")
+
+
+def test_assignments_env_folder_is_searched_first(tmp_path, monkeypatch):
+    copy = _copy_assignment(tmp_path / "extra", name="signals-profile")
+    text = (copy / "rubric.toml").read_text().replace(
+        'title = "Signals: one Profile per user"', 'title = "Overridden"')
+    (copy / "rubric.toml").write_text(text)
+    monkeypatch.setenv(rubric.ASSIGNMENTS_ENV, str(tmp_path / "extra"))
+    assert rubric.search_path()[0] == tmp_path / "extra"
+    found = rubric.find("signals-profile")
+    assert found.title == "Overridden"
+    assert found.root == copy
+
+
+def test_digest_covers_rubric_and_hidden_tests(tmp_path):
+    copy = _copy_assignment(tmp_path)
+    first = rubric.load(copy).digest
+    assert rubric.load(copy).digest == first  # stable
+    test_file = copy / "tests" / "test_resave.py"
+    test_file.write_text(test_file.read_text() + "\n# changed\n")
+    second = rubric.load(copy).digest
+    assert second != first
+    (copy / "rubric.toml").write_text((copy / "rubric.toml").read_text() + "\n# changed\n")
+    assert rubric.load(copy).digest not in (first, second)
+
+
+def test_optional_parts_default(tmp_path):
+    copy = _copy_assignment(tmp_path)
+    shutil.rmtree(copy / "solution")
+    text = _cut_section(REAL_TEXT, "[limits]")
+    text = text.replace('title = "Signals: one Profile per user"\n', "")
+    (copy / "rubric.toml").write_text(text)
+    a = rubric.load(copy)
+    assert a.limits == Limits()
+    assert a.solution_dir is None
+    assert a.title == copy.name
+
+
+def test_check_dataclass_defaults():
+    c = Check("x", "X", 1.0, ("t.py::t",))
+    assert c.hint == "" and c.depends == ()
+
+
+# ---------------------------------------------------------------- malformed rubrics
+
+def _copy_assignment(dest: Path, name: str = "signals-profile") -> Path:
+    target = dest / name
+    shutil.copytree(ASSIGNMENT, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def _cut_section(text: str, header: str) -> str:
+    """Remove a [table] section up to the next blank line followed by a header."""
+    start = text.index(header)
+    end = text.index("\n[[checks]]", start)
+    return text[:start] + text[end + 1:]
+
+
+def _sub(old: str, new: str, count: int = 1):
+    def edit(text: str) -> str:
+        assert text.count(old) == count, old
+        return text.replace(old, new)
+    return edit
+
+
+MALFORMED = {
+    "bad-toml": (_sub('points = 1\n', 'points = = 1\n'), "not valid TOML"),
+    "unterminated-string": (_sub('title = "The project loads"', 'title = "The project loads'),
+                            "not valid TOML"),
+    "duplicate-check-id": (_sub('id = "resave-no-duplicate"', 'id = "profile-created-once"'),
+                           "duplicate check id 'profile-created-once'"),
+    "depends-on-unknown-check": (_sub('depends = ["profile-created-once"]', 'depends = ["no-such-check"]'),
+                                 "depends on 'no-such-check', which is not an earlier check"),
+    "depends-on-later-check": (_sub('depends = ["project-loads"]\ntests = ["test_registration.py',
+                                    'depends = ["resave-no-duplicate"]\ntests = ["test_registration.py'),
+                               "depends on 'resave-no-duplicate', which is not an earlier check"),
+    "depends-on-itself": (_sub('depends = ["profile-created-once"]', 'depends = ["resave-no-duplicate"]'),
+                          "depends on 'resave-no-duplicate', which is not an earlier check"),
+    "missing-evidence-entry": (_sub('"test_resave.py::test_save_many_times" = 3\n', ''),
+                               r"\[evidence\] has no entry for test_resave.py::test_save_many_times"),
+    "evidence-for-unused-test": (_sub('"test_resave.py::test_save_many_times" = 3\n',
+                                      '"test_resave.py::test_save_many_times" = 3\n'
+                                      '"test_resave.py::test_other" = 1\n'),
+                                 "names 'test_resave.py::test_other', which no check uses"),
+    "negative-evidence": (_sub('"test_resave.py::test_save_many_times" = 3', '"test_resave.py::test_save_many_times" = -1'),
+                          "must be a whole number >= 0"),
+    "fractional-evidence": (_sub('"test_resave.py::test_save_many_times" = 3', '"test_resave.py::test_save_many_times" = 1.5'),
+                            "must be a whole number >= 0"),
+    "unknown-limits-key": (_sub('max_output_kb = 64', 'max_output_kb = 64\ncpu_seconds = 10'),
+                           r"unknown \[limits\] keys \['cpu_seconds'\]"),
+    "missing-test-file": (_sub('"test_project.py::test_project_loads"', '"test_missing.py::test_project_loads"', 2),
+                          "hidden test file for 'test_missing.py::test_project_loads' not found"),
+    "test-id-without-function": (_sub('tests = ["test_project.py::test_project_loads"]', 'tests = ["test_project.py"]'),
+                                 "'tests' must list hidden test ids"),
+    "empty-tests": (_sub('tests = ["test_project.py::test_project_loads"]', 'tests = []'),
+                    "'tests' must list hidden test ids"),
+    "tests-not-a-list": (_sub('tests = ["test_project.py::test_project_loads"]',
+                              'tests = "test_project.py::test_project_loads"'),
+                         "'tests' must be list, not str"),
+    "test-in-two-checks": (_sub('    "test_resave.py::test_save_many_times",\n]',
+                                '    "test_resave.py::test_save_many_times",\n'
+                                '    "test_creation.py::test_create_user",\n]'),
+                           "a hidden test decides more than one check"),
+    "negative-points": (_sub('points = 1\n', 'points = -1\n'), "points must not be negative"),
+    "points-as-string": (_sub('points = 1\n', 'points = "1"\n'), "'points' must be float, not str"),
+    "points-as-bool": (_sub('points = 1\n', 'points = true\n'), "'points' must be float, not bool"),
+    "missing-id": (_sub('id = "project-loads"\n', ''), "checks\\[0\\]: missing key 'id'"),
+    "missing-title": (_sub('title = "The project loads"\n', ''), "checks\\[0\\]: missing key 'title'"),
+    "missing-assignment-name": (_sub('assignment = "signals-profile"\n', ''), "missing key 'assignment'"),
+    "missing-profile-model": (_sub('profile_model = "users.Profile"\n', ''), "missing key 'profile_model'"),
+    "no-checks": (lambda text: text[:text.index("[[checks]]")], "no \\[\\[checks\\]\\]"),
+}
+
+
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_malformed_rubric_is_refused(case, tmp_path):
+    edit, message = MALFORMED[case]
+    copy = _copy_assignment(tmp_path)
+    (copy / "rubric.toml").write_text(edit(REAL_TEXT))
+    with pytest.raises(RubricError, match=message):
+        rubric.load(copy)
+    # find() by folder reports the same instructor error
+    with pytest.raises(RubricError):
+        rubric.find(str(copy))
+
+
+def test_rubric_not_utf8_is_refused(tmp_path):
+    copy = _copy_assignment(tmp_path)
+    (copy / "rubric.toml").write_bytes(REAL_TEXT.encode().replace(b"Signals:", b"Signals\xff:"))
+    with pytest.raises(RubricError, match="not valid TOML"):
+        rubric.load(copy)
+
+
+def test_missing_test_file_on_disk_is_refused(tmp_path):
+    copy = _copy_assignment(tmp_path)
+    (copy / "tests" / "test_resave.py").unlink()
+    with pytest.raises(RubricError, match="hidden test file for 'test_resave.py::test_save_again' not found"):
+        rubric.load(copy)
+
+
+def test_error_names_the_rubric_file(tmp_path):
+    copy = _copy_assignment(tmp_path)
+    (copy / "rubric.toml").write_text(REAL_TEXT.replace('id = "resave-no-duplicate"', 'id = "project-loads"'))
+    with pytest.raises(RubricError) as info:
+        rubric.load(copy)
+    assert str(copy / "rubric.toml") in str(info.value)
+    assert "checks[3]" in str(info.value)
+
+
+@pytest.mark.parametrize("line,bad", [
+    ("wall_time_s = 60 ", 'wall_time_s = "60" '),
+    ("wall_time_s = 60 ", "wall_time_s = -5 "),
+])
+def test_limits_must_be_positive_numbers(line, bad, tmp_path):
+    """A limit of the wrong type or sign is an instructor's error: refuse it when loading,
+    not with an internal error (exit status 3) in the middle of grading."""
+    copy = _copy_assignment(tmp_path)
+    (copy / "rubric.toml").write_text(_sub(line, bad)(REAL_TEXT))
+    with pytest.raises(RubricError, match=r"\[limits\]"):
+        rubric.load(copy)
