@@ -69,9 +69,22 @@ def student_code(action: str, when: str = ""):
     except Exception as exc:
         info = errors.describe(exc)
         diagnosis, advice = explain(exc, when)
+        if diagnosis == "receiver-kwargs" and not info["location"]:
+            # Django's dispatcher raised it before entering the receiver: point at its def.
+            info["location"] = _receiver_named_in(str(exc))
         where = f" ({info['location']})" if info["location"] else ""
         fail(f"{action} raised {info['message']}{where}. {advice}".strip(),
              diagnosis=diagnosis, location=info["location"], traceback=info["traceback"])
+
+
+def _receiver_named_in(text: str) -> str:
+    from _grader_harness import probe
+
+    name = text.split("(", 1)[0].strip().rsplit(".", 1)[-1]
+    for connect in probe.CONNECTS:
+        if connect.student and connect.receiver_name.rsplit(".", 1)[-1] == name:
+            return connect.receiver_where
+    return ""
 
 
 def explain(exc: Exception, when: str) -> tuple[str, str]:

@@ -1,0 +1,141 @@
+"""Issue 4: feedback a student can act on, and nothing hidden leaks into it."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from conftest import ASSIGNMENT, TEMPLATE, check, scores
+
+pytestmark = pytest.mark.e2e
+
+SETTINGS = (TEMPLATE / "mysite" / "settings.py").read_text()
+MODELS = (TEMPLATE / "users" / "models.py").read_text()
+
+CASES = {
+    # Warnings cost no points.
+    "default-app-config": dict(
+        files={"users/__init__.py": "default_app_config = 'users.apps.UsersConfig'\n"},
+        scores=10, diagnosis=None, warning="default_app_config is ignored since Django 4.1"),
+    "other-app-missing-migration": dict(
+        files={"notes/__init__.py": "", "notes/models.py": """
+            from django.db import models
+
+            class Note(models.Model):
+                text = models.TextField()
+            """, "notes/migrations/__init__.py": "",
+               "mysite/settings.py": SETTINGS.replace("'users',", "'users',\n    'notes',")},
+        scores=10, diagnosis=None, warning="the 'notes' app has model changes without a migration"),
+    # Migrations out of step with the Profile model: migrate would leave the site broken.
+    "missing-migration": dict(
+        files={"users/migrations/0001_initial.py": None},
+        scores=0, diagnosis=("project-loads", "migrations", "makemigrations users")),
+    "stale-migration": dict(
+        files={"users/models.py": MODELS.replace(
+            "    bio = models.TextField(blank=True)\n",
+            "    bio = models.TextField(blank=True)\n    website = models.URLField(blank=True)\n")},
+        scores=0, diagnosis=("project-loads", "migrations", "Add field website to profile")),
+    "import-error": dict(
+        files={"users/signals.py": "from .modles import Profile\n"},
+        scores=0, diagnosis=("project-loads", "import-error", "users.modles"),
+        location="users/signals.py:1"),
+    "kwargs-without-debug": dict(
+        files={"mysite/settings.py": SETTINGS.replace("DEBUG = True", "DEBUG = False"),
+               "users/signals.py": """
+            from django.conf import settings
+            from django.db.models.signals import post_save
+            from django.dispatch import receiver
+
+            from .models import Profile
+
+
+            @receiver(post_save, sender=settings.AUTH_USER_MODEL)
+            def create_profile(sender, instance, created):
+                if created:
+                    Profile.objects.create(user=instance)
+            """},
+        scores=4, diagnosis=("profile-created-once", "receiver-kwargs", "**kwargs"),
+        location="users/signals.py"),
+    "receiver-in-other-app-ready": dict(
+        files={"notes/__init__.py": "", "notes/apps.py": """
+            from django.apps import AppConfig
+
+            class NotesConfig(AppConfig):
+                name = "notes"
+
+                def ready(self):
+                    import users.signals  # noqa: F401
+            """, "users/apps.py": (TEMPLATE / "users" / "apps.py").read_text(),
+               "mysite/settings.py": SETTINGS.replace("'users',", "'users',\n    'notes',")},
+        scores=7, diagnosis=("receiver-registered-in-ready", "wrong-app-ready", "notes.apps.NotesConfig")),
+}
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    from conftest import build_submission, run_cli, validate
+
+    base = tmp_path_factory.mktemp("feedback")
+    out = {}
+    for name, case in CASES.items():
+        project = build_submission(base / name, case["files"], solution=True)
+        target = base / f"{name}.json"
+        proc = run_cli("grade", str(project), "--output", str(target), "--quiet", "--format", "markdown")
+        assert proc.returncode == 0, proc.stderr
+        out[name] = validate(json.loads(target.read_text()))
+        out[name]["_markdown"] = (base / f"{name}.md").read_text()
+    return out
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_diagnosis_is_named(name, reports):
+    case, report = CASES[name], reports[name]
+    assert report["score"] == case["scores"], json.dumps(report["checks"], indent=1)
+    if case.get("warning"):
+        assert any(case["warning"] in w for w in report["warnings"]), report["warnings"]
+        assert case["warning"].split(" ")[0] in report["_markdown"]
+    if case["diagnosis"]:
+        check_id, diagnosis, phrase = case["diagnosis"]
+        result = check(report, check_id)
+        assert result["diagnosis"] == diagnosis, result
+        assert phrase in result["feedback"], result
+        if case.get("location"):
+            assert result["location"].startswith(case["location"]), result
+
+
+def test_dependent_checks_say_why_they_did_not_run(reports):
+    report = reports["missing-migration"]
+    assert scores(report)["receiver-registered-in-ready"] == 0
+    assert check(report, "receiver-registered-in-ready")["feedback"] == "not run: project-loads failed"
+    assert check(report, "resave-no-duplicate")["feedback"] == "not run: profile-created-once was not run"
+    assert all(check(report, c)["status"] == "skipped" for c in
+               ("receiver-registered-in-ready", "profile-created-once", "resave-no-duplicate"))
+
+
+def _hidden_lines() -> list[str]:
+    lines = []
+    for path in (ASSIGNMENT / "tests").glob("*.py"):
+        for line in path.read_text().splitlines():
+            line = line.strip()
+            if len(line) > 24 and not line.startswith(("#", '"""', "from ", "import ")):
+                lines.append(line)
+    return lines
+
+
+def test_no_report_shows_hidden_source_or_grader_paths(reports):
+    hidden = _hidden_lines()
+    assert len(hidden) > 30
+    leaks = re.compile(r"_grader_harness|/grading/|site-packages|test_(creation|resave|registration|project)\.py|suite/")
+    for name, report in reports.items():
+        text = json.dumps(report)
+        for line in hidden:
+            assert line not in text, (name, line)
+        assert not leaks.search(text), (name, leaks.search(text).group(0))
+
+
+def test_student_traceback_has_only_student_frames(reports):
+    frames = check(reports["import-error"], "project-loads")["student_traceback"]
+    assert frames, "the student's own frames should be shown"
+    assert all(f.startswith("users/") for f in frames), frames
+    assert any("from .modles import Profile" in f for f in frames), frames
