@@ -7,9 +7,9 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: setup sandbox-tools examples test clean
+.PHONY: setup system-tools test-tools examples test clean
 
-setup: $(STAMP) sandbox-tools
+setup: $(STAMP) system-tools
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + "); run: make PYTHON=python3.11 ...")'
@@ -18,15 +18,30 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# bubblewrap isolates student code; without it the grader falls back to a plain
-# child and says so in every report.
-sandbox-tools:
-	@command -v bwrap >/dev/null 2>&1 || { \
+# System packages, installed with apt where missing and allowed (root, or sudo):
+# bubblewrap isolates student code (without it the grader falls back to a plain
+# child and says so in every report); chromium renders the class report in the
+# tests (without it that test is skipped). Pairs are command:package.
+SANDBOX_PACKAGES = bwrap:bubblewrap
+TEST_PACKAGES    = $(SANDBOX_PACKAGES) chromium:chromium
+
+define apt_install
+	@missing=""; for pair in $(1); do \
+	  command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap) >/dev/null; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; \
 	  elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
-	    (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap) >/dev/null; \
-	  else echo "note: bubblewrap is not installed; grading runs without the sandbox"; fi; }
+	    (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; \
+	  else echo "note: not installed:$$missing (bubblewrap: grading runs without the sandbox; chromium: the report.html test is skipped)"; fi; \
+	fi
+endef
+
+system-tools:
+	$(call apt_install,$(SANDBOX_PACKAGES))
+
+test-tools:
+	$(call apt_install,$(TEST_PACKAGES))
 
 # Grade the bundled examples: the untouched template and the reference solution.
 examples: setup
@@ -37,7 +52,7 @@ examples: setup
 	$(BIN)/grader grade build/examples/template --output reports/template.json
 	$(BIN)/grader grade build/examples/solution --output reports/solution.json
 
-test: setup
+test: setup test-tools
 	$(BIN)/python -m pytest
 
 clean:

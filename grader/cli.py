@@ -69,6 +69,31 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--quiet", "-q", action="store_true", help="do not print the table")
 
     sub.add_parser("assignments", help="list the assignments the grader knows")
+
+    b = sub.add_parser("batch", help="grade every submission of a class and write the gradebook",
+                       description="Grade every sub-folder of SOURCE (a folder, or a .zip of folders; the "
+                                   "folder name is the student id) in parallel, write DIR/<student>.json as "
+                                   "each finishes, then DIR/grades.csv, DIR/grades-canvas.csv, DIR/report.html and "
+                                   "DIR/summary.json. "
+                                   "A re-run keeps reports that are up to date. Exit status: 0 when every "
+                                   "submission has a report, 2 for usage errors, 3 when a report could not "
+                                   "be written, 130 when interrupted (run again to carry on).")
+    b.add_argument("source", type=Path, help="folder of submission folders, or a .zip of them")
+    b.add_argument("--assignment", default=rubric.DEFAULT_ASSIGNMENT,
+                   help=f"assignment name or folder with a rubric.toml (default: {rubric.DEFAULT_ASSIGNMENT})")
+    b.add_argument("--jobs", "-j", type=int, metavar="N",
+                   help="submissions graded at the same time (default: the number of CPUs)")
+    b.add_argument("--output-dir", "-o", type=Path, metavar="DIR",
+                   help="where the reports and the gradebook go (default: reports/<SOURCE name>)")
+    b.add_argument("--force", action="store_true",
+                   help="grade every submission again, even when its report is up to date")
+    b.add_argument("--sandbox", choices=sandbox.MODES, default="auto",
+                   help="isolation of student code: bubblewrap, none, or auto (bubblewrap when it works)")
+
+    r = sub.add_parser("report", help="rewrite the gradebook from the JSON reports in a folder",
+                       description="Read DIR/*.json (per-student reports) and write DIR/grades.csv, "
+                                   "DIR/grades-canvas.csv, DIR/report.html and DIR/summary.json.")
+    r.add_argument("folder", type=Path, metavar="DIR", help="folder with the per-student JSON reports")
     return parser
 
 
@@ -98,12 +123,69 @@ def cmd_grade(args) -> int:
     return EXIT_OK
 
 
+def _print_gradebook(written) -> None:
+    s = written.data
+    statuses = ", ".join(f"{n} {k}" for k, n in s["by_status"].items() if n)
+    mean = "-" if s["mean"] is None else f"{s['mean']:.2f}".rstrip("0").rstrip(".")
+    median = "-" if s["median"] is None else f"{s['median']:g}"
+    print(f"class: {s['count']} students ({statuses}); mean {mean} / {s['max_score']:g}, median {median}")
+    for path in written.files:
+        print(f"written: {path}")
+    for problem in written.skipped:
+        print(f"grader: left out {problem}", file=sys.stderr)
+
+
+def cmd_batch(args) -> int:
+    from grader import batch, gradebook
+
+    assignment = rubric.find(args.assignment)
+    source = args.source
+    stem = source.name[:-4] if source.name.lower().endswith(".zip") else source.name
+    output_dir = args.output_dir or Path.cwd() / "reports" / (stem or "batch")
+    try:
+        result = batch.run(source, assignment, output_dir, jobs=args.jobs, force=args.force,
+                           mode=args.sandbox)
+    except (batch.BatchError, gradebook.GradebookError) as exc:
+        print(f"grader: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    done = result.graded + result.faults + result.rejected
+    print(f"{result.total} submissions: {done} graded now, {result.skipped} up to date"
+          + (f", {result.faults} grader fault(s) (graded again next run)" if result.faults else "")
+          + (f", {result.rejected} refused" if result.rejected else ""))
+    if result.interrupted:
+        print(f"grader: interrupted: the finished reports are in {output_dir}; run the same command "
+              "again to carry on", file=sys.stderr)
+        return 130
+    if result.gradebook is not None:
+        _print_gradebook(result.gradebook)
+    if result.unwritten:
+        print(f"grader: no report written for {len(result.unwritten)} submission(s)", file=sys.stderr)
+        return EXIT_FAULT
+    return EXIT_OK
+
+
+def cmd_report(args) -> int:
+    from grader import batch, gradebook
+
+    try:
+        written = batch.report_command(args.folder)
+    except gradebook.GradebookError as exc:
+        print(f"grader: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    _print_gradebook(written)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         if args.command == "grade":
             return cmd_grade(args)
+        if args.command == "batch":
+            return cmd_batch(args)
+        if args.command == "report":
+            return cmd_report(args)
         if args.command == "assignments":
             for name in rubric.available():
                 print(name)
