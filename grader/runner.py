@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,10 @@ HARNESS = Path(__file__).resolve().parent / "harness"
 REPORT_CAP = 8 * 1024 * 1024
 COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "venv", "__pycache__", "node_modules",
                                      ".tox", "*.pyc", ".pytest_cache")
+# What the child may add to its writable folders (submission copy, db/, tmp/):
+# checked while it runs, every WATCH_INTERVAL_S; past either cap the run is stopped.
+WATCH_INTERVAL_S = 0.5
+MAX_NEW_ENTRIES = 10_000
 
 
 @dataclass
@@ -97,13 +102,83 @@ class _Drain(threading.Thread):
                 self.kept += chunk[:room]
 
 
-def _prepare(project: Project, assignment: Assignment, work: Path, controls: Controls) -> None:
-    shutil.copytree(project.root, work / "submission", symlinks=True, ignore=COPY_IGNORE)
+def _submission_ignore(folder: str, names: list[str]) -> set[str]:
+    """COPY_IGNORE, plus what is neither a file, a folder nor a symlink (FIFOs, sockets,
+    devices): copying a FIFO would fail, or block on it."""
+    ignored = set(COPY_IGNORE(folder, names))
+    for name in names:
+        try:
+            mode = os.lstat(os.path.join(folder, name)).st_mode
+        except OSError:
+            ignored.add(name)
+            continue
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+            ignored.add(name)
+    return ignored
+
+
+def _prepare(project: Project, assignment: Assignment, work: Path, controls: Controls) -> list[str]:
+    """Fill the work folder; returns warnings (files of the submission that could not be copied)."""
+    warnings = []
+    try:
+        shutil.copytree(project.root, work / "submission", symlinks=True, ignore=_submission_ignore)
+    except shutil.Error as exc:  # unreadable files: grade what could be copied, and say so
+        failed = [os.path.relpath(e[0], project.root) for e in exc.args[0] if isinstance(e, tuple) and e]
+        warnings.append(f"{len(failed)} file(s) of the submission could not be read and were left out: "
+                        + ", ".join(failed[:5]) + (" ..." if len(failed) > 5 else ""))
     shutil.copytree(HARNESS, work / "harness", ignore=COPY_IGNORE)
     shutil.copytree(assignment.tests_dir, work / "suite", ignore=COPY_IGNORE)
     (work / "suite" / controls.file).write_text(controls.source())
     (work / "db").mkdir()
     (work / "tmp").mkdir()
+    return warnings
+
+
+def disk_cap(assignment: Assignment) -> int:
+    """Bytes the child may add to its writable folders (its files are capped one by one too)."""
+    return max(256, 8 * assignment.limits.max_file_mb) * 1024 * 1024
+
+
+def _usage(folders: list[Path], stop_bytes: int, stop_entries: int) -> tuple[int, int]:
+    """(bytes allocated, entries) under folders, symlinks not followed; stops counting past the caps."""
+    total = entries = 0
+    stack = list(folders)
+    while stack and total <= stop_bytes and entries <= stop_entries:
+        try:
+            with os.scandir(stack.pop()) as it:
+                for entry in it:
+                    entries += 1
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    if stat.S_ISDIR(st.st_mode):
+                        stack.append(Path(entry.path))
+                    total += st.st_blocks * 512
+                    if total > stop_bytes or entries > stop_entries:
+                        break
+        except OSError:
+            continue
+    return total, entries
+
+
+class _DiskWatch:
+    """What the child writes to its work folders, against the size it started with."""
+
+    def __init__(self, folders: list[Path], max_bytes: int, max_entries: int = MAX_NEW_ENTRIES):
+        self.folders = folders
+        self.base_bytes, self.base_entries = _usage(folders, 1 << 62, 1 << 62)
+        self.max_bytes, self.max_entries = max_bytes, max_entries
+
+    def problem(self) -> str:
+        used, entries = _usage(self.folders, self.base_bytes + self.max_bytes,
+                               self.base_entries + self.max_entries)
+        if used - self.base_bytes > self.max_bytes:
+            return (f"the run was stopped: it wrote more than {self.max_bytes // (1024 * 1024)} MB "
+                    "of files")
+        if entries - self.base_entries > self.max_entries:
+            return f"the run was stopped: it created more than {self.max_entries} files"
+        return ""
 
 
 def _read_capped(path: Path, cap: int) -> tuple[dict | None, str]:
@@ -150,7 +225,7 @@ def run(project: Project, assignment: Assignment, mode: str = "auto") -> RunResu
     cgroup = None
     started = time.monotonic()
     try:
-        _prepare(project, assignment, work, controls)
+        result.warnings += _prepare(project, assignment, work, controls)
         layout = sandbox.Layout(work)
         submission = work / "submission" / project.root.relative_to(project.root)
         inside = lambda p: layout.inside(p, mode)  # noqa: E731
@@ -163,9 +238,12 @@ def run(project: Project, assignment: Assignment, mode: str = "auto") -> RunResu
             command = sandbox.bwrap_argv(
                 layout, writable=[work / "submission", work / "db"],
                 readonly=[work / "harness", work / "suite"], command=command, cwd=submission)
-        cgroup = sandbox.PidsCgroup(limits.max_processes)
-        if cgroup.path is None and mode == "none":
+        cgroup = sandbox.ChildCgroups(limits.max_processes, sandbox.memory_cap(limits))
+        watch = _DiskWatch([work / "submission", work / "db", work / "tmp"], disk_cap(assignment))
+        if not cgroup.pids and mode == "none":
             result.warnings.append("no pids cgroup available: the number of processes is not capped")
+        # HOME and TMPDIR: work/tmp, which bubblewrap mounts on /tmp (not under MOUNT)
+        tmp_inside = "/tmp" if mode == "bwrap" else inside(work / "tmp")
         settings = {
             "report_fd": report_fd, "submission": inside(submission),
             "settings": project.settings_module, "db": inside(work / "db" / "grading.sqlite3"),
@@ -175,7 +253,7 @@ def run(project: Project, assignment: Assignment, mode: str = "auto") -> RunResu
         try:
             proc = subprocess.Popen(
                 command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                cwd=submission, env=sandbox.child_env(inside(work / "tmp")), pass_fds=(report_fd,),
+                cwd=submission, env=sandbox.child_env(tmp_inside), pass_fds=(report_fd,),
                 start_new_session=True, preexec_fn=sandbox.preexec(limits, cgroup, mode))
         finally:
             os.close(report_fd)
@@ -186,20 +264,38 @@ def run(project: Project, assignment: Assignment, mode: str = "auto") -> RunResu
             proc.stdin.close()
         except BrokenPipeError:
             pass
-        try:
-            proc.wait(timeout=limits.wall_time_s)
-        except subprocess.TimeoutExpired:
-            result.timed_out = True
+        deadline = time.monotonic() + limits.wall_time_s
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                result.timed_out = True
+                break
+            try:
+                proc.wait(timeout=min(WATCH_INTERVAL_S, remaining))
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            problem = watch.problem()
+            if problem:
+                result.warnings.append(problem)
+                break
         sandbox.kill_group(proc)
         cgroup.kill_all()
         proc.wait()
         drain.join(timeout=5)
         result.returncode = proc.returncode
+        if mode == "bwrap" and result.returncode is not None and 128 < result.returncode <= 128 + 64:
+            # bubblewrap exits with 128+N when the child was killed by signal N
+            # (the memory cgroup's OOM kill, a file-size limit): report it as Popen would.
+            result.returncode = 128 - result.returncode
         result.output = drain.kept.decode(errors="replace")
         result.output_bytes = drain.total
         result.duration_s = time.monotonic() - started
         result.report, result.report_problem = _read_capped(report_path, REPORT_CAP)
         result.db_copy = _copy_db(work / "db", private)
+    except BaseException:
+        shutil.rmtree(private, ignore_errors=True)
+        raise
     finally:
         if cgroup is not None:
             cgroup.remove()

@@ -4,13 +4,15 @@ Both modes: an allowlisted environment, resource limits (address space, file
 size, open files, core dumps), a new session whose whole process group is
 killed at the end, and - where the machine lets us - a pids cgroup that caps
 the number of processes and lets the grader kill every one of them, however
-they were forked.
+they were forked, and a memory cgroup that caps the memory all of them hold
+together (the address-space limit is per process: 64 processes could
+otherwise take 64 times memory_mb; files written to a tmpfs count too).
 
 bubblewrap adds: no network, its own PID namespace (everything the child
 forks dies with it), a user namespace mapping the child to nobody, a minimal
 read-only view of the system (the Python installation and /usr only: no home
-folders, no other submissions, no grader files), and a writable view of the
-run's own work folders only.
+folders, no other submissions, no grader files; its root is read-only), and
+a writable view of the run's own work folders only.
 """
 from __future__ import annotations
 
@@ -31,7 +33,11 @@ from grader.rubric import Limits
 MODES = ("auto", "bwrap", "none")
 MOUNT = "/grading"  # where the work folder appears inside the sandbox
 ENV_ALLOWLIST = ("LANG", "LC_ALL", "LC_CTYPE", "TZ")
-CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
+CGROUP_FS = Path("/sys/fs/cgroup")
+# The memory cgroup allows this much beyond memory_mb, so that one process
+# reaching its address-space limit gets a MemoryError (a clear message), not
+# the cgroup's OOM kill; several processes together are stopped there.
+MEMORY_SLACK_MB = 1024
 
 
 class SandboxError(Exception):
@@ -70,40 +76,104 @@ def resolve(mode: str) -> tuple[str, str | None]:
                     "kill only). Install the Debian package 'bubblewrap' for full isolation.")
 
 
-class PidsCgroup:
-    """A pids cgroup for one child, when the machine allows creating one."""
+def _own_cgroup(controller: str) -> str:
+    """This process's cgroup for a v1 controller, or its v2 cgroup for "", from /proc/self/cgroup."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return "/"
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) == 3 and (parts[1] == controller if not controller
+                                else controller in parts[1].split(",")):
+            return parts[2] or "/"
+    return "/"
 
-    def __init__(self, max_pids: int):
-        self.path: Path | None = None
-        for root in CGROUP_ROOTS:
-            if not (root / "cgroup.procs").exists():
-                continue
-            path = root / f"grader-{uuid.uuid4().hex[:12]}"
+
+class ChildCgroups:
+    """pids and memory cgroups for one child, when the machine allows creating them.
+
+    They are created inside the grader's own cgroup, so that limits set on the
+    grader (a container, a systemd unit) still apply to its child; the pids
+    cgroup falls back to the hierarchy's root, as before. cgroup v1 has one
+    cgroup per controller; under v2 one cgroup holds both limits. `pids` and
+    `memory` tell which limits are in force.
+    """
+
+    def __init__(self, max_pids: int, memory_bytes: int | None = None):
+        self.paths: list[Path] = []
+        self.pids = self.memory = False
+        if (CGROUP_FS / "pids" / "cgroup.procs").exists() or (CGROUP_FS / "memory" / "cgroup.procs").exists():
+            self.pids = self._create_v1("pids", {"pids.max": str(max_pids)}, root_fallback=True)
+            if memory_bytes:
+                # memsw (memory + swap) exists only with swap accounting; it must follow the memory limit
+                self.memory = self._create_v1("memory", {"memory.limit_in_bytes": str(memory_bytes)},
+                                              {"memory.memsw.limit_in_bytes": str(memory_bytes)})
+        elif (CGROUP_FS / "cgroup.procs").exists():  # cgroup v2
+            optional = {"memory.max": str(memory_bytes), "memory.swap.max": "0"} if memory_bytes else {}
+            for base in dict.fromkeys([CGROUP_FS / _own_cgroup("").lstrip("/"), CGROUP_FS]):
+                path = self._make(base, {"pids.max": str(max_pids)}, optional)
+                if path is not None:
+                    self.pids = True
+                    try:
+                        self.memory = bool(memory_bytes) and \
+                            (path / "memory.max").read_text().strip() == str(memory_bytes)
+                    except OSError:
+                        pass
+                    break
+
+    def _create_v1(self, controller: str, required: dict[str, str],
+                   optional: dict[str, str] | None = None, root_fallback: bool = False) -> bool:
+        root = CGROUP_FS / controller
+        if not (root / "cgroup.procs").exists():
+            return False
+        bases = [root / _own_cgroup(controller).lstrip("/")] + ([root] if root_fallback else [])
+        return any(self._make(base, required, optional or {}) is not None for base in dict.fromkeys(bases))
+
+    def _make(self, base: Path, required: dict[str, str], optional: dict[str, str]) -> Path | None:
+        if not (base / "cgroup.procs").exists():
+            return None
+        path = base / f"grader-{uuid.uuid4().hex[:12]}"
+        try:
+            path.mkdir()
+            for name, value in required.items():
+                (path / name).write_text(value)
+        except OSError:
             try:
-                path.mkdir()
-                (path / "pids.max").write_text(str(max_pids))
+                path.rmdir()
             except OSError:
-                try:
-                    path.rmdir()
-                except OSError:
-                    pass
-                continue
-            self.path = path
-            break
+                pass
+            return None
+        for name, value in optional.items():
+            try:
+                (path / name).write_text(value)
+            except OSError:
+                pass
+        self.paths.append(path)
+        return path
+
+    @property
+    def path(self) -> Path | None:
+        """The first cgroup created (None: no cgroup at all)."""
+        return self.paths[0] if self.paths else None
 
     def join_self(self) -> None:  # runs in the child before exec
-        if self.path is not None:
-            with open(self.path / "cgroup.procs", "w") as fh:
+        for path in self.paths:
+            with open(path / "cgroup.procs", "w") as fh:
                 fh.write(str(os.getpid()))
 
-    def kill_all(self) -> None:
-        if self.path is None:
-            return
-        for _ in range(50):
+    def members(self) -> set[int]:
+        pids: set[int] = set()
+        for path in self.paths:
             try:
-                pids = [int(p) for p in (self.path / "cgroup.procs").read_text().split()]
+                pids.update(int(p) for p in (path / "cgroup.procs").read_text().split())
             except (OSError, ValueError):
-                return
+                pass
+        return pids
+
+    def kill_all(self) -> None:
+        for _ in range(100):
+            pids = self.members()
             if not pids:
                 return
             for pid in pids:
@@ -114,15 +184,20 @@ class PidsCgroup:
             time.sleep(0.02)
 
     def remove(self) -> None:
-        if self.path is None:
-            return
         self.kill_all()
-        for _ in range(50):
-            try:
-                self.path.rmdir()
-                return
-            except OSError:
-                time.sleep(0.02)
+        for path in self.paths:
+            for _ in range(100):
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.02)
+        self.paths = []
+
+
+PidsCgroup = ChildCgroups  # its former name
 
 
 @dataclass
@@ -193,11 +268,19 @@ def bwrap_argv(layout: Layout, writable: list[Path], readonly: list[Path], comma
         argv += ["--ro-bind", str(path), layout.inside(path, "bwrap")]
     for path in writable:
         argv += ["--bind", str(path), layout.inside(path, "bwrap")]
-    argv += ["--chdir", layout.inside(cwd, "bwrap")]
+    # Everything is mounted: make the sandbox's own root (a tmpfs holding the mount
+    # points) read-only, so that the child writes in its work folders only, and
+    # /dev too: its tmpfs (/dev/shm) would be memory outside every limit but the cgroup's.
+    argv += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", layout.inside(cwd, "bwrap")]
     return argv + command
 
 
-def preexec(limits: Limits, cgroup: PidsCgroup, mode: str):
+def memory_cap(limits: Limits) -> int:
+    """Bytes that all of the child's processes may hold together (the memory cgroup)."""
+    return (limits.memory_mb + MEMORY_SLACK_MB) * 1024 * 1024
+
+
+def preexec(limits: Limits, cgroup: ChildCgroups, mode: str):
     """Limits applied in the child between fork and exec (inherited by bwrap's children)."""
     mem = limits.memory_mb * 1024 * 1024
     fsize = limits.max_file_mb * 1024 * 1024

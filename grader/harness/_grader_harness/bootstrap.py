@@ -12,7 +12,12 @@ import os
 import sys
 
 
+_ORIGINAL_PID = os.getpid()
+
+
 def _write(fd: int, payload: dict) -> None:
+    if os.getpid() != _ORIGINAL_PID:  # a process the student's code forked: it has no say
+        os._exit(0)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -97,6 +97,13 @@ def setup_advice(exc: BaseException, where: str) -> tuple[str, str]:
     if isinstance(exc, ValueError) and "keyword arguments" in text:
         return ("receiver-kwargs", "Django calls receivers with keyword arguments (signal, "
                 "created, raw, using, update_fields, ...). Give your receiver a **kwargs parameter.")
+    if isinstance(exc, BlockingIOError) or (isinstance(exc, OSError) and exc.errno == 11):
+        return ("too-many-processes", "Your code starts processes (os.fork, subprocess, "
+                "multiprocessing) until the limit is hit. A Django app must not start processes "
+                "when it loads.")
+    if isinstance(exc, MemoryError):
+        return ("too-much-memory", "Your code uses more memory than the grader allows while "
+                "Django starts. Look for a list or string that grows without end.")
     if isinstance(exc, SystemExit):
         return ("exit-during-startup", "Your code called sys.exit() (or exit()) while Django was "
                 "starting. Remove it: code in settings, apps and models runs at every start.")
