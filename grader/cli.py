@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from grader import __version__, api, rubric, sandbox
-from grader.renderers import EXTENSIONS, RENDERERS, json_report, render, table, write_atomic
+from grader.renderers import EXTENSIONS, RENDERERS, json_report, render, write_atomic
 
 EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 
@@ -114,6 +114,8 @@ def cmd_grade(args) -> int:
     for name in to_stdout:
         sys.stdout.write(render(name, report))
     if not args.quiet and not to_stdout:
+        from grader.renderers import table
+
         table.print_table(report)
         for path in written:
             print(f"report written to {path}")

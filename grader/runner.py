@@ -233,7 +233,10 @@ def run(project: Project, assignment: Assignment, mode: str = "auto") -> RunResu
         report_path = private / f"{secrets.token_hex(8)}.json"
         report_fd = os.open(report_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         bootstrap = work / "harness" / "_grader_harness" / "bootstrap.py"
-        command = [sys.executable, "-I", inside(bootstrap)]
+        # -I: no PYTHON* variables, no user site, no script folder on sys.path;
+        # -S: no site module, so no .pth file of any installation runs: the child's
+        # sys.path is the standard library plus the package folders named below.
+        command = [sys.executable, "-I", "-S", inside(bootstrap)]
         if mode == "bwrap":
             command = sandbox.bwrap_argv(
                 layout, writable=[work / "submission", work / "db"],
@@ -248,13 +251,14 @@ def run(project: Project, assignment: Assignment, mode: str = "auto") -> RunResu
             "report_fd": report_fd, "submission": inside(submission),
             "settings": project.settings_module, "db": inside(work / "db" / "grading.sqlite3"),
             "token": token, "profile_model": assignment.profile_model,
-            "suite": inside(work / "suite"), "tests": tests,
+            "suite": inside(work / "suite"), "tests": tests, "packages": sandbox.package_dirs(),
+            "rlimits": sandbox.rlimits(limits, mode),
         }
         try:
             proc = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                sandbox.launcher(cgroup) + command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                 cwd=submission, env=sandbox.child_env(tmp_inside), pass_fds=(report_fd,),
-                start_new_session=True, preexec_fn=sandbox.preexec(limits, cgroup, mode))
+                start_new_session=True)
         finally:
             os.close(report_fd)
         drain = _Drain(proc.stdout, limits.max_output_kb * 1024)
@@ -265,16 +269,18 @@ def run(project: Project, assignment: Assignment, mode: str = "auto") -> RunResu
         except BrokenPipeError:
             pass
         deadline = time.monotonic() + limits.wall_time_s
+        # Popen.wait(timeout) polls with sleeps of up to 50 ms; a thread blocked in
+        # wait() ends the moment the child does, and join() wakes right then.
+        waiter = threading.Thread(target=proc.wait, daemon=True)
+        waiter.start()
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 result.timed_out = True
                 break
-            try:
-                proc.wait(timeout=min(WATCH_INTERVAL_S, remaining))
+            waiter.join(timeout=min(WATCH_INTERVAL_S, remaining))
+            if not waiter.is_alive():
                 break
-            except subprocess.TimeoutExpired:
-                pass
             problem = watch.problem()
             if problem:
                 result.warnings.append(problem)

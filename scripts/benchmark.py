@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -148,13 +147,36 @@ def bench_batch(source: Path, jobs: int, out: Path) -> float:
 
 
 def peak_child_rss(project: Path, out: Path) -> float:
-    """Peak RSS (MB) of the processes `grader grade` waits for: the grading child."""
-    code = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
-            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    # grader grade itself is a child of this wrapper; its own RSS is measured separately below.
-    done = subprocess.run([PY, "-c", code, *GRADER, "grade", str(project), "-o", str(out), "-q"],
-                          capture_output=True, text=True, cwd=ROOT)
-    return int(done.stdout.strip()) / 1024
+    """Peak RSS (MB, VmHWM) of the grading child, sampled from /proc while `grader grade`
+    runs (the child lives in the sandbox's PID namespace, so rusage does not reach it)."""
+    import threading
+
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            for entry in Path("/proc").iterdir():
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    if b"_grader_harness/bootstrap.py" not in (entry / "cmdline").read_bytes():
+                        continue
+                    for line in (entry / "status").read_text().splitlines():
+                        if line.startswith("VmHWM:"):
+                            peak = max(peak, int(line.split()[1]))
+                except OSError:
+                    continue
+            time.sleep(0.005)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    subprocess.run([*GRADER, "grade", str(project), "-o", str(out), "-q"], cwd=ROOT,
+                   stdout=subprocess.DEVNULL)
+    done.set()
+    thread.join()
+    return peak / 1024
 
 
 def main() -> int:

@@ -1,6 +1,7 @@
-"""Stage 4: render a Report. Each renderer is a function Report -> str, registered by name."""
+"""Stage 4: render a Report. Each format is a module whose render(Report) -> str makes it."""
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
 from pathlib import Path
@@ -9,20 +10,26 @@ from typing import Callable
 from grader.model import Report
 
 Renderer = Callable[[Report], str]
-RENDERERS: dict[str, Renderer] = {}
-EXTENSIONS: dict[str, str] = {}
+
+# name -> (module whose render() makes it, file extension). Modules are imported only
+# when their format is asked for: a grading run renders JSON and nothing else.
+FORMATS: dict[str, tuple[str, str]] = {
+    "json": ("grader.renderers.json_report", ".json"),
+    "markdown": ("grader.renderers.markdown", ".md"),
+    "junit": ("grader.renderers.junit", ".junit.xml"),
+    "gradescope": ("grader.renderers.gradescope", ".gradescope.json"),
+    "table": ("grader.renderers.table", ".txt"),
+}
+RENDERERS = tuple(FORMATS)
+EXTENSIONS = {name: ext for name, (_, ext) in FORMATS.items()}
 
 
-def register(name: str, extension: str):
-    def wrap(func: Renderer) -> Renderer:
-        RENDERERS[name] = func
-        EXTENSIONS[name] = extension
-        return func
-    return wrap
+def renderer(name: str) -> Renderer:
+    return importlib.import_module(FORMATS[name][0]).render
 
 
 def render(name: str, report: Report) -> str:
-    return RENDERERS[name](report)
+    return renderer(name)(report)
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -42,6 +49,3 @@ def write_atomic(path: Path, text: str) -> None:
         except OSError:
             pass
         raise
-
-
-from grader.renderers import gradescope, json_report, junit, markdown, table  # noqa: E402,F401,I001  (registration)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 from grader.model import CheckStatus, Report
-from grader.renderers import register
 
 
 def _output(check) -> str:
@@ -17,7 +16,6 @@ def _output(check) -> str:
     return "\n".join(p for p in parts if p)
 
 
-@register("gradescope", ".gradescope.json")
 def render(report: Report) -> str:
     data = {
         "score": report.score,

@@ -2,9 +2,7 @@
 import json
 
 from grader.model import Report
-from grader.renderers import register
 
 
-@register("json", ".json")
 def render(report: Report) -> str:
     return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"

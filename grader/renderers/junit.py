@@ -4,7 +4,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from grader.model import CheckStatus, Report
-from grader.renderers import register
 
 
 def _details(check) -> str:
@@ -17,7 +16,6 @@ def _details(check) -> str:
     return "\n".join(p for p in parts if p)
 
 
-@register("junit", ".junit.xml")
 def render(report: Report) -> str:
     checks = report.checks
     suite = ET.Element("testsuite", {

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from grader.model import CheckStatus, Report
-from grader.renderers import register
 
 ICON = {CheckStatus.PASSED: "✅", CheckStatus.FAILED: "❌",
         CheckStatus.ERROR: "💥", CheckStatus.SKIPPED: "⏭️"}
@@ -12,7 +11,6 @@ def cell(text: str) -> str:
     return (text or "").replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
 
 
-@register("markdown", ".md")
 def render(report: Report) -> str:
     lines = [f"## {report.assignment}: {report.score:g} / {report.max_score:g} points",
              "", f"**Submission:** `{report.submission}` · **status:** {report.status.value}", ""]

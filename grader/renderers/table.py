@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 
 from grader.model import CheckStatus, Report, RunStatus
-from grader.renderers import register
 
 STYLE = {CheckStatus.PASSED: "green", CheckStatus.FAILED: "red",
          CheckStatus.ERROR: "red", CheckStatus.SKIPPED: "yellow"}
@@ -50,7 +49,6 @@ def print_table(report: Report, console=None) -> None:
         console.print(part)
 
 
-@register("table", ".txt")
 def render(report: Report) -> str:
     from rich.console import Console
 

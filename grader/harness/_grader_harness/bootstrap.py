@@ -34,11 +34,15 @@ def main() -> None:
     # (about 5% of a run); reference counting frees everything as usual.
     gc.set_threshold(20000, 50, 50)
     run = json.loads(sys.stdin.readline())
+    import resource
+    for name, value in run.get("rlimits", {}).items():  # before any student code runs
+        resource.setrlimit(getattr(resource, name), (value, value))
     sys.stdin.close()
     sys.stdin = open(os.devnull)  # the student's code never reads the grader's input
     report_fd = int(run["report_fd"])
     harness_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     sys.path[:0] = [harness_parent, run["submission"]]
+    sys.path += [p for p in run.get("packages", []) if p not in sys.path]
     os.chdir(run["submission"])
 
     from _grader_harness import config

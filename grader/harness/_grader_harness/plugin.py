@@ -57,12 +57,13 @@ def _grading_database(django_db_blocker):
     """Create the grading database once.
 
     The student's migrations are checked against the models with Django's
-    autodetector (what `makemigrations --check` does) rather than applied: the
-    tables are then created straight from the models, which is several times
-    faster and leaves the same schema whenever the two agree.
+    autodetector (what `makemigrations --check` does) rather than applied; the
+    tables are then created straight from the models with the schema editor,
+    which leaves the same schema whenever the two agree, in a few milliseconds
+    instead of the ~100 ms of the migrate command (post_migrate receivers do
+    not run: nothing in the exercise depends on them).
     """
-    from django.conf import settings
-    from django.core.management import call_command
+    from django.apps import apps
     from django.db import connection
 
     with django_db_blocker.unblock():
@@ -77,9 +78,12 @@ def _grading_database(django_db_blocker):
             STATE["warnings"].extend(diagnose.warnings())
         except Exception:  # diagnosis must never break grading
             pass
-        settings.MIGRATION_MODULES = _NoMigrations()
         try:
-            call_command("migrate", verbosity=0, interactive=False, run_syncdb=True)
+            with connection.schema_editor() as editor:
+                for model in apps.get_models():
+                    meta = model._meta
+                    if meta.managed and not meta.proxy and not meta.swapped:
+                        editor.create_model(model)
         except Exception as exc:
             STATE["db_error"] = STATE["db_error"] or errors.describe(exc)
         with connection.cursor() as cursor:
@@ -87,16 +91,6 @@ def _grading_database(django_db_blocker):
                 f"CREATE TABLE IF NOT EXISTS {EVIDENCE_TABLE} "
                 "(nodeid TEXT NOT NULL, kind TEXT NOT NULL, value INTEGER NOT NULL)")
     yield
-
-
-class _NoMigrations(dict):
-    """MIGRATION_MODULES that tells Django no app has migrations (as pytest-django's --nomigrations)."""
-
-    def __contains__(self, item):
-        return True
-
-    def __getitem__(self, item):
-        return None
 
 
 @pytest.fixture(autouse=True)

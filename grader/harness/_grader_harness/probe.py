@@ -27,6 +27,7 @@ class Connect:
     student_stack: list        # every file:line of the student's code on the stack, innermost first
     weak: bool
     student: bool              # the receiver is defined in the student's files
+    module_level: bool = False  # a plain function defined at module level (never garbage)
 
 
 CONNECTS: list[Connect] = []
@@ -48,6 +49,12 @@ def _where_defined(receiver) -> str:
         return ""
     rel = relpath(code.co_filename)
     return f"{rel}:{code.co_firstlineno}" if rel else ""
+
+
+def _module_level(receiver) -> bool:
+    import types
+
+    return (type(receiver) is types.FunctionType and "<" not in receiver.__qualname__)
 
 
 def _context(frame):
@@ -84,7 +91,7 @@ def install() -> None:
                 receiver_where=where,
                 sender=sender, phase=phase, app_label=label, app_class=cls,
                 call_site=stack[0] if stack else "", student_stack=stack, weak=weak,
-                student=bool(where),
+                student=bool(where), module_level=_module_level(receiver),
             ))
         except Exception:  # the probe must never change the student's behaviour
             pass
@@ -120,4 +127,7 @@ def release_debug_references() -> None:
         clear = getattr(value, "cache_clear", None)
         if callable(clear):
             clear()
-    gc.collect()
+    # A full collection (~15 ms) only when some weakly held student receiver could be
+    # garbage in a reference cycle: anything but a function defined at module level.
+    if any(c.student and c.weak and not c.module_level for c in CONNECTS):
+        gc.collect()

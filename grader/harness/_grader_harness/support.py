@@ -49,7 +49,9 @@ def fields_for(tag: str, command: bool = False) -> dict:
         field = User._meta.get_field(field_name)
         internal = field.get_internal_type()
         if internal == "EmailField" or "email" in field_name:
-            values[field_name] = f"{name}@example.com"
+            # @localhost is on EmailValidator's allowlist: valid, and it spares compiling
+            # the internationalised domain regex (~35 ms) in every run.
+            values[field_name] = f"{name}@localhost"
         elif internal in ("IntegerField", "PositiveIntegerField", "BigIntegerField",
                           "SmallIntegerField", "PositiveSmallIntegerField"):
             values[field_name] = 1
