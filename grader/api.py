@@ -54,11 +54,12 @@ def _report(assignment, submission, status, message, checks, started, sandbox, w
 
 
 def grade(path: str | Path, assignment: str | rubric.Assignment = rubric.DEFAULT_ASSIGNMENT,
-          sandbox: str = "auto", name: str | None = None) -> Report:
+          sandbox: str = "auto", name: str | None = None, child: runner.Child | None = None) -> Report:
     """Grade the Django project at `path`. Never raises for a student's mistake.
 
     Raises rubric.RubricError for a broken assignment and sandbox.SandboxError
     when the requested isolation is unavailable (instructor/CI set-up errors).
+    `child`: a runner.Child started earlier for this assignment (see runner.Child).
     """
     started = time.monotonic()
     if not isinstance(assignment, rubric.Assignment):
@@ -68,8 +69,10 @@ def grade(path: str | Path, assignment: str | rubric.Assignment = rubric.DEFAULT
     try:
         project = discover(path)
     except DiscoveryError as exc:
+        if child is not None:
+            child.abandon()
         return error_report(assignment, name, str(exc), started)
-    run = runner.run(project, assignment, sandbox)
+    run = runner.run(project, assignment, sandbox, child=child)
     try:
         ev = evidence.read(run.db_copy, assignment.profile_model)
         scored = scoring.score(assignment, run, ev)

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from grader import __version__, api, rubric, sandbox
+from grader import __version__, rubric, sandbox
 from grader.renderers import EXTENSIONS, RENDERERS, json_report, render, write_atomic
 
 EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
@@ -19,7 +19,7 @@ EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 
 def default_output(submission: Path) -> Path:
     """reports/<name>.json in the current folder, but never inside the submission."""
-    name = api.submission_name(submission)
+    name = Path(submission).resolve().name
     candidate = Path.cwd() / "reports" / f"{name}.json"
     try:
         candidate.resolve().relative_to(submission.resolve())
@@ -99,7 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_grade(args) -> int:
     assignment = rubric.find(args.assignment)
-    report = api.grade(args.submission, assignment, sandbox=args.sandbox)
+    # Start the grading child first: it imports pytest and Django while this process
+    # imports the rest of the grader and copies the submission.
+    from grader import runner
+
+    child = runner.Child(assignment, args.sandbox)
+    from grader import api
+
+    report = api.grade(args.submission, assignment, sandbox=args.sandbox, child=child)
     output = args.output or default_output(args.submission)
     write_atomic(output, json_report.render(report))
     to_stdout = []

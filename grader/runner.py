@@ -79,6 +79,7 @@ class RunResult:
     token: str = ""
     private: Path | None = None     # grader-only folder; removed by cleanup()
     warnings: list[str] = field(default_factory=list)
+    stopped: str = ""               # why the grader stopped the run early (a limit), if it did
 
     def cleanup(self) -> None:
         if self.private:
@@ -117,20 +118,19 @@ def _submission_ignore(folder: str, names: list[str]) -> set[str]:
     return ignored
 
 
-def _prepare(project: Project, assignment: Assignment, work: Path, controls: Controls) -> list[str]:
-    """Fill the work folder; returns warnings (files of the submission that could not be copied)."""
+def _fill(project: Project, assignment: Assignment, work: Path, controls: Controls) -> list[str]:
+    """Copy the submission and the hidden suite into the work folder (the harness is there
+    already); returns warnings (files of the submission that could not be copied)."""
     warnings = []
     try:
-        shutil.copytree(project.root, work / "submission", symlinks=True, ignore=_submission_ignore)
+        shutil.copytree(project.root, work / "submission", symlinks=True, ignore=_submission_ignore,
+                        dirs_exist_ok=True)
     except shutil.Error as exc:  # unreadable files: grade what could be copied, and say so
         failed = [os.path.relpath(e[0], project.root) for e in exc.args[0] if isinstance(e, tuple) and e]
         warnings.append(f"{len(failed)} file(s) of the submission could not be read and were left out: "
                         + ", ".join(failed[:5]) + (" ..." if len(failed) > 5 else ""))
-    shutil.copytree(HARNESS, work / "harness", ignore=COPY_IGNORE)
-    shutil.copytree(assignment.tests_dir, work / "suite", ignore=COPY_IGNORE)
+    shutil.copytree(assignment.tests_dir, work / "suite", ignore=COPY_IGNORE, dirs_exist_ok=True)
     (work / "suite" / controls.file).write_text(controls.source())
-    (work / "db").mkdir()
-    (work / "tmp").mkdir()
     return warnings
 
 
@@ -211,63 +211,112 @@ def _copy_db(src_dir: Path, dest_dir: Path) -> Path | None:
     return dest
 
 
-def run(project: Project, assignment: Assignment, mode: str = "auto") -> RunResult:
-    mode, warning = sandbox.resolve(mode)
-    limits = assignment.limits
-    controls = Controls.generate()
-    token = secrets.token_hex(3)
-    work = Path(tempfile.mkdtemp(prefix="grader-work-"))
-    private = Path(tempfile.mkdtemp(prefix="grader-private-"))
-    result = RunResult(mode=mode, returncode=None, timed_out=False, duration_s=0.0, report=None,
-                       controls=controls, token=token, private=private)
-    if warning:
-        result.warnings.append(warning)
-    cgroup = None
-    started = time.monotonic()
-    try:
-        result.warnings += _prepare(project, assignment, work, controls)
-        layout = sandbox.Layout(work)
-        submission = work / "submission" / project.root.relative_to(project.root)
-        inside = lambda p: layout.inside(p, mode)  # noqa: E731
-        tests = sorted({t.split("::")[0] for t in assignment.test_ids}) + [controls.file]
-        report_path = private / f"{secrets.token_hex(8)}.json"
-        report_fd = os.open(report_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+class Child:
+    """A grading child started ahead of its submission.
+
+    The sandbox is set up and Python is importing pytest and Django (none of the
+    student's code) while the grader finishes its own start-up and copies the
+    submission in; the child then waits on stdin for its run settings. `run()`
+    starts one itself when not handed one; the CLI starts it first thing, which
+    takes the child's imports off the critical path of a grading run.
+    """
+
+    def __init__(self, assignment: Assignment, mode: str = "auto"):
+        self.mode, warning = sandbox.resolve(mode)
+        self.warnings = [warning] if warning else []
+        self.work = Path(tempfile.mkdtemp(prefix="grader-work-"))
+        self.private = Path(tempfile.mkdtemp(prefix="grader-private-"))
+        self.cgroup: sandbox.ChildCgroups | None = None
+        self.proc: subprocess.Popen | None = None
+        self.report_path = self.private / f"{secrets.token_hex(8)}.json"
+        try:
+            self._start(assignment)
+        except BaseException:
+            self.close()
+            shutil.rmtree(self.private, ignore_errors=True)
+            raise
+
+    def inside(self, path: Path) -> str:
+        return sandbox.Layout(self.work).inside(path, self.mode)
+
+    def _start(self, assignment: Assignment) -> None:
+        work, limits = self.work, assignment.limits
+        for name in ("submission", "suite", "db", "tmp"):
+            (work / name).mkdir()
+        shutil.copytree(HARNESS, work / "harness", ignore=COPY_IGNORE)
         bootstrap = work / "harness" / "_grader_harness" / "bootstrap.py"
         # -I: no PYTHON* variables, no user site, no script folder on sys.path;
         # -S: no site module, so no .pth file of any installation runs: the child's
-        # sys.path is the standard library plus the package folders named below.
-        command = [sys.executable, "-I", "-S", inside(bootstrap)]
-        if mode == "bwrap":
+        # sys.path is the standard library plus the package folders named by the grader.
+        command = [sys.executable, "-I", "-S", self.inside(bootstrap)]
+        if self.mode == "bwrap":
             command = sandbox.bwrap_argv(
-                layout, writable=[work / "submission", work / "db"],
-                readonly=[work / "harness", work / "suite"], command=command, cwd=submission)
-        cgroup = sandbox.ChildCgroups(limits.max_processes, sandbox.memory_cap(limits))
-        watch = _DiskWatch([work / "submission", work / "db", work / "tmp"], disk_cap(assignment))
-        if not cgroup.pids and mode == "none":
-            result.warnings.append("no pids cgroup available: the number of processes is not capped")
+                sandbox.Layout(work), writable=[work / "submission", work / "db"],
+                readonly=[work / "harness", work / "suite"], command=command, cwd=work / "submission")
+        self.cgroup = sandbox.ChildCgroups(limits.max_processes, sandbox.memory_cap(limits))
+        if not self.cgroup.pids and self.mode == "none":
+            self.warnings.append("no pids cgroup available: the number of processes is not capped")
         # HOME and TMPDIR: work/tmp, which bubblewrap mounts on /tmp (not under MOUNT)
-        tmp_inside = "/tmp" if mode == "bwrap" else inside(work / "tmp")
-        settings = {
-            "report_fd": report_fd, "submission": inside(submission),
-            "settings": project.settings_module, "db": inside(work / "db" / "grading.sqlite3"),
-            "token": token, "profile_model": assignment.profile_model,
-            "suite": inside(work / "suite"), "tests": tests, "packages": sandbox.package_dirs(),
-            "rlimits": sandbox.rlimits(limits, mode),
-        }
+        tmp_inside = "/tmp" if self.mode == "bwrap" else self.inside(work / "tmp")
+        self.report_fd = os.open(self.report_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            proc = subprocess.Popen(
-                sandbox.launcher(cgroup) + command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                cwd=submission, env=sandbox.child_env(tmp_inside), pass_fds=(report_fd,),
-                start_new_session=True)
+            self.proc = subprocess.Popen(
+                sandbox.launcher(self.cgroup) + command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, cwd=work / "submission", env=sandbox.child_env(tmp_inside),
+                pass_fds=(self.report_fd,), start_new_session=True)
         finally:
-            os.close(report_fd)
-        drain = _Drain(proc.stdout, limits.max_output_kb * 1024)
-        drain.start()
+            os.close(self.report_fd)
+        self.drain = _Drain(self.proc.stdout, limits.max_output_kb * 1024)
+        self.drain.start()
+
+    def send(self, settings: dict) -> None:
         try:
-            proc.stdin.write((json.dumps(settings) + "\n").encode())
-            proc.stdin.close()
+            self.proc.stdin.write((json.dumps(settings) + "\n").encode())
+            self.proc.stdin.close()
         except BrokenPipeError:
             pass
+
+    def close(self) -> None:
+        """Kill whatever is left of the child and remove its work folder (not the private one)."""
+        if self.proc is not None:
+            sandbox.kill_group(self.proc)
+        if self.cgroup is not None:
+            self.cgroup.remove()
+        if self.proc is not None:
+            self.proc.wait()
+            for stream in (self.proc.stdin, self.proc.stdout):
+                try:
+                    stream.close()
+                except (OSError, ValueError):
+                    pass
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def abandon(self) -> None:
+        """The child will not be used (the submission could not be discovered)."""
+        self.close()
+        shutil.rmtree(self.private, ignore_errors=True)
+
+
+def run(project: Project, assignment: Assignment, mode: str = "auto", child: Child | None = None) -> RunResult:
+    started = time.monotonic()
+    child = child or Child(assignment, mode)
+    limits, work = assignment.limits, child.work
+    controls = Controls.generate()
+    token = secrets.token_hex(3)
+    result = RunResult(mode=child.mode, returncode=None, timed_out=False, duration_s=0.0, report=None,
+                       controls=controls, token=token, private=child.private, warnings=list(child.warnings))
+    try:
+        result.warnings += _fill(project, assignment, work, controls)
+        watch = _DiskWatch([work / "submission", work / "db", work / "tmp"], disk_cap(assignment))
+        tests = sorted({t.split("::")[0] for t in assignment.test_ids}) + [controls.file]
+        child.send({
+            "report_fd": child.report_fd, "submission": child.inside(work / "submission"),
+            "settings": project.settings_module, "db": child.inside(work / "db" / "grading.sqlite3"),
+            "token": token, "profile_model": assignment.profile_model,
+            "suite": child.inside(work / "suite"), "tests": tests,
+            "rlimits": sandbox.rlimits(limits, child.mode),
+        })
+        proc = child.proc
         deadline = time.monotonic() + limits.wall_time_s
         # Popen.wait(timeout) polls with sleeps of up to 50 ms; a thread blocked in
         # wait() ends the moment the child does, and join() wakes right then.
@@ -283,27 +332,25 @@ def run(project: Project, assignment: Assignment, mode: str = "auto") -> RunResu
                 break
             problem = watch.problem()
             if problem:
-                result.warnings.append(problem)
+                result.stopped = problem
                 break
         sandbox.kill_group(proc)
-        cgroup.kill_all()
+        child.cgroup.kill_all()
         proc.wait()
-        drain.join(timeout=5)
+        child.drain.join(timeout=5)
         result.returncode = proc.returncode
-        if mode == "bwrap" and result.returncode is not None and 128 < result.returncode <= 128 + 64:
+        if child.mode == "bwrap" and result.returncode is not None and 128 < result.returncode <= 128 + 64:
             # bubblewrap exits with 128+N when the child was killed by signal N
             # (the memory cgroup's OOM kill, a file-size limit): report it as Popen would.
             result.returncode = 128 - result.returncode
-        result.output = drain.kept.decode(errors="replace")
-        result.output_bytes = drain.total
+        result.output = child.drain.kept.decode(errors="replace")
+        result.output_bytes = child.drain.total
         result.duration_s = time.monotonic() - started
-        result.report, result.report_problem = _read_capped(report_path, REPORT_CAP)
-        result.db_copy = _copy_db(work / "db", private)
+        result.report, result.report_problem = _read_capped(child.report_path, REPORT_CAP)
+        result.db_copy = _copy_db(work / "db", child.private)
     except BaseException:
-        shutil.rmtree(private, ignore_errors=True)
+        shutil.rmtree(child.private, ignore_errors=True)
         raise
     finally:
-        if cgroup is not None:
-            cgroup.remove()
-        shutil.rmtree(work, ignore_errors=True)
+        child.close()
     return result

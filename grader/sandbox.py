@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -215,6 +214,8 @@ def child_env(tmp: str) -> dict[str, str]:
         "HOME": tmp, "TMPDIR": tmp,
         "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
         "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        # python -S: the child puts these on sys.path itself (no site module, no .pth files)
+        "GRADER_PACKAGES": os.pathsep.join(package_dirs()),
     })
     return env
 

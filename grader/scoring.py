@@ -157,6 +157,11 @@ def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
             assignment, ev, f"did not complete: the run was stopped after {limits.wall_time_s:g} s"))
         return Scored(RunStatus.TIMEOUT, message, checks, warnings)
 
+    if report is None and run.stopped:
+        where = _where(assignment, ev)
+        message = f"{run.stopped}{where}. Look for code that writes files in a loop."
+        return Scored(RunStatus.ERROR, message, _all_checks(assignment, CheckStatus.ERROR, message), warnings)
+
     if report is None:
         where = _where(assignment, ev)
         code = run.returncode

@@ -18,6 +18,33 @@ TEMPLATE = ROOT / "student_template"
 ASSIGNMENT = ROOT / "assignments" / "signals-profile"
 SOLUTION = ASSIGNMENT / "solution"
 SCHEMA = json.loads((ROOT / "grader" / "schema" / "report.schema.json").read_text())
+# users/apps.py that imports users/signals.py in ready(), as the lesson asks.
+APPS_IMPORTING_SIGNALS = """
+    from django.apps import AppConfig
+
+
+    class UsersConfig(AppConfig):
+        default_auto_field = "django.db.models.BigAutoField"
+        name = "users"
+
+        def ready(self):
+            from . import signals  # noqa: F401
+"""
+
+# A correct receiver, used by variants whose mistake is elsewhere.
+GOOD_SIGNALS = """
+    from django.conf import settings
+    from django.db.models.signals import post_save
+    from django.dispatch import receiver
+
+    from .models import Profile
+
+
+    @receiver(post_save, sender=settings.AUTH_USER_MODEL)
+    def create_profile(sender, instance, created, **kwargs):
+        if created:
+            Profile.objects.create(user=instance)
+"""
 CHECK_IDS = ["project-loads", "receiver-registered-in-ready", "profile-created-once", "resave-no-duplicate"]
 
 

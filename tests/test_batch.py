@@ -27,7 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ASSIGNMENT, CHECK_IDS, ROOT, TEMPLATE, build_submission, run_cli, validate
+from conftest import (APPS_IMPORTING_SIGNALS, ASSIGNMENT, CHECK_IDS, GOOD_SIGNALS, ROOT, TEMPLATE,
+                      build_submission, run_cli, validate)
 from grader import batch, classreport, gradebook, rubric
 from grader.model import CheckResult, CheckStatus, Report, RunStatus
 
@@ -535,30 +536,6 @@ def test_rich_display_draws_a_progress_bar():
 
 # ============================================================================ end to end
 
-APPS_IMPORTING_SIGNALS = """
-    from django.apps import AppConfig
-
-
-    class UsersConfig(AppConfig):
-        default_auto_field = "django.db.models.BigAutoField"
-        name = "users"
-
-        def ready(self):
-            from . import signals  # noqa: F401
-"""
-GOOD_SIGNALS = """
-    from django.conf import settings
-    from django.db.models.signals import post_save
-    from django.dispatch import receiver
-
-    from .models import Profile
-
-
-    @receiver(post_save, sender=settings.AUTH_USER_MODEL)
-    def create_profile(sender, instance, created, **kwargs):
-        if created:
-            Profile.objects.create(user=instance)
-"""
 NO_CREATED_CHECK = {"users/apps.py": APPS_IMPORTING_SIGNALS, "users/signals.py": GOOD_SIGNALS.replace(
     "created, **kwargs):\n        if created:\n            Profile", "**kwargs):\n        if True:\n            Profile")}
 FROM_MODELS = {"users/signals.py": GOOD_SIGNALS,

@@ -4,9 +4,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import venv
-from pathlib import Path
 
 import junitparser
 import pytest

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CHECK_IDS, TEMPLATE, check, run_cli, scores, validate
+from conftest import APPS_IMPORTING_SIGNALS, CHECK_IDS, GOOD_SIGNALS, TEMPLATE, check, run_cli, scores, validate
 
 pytestmark = pytest.mark.e2e
 
@@ -23,33 +23,6 @@ FULL = {"project-loads": 1.0, "receiver-registered-in-ready": 3.0,
 NOTHING = dict.fromkeys(CHECK_IDS, 0.0)
 TEMPLATE_SETTINGS = (TEMPLATE / "mysite" / "settings.py").read_text()
 
-# users/apps.py that imports users/signals.py in ready(), as the lesson asks.
-APPS_IMPORTING_SIGNALS = """
-    from django.apps import AppConfig
-
-
-    class UsersConfig(AppConfig):
-        default_auto_field = "django.db.models.BigAutoField"
-        name = "users"
-
-        def ready(self):
-            from . import signals  # noqa: F401
-"""
-
-# A correct receiver, used by variants whose mistake is elsewhere.
-GOOD_SIGNALS = """
-    from django.conf import settings
-    from django.db.models.signals import post_save
-    from django.dispatch import receiver
-
-    from .models import Profile
-
-
-    @receiver(post_save, sender=settings.AUTH_USER_MODEL)
-    def create_profile(sender, instance, created, **kwargs):
-        if created:
-            Profile.objects.create(user=instance)
-"""
 
 
 # A receiver defined inside ready() and connected with the default weak=True.
