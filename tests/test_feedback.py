@@ -57,6 +57,21 @@ CASES = {
             """},
         scores=4, diagnosis=("profile-created-once", "receiver-kwargs", "**kwargs"),
         location="users/signals.py"),
+    "receiver-without-sender": dict(
+        files={"users/signals.py": """
+            from django.db.models.signals import post_save
+            from django.dispatch import receiver
+
+            from .models import Profile
+
+
+            @receiver(post_save)
+            def create_profile(sender, instance, created, **kwargs):
+                if created:
+                    Profile.objects.create(user=instance)
+            """},
+        scores=4, diagnosis=("profile-created-once", "receiver-without-sender", "sender=settings.AUTH_USER_MODEL"),
+        location="users/signals.py:10"),
     "receiver-in-other-app-ready": dict(
         files={"notes/__init__.py": "", "notes/apps.py": """
             from django.apps import AppConfig

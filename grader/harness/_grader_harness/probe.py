@@ -8,6 +8,7 @@ disappears, and the check can tell.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from _grader_harness import config
@@ -41,6 +42,8 @@ def relpath(filename: str) -> str | None:
 
 
 def _where_defined(receiver) -> str:
+    while isinstance(getattr(receiver, "func", None), Callable):  # functools.partial, nested
+        receiver = receiver.func
     func = getattr(receiver, "__func__", receiver)
     code = getattr(func, "__code__", None)
     if code is None:
@@ -49,6 +52,19 @@ def _where_defined(receiver) -> str:
         return ""
     rel = relpath(code.co_filename)
     return f"{rel}:{code.co_firstlineno}" if rel else ""
+
+
+def _connected_by_student(frame) -> bool:
+    """Is the first caller outside Django's signal machinery (the @receiver decorator, lazy
+    "app.Model" senders) the student's code? For receivers defined elsewhere: a partial,
+    a builtin, a function of another library connected by the student."""
+    while frame is not None:
+        name = frame.f_code.co_filename.replace("\\", "/")
+        if not any(part in name for part in ("/django/dispatch/", "/django/db/models/signals.py",
+                                             "/django/apps/registry.py", "functools.py")):
+            return relpath(name) is not None
+        frame = frame.f_back
+    return False
 
 
 def _module_level(receiver) -> bool:
@@ -82,7 +98,8 @@ def install() -> None:
 
     def connect(self, receiver, sender=None, weak=True, dispatch_uid=None, **kwargs):
         try:
-            phase, label, cls, stack = _context(sys._getframe(1))
+            caller = sys._getframe(1)
+            phase, label, cls, stack = _context(caller)
             where = _where_defined(receiver)
             CONNECTS.append(Connect(
                 signal=self,
@@ -91,7 +108,8 @@ def install() -> None:
                 receiver_where=where,
                 sender=sender, phase=phase, app_label=label, app_class=cls,
                 call_site=stack[0] if stack else "", student_stack=stack, weak=weak,
-                student=bool(where), module_level=_module_level(receiver),
+                student=bool(where) or _connected_by_student(caller),
+                module_level=_module_level(receiver),
             ))
         except Exception:  # the probe must never change the student's behaviour
             pass

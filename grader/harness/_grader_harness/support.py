@@ -113,6 +113,11 @@ def explain(exc: Exception, when: str) -> tuple[str, str]:
         return ("receiver-kwargs",
                 "Django calls receivers with keyword arguments (signal, raw, using, "
                 "update_fields, ...). Give your receiver a **kwargs parameter.")
+    if isinstance(exc, ValueError) and "must be a" in text and "instance" in text:
+        return ("receiver-without-sender",
+                "Your receiver also runs when other models are saved (here: the new Profile "
+                "itself) and tries to give them a profile. Connect it with "
+                "sender=settings.AUTH_USER_MODEL so it runs for users only.")
     if isinstance(exc, ValueError) and "unsaved related object" in text:
         return ("pre-save",
                 "The profile was created before the user was saved (pre_save?). Use post_save: "
