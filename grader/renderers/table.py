@@ -15,11 +15,11 @@ def build(report: Report) -> list:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"{report.assignment}: {report.submission}", show_lines=True, expand=False)
-    table.add_column("check")
-    table.add_column("result")
-    table.add_column("points", justify="right")
-    table.add_column("feedback", overflow="fold")
+    table = Table(title=f"{report.assignment}: {report.submission}", show_lines=True, expand=True)
+    table.add_column("check", ratio=1, min_width=22, overflow="fold")
+    table.add_column("result", no_wrap=True)
+    table.add_column("points", justify="right", no_wrap=True)
+    table.add_column("feedback", overflow="fold", ratio=3)
     for c in report.checks:
         feedback = Text(c.feedback or "")
         if c.location:
