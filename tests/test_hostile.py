@@ -322,17 +322,21 @@ def test_endless_loop_at_start_up_times_out(make_submission, hostile, marker, wh
     assert all(c["status"] != "passed" for c in report["checks"])
 
 
+# An endless loop that also leaves processes behind, to check they are killed too.
+SPIN = """
+    def spin():
+        leave_processes()
+        mark_self()
+        while True:
+            pass
+"""
+
+
 @needs_bwrap
 @pytest.mark.parametrize("when", ["created", "not created"])
 def test_endless_loop_in_receiver_times_out(make_submission, hostile, marker, when):
     sub = make_submission({
-        "users/hostile.py": hostile_module(marker, """
-            def spin():
-                leave_processes()
-                mark_self()
-                while True:
-                    pass
-        """),
+        "users/hostile.py": hostile_module(marker, SPIN),
         "users/signals.py": signals_py(f"if {when}: hostile.spin()"),
     }, solution=True)
     report, elapsed = hostile(sub)
@@ -1116,13 +1120,7 @@ def test_shadowing_modules_are_refused(make_submission, hostile, files, name):
 @needs_pids_cgroup
 def test_no_sandbox_endless_loop_times_out(make_submission, hostile, marker):
     sub = make_submission({
-        "users/hostile.py": hostile_module(marker, """
-            def spin():
-                leave_processes()
-                mark_self()
-                while True:
-                    pass
-        """),
+        "users/hostile.py": hostile_module(marker, SPIN),
         "users/apps.py": apps_py("hostile.spin()"),
     }, solution=True)
     report, elapsed = hostile(sub, sandbox="none")
