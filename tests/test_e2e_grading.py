@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import textwrap
 from pathlib import Path
 
@@ -1069,3 +1070,20 @@ def test_unknown_assignment_is_a_usage_error(tmp_path, make_submission):
     assert "unknown assignment 'no-such-assignment'" in proc.stderr
     assert "signals-profile" in proc.stderr  # the known ones are listed
     assert not out.exists()
+
+
+# ---------------------------------------------------------------- sandbox selection
+
+def test_auto_sandbox_falls_back_with_a_warning_when_bwrap_is_missing(make_submission, tmp_path):
+    """Where bubblewrap is missing, --sandbox auto grades in a plain child, says so in the
+    report's warnings and records "sandbox": "none"; --sandbox bwrap is a usage error."""
+    sub = make_submission(solution=True)
+    env = {"PATH": str(Path(sys.executable).parent)}  # no /usr/bin: no bwrap to be found
+    out = tmp_path / "auto.json"
+    proc = run_cli("grade", str(sub), "--output", str(out), "--quiet", env=env)
+    assert proc.returncode == 0, proc.stderr
+    report = validate(json.loads(out.read_text()))
+    assert report["sandbox"] == "none" and report["score"] == 10
+    assert any("bubblewrap" in w and "without the sandbox" in w for w in report["warnings"]), report["warnings"]
+    strict = run_cli("grade", str(sub), "--output", str(out), "--sandbox", "bwrap", env=env)
+    assert strict.returncode == 2 and "bubblewrap" in strict.stderr
