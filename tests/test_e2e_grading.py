@@ -1087,3 +1087,12 @@ def test_auto_sandbox_falls_back_with_a_warning_when_bwrap_is_missing(make_submi
     assert any("bubblewrap" in w and "without the sandbox" in w for w in report["warnings"]), report["warnings"]
     strict = run_cli("grade", str(sub), "--output", str(out), "--sandbox", "bwrap", env=env)
     assert strict.returncode == 2 and "bubblewrap" in strict.stderr
+
+
+def test_manage_py_linked_to_a_device_does_not_hang_the_grader(make_submission, grade):
+    sub = make_submission()
+    (sub / "manage.py").unlink()
+    (sub / "manage.py").symlink_to("/dev/zero")
+    report = grade(sub)
+    assert report["status"] == "error" and report["score"] == 0
+    assert "manage.py" in report["message"]
