@@ -3,9 +3,8 @@
 SOURCE is a folder whose sub-folders are the submissions (the sub-folder's name
 is the student id), or a .zip of such folders. Each submission is graded by
 :func:`grader.api.grade` in its own worker process (forked from a
-single-threaded fork server: the runner starts the sandbox with a
-``preexec_fn``, which is not safe in a process with threads), several at a
-time. Each report is written atomically to ``DIR/<student>.json`` as soon as
+single-threaded fork server with the grader preloaded: a crash or a hang of
+one grading cannot take the batch with it), several at a time. Each report is written atomically to ``DIR/<student>.json`` as soon as
 it is done, so an interrupted batch loses nothing it finished; the next run
 skips every report that is newer than its submission and made by the same
 grader and rubric. At the end the gradebook is (re)written from the reports

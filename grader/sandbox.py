@@ -191,7 +191,6 @@ class ChildCgroups:
         self.paths = []
 
 
-PidsCgroup = ChildCgroups  # its former name
 
 
 @dataclass
