@@ -953,6 +953,13 @@ def create_profile(sender, instance, created, **kwargs):
                         sender=settings.AUTH_USER_MODEL, weak=False)
         """,
     },
+    # Production-style security settings: the admin form is posted over (simulated) HTTPS.
+    "https-only-settings": {
+        "users/apps.py": APPS_IMPORTING_SIGNALS,
+        "users/signals.py": GOOD_SIGNALS,
+        "mysite/settings.py": settings_with(
+            append="\nSECURE_SSL_REDIRECT = True\nSESSION_COOKIE_SECURE = True\nCSRF_COOKIE_SECURE = True\n"),
+    },
     # A functools.partial (no __code__ of its own) connected in ready(), no signals.py at all.
     "functools-partial-receiver": {
         "users/signals.py": None,

@@ -82,7 +82,7 @@ def test_admin_add_form():
     form = {**fields, "password1": support.PASSWORD, "password2": support.PASSWORD,
             "usable_password": "true", "_save": "Save"}
     with support.student_code("adding a user with the admin's add-user form"):
-        response = client.post(url, form)
+        response = client.post(url, form, secure=True)  # also behind SECURE_SSL_REDIRECT
     key = User.USERNAME_FIELD
     user = User._default_manager.filter(**{key: fields[key]}).first()
     if user is None:
