@@ -953,6 +953,23 @@ def create_profile(sender, instance, created, **kwargs):
                         sender=settings.AUTH_USER_MODEL, weak=False)
         """,
     },
+    # An async receiver (Django 5.0+ runs it from a synchronous save()).
+    "async-receiver": {
+        "users/apps.py": APPS_IMPORTING_SIGNALS,
+        "users/signals.py": """
+            from django.conf import settings
+            from django.db.models.signals import post_save
+            from django.dispatch import receiver
+
+            from .models import Profile
+
+
+            @receiver(post_save, sender=settings.AUTH_USER_MODEL)
+            async def create_profile(sender, instance, created, **kwargs):
+                if created:
+                    await Profile.objects.aget_or_create(user=instance)
+        """,
+    },
     # Production-style security settings: the admin form is posted over (simulated) HTTPS.
     "https-only-settings": {
         "users/apps.py": APPS_IMPORTING_SIGNALS,
