@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import textwrap
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from conftest import APPS_IMPORTING_SIGNALS, CHECK_IDS, GOOD_SIGNALS, TEMPLATE, 
 
 pytestmark = pytest.mark.e2e
 
+DJANGO_VERSION = tuple(int(p) for p in metadata.version("django").split(".")[:2])
 FULL = {"project-loads": 1.0, "receiver-registered-in-ready": 3.0,
         "profile-created-once": 3.0, "resave-no-duplicate": 3.0}
 NOTHING = dict.fromkeys(CHECK_IDS, 0.0)
@@ -1009,6 +1011,8 @@ def create_profile(sender, instance, created, **kwargs):
 
 @pytest.mark.parametrize("name", list(CORRECT))
 def test_correct_variant_gets_full_marks(name, make_submission, grade):
+    if name == "async-receiver" and DJANGO_VERSION < (5, 0):
+        pytest.skip("Django before 5.0 does not run async receivers (the variant is wrong there)")
     report = grade(make_submission(CORRECT[name], name=name))
     assert scores(report) == FULL, json.dumps(report["checks"], indent=1)
     assert report["status"] == "graded"
