@@ -72,6 +72,25 @@ CASES = {
             """},
         scores=4, diagnosis=("profile-created-once", "receiver-without-sender", "sender=settings.AUTH_USER_MODEL"),
         location="users/signals.py:10"),
+    "connected-from-urls": dict(
+        files={"users/apps.py": (TEMPLATE / "users" / "apps.py").read_text(),
+               "mysite/urls.py": (TEMPLATE / "mysite" / "urls.py").read_text()
+               + "\nimport users.signals  # noqa: E402,F401\n"},
+        # urls.py is imported on the first request only: the receiver is connected late,
+        # so users created before any request get no profile
+        scores=1, diagnosis=("receiver-registered-in-ready", "connected-outside-ready", "mysite/urls.py"),
+        location="mysite/urls.py:"),
+    "bad-auth-user-model": dict(
+        files={"mysite/settings.py": SETTINGS + "\nAUTH_USER_MODEL = 'users.Nope'\n"},
+        scores=0, diagnosis=("project-loads", "settings-error", "AUTH_USER_MODEL")),
+    "models-imported-at-top-of-apps": dict(
+        files={"users/apps.py": "from django.contrib.auth.models import User  # noqa: F401\n"
+                                + (TEMPLATE / "users" / "apps.py").read_text()},
+        scores=0, diagnosis=("project-loads", "app-registry-not-ready", "inside ready()"),
+        location="users/apps.py:1"),
+    "exit-in-settings": dict(
+        files={"mysite/settings.py": SETTINGS + "\nimport sys\nsys.exit('bye')\n"},
+        scores=0, diagnosis=("project-loads", "exit-during-startup", "sys.exit()")),
     "receiver-in-other-app-ready": dict(
         files={"notes/__init__.py": "", "notes/apps.py": """
             from django.apps import AppConfig

@@ -131,10 +131,12 @@ def registration_problem() -> tuple[str, str, str] | None:
                     f"the ready() of the '{app_label}' app. Connect it in users/apps.py.", c.call_site)
     if for_user:
         c = for_user[0]
+        own_file = c.receiver_where.split(":")[0]
+        importer = next((f for f in c.student_stack if f.split(":")[0] != own_file), c.call_site)
         return ("connected-outside-ready",
-                f"your receiver {at(c)} is connected outside AppConfig.ready() (from "
-                f"{c.call_site or 'an import'}). Import the receiver module in UsersConfig.ready().",
-                c.call_site)
+                f"your receiver {at(c)} is connected outside AppConfig.ready(), when "
+                f"{importer or 'another module'} imports it, so it is missing until then. "
+                "Import the receiver module in UsersConfig.ready() instead.", importer)
     for c in post_save:
         sender = getattr(c.sender, "__name__", str(c.sender))
         return ("wrong-sender",
