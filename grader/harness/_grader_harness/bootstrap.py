@@ -49,6 +49,24 @@ def _preload() -> None:
         pass
 
 
+def _set_limits(limits: dict) -> list[str]:
+    """Apply the grader's resource limits; return those this platform refused (macOS does
+    not support every one): grading goes on without them, and the report says so."""
+    refused = []
+    try:
+        import resource
+    except ImportError:
+        return sorted(limits)
+    for name, value in limits.items():
+        try:
+            soft, hard = resource.getrlimit(getattr(resource, name))
+            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+            resource.setrlimit(getattr(resource, name), (value, value))
+        except (AttributeError, ValueError, OSError):
+            refused.append(name)
+    return refused
+
+
 def main() -> None:
     import gc
     # Fewer cyclic collections while Django and pytest import thousands of objects
@@ -56,9 +74,7 @@ def main() -> None:
     gc.set_threshold(20000, 50, 50)
     _preload()  # while the grader copies the submission in
     run = json.loads(sys.stdin.readline())
-    import resource
-    for name, value in run.get("rlimits", {}).items():  # before any student code runs
-        resource.setrlimit(getattr(resource, name), (value, value))
+    limits_not_set = _set_limits(run.get("rlimits", {}))  # before any student code runs
     sys.stdin.close()
     sys.stdin = open(os.devnull)  # the student's code never reads the grader's input
     report_fd = int(run["report_fd"])
@@ -74,7 +90,11 @@ def main() -> None:
     config.PROFILE_MODEL = run["profile_model"]
     os.environ["DJANGO_SETTINGS_MODULE"] = "_grader_harness.settings"
 
-    from _grader_harness import errors, probe
+    from _grader_harness import errors, plugin, probe
+    if limits_not_set:
+        plugin.STATE["warnings"].append(
+            "this system refused some resource limits of the grader ("
+            + ", ".join(limits_not_set) + "): the run went on without them")
     probe.install()
     try:
         import django
@@ -87,7 +107,6 @@ def main() -> None:
     probe.release_debug_references()
 
     import pytest
-    from _grader_harness import plugin
 
     args = [
         *[os.path.join(run["suite"], t) for t in run["tests"]],
