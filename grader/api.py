@@ -12,7 +12,7 @@ from pathlib import Path
 
 from grader import __version__, evidence, rubric, runner, scoring
 from grader.discover import DiscoveryError, discover
-from grader.model import CheckResult, CheckStatus, Report, RunStatus
+from grader.model import CheckStatus, Report, RunStatus
 
 
 def _django_version() -> str:
@@ -37,8 +37,7 @@ def submission_name(path: Path) -> str:
 
 def error_report(assignment: rubric.Assignment, submission: str, message: str,
                  started: float, sandbox: str = "none") -> Report:
-    checks = [CheckResult(c.id, c.title, CheckStatus.ERROR, 0.0, c.points, message, c.hint)
-              for c in assignment.checks]
+    checks = scoring.all_checks(assignment, CheckStatus.ERROR, message)
     return _report(assignment, submission, RunStatus.ERROR, message, checks, started, sandbox, [])
 
 

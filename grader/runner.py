@@ -276,14 +276,21 @@ class Child:
         except BrokenPipeError:
             pass
 
-    def close(self) -> None:
-        """Kill whatever is left of the child and remove its work folder (not the private one)."""
+    def stop(self) -> None:
+        """Kill the child and everything it started, and reap it."""
         if self.proc is not None:
             sandbox.kill_group(self.proc)
         if self.cgroup is not None:
-            self.cgroup.remove()
+            self.cgroup.kill_all()
         if self.proc is not None:
             self.proc.wait()
+
+    def close(self) -> None:
+        """Stop the child and remove its cgroups and work folder (not the private one)."""
+        self.stop()
+        if self.cgroup is not None:
+            self.cgroup.remove()
+        if self.proc is not None:
             for stream in (self.proc.stdin, self.proc.stdout):
                 try:
                     stream.close()
@@ -334,9 +341,7 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
             if problem:
                 result.stopped = problem
                 break
-        sandbox.kill_group(proc)
-        child.cgroup.kill_all()
-        proc.wait()
+        child.stop()
         child.drain.join(timeout=5)
         result.returncode = proc.returncode
         if child.mode == "bwrap" and result.returncode is not None and 128 < result.returncode <= 128 + 64:

@@ -219,8 +219,9 @@ def child_env(tmp: str) -> dict[str, str]:
     return env
 
 
-def package_dirs() -> list[str]:
-    """The folders the child imports Django, pytest and their plugins from."""
+@functools.lru_cache(maxsize=None)
+def package_dirs() -> tuple[str, ...]:
+    """The folders the child imports Django, pytest and their plugins from (found once)."""
     import importlib.util
 
     found: list[str] = []
@@ -231,7 +232,7 @@ def package_dirs() -> list[str]:
             folder = str(Path(spec.origin).resolve().parent.parent)
             if folder not in found:
                 found.append(folder)
-    return found
+    return tuple(found)
 
 
 def _python_roots() -> list[str]:

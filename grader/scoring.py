@@ -88,8 +88,14 @@ def _fallback_message(entry: dict) -> str:
     return ""
 
 
-def _all_checks(assignment: Assignment, status: CheckStatus, feedback: str) -> list[CheckResult]:
+def all_checks(assignment: Assignment, status: CheckStatus, feedback: str) -> list[CheckResult]:
+    """Every check with the same status and feedback, 0 points: a run that could not be scored."""
     return [CheckResult(c.id, c.title, status, 0.0, c.points, feedback, c.hint) for c in assignment.checks]
+
+
+def _unscored(assignment: Assignment, status: RunStatus, message: str, warnings: list[str],
+              feedback: str | None = None) -> Scored:
+    return Scored(status, message, all_checks(assignment, CheckStatus.ERROR, feedback or message), warnings)
 
 
 def decide_checks(assignment: Assignment, outcomes: dict[str, TestOutcome]) -> list[CheckResult]:
@@ -160,7 +166,7 @@ def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
     if report is None and run.stopped:
         where = _where(assignment, ev)
         message = f"{run.stopped}{where}. Look for code that writes files in a loop."
-        return Scored(RunStatus.ERROR, message, _all_checks(assignment, CheckStatus.ERROR, message), warnings)
+        return _unscored(assignment, RunStatus.ERROR, message, warnings)
 
     if report is None:
         where = _where(assignment, ev)
@@ -173,7 +179,7 @@ def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
                    "report. Does your code call sys.exit() or os._exit(), or use too much memory?")
         if run.report_problem and "no report" not in run.report_problem and "ended before" not in run.report_problem:
             message = f"the test run's report could not be used: {run.report_problem}."
-        return Scored(RunStatus.ERROR, message, _all_checks(assignment, CheckStatus.ERROR, message), warnings)
+        return _unscored(assignment, RunStatus.ERROR, message, warnings)
 
     if report.get("phase") == "setup" and isinstance(report.get("setup_error"), dict):
         err = report["setup_error"]
@@ -204,32 +210,31 @@ def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
                    f"{f' (exit status {code})' if isinstance(code, int) else ''}. This is usually "
                    "code in your project that runs when it is imported and interferes with the "
                    "test tools (for example patching pytest or Django's test client).")
-        return Scored(RunStatus.ERROR, message, _all_checks(assignment, CheckStatus.ERROR, message), warnings)
+        return _unscored(assignment, RunStatus.ERROR, message, warnings)
     outcomes, problem = parse_outcomes(report)
     if outcomes is None:
-        return Scored(RunStatus.TAMPERED, f"the test report is not trustworthy: {problem}",
-                      _all_checks(assignment, CheckStatus.ERROR, "not scored: " + problem), warnings)
+        return _unscored(assignment, RunStatus.TAMPERED, f"the test report is not trustworthy: {problem}",
+                         warnings, "not scored: " + problem)
 
     expected = set(assignment.test_ids) | set(run.controls.expected())
     extra = sorted(set(outcomes) - expected)
     if extra:
         why = f"the report contains tests the grader did not run: {', '.join(extra[:3])}"
-        return Scored(RunStatus.TAMPERED, why, _all_checks(assignment, CheckStatus.ERROR, "not scored: " + why), warnings)
+        return _unscored(assignment, RunStatus.TAMPERED, why, warnings, "not scored: " + why)
     wrong_controls = [n for n, want in run.controls.expected().items()
                       if outcomes.get(n) and outcomes[n].outcome != want]
     if wrong_controls:
         why = ("control tests with known outcomes were reported wrongly: something in the "
                "submission changed the test results (instructor: inspect this submission)")
-        return Scored(RunStatus.TAMPERED, why, _all_checks(assignment, CheckStatus.ERROR, "not scored: " + why), warnings)
+        return _unscored(assignment, RunStatus.TAMPERED, why, warnings, "not scored: " + why)
     for nodeid, outcome in outcomes.items():
         if outcome.outcome == "passed" and nodeid in assignment.evidence:
             ok, reason = ev.confirms(nodeid, assignment.evidence[nodeid])
             if not ok:
                 why = (f"the report says {nodeid} passed, but the grading database disagrees "
                        f"({reason}): the test results were changed (instructor: inspect this submission)")
-                return Scored(RunStatus.TAMPERED, why,
-                              _all_checks(assignment, CheckStatus.ERROR, "not scored: the test results were changed"),
-                              warnings)
+                return _unscored(assignment, RunStatus.TAMPERED, why, warnings,
+                                 "not scored: the test results were changed")
 
     missing = sorted(expected - set(outcomes))
     checks = decide_checks(assignment, outcomes)
