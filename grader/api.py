@@ -73,7 +73,7 @@ def grade(path: str | Path, assignment: str | rubric.Assignment = rubric.DEFAULT
         return error_report(assignment, name, str(exc), started)
     run = runner.run(project, assignment, sandbox, child=child)
     try:
-        ev = evidence.read(run.db_copy, assignment.profile_model)
+        ev = evidence.read(run.db_copy)
         scored = scoring.score(assignment, run, ev)
     finally:
         run.cleanup()

@@ -7,11 +7,12 @@ to its end, and that each user it created exists and has exactly one profile.
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-EVIDENCE_TABLE = "_grader_evidence"
+from grader.harness._grader_harness.protocol import EVIDENCE_TABLE, MODELS_TABLE, ROLES_TABLE
 
 
 @dataclass
@@ -23,6 +24,7 @@ class Evidence:
     users: dict[str, list[int]] = field(default_factory=dict)
     profiles: dict[int, int] = field(default_factory=dict)  # user pk -> profile rows
     existing_users: set[int] = field(default_factory=set)
+    grader_problem: bool = False  # unavailable for a reason of the grader's, not the submission's
 
     def confirms(self, nodeid: str, expected_users: int) -> tuple[bool, str]:
         """Does the database back the claim that `nodeid` passed?"""
@@ -53,11 +55,20 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def read(db: Path | None, profile_model: str) -> Evidence:
+def _model_map(conn) -> tuple[dict[str, tuple[str, str, dict, dict]], dict[str, str]]:
+    """{label: (table, pk column, {field: column}, {field: related label})}, {role: label}:
+    the real names the child read from Model._meta."""
+    models = {}
+    for label, table, pk, columns, related in conn.execute(
+            f"SELECT label, db_table, pk_column, columns, related FROM {MODELS_TABLE}"):
+        models[str(label)] = (str(table), str(pk), json.loads(columns), json.loads(related))
+    roles = {str(role): str(label) for role, label in conn.execute(f"SELECT role, label FROM {ROLES_TABLE}")}
+    return models, roles
+
+
+def read(db: Path | None) -> Evidence:
     if db is None or not db.is_file():
         return Evidence(False, "the test run left no database")
-    app_label, _, model = profile_model.partition(".")
-    profile_table = f"{app_label}_{model}".lower()
     try:
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     except sqlite3.Error as exc:
@@ -72,23 +83,37 @@ def read(db: Path | None, profile_model: str) -> Evidence:
                 ev.done.add(nodeid)
             elif kind == "user":
                 ev.users.setdefault(nodeid, []).append(int(value))
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if profile_table not in tables:
-            return ev  # no profiles at all: every claim with users fails
-        fks = conn.execute(f"PRAGMA foreign_key_list({_quote(profile_table)})").fetchall()
-        link = next((fk for fk in fks if fk[3] == "user_id"), None)
-        if link is None:
-            return Evidence(False, f"{profile_table} has no user_id foreign key")
-        user_table, user_pk = link[2], link[4] or "id"
+        try:
+            models, roles = _model_map(conn)
+        except (sqlite3.Error, ValueError, TypeError):
+            models, roles = {}, {}
         wanted = sorted({pk for pks in ev.users.values() for pk in pks})
+        if not wanted:
+            return ev  # nothing to look up (no test created users)
+        if "profile" not in roles:
+            return ev  # no Profile model: every claim with users fails (no profiles)
+        user, profile = models.get(roles.get("user", "")), models.get(roles["profile"])
+        if user is None or profile is None:
+            return grader_problem("the grading database does not say where the users and profiles are")
+        link = next((profile[2][name] for name, target in profile[3].items()
+                     if target == roles["user"] and name in profile[2]), None)
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if link is None or user[0] not in tables or profile[0] not in tables:
+            return grader_problem(f"the grader cannot find the table {profile[0]!r} or {user[0]!r}, "
+                                  "or the profile's link to the user")
         for pk in wanted:
-            if conn.execute(f"SELECT 1 FROM {_quote(user_table)} WHERE {_quote(user_pk)} = ?",
+            if conn.execute(f"SELECT 1 FROM {_quote(user[0])} WHERE {_quote(user[1])} = ?",
                             (pk,)).fetchone():
                 ev.existing_users.add(pk)
             ev.profiles[pk] = conn.execute(
-                f"SELECT COUNT(*) FROM {_quote(profile_table)} WHERE user_id = ?", (pk,)).fetchone()[0]
+                f"SELECT COUNT(*) FROM {_quote(profile[0])} WHERE {_quote(link)} = ?", (pk,)).fetchone()[0]
         return ev
     except (sqlite3.Error, ValueError, TypeError) as exc:
         return Evidence(False, f"the grading database cannot be read: {exc}")
     finally:
         conn.close()
+
+
+def grader_problem(text: str) -> Evidence:
+    """Evidence the grader could not read for a reason of its own: an error, never `tampered`."""
+    return Evidence(False, text, grader_problem=True)

@@ -230,6 +230,11 @@ def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
     for nodeid, outcome in outcomes.items():
         if outcome.outcome == "passed" and nodeid in assignment.evidence:
             ok, reason = ev.confirms(nodeid, assignment.evidence[nodeid])
+            if not ok and ev.grader_problem:
+                why = (f"the grader could not check the results against the grading database ({reason}). "
+                       "This is a problem of the grader, not of your code: ask your instructor to "
+                       "grade this submission again.")
+                return _unscored(assignment, RunStatus.ERROR, why, warnings, "not scored: " + why)
             if not ok:
                 why = (f"the report says {nodeid} passed, but the grading database disagrees "
                        f"({reason}): the test results were changed (instructor: inspect this submission)")
