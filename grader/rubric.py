@@ -7,6 +7,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader import runtime as _runtime
+
 ASSIGNMENTS_ENV = "GRADER_ASSIGNMENTS"
 DEFAULT_ASSIGNMENT = "signals-profile"
 
@@ -45,6 +47,7 @@ class Assignment:
     limits: Limits
     digest: str = ""
     solution_dir: Path | None = field(default=None)
+    runtime: _runtime.Runtime = field(default_factory=_runtime.Runtime)
 
     @property
     def tests_dir(self) -> Path:
@@ -157,6 +160,10 @@ def load(root: Path) -> Assignment:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise RubricError(f"{path}: [limits] {key} must be a positive number, not {value!r}")
     limits = Limits(**limits_raw)
+    try:
+        runtime = _runtime.parse(data.get("runtime"), str(path))
+    except ValueError as exc:
+        raise RubricError(str(exc)) from None
 
     digest = hashlib.sha256(raw)
     for test_file in sorted((root / "tests").rglob("*.py")):
@@ -172,4 +179,5 @@ def load(root: Path) -> Assignment:
         limits=limits,
         digest=digest.hexdigest()[:16],
         solution_dir=solution if solution.is_dir() else None,
+        runtime=runtime,
     )

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import sandbox
+from grader import runtime, sandbox
 from grader.discover import Project
 from grader.rubric import Assignment
 
@@ -224,6 +224,12 @@ class Child:
     def __init__(self, assignment: Assignment, mode: str = "auto"):
         self.mode, warning = sandbox.resolve(mode)
         self.warnings = [warning] if warning else []
+        self.runtime = runtime.ensure(assignment.runtime)
+        if assignment.runtime.packages and not self.runtime.usable:
+            self.warnings.append(
+                "the grader could not install the packages your instructor allows "
+                f"({', '.join(assignment.runtime.packages)}): {self.runtime.problem}. A project that "
+                "needs one of them cannot be graded right now; this is not a problem of your code.")
         self.work = Path(tempfile.mkdtemp(prefix="grader-work-"))
         self.private = Path(tempfile.mkdtemp(prefix="grader-private-"))
         self.cgroup: sandbox.ChildCgroups | None = None
@@ -249,10 +255,12 @@ class Child:
         # -S: no site module, so no .pth file of any installation runs: the child's
         # sys.path is the standard library plus the package folders named by the grader.
         command = [sys.executable, "-I", "-S", self.inside(bootstrap)]
+        extra = (str(self.runtime.path),) if self.runtime.usable else ()
         if self.mode == "bwrap":
             command = sandbox.bwrap_argv(
                 sandbox.Layout(work), writable=[work / "submission", work / "db"],
-                readonly=[work / "harness", work / "suite"], command=command, cwd=work / "submission")
+                readonly=[work / "harness", work / "suite"], command=command, cwd=work / "submission",
+                extra_roots=extra)
         self.cgroup = sandbox.ChildCgroups(limits.max_processes, sandbox.memory_cap(limits))
         if not self.cgroup.pids and self.mode == "none":
             self.warnings.append("no pids cgroup available: the number of processes is not capped")
@@ -262,7 +270,7 @@ class Child:
         try:
             self.proc = subprocess.Popen(
                 sandbox.launcher(self.cgroup) + command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, cwd=work / "submission", env=sandbox.child_env(tmp_inside),
+                stderr=subprocess.STDOUT, cwd=work / "submission", env=sandbox.child_env(tmp_inside, extra),
                 pass_fds=(self.report_fd,), start_new_session=True)
         finally:
             os.close(self.report_fd)
@@ -315,11 +323,16 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
     try:
         result.warnings += _fill(project, assignment, work, controls)
         watch = _DiskWatch([work / "submission", work / "db", work / "tmp"], disk_cap(assignment))
-        tests = sorted({t.split("::")[0] for t in assignment.test_ids}) + [controls.file]
+        result.warnings += runtime.requirement_warnings(project.root, assignment.runtime, child.runtime)
+        # The hidden files run in the rubric's order: the cheap checks first, so that a
+        # receiver that hangs keeps the points already earned.
+        tests = list(dict.fromkeys(t.split("::")[0] for t in assignment.test_ids)) + [controls.file]
         child.send({
             "report_fd": child.report_fd, "submission": child.inside(work / "submission"),
             "settings": project.settings_module, "db": child.inside(work / "db" / "grading.sqlite3"),
             "token": token, "profile_model": assignment.profile_model,
+            "allowed_packages": sorted(assignment.runtime.names),
+            "runtime_ok": child.runtime.usable or not assignment.runtime.packages,
             "suite": child.inside(work / "suite"), "tests": tests,
             "rlimits": sandbox.rlimits(limits, child.mode),
         })

@@ -206,7 +206,7 @@ class Layout:
         return str(path)
 
 
-def child_env(tmp: str) -> dict[str, str]:
+def child_env(tmp: str, extra_packages: tuple[str, ...] = ()) -> dict[str, str]:
     env = {k: os.environ[k] for k in ENV_ALLOWLIST if k in os.environ}
     env.update({
         "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -214,7 +214,8 @@ def child_env(tmp: str) -> dict[str, str]:
         "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
         "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
         # python -S: the child puts these on sys.path itself (no site module, no .pth files)
-        "GRADER_PACKAGES": os.pathsep.join(package_dirs()),
+        # the assignment's [runtime] packages come last: Django and pytest are the grader's
+        "GRADER_PACKAGES": os.pathsep.join(package_dirs() + tuple(extra_packages)),
     })
     return env
 
@@ -250,7 +251,7 @@ def _python_roots() -> list[str]:
 
 
 def bwrap_argv(layout: Layout, writable: list[Path], readonly: list[Path], command: list[str],
-               cwd: Path) -> list[str]:
+               cwd: Path, extra_roots: tuple[str, ...] = ()) -> list[str]:
     argv = [shutil.which("bwrap") or "bwrap",
             "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
             "--disable-userns", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
@@ -266,7 +267,7 @@ def bwrap_argv(layout: Layout, writable: list[Path], readonly: list[Path], comma
             argv += ["--ro-bind", etc, etc]
     # /tmp first: a Python installation under /tmp (a CI venv) is mounted on top of it.
     argv += ["--proc", "/proc", "--dev", "/dev", "--bind", str(layout.work / "tmp"), "/tmp"]
-    for root in _python_roots():
+    for root in _python_roots() + [r for r in extra_roots if r not in _python_roots()]:
         argv += ["--ro-bind", root, root]
     argv += ["--dir", MOUNT]
     for path in readonly:

@@ -88,6 +88,8 @@ def main() -> None:
     config.DB_PATH = run["db"]
     config.TOKEN = run["token"]
     config.PROFILE_MODEL = run["profile_model"]
+    config.ALLOWED_PACKAGES = list(run.get("allowed_packages", []))
+    config.RUNTIME_OK = bool(run.get("runtime_ok", True))
     os.environ["DJANGO_SETTINGS_MODULE"] = "_grader_harness.settings"
 
     from _grader_harness import errors, plugin, probe

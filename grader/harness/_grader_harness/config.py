@@ -4,3 +4,5 @@ STUDENT_SETTINGS = ""
 DB_PATH = ""
 TOKEN = ""
 PROFILE_MODEL = "users.Profile"
+ALLOWED_PACKAGES: list = []  # canonical names of the assignment's [runtime] packages
+RUNTIME_OK = True  # False: the grader could not install them (its problem, not the student's)

@@ -5,13 +5,16 @@ harness, Django and pytest never show up in what a student sees.
 """
 from __future__ import annotations
 
+import importlib.util
 import linecache
 import os
 import re
+import sys
 import traceback
 
 from _grader_harness import config
 from _grader_harness.probe import relpath
+from _grader_harness.protocol import KNOWN_MODULES
 
 MAX_FRAMES = 8
 
@@ -80,12 +83,87 @@ def describe(exc: BaseException, setup: bool = False) -> dict:
     }
     if setup:
         info["diagnosis"], info["advice"] = setup_advice(exc, info["location"])
+        if info["diagnosis"] == "package-not-available":
+            info["location"] = import_site(exc, missing_module(exc))
     return info
+
+
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def missing_module(exc: BaseException) -> str | None:
+    """The top-level name of a module that is not installed (not one of the student's own),
+    when `exc` is that ModuleNotFoundError; else None."""
+    if not isinstance(exc, ModuleNotFoundError) or not exc.name:
+        return None
+    top = exc.name.split(".")[0]
+    if not top.isidentifier() or top in sys.builtin_module_names:
+        return None
+    root = config.SUBMISSION
+    if root and (os.path.isdir(os.path.join(root, top)) or os.path.isfile(os.path.join(root, top + ".py"))):
+        return None  # the student's own module (a typo in it is an import-error)
+    try:
+        return None if importlib.util.find_spec(top) is not None else top
+    except (ImportError, ValueError):
+        return top
+
+
+def missing_at_import(exc: BaseException) -> str | None:
+    """missing_module(exc), when it was imported while a module loaded (at its top, or by
+    Django from a dotted path in the settings: INSTALLED_APPS, MIDDLEWARE, ROOT_URLCONF):
+    the grader's environment, not the code under test, is what fails there."""
+    name = missing_module(exc)
+    if name is None:
+        return None
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if relpath(f.filename)]
+    if frames and not any(f.name == "<module>" for f in frames):
+        return None  # imported inside a function the test called: that function fails
+    return name
+
+
+def import_site(exc: BaseException, module: str) -> str:
+    """file:line of the student's code that imports `module`: the innermost frame, else the
+    line of a settings file naming it ('crispy_forms' in INSTALLED_APPS, a MIDDLEWARE entry)."""
+    where = location(exc)
+    if where:
+        return where
+    pattern = re.compile(r"""['"]""" + re.escape(module) + r"""[.'"]""")
+    for mod in list(sys.modules.values()):
+        filename = getattr(mod, "__file__", None) or ""
+        rel = relpath(filename)
+        if not rel or not filename.endswith(".py"):
+            continue
+        for lineno, line in enumerate(linecache.getlines(filename), 1):
+            if pattern.search(line) and not line.lstrip().startswith("#"):
+                return f"{rel}:{lineno}"
+    return ""
+
+
+def package_advice(module: str) -> str:
+    """What to tell a student whose project imports a package the grader does not have."""
+    package = KNOWN_MODULES.get(module, module.replace("_", "-"))
+    allowed = config.ALLOWED_PACKAGES
+    if _canonical(package) in allowed or _canonical(module) in allowed:
+        if not config.RUNTIME_OK:
+            return (f"{module} (the package {package}) is allowed by your instructor, but the grader "
+                    "could not install it: this is a problem of the grading environment, not of your "
+                    "code. Tell your instructor.")
+    listed = ", ".join(allowed) if allowed else "none"
+    return (f"{module} (the package {package}) is not installed where the grader runs: the grader "
+            "runs your project with Django and the packages your instructor allows "
+            f"({listed}), never with your own environment. Remove the import (and the app or "
+            f"middleware entry that names it), or ask your instructor to allow {package}.")
 
 
 def setup_advice(exc: BaseException, where: str) -> tuple[str, str]:
     """What a student should do about an error raised while Django starts."""
     text = str(exc)
+    module = missing_module(exc)
+    if module:
+        return "package-not-available", package_advice(module)
     if isinstance(exc, SyntaxError):
         return ("syntax-error", f"Python cannot read {where or 'one of your files'}: fix the "
                 "syntax on that line (look at the line before it too: a missing bracket or colon "

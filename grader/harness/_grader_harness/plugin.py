@@ -140,6 +140,21 @@ def _grading_test(request, django_db_blocker, _grading_database):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
-    result = yield  # raises when the test failed or skipped: then there is nothing to mark
+    try:
+        result = yield  # raises when the test failed or skipped: then there is nothing to mark
+    except Exception as exc:
+        module = errors.missing_at_import(exc)
+        if module is None:
+            raise
+        # A package the grader does not have, imported while a module of the project loaded
+        # (a view behind the admin, a middleware): what this test checks cannot be judged here.
+        where = errors.import_site(exc, module)
+        reason = (f"not judged: {errors.package_advice(module)}"
+                  + (f" (imported at {where})" if where else ""))
+        record(message=reason, diagnosis="package-not-available", location=where)
+        note = f"{where}: {errors.package_advice(module)}" if where else errors.package_advice(module)
+        if note not in STATE["warnings"]:
+            STATE["warnings"].append(note)
+        raise pytest.skip.Exception(reason, _use_item_location=True) from None
     evidence("done")
     return result

@@ -13,3 +13,19 @@ EVIDENCE_TABLE = "_grader_evidence"
 MODELS_TABLE = "_grader_models"
 # The models the exercise is about: (role, label), e.g. ("user", "auth.User").
 ROLES_TABLE = "_grader_roles"
+
+# Import name -> the distribution a student would `pip install`, where the two differ:
+# names the package of a missing module in feedback.
+KNOWN_MODULES = {
+    "PIL": "Pillow", "crispy_forms": "django-crispy-forms", "crispy_bootstrap4": "crispy-bootstrap4",
+    "crispy_bootstrap5": "crispy-bootstrap5", "crispy_tailwind": "crispy-tailwind",
+    "decouple": "python-decouple", "environ": "django-environ", "dotenv": "python-dotenv",
+    "rest_framework": "djangorestframework", "corsheaders": "django-cors-headers",
+    "debug_toolbar": "django-debug-toolbar", "django_extensions": "django-extensions",
+    "allauth": "django-allauth", "storages": "django-storages", "psycopg2": "psycopg2-binary",
+    "MySQLdb": "mysqlclient", "yaml": "PyYAML", "bs4": "beautifulsoup4", "cv2": "opencv-python",
+    "sklearn": "scikit-learn", "dj_database_url": "dj-database-url",
+    "widget_tweaks": "django-widget-tweaks", "taggit": "django-taggit", "ckeditor": "django-ckeditor",
+    "phonenumber_field": "django-phonenumber-field", "django_filters": "django-filter",
+    "import_export": "django-import-export", "social_django": "social-auth-app-django",
+}
