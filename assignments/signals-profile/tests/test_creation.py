@@ -79,16 +79,31 @@ def test_admin_add_form():
     client = Client()
     _log_in_without_saving(client, admin)
     fields = support.fields_for("af")
-    form = {**fields, "password1": support.PASSWORD, "password2": support.PASSWORD,
-            "usable_password": "true", "_save": "Save"}
-    with support.student_code("adding a user with the admin's add-user form"):
-        response = client.post(url, form, secure=True)  # also behind SECURE_SSL_REDIRECT
+    how = "adding a user with the admin's add-user form"
+    with support.student_code(f"opening the admin's add-user page ({url})"):
+        page = client.get(url, secure=True)  # secure: also behind SECURE_SSL_REDIRECT
+    if page.status_code != 200:
+        support.fail(f"the admin's add-user page ({url}) answered HTTP {page.status_code}.",
+                     diagnosis="admin-form")
+    # Post what a browser posts: every field as the page shows it (inlines such as the
+    # Django docs' ProfileInline and their management forms included), with the new
+    # user's name and password filled in.
+    form, controls = support.browser_form(page.content.decode(page.charset or "utf-8"),
+                                          f"{User._meta.model_name}_form")
+    form.update({k: [str(v)] for k, v in fields.items()})
+    form.update({"password1": [support.PASSWORD], "password2": [support.PASSWORD], "_save": ["Save"]})
+    if "usable_password" in controls:
+        form["usable_password"] = ["true"]
+    form.pop("csrfmiddlewaretoken", None)  # the test client does not check CSRF
+    with support.student_code(how):
+        response = client.post(url, form, secure=True)
     key = User.USERNAME_FIELD
     user = User._default_manager.filter(**{key: fields[key]}).first()
     if user is None:
         if User is not apps.get_model("auth", "User"):
             pytest.skip("the admin's add form of your custom user model needs other fields")
-        support.fail(f"the admin's add-user form did not create the user (HTTP {response.status_code}).",
-                     diagnosis="admin-form")
+        errors = support.form_errors(response.content.decode(response.charset or "utf-8"))
+        support.fail(f"the admin's add-user form did not create the user (HTTP {response.status_code})"
+                     + (f"; the page says: {errors}" if errors else "") + ".", diagnosis="admin-form")
     support.track(user)
-    support.expect_one_profile(user, "adding a user with the admin's add-user form")
+    support.expect_one_profile(user, how)

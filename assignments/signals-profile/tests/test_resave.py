@@ -9,9 +9,9 @@ def _fresh_user(tag):
     user = support.create_tracked(tag, "User.objects.create_user(...)",
                                   lambda f: User._default_manager.create_user(
                                       password=support.PASSWORD, **f))
-    profile_pk = support.mark_profile(user)
+    marked = support.mark_profile(user)
     user = User._default_manager.get(pk=user.pk)  # as a later request would load it
-    user._grader_profile_pk = profile_pk
+    user._grader_profile = marked
     return user
 
 
@@ -19,7 +19,7 @@ def _resave(user, how, **kwargs):
     with support.student_code(how, when="resave"):
         user.save(**kwargs)
     support.expect_one_profile(user, how, when="resave")
-    support.expect_same_profile(user, user._grader_profile_pk, how)
+    support.expect_same_profile(user, user._grader_profile, how)
 
 
 def test_save_again():
@@ -27,7 +27,7 @@ def test_save_again():
     _resave(user, "saving an existing user again (user.save())")
     User = support.user_model()
     reloaded = User._default_manager.get(pk=user.pk)
-    reloaded._grader_profile_pk = user._grader_profile_pk
+    reloaded._grader_profile = user._grader_profile
     _resave(reloaded, "saving a user loaded from the database (user.save())")
 
 

@@ -1,0 +1,197 @@
+"""Student projects shaped like the real thing: the popular profile tutorials, split
+settings, environment-driven settings, Windows files, custom user models, Django 6
+startproject output. Each is an overlay on student_template/ (see conftest.build_submission):
+path -> text, None deletes, bytes are written as they are."""
+from __future__ import annotations
+
+import struct
+import zlib
+
+from conftest import TEMPLATE
+
+SETTINGS = (TEMPLATE / "mysite" / "settings.py").read_text()
+MODELS = (TEMPLATE / "users" / "models.py").read_text()
+MIGRATION = (TEMPLATE / "users" / "migrations" / "0001_initial.py").read_text()
+
+
+def png(width: int = 2, height: int = 2) -> bytes:
+    """A valid PNG image (what Pillow opens as default.jpg in the tutorials)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def settings_with(*pairs: tuple[str, str], append: str = "") -> str:
+    text = SETTINGS
+    for old, new in pairs:
+        assert old in text, old
+        text = text.replace(old, new)
+    return text + append
+
+
+# ------------------------------------------------------------------ the image-profile tutorial
+# users app with Profile(user, image) whose save() resizes the picture with Pillow, two
+# receivers (create_profile, save_profile) with sender=User, `import users.signals` in
+# ready(), crispy forms in INSTALLED_APPS, media/default.jpg in the repository.
+TUTORIAL_MODELS = """
+    from django.db import models
+    from django.contrib.auth.models import User
+    from PIL import Image
+
+
+    class Profile(models.Model):
+        user = models.OneToOneField(User, on_delete=models.CASCADE)
+        image = models.ImageField(default='default.jpg', upload_to='profile_pics')
+
+        def __str__(self):
+            return f'{self.user.username} Profile'
+
+        def save(self, *args, **kwargs):
+            super().save(*args, **kwargs)
+
+            img = Image.open(self.image.path)
+
+            if img.height > 300 or img.width > 300:
+                output_size = (300, 300)
+                img.thumbnail(output_size)
+                img.save(self.image.path)
+"""
+
+TUTORIAL_MIGRATION = """
+    from django.conf import settings
+    from django.db import migrations, models
+    import django.db.models.deletion
+
+
+    class Migration(migrations.Migration):
+
+        initial = True
+
+        dependencies = [
+            migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+        ]
+
+        operations = [
+            migrations.CreateModel(
+                name='Profile',
+                fields=[
+                    ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                    ('image', models.ImageField(default='default.jpg', upload_to='profile_pics')),
+                    ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+                ],
+            ),
+        ]
+"""
+
+TUTORIAL_SIGNALS = """
+    from django.db.models.signals import post_save
+    from django.contrib.auth.models import User
+    from django.dispatch import receiver
+    from .models import Profile
+
+
+    @receiver(post_save, sender=User)
+    def create_profile(sender, instance, created, **kwargs):
+        if created:
+            Profile.objects.create(user=instance)
+
+
+    @receiver(post_save, sender=User)
+    def save_profile(sender, instance, **kwargs):
+        instance.profile.save()
+"""
+
+TUTORIAL_APPS = """
+    from django.apps import AppConfig
+
+
+    class UsersConfig(AppConfig):
+        name = 'users'
+
+        def ready(self):
+            import users.signals
+"""
+
+TUTORIAL_FORMS = """
+    from django import forms
+    from django.contrib.auth.models import User
+    from django.contrib.auth.forms import UserCreationForm
+    from .models import Profile
+
+
+    class UserRegisterForm(UserCreationForm):
+        email = forms.EmailField()
+
+        class Meta:
+            model = User
+            fields = ['username', 'email', 'password1', 'password2']
+
+
+    class ProfileUpdateForm(forms.ModelForm):
+        class Meta:
+            model = Profile
+            fields = ['image']
+"""
+
+TUTORIAL_VIEWS = """
+    from django.shortcuts import render, redirect
+    from django.contrib import messages
+    from django.contrib.auth.decorators import login_required
+    from .forms import UserRegisterForm
+
+
+    def register(request):
+        if request.method == 'POST':
+            form = UserRegisterForm(request.POST)
+            if form.is_valid():
+                form.save()
+                messages.success(request, 'Your account has been created!')
+                return redirect('login')
+        else:
+            form = UserRegisterForm()
+        return render(request, 'users/register.html', {'form': form})
+
+
+    @login_required
+    def profile(request):
+        return render(request, 'users/profile.html')
+"""
+
+TUTORIAL_URLS = """
+    from django.contrib import admin
+    from django.contrib.auth import views as auth_views
+    from django.urls import path
+    from django.conf import settings
+    from django.conf.urls.static import static
+    from users import views as user_views
+
+    urlpatterns = [
+        path('admin/', admin.site.urls),
+        path('register/', user_views.register, name='register'),
+        path('profile/', user_views.profile, name='profile'),
+        path('login/', auth_views.LoginView.as_view(template_name='users/login.html'), name='login'),
+    ]
+
+    if settings.DEBUG:
+        urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+"""
+
+IMAGE_TUTORIAL = {
+    "users/models.py": TUTORIAL_MODELS,
+    "users/migrations/0001_initial.py": TUTORIAL_MIGRATION,
+    "users/signals.py": TUTORIAL_SIGNALS,
+    "users/apps.py": TUTORIAL_APPS,
+    "users/forms.py": TUTORIAL_FORMS,
+    "users/views.py": TUTORIAL_VIEWS,
+    "users/templates/users/register.html": "{% load crispy_forms_tags %}\n{{ form|crispy }}\n",
+    "mysite/urls.py": TUTORIAL_URLS,
+    "media/default.jpg": png(),
+    "requirements.txt": "Django==5.2\nPillow==11.0.0\ndjango-crispy-forms==2.3\ncrispy-bootstrap4==2024.10\n",
+    "mysite/settings.py": settings_with(
+        ("    'users',\n", "    'users.apps.UsersConfig',\n    'crispy_forms',\n    'crispy_bootstrap4',\n"),
+        append="\nCRISPY_TEMPLATE_PACK = 'bootstrap4'\n"
+               "MEDIA_ROOT = BASE_DIR / 'media'\nMEDIA_URL = '/media/'\n"
+               "LOGIN_REDIRECT_URL = 'profile'\nLOGIN_URL = 'login'\n"),
+}
