@@ -108,3 +108,10 @@ def scores(report: dict) -> dict[str, float]:
 
 def check(report: dict, check_id: str) -> dict:
     return next(c for c in report["checks"] if c["id"] == check_id)
+
+
+def make_migrations(project: Path, *apps: str) -> None:
+    """Write the project's migrations with `manage.py makemigrations`, as a student would."""
+    done = subprocess.run([sys.executable, "manage.py", "makemigrations", *apps, "--no-input"],
+                          cwd=project, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr + done.stdout

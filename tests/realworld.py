@@ -195,3 +195,39 @@ IMAGE_TUTORIAL = {
                "MEDIA_ROOT = BASE_DIR / 'media'\nMEDIA_URL = '/media/'\n"
                "LOGIN_REDIRECT_URL = 'profile'\nLOGIN_URL = 'login'\n"),
 }
+
+
+# ------------------------------------------------------------------ a custom user model whose
+# required fields are not text: a choice, a date, a bounded number, a link to another model.
+TYPED_USER_MODELS = """
+    from django.conf import settings
+    from django.contrib.auth.models import AbstractUser
+    from django.core.validators import MinValueValidator
+    from django.db import models
+
+
+    class Country(models.Model):
+        name = models.CharField(max_length=50)
+
+
+    class User(AbstractUser):
+        ROLES = [("S", "Student"), ("T", "Teacher")]
+        role = models.CharField(max_length=1, choices=ROLES)
+        date_of_birth = models.DateField()
+        age = models.PositiveIntegerField(validators=[MinValueValidator(16)])
+        country = models.ForeignKey(Country, on_delete=models.PROTECT)
+
+        REQUIRED_FIELDS = ["email", "role", "date_of_birth", "age", "country"]
+
+
+    class Profile(models.Model):
+        user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+        bio = models.TextField(blank=True)
+"""
+
+TYPED_USER = {
+    "users/models.py": TYPED_USER_MODELS,
+    "users/migrations/0001_initial.py": None,  # made by makemigrations, as the student would
+    "users/admin.py": "",
+    "mysite/settings.py": settings_with(append="\nAUTH_USER_MODEL = 'users.User'\n"),
+}

@@ -2,10 +2,17 @@
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
+import json
+import os
+import select
+import signal
 import sys
+import time
 from pathlib import Path
 
-from _grader_harness import config, probe
+from _grader_harness import config, errors, probe
 
 
 def _signal_name(signal) -> str:
@@ -163,6 +170,10 @@ def registration_problem() -> tuple[str, str, str] | None:
                 "UsersConfig.ready().", where)
     unimported = unimported_receiver_modules(app_label)
     has_ready = "ready" in vars(type(apps.get_app_config(app_label)))
+    if unimported and has_ready:
+        hidden = _hidden_import_error(apps.get_app_config(app_label), unimported)
+        if hidden:
+            return hidden
     if unimported:
         where = ", ".join(unimported)
         why = ("UsersConfig has no ready() method" if not has_ready
@@ -240,3 +251,82 @@ def migration_state() -> tuple[dict | None, list[str]]:
         else:
             notes.append(f"the '{label}' app has model changes without a migration ({described}). {fix}")
     return problem, notes
+
+
+def import_failure(module: str, timeout: float = 10.0) -> dict | None:
+    """What importing `module` raises, found in a forked copy of this process (so that
+    nothing it connects or changes reaches the grading run); None when it imports."""
+    read_end, write_end = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return None
+    if pid == 0:
+        try:
+            os.close(read_end)
+            try:
+                importlib.import_module(module)
+                payload = b"{}"
+            except BaseException as exc:  # noqa: B902 - whatever it raises is the answer
+                payload = json.dumps(errors.describe(exc)).encode()[:65536]
+            os.write(write_end, payload)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    data, deadline = b"", time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([read_end], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                break
+            chunk = os.read(read_end, 65536)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(read_end)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+    try:
+        info = json.loads(data or b"{}")
+    except ValueError:
+        return None
+    return info or None
+
+
+def _hidden_import_error(app_config, unimported: list[str]) -> tuple[str, str, str] | None:
+    """ready() names a receiver module that is not imported: when importing it fails and
+    ready() hid the error (try/except ImportError, contextlib.suppress), say which error."""
+    try:
+        ready_source = inspect.getsource(type(app_config).ready)
+    except (OSError, TypeError):
+        return None
+    for rel in unimported:
+        stem = Path(rel).stem
+        if stem not in ready_source:
+            continue
+        failure = import_failure(f"{app_config.name}.{stem}")
+        if not failure:
+            continue
+        where = failure.get("location") or rel
+        ready_at = _ready_location(app_config)
+        return ("import-error",
+                f"ready(){f' ({ready_at})' if ready_at else ''} imports {app_config.name}.{stem}, but "
+                f"that import fails and ready() hides the error (a try/except or suppress around "
+                f"it), so the receiver is never connected: {failure.get('message', 'ImportError')} "
+                f"({where}). Fix that line, and let import errors in ready() show.", where)
+    return None
+
+
+def _ready_location(app_config) -> str:
+    code = getattr(type(app_config).ready, "__code__", None)
+    rel = code and probe.relpath(code.co_filename)
+    return f"{rel}:{code.co_firstlineno}" if rel else ""

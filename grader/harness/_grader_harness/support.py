@@ -3,11 +3,12 @@ with feedback, count profiles, record evidence for the grader."""
 from __future__ import annotations
 
 import contextlib
+import traceback
 from html.parser import HTMLParser
 
 import pytest
 
-from _grader_harness import config, errors, plugin
+from _grader_harness import config, errors, plugin, probe
 
 PASSWORD = "Grader-pw-7f3K!q"
 
@@ -15,6 +16,12 @@ PASSWORD = "Grader-pw-7f3K!q"
 def fail(message: str, diagnosis: str = "", **extra) -> None:
     plugin.record(message=message, diagnosis=diagnosis, **extra)
     pytest.fail(message, pytrace=False)
+
+
+def skip(reason: str) -> None:
+    """Skip the running test with a reason of the hidden suite's own (shown to the student)."""
+    plugin.record(message=reason, diagnosis="", location="", traceback=[])
+    pytest.skip(reason)
 
 
 def require_database() -> None:
@@ -41,25 +48,108 @@ def user_model():
     return get_user_model()
 
 
-def fields_for(tag: str, command: bool = False) -> dict:
-    """Valid constructor arguments for a fresh user of whatever user model is in use."""
+class NoValidValue(Exception):
+    """The grader cannot make a valid value for a required field of the user model."""
+
+
+_INTEGER_TYPES = ("IntegerField", "PositiveIntegerField", "BigIntegerField", "SmallIntegerField",
+                  "PositiveSmallIntegerField", "PositiveBigIntegerField")
+
+
+def _candidates(field, text: str) -> list:
+    """Values to try for `field`, most ordinary first (each is checked with field.clean)."""
+    import datetime
+    import decimal
+
+    from django.utils import timezone
+
+    if field.choices:
+        return [value for value, _ in field.flatchoices if value not in ("", None)]
+    internal = field.get_internal_type()
+    bounds = [v.limit_value for v in field.validators if hasattr(v, "limit_value")
+              and isinstance(v.limit_value, (int, float, decimal.Decimal, datetime.date))]
+    if internal == "EmailField" or "email" in field.name:
+        # @localhost is on EmailValidator's allowlist: valid, and it spares compiling
+        # the internationalised domain regex (~35 ms) in every run.
+        return [f"{text}@localhost"]
+    if internal in _INTEGER_TYPES:
+        return [1, *bounds, 18, 100, 2000]
+    if internal in ("FloatField", "DecimalField"):
+        return [decimal.Decimal(1) if internal == "DecimalField" else 1.0, *bounds]
+    if internal == "BooleanField":
+        return [True, False]
+    if internal == "DateTimeField":
+        return [timezone.now(), *bounds]
+    if internal == "DateField":
+        return [datetime.date(2000, 1, 1), *bounds, datetime.date.today()]
+    if internal == "TimeField":
+        return [datetime.time(12, 0)]
+    if internal == "DurationField":
+        return [datetime.timedelta(hours=1)]
+    if internal == "UUIDField":
+        import uuid
+        return [uuid.uuid4()]
+    if internal == "JSONField":
+        return [{}]
+    if internal in ("URLField",):
+        return [f"http://{text}.localhost/"]
+    max_length = getattr(field, "max_length", None) or 150
+    return [text[:max_length], "x" * min(8, max_length)]
+
+
+def _valid_value(field, text: str, depth: int = 0):
+    """A value `field` accepts (its choices, validators, bounds), or NoValidValue."""
+    if field.many_to_one or field.one_to_one:
+        related = field.related_model
+        existing = related._default_manager.order_by("pk").first()
+        if existing is not None:
+            return existing
+        if depth:
+            raise NoValidValue(f"{field.name} (a link to {related._meta.label})")
+        try:
+            values = {f.name: _valid_value(f, text, depth + 1) for f in related._meta.concrete_fields
+                      if not (f.primary_key or f.null or f.has_default() or f.auto_created
+                              or getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False))}
+            return related._default_manager.create(**values)
+        except NoValidValue:
+            raise
+        except Exception:
+            raise NoValidValue(f"{field.name} (a link to {related._meta.label})") from None
+    for value in _candidates(field, text):
+        try:
+            field.clean(value, None)
+        except Exception:
+            continue
+        return value
+    raise NoValidValue(f"{field.name} ({field.get_internal_type()})")
+
+
+def fields_for(tag: str, as_text: bool = False) -> dict:
+    """Valid values for the username and the required fields of a fresh user of whatever
+    user model is in use, made from each field's type (choices, dates, numbers, links).
+    `as_text`: as a form or the createsuperuser command take them (a link as its pk).
+    A required field the grader cannot fill skips the test that needs it, with the reason."""
     User = user_model()
     name = f"{config.TOKEN}-{tag}"[:30]
     values = {}
     for field_name in [User.USERNAME_FIELD, *User.REQUIRED_FIELDS]:
         field = User._meta.get_field(field_name)
-        internal = field.get_internal_type()
-        if internal == "EmailField" or "email" in field_name:
-            # @localhost is on EmailValidator's allowlist: valid, and it spares compiling
-            # the internationalised domain regex (~35 ms) in every run.
-            values[field_name] = f"{name}@localhost"
-        elif internal in ("IntegerField", "PositiveIntegerField", "BigIntegerField",
-                          "SmallIntegerField", "PositiveSmallIntegerField"):
-            values[field_name] = 1
-        else:
-            max_length = getattr(field, "max_length", None) or 150
-            values[field_name] = name[:max_length]
+        try:
+            value = _valid_value(field, name)
+        except NoValidValue as exc:
+            skip(f"the grader cannot make a valid value for the required field {exc} of your "
+                        "user model, so this way of creating users was not checked")
+        if as_text:
+            value = str(value.pk if hasattr(value, "_meta") else value)
+        values[field_name] = value
     return values
+
+
+def made_up(fields: dict) -> list[str]:
+    """The fields whose values the grader invented beyond a name and an e-mail address."""
+    User = user_model()
+    return [name for name in fields if name != User.USERNAME_FIELD
+            and User._meta.get_field(name).get_internal_type() not in ("CharField", "EmailField", "TextField")]
 
 
 @contextlib.contextmanager
@@ -74,12 +164,67 @@ def student_code(action: str, when: str = ""):
             raise  # the grader's environment, not this code: the plugin skips the test
         info = errors.describe(exc)
         diagnosis, advice = explain(exc, when)
-        if diagnosis == "receiver-kwargs" and not info["location"]:
+        if diagnosis == "save-signature":
+            info["location"] = overridden_save_named_in(str(exc))[1]
+        elif diagnosis == "receiver-kwargs" and not info["location"]:
             # Django's dispatcher raised it before entering the receiver: point at its def.
             info["location"] = _receiver_named_in(str(exc))
         where = f" ({info['location']})" if info["location"] else ""
         fail(f"{action} raised {info['message']}{where}. {advice}".strip(),
              diagnosis=diagnosis, location=info["location"], traceback=info["traceback"])
+
+
+def failure_cause() -> BaseException | None:
+    """Inside `except pytest.fail.Exception`: the exception student_code() turned into it."""
+    import sys
+
+    exc = sys.exc_info()[1]
+    return exc.__context__ if exc is not None else None
+
+
+def in_receiver(exc: BaseException) -> bool:
+    """Was a signal receiver running when `exc` was raised?"""
+    return any(f.filename.replace("\\", "/").endswith("django/dispatch/dispatcher.py")
+               for f in traceback.extract_tb(exc.__traceback__))
+
+
+def _skip_if_made_up_value_refused(fields: dict, how: str) -> None:
+    """Never blame the student's create_user for a value the grader made up: when the
+    error names a field the grader invented and no receiver was running, skip instead."""
+    invented = made_up(fields)
+    cause = failure_cause()
+    if not invented or cause is None:
+        return
+    text = str(cause)
+    named = [n for n in invented if n in text]
+    if named and not in_receiver(cause):
+        skip(f"{how} refused the value the grader made up for {', '.join(named)} "
+                    f"({errors.one_line(cause, 200)}), so this way of creating users was not checked")
+
+
+def overridden_save_named_in(text: str) -> tuple[str, str] | None:
+    """("Profile.save", "users/models.py:12") when `text` is the TypeError of a save() method,
+    written by the student, that takes no **kwargs."""
+    import inspect
+    import re
+
+    from django.apps import apps
+
+    match = re.search(r"(\w+)\.save\(\) (got an unexpected keyword argument|takes \d+ positional)", text)
+    if not match:
+        return None
+    for model in apps.get_models():
+        if model.__name__ != match.group(1) or "save" not in vars(model):
+            continue
+        func = vars(model)["save"]
+        code = getattr(func, "__code__", None)
+        rel = code and probe.relpath(code.co_filename)
+        if not rel:
+            continue
+        kinds = [p.kind for p in inspect.signature(func).parameters.values()]
+        if inspect.Parameter.VAR_KEYWORD not in kinds:
+            return f"{model.__name__}.save", f"{rel}:{code.co_firstlineno}"
+    return None
 
 
 def _receiver_named_in(text: str) -> str:
@@ -112,6 +257,14 @@ def explain(exc: Exception, when: str) -> tuple[str, str]:
                 "Two profiles were created for one new user: more than one receiver (or a "
                 "receiver connected twice) creates profiles. Keep one receiver, connected once "
                 "(dispatch_uid helps).")
+    save = overridden_save_named_in(text) if isinstance(exc, TypeError) else None
+    if save is not None:
+        name, where = save
+        return ("save-signature",
+                f"{name}() ({where}) does not accept the arguments Django passes to save() "
+                "(force_insert, using, update_fields, ...): Model.objects.create() and other code "
+                "call it with them. Define it as `def save(self, *args, **kwargs):` and call "
+                "`super().save(*args, **kwargs)`.")
     if isinstance(exc, TypeError) and "unexpected keyword argument" in text:
         return ("receiver-kwargs",
                 "Django calls receivers with keyword arguments (signal, raw, using, "
@@ -202,13 +355,17 @@ def expect_same_profile(user, before: tuple[int, tuple | None], how: str) -> Non
          diagnosis="profile-replaced")
 
 
-def create_tracked(tag: str, how: str, make) -> object:
+def create_tracked(tag: str, how: str, make, as_text: bool = False) -> object:
     """Create a user with `make(fields)`, record it, and check it has one profile."""
     require_database()
     profile_model()
-    fields = fields_for(tag)
-    with student_code(how):
-        user = make(fields)
+    fields = fields_for(tag, as_text)
+    try:
+        with student_code(how):
+            user = make(fields)
+    except pytest.fail.Exception:
+        _skip_if_made_up_value_refused(fields, how)
+        raise
     track(user)
     expect_one_profile(user, how)
     return user
