@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: setup system-tools test-tools examples test clean
+.PHONY: setup system-tools test-tools examples test compat clean
 
 setup: $(STAMP) system-tools
 
@@ -54,6 +54,31 @@ examples: setup
 
 test: setup test-tools
 	$(BIN)/python -m pytest
+	@$(MAKE) --no-print-directory compat
+
+# The end-to-end, feedback and real-project tests again under the other supported ends
+# of the range, each in its own virtual environment, when the interpreter is on the
+# machine (python3.X on PATH, or pyenv's): Python 3.13 + Django 6.1, Python 3.11 + Django
+# 4.2. The main run above uses $(PYTHON) with the newest Django it can install.
+COMPAT       ?= 3.13:6.1 3.11:4.2
+COMPAT_TESTS  = tests/test_e2e_grading.py tests/test_feedback.py tests/test_real_projects.py
+
+compat:
+	@for pair in $(COMPAT); do \
+	  py=$${pair%%:*}; dj=$${pair#*:}; \
+	  exe=$$(command -v python$$py 2>/dev/null || ls -d "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/$$py.*/bin/python$$py 2>/dev/null | sort -V | tail -n 1); \
+	  if [ -z "$$exe" ]; then echo "note: no python$$py on this machine: the Python $$py + Django $$dj tests were not run"; continue; fi; \
+	  venv=.venv-compat/py$$py-django$$dj; \
+	  if [ ! -f $$venv/.installed ] || [ pyproject.toml -nt $$venv/.installed ]; then \
+	    echo "setting up $$venv ($$exe)"; \
+	    { test -x $$venv/bin/python || "$$exe" -m venv $$venv; } && \
+	    $$venv/bin/python -m pip install --quiet --upgrade pip && \
+	    $$venv/bin/python -m pip install --quiet -e '.[test]' "django~=$$dj.0" && \
+	    touch $$venv/.installed || exit 1; \
+	  fi; \
+	  echo "== Python $$py + Django $$($$venv/bin/python -c 'import django; print(django.get_version())'): $(COMPAT_TESTS)"; \
+	  $$venv/bin/python -m pytest -q -p no:cacheprovider $(COMPAT_TESTS) || exit 1; \
+	done
 
 clean:
-	rm -rf build $(VENV) reports/*.json
+	rm -rf build $(VENV) .venv-compat reports/*.json

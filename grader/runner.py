@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -80,6 +81,7 @@ class RunResult:
     private: Path | None = None     # grader-only folder; removed by cleanup()
     warnings: list[str] = field(default_factory=list)
     stopped: str = ""               # why the grader stopped the run early (a limit), if it did
+    stack: list[str] = field(default_factory=list)  # at a time-out: the student's frames running, innermost first
 
     def cleanup(self) -> None:
         if self.private:
@@ -199,6 +201,31 @@ def _read_capped(path: Path, cap: int) -> tuple[dict | None, str]:
     return data, ""
 
 
+STACK_MARGIN_S = 0.7  # the child dumps its stack this long before the grader's deadline
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<func>\S+)')
+
+
+def running_frames(path: Path, submission: str, cap: int = 64 * 1024) -> list[str]:
+    """The student's frames in the stack the child's faulthandler wrote ("file:line in
+    function", innermost first), from the first thread that was running student code."""
+    try:
+        with open(path, "rb") as fh:
+            text = fh.read(cap).decode(errors="replace")
+    except OSError:
+        return []
+    prefix = submission.rstrip("/") + "/"
+    for block in re.split(r"(?m)^(?:Thread 0x[0-9a-f]+|Current thread 0x[0-9a-f]+|Stack)", text):
+        frames = []
+        for line in block.splitlines():
+            match = _FRAME.match(line)
+            if match and match.group("file").startswith(prefix):
+                frames.append(f"{match.group('file')[len(prefix):]}:{match.group('line')} "
+                              f"in {match.group('func')}")
+        if frames:
+            return frames[:8]
+    return []
+
+
 def _copy_db(src_dir: Path, dest_dir: Path) -> Path | None:
     src = src_dir / "grading.sqlite3"
     if not src.is_file() or src.is_symlink():
@@ -235,6 +262,7 @@ class Child:
         self.cgroup: sandbox.ChildCgroups | None = None
         self.proc: subprocess.Popen | None = None
         self.report_path = self.private / f"{secrets.token_hex(8)}.json"
+        self.stack_path = self.private / f"{secrets.token_hex(8)}.stack"
         try:
             self._start(assignment)
         except BaseException:
@@ -267,13 +295,16 @@ class Child:
         # HOME and TMPDIR: work/tmp, which bubblewrap mounts on /tmp (not under MOUNT)
         tmp_inside = "/tmp" if self.mode == "bwrap" else self.inside(work / "tmp")
         self.report_fd = os.open(self.report_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # where the child's faulthandler writes its stack just before the time limit
+        self.stack_fd = os.open(self.stack_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             self.proc = subprocess.Popen(
                 sandbox.launcher(self.cgroup) + command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, cwd=work / "submission", env=sandbox.child_env(tmp_inside, extra),
-                pass_fds=(self.report_fd,), start_new_session=True)
+                pass_fds=(self.report_fd, self.stack_fd), start_new_session=True)
         finally:
             os.close(self.report_fd)
+            os.close(self.stack_fd)
         self.drain = _Drain(self.proc.stdout, limits.max_output_kb * 1024)
         self.drain.start()
 
@@ -329,6 +360,7 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
         tests = list(dict.fromkeys(t.split("::")[0] for t in assignment.test_ids)) + [controls.file]
         child.send({
             "report_fd": child.report_fd, "submission": child.inside(work / "submission"),
+            "stack_fd": child.stack_fd, "stack_after_s": max(0.5, limits.wall_time_s - STACK_MARGIN_S),
             "settings": project.settings_module, "db": child.inside(work / "db" / "grading.sqlite3"),
             "token": token, "profile_model": assignment.profile_model,
             "allowed_packages": sorted(assignment.runtime.names),
@@ -365,6 +397,8 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
         result.output_bytes = child.drain.total
         result.duration_s = time.monotonic() - started
         result.report, result.report_problem = _read_capped(child.report_path, REPORT_CAP)
+        if result.timed_out:
+            result.stack = running_frames(child.stack_path, child.inside(work / "submission"))
         result.db_copy = _copy_db(work / "db", child.private)
     except BaseException:
         shutil.rmtree(child.private, ignore_errors=True)

@@ -157,10 +157,20 @@ def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
 
     if report is None and run.timed_out:
         where = _where(assignment, ev)
-        message = (f"stopped after {limits.wall_time_s:g} s{where}: the test was still running "
-                   "- look for an endless loop or a receiver that saves its own instance.")
-        checks = decide_checks(assignment, _progress_outcomes(
-            assignment, ev, f"did not complete: the run was stopped after {limits.wall_time_s:g} s"))
+        running = (f": your code was running {run.stack[0]}" if run.stack
+                   else ": the test was still running")
+        message = (f"stopped after {limits.wall_time_s:g} s{where}{running} - look for an endless "
+                   "loop or a receiver that saves its own instance.")
+        stopped = f"did not complete: the run was stopped after {limits.wall_time_s:g} s"
+        outcomes = _progress_outcomes(assignment, ev, stopped)
+        current = ev.unfinished if ev.available else None
+        if current in outcomes and outcomes[current].outcome == "error" and run.stack:
+            outcomes[current] = TestOutcome(
+                current, "error", f"{stopped} while your code was running {run.stack[0]}: look for "
+                "an endless loop there", diagnosis="timeout",
+                location=run.stack[0].split(" in ")[0] if run.stack else "",
+                student_traceback=list(run.stack))
+        checks = decide_checks(assignment, outcomes)
         return Scored(RunStatus.TIMEOUT, message, checks, warnings)
 
     if report is None and run.stopped:

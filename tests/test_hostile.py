@@ -344,9 +344,17 @@ def test_endless_loop_in_receiver_times_out(make_submission, hostile, marker, wh
     assert elapsed >= WALL
     assert report["status"] == "timeout"
     assert f"{WALL:g} s" in report["message"]
-    if when == "created":  # test_creation.py runs first: nothing finished
-        assert_scores(report, NOTHING)
+    # the student's frame that was running is named (the loop in users/hostile.py)
+    lines = [line.strip() for line in hostile_module(marker, SPIN).splitlines()]
+    loop = len(lines) - lines[::-1].index("while True:")  # its line number; `pass` is the next
+    # (CPython may place a bare loop's jump on the line before it)
+    spin_line = next(n for n in (loop - 1, loop, loop + 1) if f"users/hostile.py:{n} in spin" in report["message"])
+    if when == "created":  # the cheap checks run first and keep their points
+        assert_scores(report, LOADS_AND_READY)
         assert "Every new user gets exactly one profile" in report["message"]
+        created = check(report, "profile-created-once")
+        assert created["location"] == f"users/hostile.py:{spin_line}"
+        assert created["diagnosis"] == "timeout"
     else:  # the tests that finished before the loop keep their points (backed by the database)
         assert_scores(report, {**FULL, "resave-no-duplicate": 0.0})
         assert "Saving a user again" in report["message"]

@@ -27,8 +27,9 @@ def test_real_rubric_loads():
     assert [c.points for c in a.checks] == [1.0, 3.0, 3.0, 3.0]
     assert all(isinstance(c.points, float) for c in a.checks)
     assert a.max_score == 10.0
-    assert [c.depends for c in a.checks] == [
-        (), ("project-loads",), ("project-loads",), ("profile-created-once",)]
+    # nothing depends on project-loads (migrations cost its point only); re-saving is
+    # judged only once creation works
+    assert [c.depends for c in a.checks] == [(), (), (), ("profile-created-once",)]
     assert a.checks[0].tests == ("test_project.py::test_project_loads",)
     assert len(a.checks[2].tests) == 6
     assert all(c.hint and c.title for c in a.checks)
@@ -49,6 +50,7 @@ def test_real_rubric_loads():
     assert a.limits == Limits(wall_time_s=60, memory_mb=2048, max_processes=64, max_file_mb=64,
                               max_output_kb=64)
     assert len(a.digest) == 16 and int(a.digest, 16) >= 0
+    assert "pillow" in a.runtime.names and "django-crispy-forms" in a.runtime.names
 
 
 def test_every_rubric_test_exists_in_the_hidden_suite():
@@ -137,14 +139,14 @@ def _sub(old: str, new: str, count: int = 1):
 
 MALFORMED = {
     "bad-toml": (_sub('points = 1\n', 'points = = 1\n'), "not valid TOML"),
-    "unterminated-string": (_sub('title = "The project loads"', 'title = "The project loads'),
+    "unterminated-string": (_sub('title = "The project loads and its migrations match the models"', 'title = "The project loads and its migrations match the models'),
                             "not valid TOML"),
     "duplicate-check-id": (_sub('id = "resave-no-duplicate"', 'id = "profile-created-once"'),
                            "duplicate check id 'profile-created-once'"),
     "depends-on-unknown-check": (_sub('depends = ["profile-created-once"]', 'depends = ["no-such-check"]'),
                                  "depends on 'no-such-check', which is not an earlier check"),
-    "depends-on-later-check": (_sub('depends = ["project-loads"]\ntests = ["test_registration.py',
-                                    'depends = ["resave-no-duplicate"]\ntests = ["test_registration.py'),
+    "depends-on-later-check": (_sub('points = 3\ntests = ["test_registration.py',
+                                    'points = 3\ndepends = ["resave-no-duplicate"]\ntests = ["test_registration.py'),
                                "depends on 'resave-no-duplicate', which is not an earlier check"),
     "depends-on-itself": (_sub('depends = ["profile-created-once"]', 'depends = ["resave-no-duplicate"]'),
                           "depends on 'resave-no-duplicate', which is not an earlier check"),
@@ -177,7 +179,7 @@ MALFORMED = {
     "points-as-string": (_sub('points = 1\n', 'points = "1"\n'), "'points' must be float, not str"),
     "points-as-bool": (_sub('points = 1\n', 'points = true\n'), "'points' must be float, not bool"),
     "missing-id": (_sub('id = "project-loads"\n', ''), "checks\\[0\\]: missing key 'id'"),
-    "missing-title": (_sub('title = "The project loads"\n', ''), "checks\\[0\\]: missing key 'title'"),
+    "missing-title": (_sub('title = "The project loads and its migrations match the models"\n', ''), "checks\\[0\\]: missing key 'title'"),
     "missing-assignment-name": (_sub('assignment = "signals-profile"\n', ''), "missing key 'assignment'"),
     "missing-profile-model": (_sub('profile_model = "users.Profile"\n', ''), "missing key 'profile_model'"),
     "no-checks": (lambda text: text[:text.index("[[checks]]")], "no \\[\\[checks\\]\\]"),

@@ -1,9 +1,11 @@
-"""project-loads: Django starts with the student's settings and the database migrates."""
+"""project-loads: Django starts with the student's settings, and the student's migrations
+create the models as models.py describes them."""
 from _grader_harness import support
 
 
 def test_project_loads():
     support.require_database()
+    support.require_migrations()
     Profile = support.profile_model()
     User = support.user_model()
     field = Profile._meta.get_field("user")

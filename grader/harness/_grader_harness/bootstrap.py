@@ -67,6 +67,43 @@ def _set_limits(limits: dict) -> list[str]:
     return refused
 
 
+# Variables a .env file may not set: they change how Python, the loader or programs start.
+_ENV_BLOCKED_PREFIXES = ("PYTHON", "LD_", "DYLD_", "GRADER_", "PYTEST", "DJANGO_SETTINGS_MODULE")
+_ENV_BLOCKED = frozenset({"PATH", "HOME", "TMPDIR", "SHELL", "ENV", "BASH_ENV", "IFS", "LANG", "LC_ALL"})
+MAX_DOTENV_BYTES = 64 * 1024
+
+
+def load_dotenv(path: str) -> list[str]:
+    """Put the KEY=value lines of the project's .env file into the environment (as
+    python-dotenv and the IDEs do, without overriding what is set); return the keys refused."""
+    import re
+
+    try:
+        if os.path.islink(path) or not os.path.isfile(path):
+            return []
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_DOTENV_BYTES)
+    except OSError:
+        return []
+    text = data.decode("utf-8-sig", errors="replace")
+    refused = []
+    for line in text.splitlines()[:1000]:
+        match = re.match(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$", line)
+        if not match:
+            continue
+        key, value = match.groups()
+        if value[:1] in ("'", '"') and value.count(value[0]) >= 2:
+            value = value[1:value.index(value[0], 1)]
+        else:
+            value = re.split(r"\s+#", value, maxsplit=1)[0]
+        if key.upper().startswith(_ENV_BLOCKED_PREFIXES) or key.upper() in _ENV_BLOCKED:
+            refused.append(key)
+            continue
+        if "\0" not in value:
+            os.environ.setdefault(key, value)
+    return refused
+
+
 def main() -> None:
     import gc
     # Fewer cyclic collections while Django and pytest import thousands of objects
@@ -74,6 +111,11 @@ def main() -> None:
     gc.set_threshold(20000, 50, 50)
     _preload()  # while the grader copies the submission in
     run = json.loads(sys.stdin.readline())
+    if run.get("stack_fd") is not None:
+        # Just before the grader's time limit, write where every thread is (a C-level
+        # watchdog: it works in an endless loop too); the grader shows the student's frame.
+        import faulthandler
+        faulthandler.dump_traceback_later(float(run["stack_after_s"]), file=int(run["stack_fd"]))
     limits_not_set = _set_limits(run.get("rlimits", {}))  # before any student code runs
     sys.stdin.close()
     sys.stdin = open(os.devnull)  # the student's code never reads the grader's input
@@ -93,6 +135,11 @@ def main() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "_grader_harness.settings"
 
     from _grader_harness import errors, plugin, probe
+    refused = load_dotenv(os.path.join(run["submission"], ".env"))
+    if refused:
+        plugin.STATE["warnings"].append(
+            f".env: {', '.join(refused)} {'was' if len(refused) == 1 else 'were'} not loaded: the grader "
+            "loads plain KEY=value settings only, never variables that change how Python or programs start")
     if limits_not_set:
         plugin.STATE["warnings"].append(
             "this system refused some resource limits of the grader ("
@@ -102,8 +149,12 @@ def main() -> None:
         import django
         django.setup()
     except BaseException as exc:  # SystemExit too: report it, never let it end the run silently
-        _write(report_fd, {"phase": "setup", "setup_error": errors.describe(exc, setup=True),
-                           "pytest": None})
+        try:
+            described = errors.describe(exc, setup=True)
+        except Exception:  # describing must never cost the report
+            described = {"type": type(exc).__name__, "message": type(exc).__name__, "location": "",
+                         "traceback": [], "diagnosis": "startup-error", "advice": ""}
+        _write(report_fd, {"phase": "setup", "setup_error": described, "pytest": None})
         os._exit(0)
 
     probe.release_debug_references()

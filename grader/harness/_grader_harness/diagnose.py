@@ -33,6 +33,18 @@ def _signal_name(signal) -> str:
     return "a custom signal"
 
 
+def app_names(app_label: str) -> tuple[str, str]:
+    """("users/", "UsersConfig"): the app's folder in the project and the name of the
+    AppConfig Django loads for it, for advice in the student's own terms."""
+    from django.apps import AppConfig, apps
+
+    app_config = apps.get_app_config(app_label)
+    folder = probe.relpath(app_config.path.rstrip("/") + "/") or f"{app_label}/"
+    cls = type(app_config)
+    name = cls.__name__ if cls is not AppConfig else f"the AppConfig of {folder}apps.py"
+    return folder, name
+
+
 def _app_dir(app_label: str) -> Path:
     from django.apps import apps
 
@@ -115,6 +127,8 @@ def registration_problem() -> tuple[str, str, str] | None:
     def at(c):
         return f"{c.receiver_name} ({c.receiver_where or c.call_site})"
 
+    folder, config_name = app_names(app_label)
+
     for c in for_user:
         if c.phase == "models":
             importer = next((f for f in c.student_stack if f.split(":")[0].endswith("models.py")),
@@ -123,19 +137,19 @@ def registration_problem() -> tuple[str, str, str] | None:
                     f"your receiver {at(c)} is connected while models.py is imported "
                     f"({importer or 'an import in models.py'}), not in AppConfig.ready(). "
                     "Remove that import from models.py and import your receiver module inside "
-                    "UsersConfig.ready().", importer)
+                    f"{config_name}.ready().", importer)
     for c in for_user:
         if c.receiver_key not in live:
             return ("receiver-garbage-collected",
                     f"your receiver {at(c)} was connected but was gone before the first user was "
                     "saved: Django keeps only a weak reference to receivers, so a function defined "
                     "inside ready() (or a lambda) is garbage-collected. Define the receiver at "
-                    "module level in users/signals.py, or connect it with weak=False.", c.call_site)
+                    f"module level in {folder}signals.py, or connect it with weak=False.", c.call_site)
     for c in for_user:
         if c.phase == "ready":
             return ("wrong-app-ready",
                     f"your receiver {at(c)} is connected in the ready() of {c.app_class}, not in "
-                    f"the ready() of the '{app_label}' app. Connect it in users/apps.py.", c.call_site)
+                    f"the ready() of the '{app_label}' app. Connect it in {folder}apps.py.", c.call_site)
     if for_user:
         c = for_user[0]
         own_file = c.receiver_where.split(":")[0]
@@ -143,7 +157,7 @@ def registration_problem() -> tuple[str, str, str] | None:
         return ("connected-outside-ready",
                 f"your receiver {at(c)} is connected outside AppConfig.ready(), when "
                 f"{importer or 'another module'} imports it, so it is missing until then. "
-                "Import the receiver module in UsersConfig.ready() instead.", importer)
+                f"Import the receiver module in {config_name}.ready() instead.", importer)
     for c in post_save:
         sender = getattr(c.sender, "__name__", str(c.sender))
         return ("wrong-sender",
@@ -167,25 +181,33 @@ def registration_problem() -> tuple[str, str, str] | None:
                 "being connected. That is the anti-pattern of the lesson: save() runs on every "
                 "save, and other code (bulk operations, fixtures, other apps) does not go through "
                 "it. Move the profile creation into a post_save receiver connected in "
-                "UsersConfig.ready().", where)
+                f"{config_name}.ready().", where)
     unimported = unimported_receiver_modules(app_label)
     has_ready = "ready" in vars(type(apps.get_app_config(app_label)))
     if unimported and has_ready:
         hidden = _hidden_import_error(apps.get_app_config(app_label), unimported)
         if hidden:
             return hidden
+    for rel in unimported:
+        importer = _importer_of(apps.get_app_config(app_label), rel)
+        if importer:
+            return ("connected-outside-ready",
+                    f"{rel} is imported only by {importer}, which Django loads later (urls.py and "
+                    "views on the first request), not while the app starts: users created before "
+                    f"that get no profile. Import the receiver module in {config_name}.ready() "
+                    f"({folder}apps.py) instead.", importer)
     if unimported:
         where = ", ".join(unimported)
-        why = ("UsersConfig has no ready() method" if not has_ready
-               else "UsersConfig.ready() does not import it")
+        why = (f"{config_name} has no ready() method" if not has_ready
+               else f"{config_name}.ready() does not import it")
         return ("receiver-module-not-imported",
                 f"{where} is never imported, so its receiver is never connected: {why}. Add "
-                "`def ready(self): from . import signals` to UsersConfig in users/apps.py.",
+                f"`def ready(self): from . import signals` to {config_name} in {folder}apps.py.",
                 unimported[0])
     return ("receiver-not-connected",
             "no post_save receiver for the user model is connected when the app starts. Write the "
-            "receiver in users/signals.py and import that module in UsersConfig.ready() "
-            "(users/apps.py).", "")
+            f"receiver in {folder}signals.py and import that module in {config_name}.ready() "
+            f"({folder}apps.py).", "")
 
 
 def warnings() -> list[str]:
@@ -212,12 +234,52 @@ def warnings() -> list[str]:
     return found
 
 
+def _touches_database(label: str, op, old_apps) -> bool:
+    """Would applying `op` change the database? Options (ordering, verbose_name), managers
+    and a field's help_text, verbose_name or choices do not: `migrate` works without them."""
+    from django.apps import apps
+    from django.db import connection
+    from django.db.migrations import operations
+
+    if isinstance(op, (operations.AlterModelOptions, operations.AlterModelManagers)):
+        return False
+    if isinstance(op, operations.AlterField):
+        try:
+            old = old_apps.get_model(label, op.model_name)._meta.get_field(op.name)
+            new = apps.get_model(label, op.model_name)._meta.get_field(op.name)
+            return bool(connection.schema_editor()._field_should_be_altered(old, new))
+        except Exception:  # an older Django, or a model the old state lacks
+            return True
+    return True
+
+
+def _unmigrated(loader, label: str) -> str:
+    """Why `migrate` would never create the tables of a student app with models, or ""."""
+    from django.apps import apps
+
+    app_config = apps.get_app_config(label)
+    if label not in loader.unmigrated_apps or not any(
+            m._meta.managed and not m._meta.proxy for m in app_config.get_models()):
+        return ""
+    folder = Path(app_config.path) / "migrations"
+    rel = probe.relpath(str(folder)) or f"{label}/migrations"
+    if folder.is_dir() and not (folder / "__init__.py").is_file():
+        return (f"{rel}/ has no __init__.py, so Django does not see the migrations in it and "
+                f"`python manage.py migrate` never creates the tables of the '{label}' app. Add an "
+                f"empty file {rel}/__init__.py.")
+    return (f"the '{label}' app has models but no migrations, so `python manage.py migrate` never "
+            f"creates its tables. Run `python manage.py makemigrations {label}` and submit "
+            f"{rel}/.")
+
+
 def migration_state() -> tuple[dict | None, list[str]]:
-    """(problem that fails project-loads, warnings) from comparing migrations and models.
+    """(problem that fails the check covering migrations, warnings), from comparing the
+    migrations with the models as `makemigrations --check` does.
 
     A model of the exercise's app that its migrations do not create or describe fully
     means `manage.py migrate` would leave the site broken: a problem. Differences in
-    other apps of the student only warrant a warning.
+    other apps of the student, and changes that do not touch the database (ordering,
+    verbose_name, help_text), only warrant a warning.
     """
     from django.apps import apps
     from django.db import connection
@@ -228,24 +290,42 @@ def migration_state() -> tuple[dict | None, list[str]]:
     app_label, _, model_name = config.PROFILE_MODEL.partition(".")
     student_apps = [a.label for a in apps.get_app_configs() if probe.relpath(a.path + "/")]
     loader = MigrationLoader(connection, ignore_no_migrations=True)
-    changes = MigrationAutodetector(
-        loader.project_state(), ProjectState.from_apps(apps)).changes(graph=loader.graph)
+    old_state = loader.project_state()
+    changes = MigrationAutodetector(old_state, ProjectState.from_apps(apps)).changes(graph=loader.graph)
     problem, notes = None, []
+    old_apps = None
     for label in student_apps:
+        folder = probe.relpath(apps.get_app_config(label).path.rstrip("/") + "/") or f"{label}/"
+        unmigrated = _unmigrated(loader, label)
+        if unmigrated:
+            if label == app_label:
+                problem = {"type": "migrations", "location": f"{folder}migrations/", "traceback": [],
+                           "message": unmigrated}
+            else:
+                notes.append(unmigrated)
+            continue
         if label not in changes:
             continue
         ops = [op for migration in changes[label] for op in migration.operations]
-        described = "; ".join(op.describe() for op in ops)[:300]
+        if old_apps is None:
+            old_apps = old_state.apps
+        db_ops = [op for op in ops if _touches_database(label, op, old_apps)]
+        described = "; ".join(op.describe() for op in (db_ops or ops))[:300]
         fix = (f"Run `python manage.py makemigrations {label}` and submit the new file in "
-               f"{label}/migrations/.")
+               f"{folder}migrations/.")
+        if not db_ops:
+            notes.append(f"the '{label}' app has model changes without a migration that do not touch "
+                         f"the database ({described}); `makemigrations --check` would still report "
+                         f"them. {fix}")
+            continue
         touches_model = any(getattr(op, "name", "").lower() == model_name.lower()
                             or getattr(op, "model_name", "").lower() == model_name.lower()
-                            for op in ops)
+                            for op in db_ops)
         if label == app_label and touches_model:
             problem = {
-                "type": "migrations", "location": f"{label}/migrations/", "traceback": [],
+                "type": "migrations", "location": f"{folder}migrations/", "traceback": [],
                 "message": f"the migrations of the '{label}' app are out of step with "
-                           f"{label}/models.py ({described}): `python manage.py migrate` would "
+                           f"{folder}models.py ({described}): `python manage.py migrate` would "
                            f"not create {model_name} as your code expects. {fix}",
             }
         else:
@@ -324,6 +404,49 @@ def _hidden_import_error(app_config, unimported: list[str]) -> tuple[str, str, s
                 f"it), so the receiver is never connected: {failure.get('message', 'ImportError')} "
                 f"({where}). Fix that line, and let import errors in ready() show.", where)
     return None
+
+
+MAX_SCANNED_FILES = 400
+
+
+def _importer_of(app_config, rel: str) -> str:
+    """file:line of a student module (not apps.py, not a migration) that imports the app's
+    module `rel` (users/signals.py): `import users.signals`, `from users import signals`,
+    `from .signals import x`, ..."""
+    stem = Path(rel).stem
+    dotted = f"{app_config.name}.{stem}"
+    root = Path(config.SUBMISSION)
+    scanned = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in (
+            "migrations", "node_modules", "venv", "env", "__pycache__", "static", "media"))
+        for name in sorted(filenames):
+            if not name.endswith(".py") or name == "apps.py" or name == f"{stem}.py":
+                continue
+            scanned += 1
+            if scanned > MAX_SCANNED_FILES:
+                return ""
+            path = Path(dirpath) / name
+            try:
+                tree = ast.parse(path.read_bytes())
+            except (OSError, SyntaxError, ValueError):
+                continue
+            package = ".".join(path.parent.relative_to(root).parts)
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    hit = any(a.name == dotted or a.name.startswith(dotted + ".") for a in node.names)
+                elif isinstance(node, ast.ImportFrom):
+                    base = node.module or ""
+                    if node.level:
+                        parts = package.split(".") if package else []
+                        parts = parts[:len(parts) - node.level + 1] if node.level > 1 else parts
+                        base = ".".join(parts + ([base] if base else []))
+                    hit = base == dotted or (base == app_config.name and any(a.name == stem for a in node.names))
+                else:
+                    continue
+                if hit:
+                    return f"{probe.relpath(str(path)) or name}:{node.lineno}"
+    return ""
 
 
 def _ready_location(app_config) -> str:

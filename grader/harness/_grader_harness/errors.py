@@ -142,6 +142,26 @@ def import_site(exc: BaseException, module: str) -> str:
     return ""
 
 
+def missing_variable(exc: BaseException) -> str | None:
+    """The name of the environment variable the settings needed, when `exc` says one is missing:
+    os.environ[...] (KeyError), python-decouple (UndefinedValueError), django-environ
+    (ImproperlyConfigured: Set the X environment variable)."""
+    text = str(exc)
+    if isinstance(exc, KeyError) and exc.args and isinstance(exc.args[0], str):
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if relpath(f.filename)]
+        line = (frames[-1].line or "") if frames else ""
+        if "environ" in line or "getenv" in line or "os.environ" in "".join(
+                f.filename for f in traceback.extract_tb(exc.__traceback__)[-1:]):
+            return exc.args[0]
+    match = re.match(r"(\w+) not found\. Declare it as envvar", text)
+    if match and type(exc).__name__ == "UndefinedValueError":
+        return match.group(1)
+    match = re.match(r"Set the (\w+) environment variable", text)
+    if match:
+        return match.group(1)
+    return None
+
+
 def package_advice(module: str) -> str:
     """What to tell a student whose project imports a package the grader does not have."""
     package = KNOWN_MODULES.get(module, module.replace("_", "-"))
@@ -158,16 +178,60 @@ def package_advice(module: str) -> str:
             f"middleware entry that names it), or ask your instructor to allow {package}.")
 
 
+def needs_newer_python(exc: SyntaxError) -> tuple[str, str] | None:
+    """(version, what) when the line is valid on a newer Python than the one running."""
+    line, msg = exc.text or "", exc.msg or ""
+    found = None
+    if re.match(r"\s*type\s+[A-Za-z_]\w*\s*(\[.*\])?\s*=", line) or \
+            re.match(r"\s*(async\s+)?def\s+\w+\s*\[|\s*class\s+\w+\s*\[", line):
+        found = ((3, 12), "type parameters and `type` aliases, PEP 695")
+    elif msg.startswith("f-string") and ("f'" in line or 'f"' in line or "F'" in line or 'F"' in line):
+        found = ((3, 12), "f-strings that reuse their quotes, hold a backslash or a comment, PEP 701")
+    elif re.match(r"\s*except\*?\s+[^(:]+,[^:]+:", line):
+        found = ((3, 14), "several exception types without brackets, PEP 758")
+    if found and sys.version_info[:2] < found[0]:
+        return ".".join(map(str, found[0])), found[1]
+    return None
+
+
+def settings_file() -> str:
+    """The student's settings module as a path in the project (core/settings.py, config/settings/dev.py)."""
+    module = sys.modules.get(config.STUDENT_SETTINGS)
+    rel = relpath(getattr(module, "__file__", "") or "")
+    return rel or config.STUDENT_SETTINGS.replace(".", "/") + ".py"
+
+
 def setup_advice(exc: BaseException, where: str) -> tuple[str, str]:
     """What a student should do about an error raised while Django starts."""
     text = str(exc)
     module = missing_module(exc)
     if module:
         return "package-not-available", package_advice(module)
+    if any(word in text for word in ("GDAL", "GEOS", "SpatiaLite", "spatialite")):
+        return ("database-not-supported",
+                "Your project needs a spatial database (GeoDjango: django.contrib.gis, GDAL, GEOS), "
+                "which the grader does not have: it grades every project on a plain SQLite database "
+                "made from your models. This is not a mistake in your code; ask your instructor.")
+    variable = missing_variable(exc)
+    if variable:
+        return ("missing-environment-variable",
+                f"Your settings read the environment variable {variable}, which is not set where the "
+                "grader runs: the grader never sees your own environment (your shell, your IDE, "
+                f"your computer's variables). Give it a default where your settings read it "
+                f"(os.environ.get('{variable}', '...'), config('{variable}', default='...')), or put a line {variable}=... in a .env file next to manage.py: the "
+                "grader loads that file.")
     if isinstance(exc, SyntaxError):
-        return ("syntax-error", f"Python cannot read {where or 'one of your files'}: fix the "
-                "syntax on that line (look at the line before it too: a missing bracket or colon "
-                "often shows up one line later).")
+        running = ".".join(map(str, sys.version_info[:3]))
+        newer = needs_newer_python(exc)
+        if newer:
+            version, what = newer
+            return ("syntax-error", f"Python cannot read {where or 'one of your files'}: that line "
+                    f"needs Python {version} or newer ({what}), and the grader runs Python {running}. "
+                    "Write it the way older Pythons accept, or ask your instructor which Python the "
+                    "grader should use.")
+        return ("syntax-error", f"Python {running} (the grader's) cannot read {where or 'one of your files'}: "
+                "fix the syntax on that line (look at the line before it too: a missing bracket or "
+                "colon often shows up one line later).")
     if isinstance(exc, ImportError):
         return ("import-error", "An import in your code fails: check the spelling of the module and "
                 "of the name, and that the file exists. Inside the users app use relative imports "
@@ -187,7 +251,7 @@ def setup_advice(exc: BaseException, where: str) -> tuple[str, str]:
                 "starting. Remove it: code in settings, apps and models runs at every start.")
     if type(exc).__name__ == "ImproperlyConfigured":
         return ("settings-error", "Django refuses your settings: read the message and fix "
-                "mysite/settings.py.")
+                f"{where.split(':')[0] if where else settings_file()}.")
     if type(exc).__name__ == "AppRegistryNotReady":
         return ("app-registry-not-ready", "Models were used before Django finished loading apps. "
                 "Do not import models at the top of apps.py; import them inside ready().")

@@ -18,7 +18,10 @@ import pytest
 from _grader_harness import config, diagnose, errors
 from _grader_harness.protocol import EVIDENCE_TABLE, MODELS_TABLE, ROLES_TABLE
 
-STATE: dict = {"db_error": None, "nodeid": "", "feedback": {}, "warnings": []}
+# db_error: the grading database could not be made (no test can run);
+# migration_problem: the migrations do not match the models (only the check covering
+# migrations fails: the tables are made from the models either way).
+STATE: dict = {"db_error": None, "migration_problem": None, "nodeid": "", "feedback": {}, "warnings": []}
 
 
 class Collector:
@@ -71,10 +74,11 @@ def _grading_database(django_db_blocker):
         try:
             problem, notes = diagnose.migration_state()
             STATE["warnings"].extend(notes)
-            STATE["db_error"] = problem
+            STATE["migration_problem"] = problem
         except Exception as exc:
-            STATE["db_error"] = dict(errors.describe(exc), type="migrations",
-                                     message="your migrations cannot be loaded: " + errors.one_line(exc))
+            STATE["migration_problem"] = dict(errors.describe(exc), type="migrations",
+                                              message="your migrations cannot be loaded: " + errors.one_line(exc))
+        STATE["warnings"].extend(config.NOTES)
         try:
             STATE["warnings"].extend(diagnose.warnings())
         except Exception:  # diagnosis must never break grading
@@ -86,7 +90,7 @@ def _grading_database(django_db_blocker):
                     if meta.managed and not meta.proxy and not meta.swapped:
                         editor.create_model(model)
         except Exception as exc:
-            STATE["db_error"] = STATE["db_error"] or errors.describe(exc)
+            STATE["db_error"] = errors.describe(exc)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"CREATE TABLE IF NOT EXISTS {EVIDENCE_TABLE} "

@@ -25,11 +25,25 @@ def skip(reason: str) -> None:
 
 
 def require_database() -> None:
+    """The grading database was made from the student's models (else no test can run)."""
     err = plugin.STATE["db_error"]
     if err:
-        fail("the database could not be set up with your migrations: " + err["message"]
-             if err.get("type") != "migrations" else err["message"],
-             diagnosis="migrations", location=err["location"], traceback=err["traceback"])
+        engine = config.STUDENT_DB_ENGINE
+        if engine and not engine.endswith("sqlite3"):
+            fail(f"your models cannot be stored in SQLite: {err['message']}. Your project uses the "
+                 f"database engine {engine}; the grader grades every project on a fresh SQLite "
+                 "database made from your models, so models that need that engine's own fields "
+                 "(GIS geometry, PostgreSQL arrays, ...) cannot be graded here. Ask your instructor.",
+                 diagnosis="database-not-supported", location=err["location"], traceback=err["traceback"])
+        fail("the database could not be made from your models: " + err["message"],
+             diagnosis="database", location=err["location"], traceback=err["traceback"])
+
+
+def require_migrations() -> None:
+    """The student's migrations create the models as models.py describes them."""
+    err = plugin.STATE["migration_problem"]
+    if err:
+        fail(err["message"], diagnosis="migrations", location=err["location"], traceback=err["traceback"])
 
 
 def profile_model():
