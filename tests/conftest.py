@@ -48,9 +48,10 @@ GOOD_SIGNALS = """
 CHECK_IDS = ["project-loads", "receiver-registered-in-ready", "profile-created-once", "resave-no-duplicate"]
 
 
-def build_submission(dest: Path, files: dict[str, str | None] | None = None, solution: bool = False) -> Path:
+def build_submission(dest: Path, files: dict[str, str | bytes | None] | None = None,
+                     solution: bool = False) -> Path:
     """Copy the template (plus the reference solution when asked), then apply `files`:
-    path -> new text (dedented), or None to delete the file."""
+    path -> new text (dedented), bytes (written as they are), or None to delete the file."""
     shutil.copytree(TEMPLATE, dest, ignore=shutil.ignore_patterns("__pycache__", "db.sqlite3"))
     if solution:
         shutil.copytree(SOLUTION, dest, dirs_exist_ok=True)
@@ -63,7 +64,10 @@ def build_submission(dest: Path, files: dict[str, str | None] | None = None, sol
                 target.unlink()
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(textwrap.dedent(text).lstrip("\n"))
+        if isinstance(text, bytes):
+            target.write_bytes(text)
+        else:
+            target.write_text(textwrap.dedent(text).lstrip("\n"))
     return dest
 
 

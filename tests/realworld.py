@@ -327,3 +327,21 @@ DJANGO6_APPS = """
         def ready(self):
             from . import signals  # noqa: F401
 """
+
+# A split-settings project named `core` (not mysite): core/settings/base.py + dev.py.
+def core_project(settings_text: str) -> dict:
+    """The template with its settings package renamed to core/ and split into base + dev."""
+    files = {f"mysite/{name}": None for name in ("__init__.py", "settings.py", "urls.py", "wsgi.py", "asgi.py")}
+    files.update({
+        "core/__init__.py": "",
+        "core/settings/__init__.py": "",
+        "core/settings/base.py": settings_text.replace("'mysite.urls'", "'core.urls'")
+                                              .replace("'mysite.wsgi.application'", "'core.wsgi.application'")
+                                              .replace("BASE_DIR = Path(__file__).resolve().parent.parent",
+                                                       "BASE_DIR = Path(__file__).resolve().parent.parent.parent"),
+        "core/settings/dev.py": "from .base import *  # noqa: F401,F403\n\nDEBUG = True\n",
+        "core/urls.py": (TEMPLATE / "mysite" / "urls.py").read_text(),
+        "core/wsgi.py": (TEMPLATE / "mysite" / "wsgi.py").read_text().replace("mysite.settings", "core.settings.dev"),
+        "manage.py": (TEMPLATE / "manage.py").read_text().replace("mysite.settings", "core.settings.dev"),
+    })
+    return files
