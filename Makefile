@@ -66,7 +66,9 @@ COMPAT_TESTS  = tests/test_e2e_grading.py tests/test_feedback.py tests/test_real
 compat:
 	@for pair in $(COMPAT); do \
 	  py=$${pair%%:*}; dj=$${pair#*:}; \
-	  exe=$$(command -v python$$py 2>/dev/null || ls -d "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/$$py.*/bin/python$$py 2>/dev/null | sort -V | tail -n 1); \
+	  exe=""; for cand in $$(ls -d "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/$$py.*/bin/python$$py 2>/dev/null | sort -V -r) $$(command -v python$$py 2>/dev/null); do \
+	    if "$$cand" -c "import sys; sys.exit(sys.version_info[:2] != tuple(map(int, '$$py'.split('.'))))" 2>/dev/null; then exe=$$cand; break; fi; \
+	  done; \
 	  if [ -z "$$exe" ]; then echo "note: no python$$py on this machine: the Python $$py + Django $$dj tests were not run"; continue; fi; \
 	  venv=.venv-compat/py$$py-django$$dj; \
 	  if [ ! -f $$venv/.installed ] || [ pyproject.toml -nt $$venv/.installed ]; then \

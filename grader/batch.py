@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from grader import __version__, api, gradebook, rubric, sandbox
+from grader import __version__, api, gradebook, rubric, runtime, sandbox
 from grader.discover import IGNORED_DIRS
 from grader.model import Report
 from grader.renderers import json_report, write_atomic
@@ -787,6 +787,14 @@ def run(source: Path, assignment: rubric.Assignment, output_dir: Path, *, jobs: 
                     result.graded += 1
                 display.finished(sub, outcome, outcome is None or outcome["status"] != "graded")
 
+            if todo and not runtime.installed(assignment.runtime):
+                # once, here: a worker waiting for the install would spend its own deadline
+                display.note(f"installing the packages {assignment.name} allows (once): "
+                             + ", ".join(assignment.runtime.packages))
+                env = runtime.ensure(assignment.runtime)
+                if not env.usable:
+                    display.note(f"the allowed packages could not be installed ({env.problem}); "
+                                 "grading goes on without them and every report says so")
             if todo:
                 display.start(len(todo))
                 try:

@@ -101,8 +101,11 @@ def cmd_grade(args) -> int:
     assignment = rubric.find(args.assignment)
     # Start the grading child first: it imports pytest and Django while this process
     # imports the rest of the grader and copies the submission.
-    from grader import runner
+    from grader import runner, runtime
 
+    if not runtime.installed(assignment.runtime):
+        print(f"grader: installing the packages {assignment.name} allows (once; later runs reuse "
+              f"them): {', '.join(assignment.runtime.packages)}", file=sys.stderr)
     child = runner.Child(assignment, args.sandbox)
     from grader import api
 

@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 from dataclasses import dataclass
 from importlib import metadata
@@ -33,6 +34,7 @@ from packaging.utils import canonicalize_name
 CACHE_ENV = "GRADER_CACHE_DIR"
 INSTALL_TIMEOUT_S = 600
 MARKER = "installed.txt"  # written last: the folder is complete
+RETRY_AFTER_S = 600       # a failed install is tried again after this long
 MAX_REQUIREMENTS_BYTES = 64 * 1024
 
 
@@ -163,6 +165,11 @@ def _install(runtime: Runtime, dest: Path) -> str:
     return ""
 
 
+def installed(runtime: Runtime) -> bool:
+    """Are the packages of `runtime` in the cache already (or is there nothing to install)?"""
+    return not runtime.packages or (cache_root() / "runtime" / _key(runtime) / MARKER).is_file()
+
+
 def ensure(runtime: Runtime) -> Environment:
     """The installed packages of `runtime`, installing them the first time (under a lock, so
     that parallel workers install once)."""
@@ -173,15 +180,21 @@ def ensure(runtime: Runtime) -> Environment:
     final = root / key
     try:
         root.mkdir(parents=True, exist_ok=True)
-        if not (final / MARKER).is_file():
+        if not installed(runtime):
+            failed = root / f"{key}.failed"
             with open(root / f"{key}.lock", "w") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)
-                if not (final / MARKER).is_file():
+                if failed.is_file() and time.time() - failed.stat().st_mtime < RETRY_AFTER_S:
+                    # a batch's workers do not each wait for pip to fail again
+                    return Environment(problem=failed.read_text(errors="replace")[:600])
+                if not installed(runtime):
                     work = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=root))
                     problem = _install(runtime, work)
                     if problem:
                         shutil.rmtree(work, ignore_errors=True)
+                        failed.write_text(problem)
                         return Environment(problem=problem)
+                    failed.unlink(missing_ok=True)
                     shutil.rmtree(final, ignore_errors=True)
                     work.rename(final)
     except OSError as exc:

@@ -61,7 +61,7 @@ def build_submission(dest: Path, files: dict[str, str | bytes | None] | None = N
             if target.is_dir():
                 shutil.rmtree(target)
             else:
-                target.unlink()
+                target.unlink(missing_ok=True)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(text, bytes):

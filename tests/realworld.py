@@ -345,3 +345,14 @@ def core_project(settings_text: str) -> dict:
         "manage.py": (TEMPLATE / "manage.py").read_text().replace("mysite.settings", "core.settings.dev"),
     })
     return files
+
+WHITENOISE_PRODUCTION = """
+DEBUG = False
+ALLOWED_HOSTS = ['*']
+MIDDLEWARE.insert(1, 'whitenoise.middleware.WhiteNoiseMiddleware')
+STATIC_ROOT = BASE_DIR / 'staticfiles'
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+"""

@@ -754,8 +754,11 @@ def test_an_interrupted_batch_carries_on_where_it_stopped(classroom, tmp_path, h
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "grader", "batch", str(source), "--assignment",
            str(classroom["assignment"]), "--jobs", "2", "--output-dir", str(out)]
+    # A shell starts background jobs with SIGINT ignored, and Python keeps an ignored SIGINT:
+    # give the batch the default a terminal gives it, however this test run was started.
     proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while len(_snapshot(out) if out.is_dir() else {}) < 2:
         assert proc.poll() is None and time.monotonic() < deadline, "the batch ended before it was stopped"

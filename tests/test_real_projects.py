@@ -64,6 +64,15 @@ CASES = {
     "django6-startproject": dict(files={**_signals_and_apps(), "users/apps.py": rw.DJANGO6_APPS,
                                         "mysite/settings.py": rw.DJANGO6_SETTINGS,
                                         "users/migrations/0001_initial.py": rw.DJANGO6_MIGRATION}),
+    # Production-style static files (DEBUG off, whitenoise's manifest storage, no collectstatic):
+    # the admin pages still render.
+    "whitenoise-production": dict(files=_signals_and_apps(**{
+        "users/admin.py": rw.PROFILE_INLINE_ADMIN,
+        "mysite/settings.py": rw.settings_with(append=rw.WHITENOISE_PRODUCTION)})),
+    # Settings from dj-database-url, as deployment tutorials write them.
+    "dj-database-url": dict(files=_signals_and_apps(**{"mysite/settings.py": rw.settings_with(
+        ("DATABASES = {", "import dj_database_url\nDATABASES = {'default': dj_database_url.config("
+                          "default='sqlite:///' + str(BASE_DIR / 'db.sqlite3'))}\n_UNUSED = {"))})),
     # A Meta.ordering added without a migration: a warning, not a failure.
     "ordering-without-migration": dict(files=_signals_and_apps(**{"users/models.py": rw.MODELS.replace(
         "    def __str__", "    class Meta:\n        ordering = ['user']\n\n    def __str__")}),
@@ -111,6 +120,12 @@ WRONG = {
         check="profile-created-once", diagnosis="save-signature",
         phrases=("Profile.save()", "def save(self, *args, **kwargs):"),
         location=("users/models.py", "def save(self):")),
+    # The tutorial's media/default.jpg left out of the repository: the file is named.
+    "tutorial-without-default-image": dict(
+        files={**rw.IMAGE_TUTORIAL, "media/default.jpg": None},
+        check="profile-created-once", diagnosis="file-missing",
+        phrases=("media/default.jpg", "not in your submission"),
+        location=("users/models.py", "img = Image.open(self.image.path)")),
     # Settings errors name the project's own settings file, not mysite/settings.py.
     "settings-error-in-core": dict(
         files=_signals_and_apps(**rw.core_project(rw.SETTINGS + "\nAUTH_USER_MODEL = 'users.Nope'\n")),

@@ -37,6 +37,14 @@ def _fast_sqlite(sender, connection, **kwargs):
 
 connection_created.connect(_fast_sqlite, dispatch_uid="_grader_harness.fast_sqlite")
 
+# Static files as in development: a manifest storage (whitenoise's, Django's) needs
+# `collectstatic`, which no grading runs, and would fail every page that names a static file.
+_PLAIN_STATIC = "django.contrib.staticfiles.storage.StaticFilesStorage"
+if "STATICFILES_STORAGE" in globals():  # Django 4.2's older setting
+    STATICFILES_STORAGE = _PLAIN_STATIC
+elif isinstance(globals().get("STORAGES"), dict):
+    STORAGES = {**STORAGES, "staticfiles": {"BACKEND": _PLAIN_STATIC}}  # noqa: F821
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 AUTH_PASSWORD_VALIDATORS = []  # the grader's passwords are fixed; loading the lists costs 15 ms
 # Mail goes to memory, configured the way the running Django expects: Django 6.1 replaced

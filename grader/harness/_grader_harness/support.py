@@ -292,6 +292,12 @@ def explain(exc: Exception, when: str) -> tuple[str, str]:
         return ("pre-save",
                 "The profile was created before the user was saved (pre_save?). Use post_save: "
                 "the user has a primary key only after it is saved.")
+    if isinstance(exc, FileNotFoundError) and exc.filename:
+        name = errors.clean(str(exc.filename))
+        return ("file-missing",
+                f"Your code opens {name}, which is not in your submission (is it in .gitignore, "
+                "or only on your computer?). Add the file to your repository, or make the code "
+                "work without it.")
     return ("receiver-error", "Read the error and the lines of your code above.")
 
 
