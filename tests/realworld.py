@@ -7,7 +7,8 @@ from __future__ import annotations
 import struct
 import zlib
 
-from conftest import TEMPLATE
+from conftest import APPS_IMPORTING_SIGNALS as GOOD_APPS  # noqa: F401 (used by the tests)
+from conftest import GOOD_SIGNALS, TEMPLATE  # noqa: F401
 
 SETTINGS = (TEMPLATE / "mysite" / "settings.py").read_text()
 MODELS = (TEMPLATE / "users" / "models.py").read_text()
@@ -234,32 +235,6 @@ TYPED_USER = {
 
 
 # ------------------------------------------------------------------ smaller real-world shapes
-GOOD_SIGNALS = """
-    from django.conf import settings
-    from django.db.models.signals import post_save
-    from django.dispatch import receiver
-
-    from .models import Profile
-
-
-    @receiver(post_save, sender=settings.AUTH_USER_MODEL)
-    def create_profile(sender, instance, created, **kwargs):
-        if created:
-            Profile.objects.create(user=instance)
-"""
-
-GOOD_APPS = """
-    from django.apps import AppConfig
-
-
-    class UsersConfig(AppConfig):
-        default_auto_field = "django.db.models.BigAutoField"
-        name = "users"
-
-        def ready(self):
-            from . import signals  # noqa: F401
-"""
-
 # The Django docs' way to show a profile in the admin: an inline on UserAdmin.
 PROFILE_INLINE_ADMIN = """
     from django.contrib import admin

@@ -411,13 +411,18 @@ def test_setup_error_without_diagnosis_gets_a_default():
     assert scored.message.startswith("Django could not start with your project: Django could not start")
 
 
-def test_timeout_is_its_own_status_and_keeps_backed_passes():
+def stopped_in_first_creation_test() -> Evidence:
+    """Evidence of a run that stopped inside the first creation test: nothing after it finished."""
     ev = full_evidence()
-    # the run stopped inside the first creation test: nothing after it finished
     stopped = REAL.test_ids.index("test_creation.py::test_create_user")
     for t in REAL.test_ids[stopped:]:
         ev.done.discard(t)
     ev.started = REAL.test_ids[:stopped + 1]
+    return ev
+
+
+def test_timeout_is_its_own_status_and_keeps_backed_passes():
+    ev = stopped_in_first_creation_test()
     scored = score(REAL, run_result(None, timed_out=True, returncode=-9), ev)
     assert scored.status == RunStatus.TIMEOUT
     assert scored.message.startswith("stopped after 60 s while checking 'Every new user gets exactly one profile'")
@@ -447,11 +452,7 @@ def test_timeout_uses_the_rubric_wall_time():
 
 
 def test_timeout_names_the_student_frame_that_was_running():
-    ev = full_evidence()
-    stopped = REAL.test_ids.index("test_creation.py::test_create_user")
-    for t in REAL.test_ids[stopped:]:
-        ev.done.discard(t)
-    ev.started = REAL.test_ids[:stopped + 1]
+    ev = stopped_in_first_creation_test()
     run = run_result(None, timed_out=True, returncode=-9)
     run.stack = ["users/signals.py:14 in create_profile", "users/signals.py:9 in helper"]
     scored = score(REAL, run, ev)

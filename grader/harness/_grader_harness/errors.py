@@ -88,8 +88,6 @@ def describe(exc: BaseException, setup: bool = False) -> dict:
     return info
 
 
-
-
 def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
@@ -150,8 +148,7 @@ def missing_variable(exc: BaseException) -> str | None:
     if isinstance(exc, KeyError) and exc.args and isinstance(exc.args[0], str):
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if relpath(f.filename)]
         line = (frames[-1].line or "") if frames else ""
-        if "environ" in line or "getenv" in line or "os.environ" in "".join(
-                f.filename for f in traceback.extract_tb(exc.__traceback__)[-1:]):
+        if "environ" in line or "getenv" in line:  # os.environ["X"], env["X"] of django-environ
             return exc.args[0]
     match = re.match(r"(\w+) not found\. Declare it as envvar", text)
     if match and type(exc).__name__ == "UndefinedValueError":
@@ -217,9 +214,10 @@ def setup_advice(exc: BaseException, where: str) -> tuple[str, str]:
         return ("missing-environment-variable",
                 f"Your settings read the environment variable {variable}, which is not set where the "
                 "grader runs: the grader never sees your own environment (your shell, your IDE, "
-                f"your computer's variables). Give it a default where your settings read it "
-                f"(os.environ.get('{variable}', '...'), config('{variable}', default='...')), or put a line {variable}=... in a .env file next to manage.py: the "
-                "grader loads that file.")
+                "your computer's variables). Give it a default where your settings read it "
+                f"(os.environ.get('{variable}', '...'), config('{variable}', default='...')), or "
+                f"put a line {variable}=... in a .env file next to manage.py: the grader loads that "
+                "file.")
     if isinstance(exc, SyntaxError):
         running = ".".join(map(str, sys.version_info[:3]))
         newer = needs_newer_python(exc)

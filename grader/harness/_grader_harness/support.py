@@ -152,7 +152,7 @@ def fields_for(tag: str, as_text: bool = False) -> dict:
             value = _valid_value(field, name)
         except NoValidValue as exc:
             skip(f"the grader cannot make a valid value for the required field {exc} of your "
-                        "user model, so this way of creating users was not checked")
+                 "user model, so this way of creating users was not checked")
         if as_text:
             value = str(value.pk if hasattr(value, "_meta") else value)
         values[field_name] = value
@@ -213,7 +213,7 @@ def _skip_if_made_up_value_refused(fields: dict, how: str) -> None:
     named = [n for n in invented if n in text]
     if named and not in_receiver(cause):
         skip(f"{how} refused the value the grader made up for {', '.join(named)} "
-                    f"({errors.one_line(cause, 200)}), so this way of creating users was not checked")
+             f"({errors.one_line(cause, 200)}), so this way of creating users was not checked")
 
 
 def overridden_save_named_in(text: str) -> tuple[str, str] | None:
@@ -242,8 +242,6 @@ def overridden_save_named_in(text: str) -> tuple[str, str] | None:
 
 
 def _receiver_named_in(text: str) -> str:
-    from _grader_harness import probe
-
     name = text.split("(", 1)[0].strip().rsplit(".", 1)[-1]
     for connect in probe.CONNECTS:
         if connect.student and connect.receiver_name.rsplit(".", 1)[-1] == name:
@@ -326,8 +324,6 @@ def expect_one_profile(user, how: str, when: str = "create") -> None:
 
 PROFILE_MARK = "written by the grader: must survive saving the user again"
 _TEXT_TYPES = ("CharField", "TextField", "SlugField")
-_NUMBER_TYPES = ("IntegerField", "PositiveIntegerField", "BigIntegerField", "SmallIntegerField",
-                 "PositiveSmallIntegerField", "PositiveBigIntegerField")
 
 
 def _mark_field():
@@ -338,7 +334,7 @@ def _mark_field():
     by its primary key alone.
     """
     Profile = profile_model()
-    for types, value in ((_TEXT_TYPES, PROFILE_MARK), (_NUMBER_TYPES, 7919)):
+    for types, value in ((_TEXT_TYPES, PROFILE_MARK), (_INTEGER_TYPES, 7919)):
         for field in Profile._meta.concrete_fields:
             if (field.primary_key or field.is_relation or field.choices or field.unique
                     or field.get_internal_type() not in types or getattr(field, "generated", False)):
@@ -448,8 +444,7 @@ class _FormReader(HTMLParser):
             self.depth -= 1
             self.inside = self.depth > 0
         elif tag == "option" and self._select is not None and self._option_value is None and self._options:
-            value, selected = self._options[-1]
-            self._options[-1] = ("".join(self._text).strip(), selected)
+            self._options[-1] = ("".join(self._text).strip(), self._options[-1][1])  # no value=: its text
         elif tag == "select" and self._select is not None:
             name, multiple = self._select
             chosen = [v for v, selected in self._options if selected]
