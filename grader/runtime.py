@@ -22,14 +22,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-
+# packaging and importlib.metadata are imported where they are used: grading starts its
+# child right after loading the rubric, and these imports would delay it (~35 ms).
 
 CACHE_ENV = "GRADER_CACHE_DIR"
 INSTALL_TIMEOUT_S = 600
@@ -37,6 +34,17 @@ MARKER = "installed.txt"  # written last: the folder is complete
 RETRY_AFTER_S = 600       # a failed install is tried again after this long
 MAX_REQUIREMENTS_BYTES = 64 * 1024
 
+
+
+# A requirement as an instructor writes one: a name, extras, version specifiers, markers.
+_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[\w\s,.-]*\])?"
+                          r"\s*((?:[<>=!~]=?|===)\s*[\w.*+!-]+\s*(?:,\s*(?:[<>=!~]=?|===)\s*[\w.*+!-]+\s*)*)?"
+                          r"\s*(;.*)?$")
+
+
+def canonical(name: str) -> str:
+    """A distribution name as pip compares them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,7 @@ class Runtime:
 
     @property
     def names(self) -> frozenset[str]:
-        return frozenset(canonicalize_name(Requirement(p).name) for p in self.packages)
+        return frozenset(canonical(_REQUIREMENT.match(p).group(1)) for p in self.packages)
 
 
 @dataclass
@@ -75,13 +83,12 @@ def parse(raw: object, where: str) -> Runtime:
     if not isinstance(packages, list) or not all(isinstance(p, str) for p in packages):
         raise ValueError(f"{where}: [runtime] packages must be a list of pip requirement strings")
     for spec in packages:
-        try:
-            req = Requirement(spec)
-        except InvalidRequirement as exc:
-            raise ValueError(f"{where}: [runtime] packages: {spec!r} is not a requirement: {exc}") from None
-        if req.url:
+        if "@" in spec.split(";", 1)[0] or "://" in spec:
             raise ValueError(f"{where}: [runtime] packages: {spec!r}: only names from the package "
-                                "index are allowed, not URLs")
+                             "index are allowed, not URLs")
+        if not _REQUIREMENT.match(spec):
+            raise ValueError(f"{where}: [runtime] packages: {spec!r} is not a requirement "
+                             "(write it as pip does: Pillow>=10, django-crispy-forms)")
     return Runtime(tuple(packages))
 
 
@@ -95,12 +102,28 @@ def cache_root() -> Path:
 @functools.lru_cache(maxsize=None)
 def _own_distributions() -> tuple[tuple[str, str], ...]:
     """(canonical name, version) of every distribution the grader itself runs with."""
+    from importlib import metadata
+
     found = {}
     for dist in metadata.distributions():
         name = dist.metadata["Name"] if dist.metadata else None
         if name:
-            found.setdefault(canonicalize_name(name), dist.version)
+            found.setdefault(canonical(name), dist.version)
     return tuple(sorted(found.items()))
+
+
+def _environment_fingerprint() -> list:
+    """What identifies the grader's own environment, cheaply: where its packages live and
+    when that folder last changed (installing or removing a package changes it)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("django")
+    site = os.path.dirname(os.path.dirname(spec.origin)) if spec and spec.origin else sys.prefix
+    try:
+        changed = os.stat(site).st_mtime_ns
+    except OSError:
+        changed = 0
+    return [sys.prefix, site, changed]
 
 
 def own_names() -> frozenset[str]:
@@ -111,7 +134,7 @@ def _key(runtime: Runtime) -> str:
     digest = hashlib.sha256(json.dumps({
         "packages": sorted(runtime.packages),
         "python": sys.implementation.cache_tag, "platform": sys.platform,
-        "machine": os.uname().machine, "own": _own_distributions(),
+        "machine": os.uname().machine, "own": _environment_fingerprint(),
     }).encode())
     return digest.hexdigest()[:20]
 
@@ -121,7 +144,7 @@ def _drop_own(site: Path) -> None:
     version by the constraints): the child must import Django and pytest from one place."""
     own = own_names()
     for info in list(site.glob("*.dist-info")):
-        name = canonicalize_name(info.name[:-len(".dist-info")].rsplit("-", 1)[0])
+        name = canonical(info.name[:-len(".dist-info")].rsplit("-", 1)[0])
         if name not in own:
             continue
         try:
@@ -226,6 +249,10 @@ def _read_text(path: Path) -> str | None:
 
 def declared(root: Path) -> dict[str, tuple[str, str]]:
     """{canonical name: (requirement as written, file)} from requirements*.txt and pyproject.toml."""
+    import tomllib
+
+    from packaging.requirements import InvalidRequirement, Requirement
+
     found: dict[str, tuple[str, str]] = {}
     for path in sorted(root.glob("requirements*.txt"))[:5]:
         text = _read_text(path) or ""
@@ -239,9 +266,9 @@ def declared(root: Path) -> dict[str, tuple[str, str]]:
                 match = _REQ_LINE.match(line)
                 if not match:
                     continue
-                found.setdefault(canonicalize_name(match.group(1)), (line, path.name))
+                found.setdefault(canonical(match.group(1)), (line, path.name))
                 continue
-            found.setdefault(canonicalize_name(req.name), (line, path.name))
+            found.setdefault(canonical(req.name), (line, path.name))
     text = _read_text(root / "pyproject.toml")
     if text:
         try:
@@ -253,7 +280,7 @@ def declared(root: Path) -> dict[str, tuple[str, str]]:
                 req = Requirement(str(dep))
             except InvalidRequirement:
                 continue
-            found.setdefault(canonicalize_name(req.name), (str(dep), "pyproject.toml"))
+            found.setdefault(canonical(req.name), (str(dep), "pyproject.toml"))
     return found
 
 
@@ -276,6 +303,8 @@ def requirement_warnings(root: Path, runtime: Runtime, env: Environment) -> list
             "those imports, or ask your instructor to allow the package.")
     django = declared_here.get("django")
     if django:
+        from packaging.requirements import InvalidRequirement, Requirement
+
         try:
             spec = Requirement(django[0]).specifier
         except InvalidRequirement:
