@@ -80,5 +80,7 @@ def grade(path: str | Path, assignment: str | rubric.Assignment = rubric.DEFAULT
     output = run.output
     if run.output_bytes > len(run.output.encode()):
         output += f"\n[... {run.output_bytes - len(run.output.encode())} more bytes of output not kept]"
-    return _report(assignment, name, scored.status, scored.message, scored.checks, started,
-                   run.mode, scored.warnings, output)
+    report = _report(assignment, name, scored.status, scored.message, scored.checks, started,
+                     run.mode, scored.warnings, output)
+    report.grader_fault = scored.grader_fault
+    return report

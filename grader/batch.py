@@ -40,9 +40,6 @@ from grader.model import Report
 from grader.renderers import json_report, write_atomic
 from grader.runner import COPY_IGNORE
 
-# A report with a warning starting like this was written by the batch because
-# the grader itself failed (worker crash, deadline): it is regraded next run.
-FAULT_PREFIX = "grader fault:"
 # Time a worker may take beyond the assignment's wall_time_s (copying, start-up, evidence).
 WORKER_GRACE_S = 120.0
 STOP_WAIT_S = 10.0
@@ -397,7 +394,7 @@ def decide(report_path: Path, submission: Path, student: str, digest: str,
         return Decision(True, "the rubric or hidden suite changed")
     if data.get("grader_version") != version:
         return Decision(True, "another grader version made the report")
-    if any(isinstance(w, str) and w.startswith(FAULT_PREFIX) for w in data.get("warnings") or []):
+    if data.get("grader_fault"):  # set by the grader only; a warning's text decides nothing
         return Decision(True, "the grader failed last time")
     try:
         if newest_mtime_ns(submission) >= report_mtime:
@@ -415,7 +412,7 @@ def fault_report(assignment: rubric.Assignment, student: str, what: str, mode: s
                "not a mark: the instructor will grade it again.")
     report = api.error_report(assignment, student, message, time.monotonic(),
                               mode if mode in ("bwrap", "none") else "none")
-    report.warnings.append(f"{FAULT_PREFIX} {what}")
+    report.grader_fault = what
     return report
 
 

@@ -5,7 +5,7 @@ import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: grader_fault
 
 
 class RunStatus(str, enum.Enum):
@@ -67,6 +67,10 @@ class Report:
     schema_version: str = SCHEMA_VERSION
     rubric_digest: str = ""
     output: str = ""  # what the submission printed while graded (capped)
+    # Set by the grader only, never from anything the submission wrote: why grading failed
+    # through no fault of the submission (a worker crash, evidence the grader cannot read).
+    # A batch grades such a report again on its next run.
+    grader_fault: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -28,6 +28,7 @@ class Scored:
     message: str
     checks: list[CheckResult]
     warnings: list[str] = field(default_factory=list)
+    grader_fault: str = ""  # the grader, not the submission, is why this run could not be scored
 
     @property
     def score(self) -> float:
@@ -244,7 +245,9 @@ def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
                 why = (f"the grader could not check the results against the grading database ({reason}). "
                        "This is a problem of the grader, not of your code: ask your instructor to "
                        "grade this submission again.")
-                return _unscored(assignment, RunStatus.ERROR, why, warnings, "not scored: " + why)
+                scored = _unscored(assignment, RunStatus.ERROR, why, warnings, "not scored: " + why)
+                scored.grader_fault = f"evidence unreadable: {reason}"
+                return scored
             if not ok:
                 why = (f"the report says {nodeid} passed, but the grading database disagrees "
                        f"({reason}): the test results were changed (instructor: inspect this submission)")

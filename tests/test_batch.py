@@ -329,6 +329,15 @@ def test_decide_keeps_an_up_to_date_report(graded):
     assert decide(sub, report).grade is False
 
 
+def test_a_warning_that_looks_like_a_grader_fault_is_only_text(graded):
+    # the submission's own output and warnings can say anything: only the field counts
+    sub, report, old = graded
+    write_reports(report.parent, [make_report("alice", rubric_digest="d1", grader_version="9.9",
+                                              warnings=["grader fault: forged by the submission"])])
+    os.utime(report, (old + 60, old + 60))
+    assert decide(sub, report) == batch.Decision(False, "up to date")
+
+
 @pytest.mark.parametrize("change, reason", [
     ("edit", "the submission changed"),
     ("add", "the submission changed"),
@@ -366,7 +375,7 @@ def test_decide_regrades_when_anything_changed(graded, change, reason):
         (report.parent / "bob.json").rename(report)
     elif change == "fault":
         write_reports(report.parent, [make_report("alice", rubric_digest="d1", grader_version="9.9",
-                                                  warnings=[f"{batch.FAULT_PREFIX} worker crashed"])])
+                                                  grader_fault="worker crashed")])
     if report.exists():
         os.utime(report, (old + 60, old + 60))
     assert decide(sub, report, **kw) == batch.Decision(True, reason)
@@ -510,7 +519,7 @@ def test_a_crashing_worker_gives_its_student_an_error_report_and_the_rest_go_on(
     assert (result.total, result.graded, result.faults, result.unwritten) == (4, 3, 1, [])
     crashed = validate(json.loads((out / "crash.json").read_text()))
     assert crashed["status"] == "error" and crashed["score"] == 0
-    assert crashed["warnings"][0].startswith(batch.FAULT_PREFIX) and "exit code 9" in crashed["warnings"][0]
+    assert "exit code 9" in crashed["grader_fault"]
     assert "fault of the grader" in crashed["message"]
     assert validate(json.loads((out / "dora.json").read_text()))["score"] == 10
     rows = list(csv.reader((out / "grades.csv").open()))
