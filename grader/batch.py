@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from grader import __version__, api, gradebook, rubric, runtime, sandbox
+from grader.renderers import safe
 from grader.discover import IGNORED_DIRS
 from grader.model import Report
 from grader.renderers import json_report, write_atomic
@@ -111,8 +112,8 @@ def report_names(students: list[str]) -> dict[str, str]:
 
 
 def printable(text: str) -> str:
-    """Text safe to print on a terminal (no escape sequences)."""
-    return _CONTROL.sub("?", text)
+    """Text safe to print on a terminal (no escape sequences, on one line)."""
+    return safe.terminal(text, keep_newlines=False)
 
 
 # --------------------------------------------------------------------------- source
@@ -591,7 +592,7 @@ class PlainDisplay:
         self.started = time.monotonic()
 
     def note(self, text: str) -> None:
-        print(f"grader: {text}", file=self.stream, flush=True)
+        print(f"grader: {printable(text)}", file=self.stream, flush=True)
 
     def start(self, total: int) -> None:
         self.total, self.started = total, time.monotonic()
@@ -630,7 +631,7 @@ class RichDisplay(PlainDisplay):
     def note(self, text: str) -> None:
         from rich.text import Text
 
-        self.console.print(Text(f"grader: {text}"))
+        self.console.print(Text(f"grader: {printable(text)}"))
 
     def start(self, total: int) -> None:
         super().start(total)

@@ -46,3 +46,54 @@ def test_a_forged_grader_fault_is_not_regraded_or_shown_as_the_graders(tmp_path)
     assert second.returncode == 0, second.stderr
     assert "0 graded now, 1 up to date" in second.stdout
     assert "grader fault" not in second.stdout
+
+
+# ------------------------------------------------------------------ what the instructor sees
+
+# A window title, a clipboard write (OSC 52), a screen clear, a bell, rich markup, HTML
+# and a Markdown fence, a NUL, a bidi override and a lone surrogate.
+NASTY = ("\x1b]0;pwned\x07\x1b]52;c;ZXZpbA==\x07\x1b[2J\x07[bold red]MARKUP[/] "
+         "<!-- hidden --> <script>alert(1)</script> ``` | \x00\u202e\ud800 end")
+NASTY_SIGNALS = '''
+from django.conf import settings
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL)
+def create_profile(sender, instance, created, **kwargs):
+    raise RuntimeError(%r)
+''' % NASTY
+
+
+def test_nothing_from_a_report_acts_on_terminals_ci_pages_or_xml(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    sub = build_submission(tmp_path / "[red]eve[reverse]", {"users/signals.py": NASTY_SIGNALS},
+                           solution=True)
+    out = tmp_path / "eve.json"
+    done = subprocess.run([sys.executable, "-m", "grader", "grade", str(sub), "--output", str(out),
+                           "--format", "junit", "--format", "markdown"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = validate(json.loads(out.read_text()))
+    assert "RuntimeError" in json.dumps(report)  # the hostile text really reached the report
+    table = done.stdout
+    assert "RuntimeError" in table
+    for bad in ("\x1b", "\x07", "\x00", "\u202e", "\ud800"):
+        assert bad not in table, repr(bad)
+    assert "[red]eve[reverse]" in table                 # markup shown as text, not interpreted
+    assert "[bold red]MARKUP[/]" in table
+    junit = ET.parse(tmp_path / "eve.junit.xml")         # well-formed
+    assert "RuntimeError" in ET.tostring(junit.getroot(), encoding="unicode")
+    markdown = (tmp_path / "eve.md").read_text()
+    assert "RuntimeError" in markdown
+    assert "\x1b" not in markdown
+    # outside fenced code blocks (shown as text by every renderer) no HTML of the submission's
+    # survives, and no fence of the submission's closes the grader's
+    import re
+    prose = re.sub(r"(?ms)^(`{3,})text\n.*?^\1$", "", markdown)
+    assert "```" not in prose.replace("\\`", "")
+    for bad in ("<script>", "<!--"):
+        assert bad not in prose, bad
+    assert "&lt;script&gt;" in prose

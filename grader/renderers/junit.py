@@ -4,6 +4,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from grader.model import CheckStatus, Report
+from grader.renderers.safe import xml
 
 
 def _details(check) -> str:
@@ -13,7 +14,7 @@ def _details(check) -> str:
     parts += check.student_traceback
     if check.hint:
         parts.append(f"hint: {check.hint}")
-    return "\n".join(p for p in parts if p)
+    return xml("\n".join(p for p in parts if p))
 
 
 def render(report: Report) -> str:
@@ -31,18 +32,20 @@ def render(report: Report) -> str:
     for key, value in (("submission", report.submission), ("status", report.status.value),
                        ("score", f"{report.score:g}"), ("max_score", f"{report.max_score:g}"),
                        ("sandbox", report.sandbox), ("grader_version", report.grader_version)):
-        ET.SubElement(props, "property", {"name": key, "value": value})
+        ET.SubElement(props, "property", {"name": key, "value": xml(value)})
     for c in checks:
         case = ET.SubElement(suite, "testcase", {
             "classname": report.assignment, "name": c.id, "time": "0"})
         if c.status == CheckStatus.FAILED:
-            ET.SubElement(case, "failure", {"message": c.feedback[:300], "type": c.diagnosis or "failed"}).text = _details(c)
+            ET.SubElement(case, "failure", {"message": xml(c.feedback[:300]),
+                                            "type": xml(c.diagnosis) or "failed"}).text = _details(c)
         elif c.status == CheckStatus.ERROR:
-            ET.SubElement(case, "error", {"message": c.feedback[:300], "type": c.diagnosis or "error"}).text = _details(c)
+            ET.SubElement(case, "error", {"message": xml(c.feedback[:300]),
+                                          "type": xml(c.diagnosis) or "error"}).text = _details(c)
         elif c.status == CheckStatus.SKIPPED:
-            ET.SubElement(case, "skipped", {"message": c.feedback[:300]})
+            ET.SubElement(case, "skipped", {"message": xml(c.feedback[:300])})
     if report.status.value != "graded" or report.warnings:
-        ET.SubElement(suite, "system-out").text = "\n".join([report.message, *report.warnings])
+        ET.SubElement(suite, "system-out").text = xml("\n".join([report.message, *report.warnings]))
     suites = ET.Element("testsuites", {"name": "grader", "tests": suite.get("tests"),
                                        "failures": suite.get("failures"), "errors": suite.get("errors")})
     suites.append(suite)

@@ -2,23 +2,25 @@
 from __future__ import annotations
 
 from grader.model import CheckStatus, Report
+from grader.renderers import safe
 
 ICON = {CheckStatus.PASSED: "✅", CheckStatus.FAILED: "❌",
         CheckStatus.ERROR: "💥", CheckStatus.SKIPPED: "⏭️"}
 
 
 def cell(text: str) -> str:
-    return (text or "").replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
+    """Text for a table cell or a line: no raw HTML, no Markdown of the submission's."""
+    return safe.markdown(text).replace("\n", "<br>")
 
 
 def render(report: Report) -> str:
     lines = [f"## {report.assignment}: {report.score:g} / {report.max_score:g} points",
-             "", f"**Submission:** `{report.submission}` · **status:** {report.status.value}", ""]
+             "", f"**Submission:** {cell(report.submission)} · **status:** {report.status.value}", ""]
     if report.message and (report.score < report.max_score or report.status.value != "graded"):
         lines += [f"> {cell(report.message)}", ""]
     lines += ["| | Check | Points | Feedback |", "|---|---|---|---|"]
     for c in report.checks:
-        where = f"<br>**where:** `{cell(c.location)}`" if c.location else ""
+        where = f"<br>**where:** {cell(c.location)}" if c.location else ""
         lines.append(f"| {ICON[c.status]} | {cell(c.title)}<br>`{c.id}` | {c.score:g}/{c.max_score:g} | "
                      f"{cell(c.feedback)}{where} |")
     details = [c for c in report.checks if c.status != CheckStatus.PASSED and (c.hint or c.student_traceback)]
@@ -30,10 +32,10 @@ def render(report: Report) -> str:
             if c.hint:
                 lines += [c.hint, ""]
             if c.student_traceback:
-                lines += ["```text", *c.student_traceback, "```", ""]
+                lines += [*safe.fence(c.student_traceback), ""]
     if report.warnings:
         lines += ["", "### Warnings (no points lost)", ""]
-        lines += [f"- {w}" for w in report.warnings]
+        lines += [f"- {cell(w)}" for w in report.warnings]
     lines += ["", f"<sub>grader {report.grader_version} · Django {report.django_version} · "
                   f"Python {report.python_version} · sandbox: {report.sandbox} · "
                   f"{report.duration_s:.1f} s</sub>", ""]
