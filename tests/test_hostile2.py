@@ -97,3 +97,52 @@ def test_nothing_from_a_report_acts_on_terminals_ci_pages_or_xml(tmp_path):
     for bad in ("<script>", "<!--"):
         assert bad not in prose, bad
     assert "&lt;script&gt;" in prose
+
+
+# ------------------------------------------------------------------ skips from student code
+
+# Creates the profile for users made with create_user ("-cu" is that test's tag) and stops
+# every other test: before, the stopped tests counted as skipped and the check passed.
+STOPPER_SIGNALS = '''
+from django.conf import settings
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from .models import Profile
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL)
+def create_profile(sender, instance, created, **kwargs):
+    if created and instance.get_username().endswith("-cu"):
+        Profile.objects.get_or_create(user=instance)
+        return
+    import pytest  # noqa: F401
+    %s
+'''
+STOPPERS = {
+    "skip": "pytest.skip('not today')",
+    "xfail": "pytest.xfail('expected')",
+    "exit": "pytest.exit('bye')",
+    "keyboard-interrupt": "raise KeyboardInterrupt",
+    "system-exit": "raise SystemExit(0)",
+    "base-exception": "raise BaseException('stop')",
+}
+
+
+@pytest.mark.parametrize("how", list(STOPPERS))
+def test_skips_and_exits_raised_by_student_code_are_failures(tmp_path, how):
+    sub = build_submission(tmp_path / "sub", {
+        "users/signals.py": STOPPER_SIGNALS % STOPPERS[how],
+        "users/apps.py": apps_running("pass")}, solution=True)
+    out = tmp_path / "r.json"
+    done = subprocess.run([sys.executable, "-m", "grader", "grade", str(sub), "--output", str(out), "--quiet"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = validate(json.loads(out.read_text()))
+    created = next(c for c in report["checks"] if c["id"] == "profile-created-once")
+    assert created["status"] == "failed" and created["score"] == 0, created
+    assert created["diagnosis"] == "test-stopped", created
+    assert "only the grader may skip or stop a check" in created["feedback"]
+    assert "raised Failed" not in created["feedback"]  # the suite's own failures stay its own
+    assert created["location"].startswith("users/signals.py:")
+    assert report["score"] == 4  # project-loads and registration: nothing more

@@ -146,19 +146,47 @@ def _grading_test(request, django_db_blocker, _grading_database):
 def pytest_runtest_call(item):
     try:
         result = yield  # raises when the test failed or skipped: then there is nothing to mark
+    except (pytest.skip.Exception, pytest.xfail.Exception) as exc:
+        where = errors.location(exc)  # the innermost frame of the student's code, if any
+        if not where:
+            raise  # the hidden suite's own skip, with its own reason
+        what = "pytest.skip()" if isinstance(exc, pytest.skip.Exception) else "pytest.xfail()"
+        _not_a_skip(f"your code called {what} ({where}) while this check ran", where, exc)
+    except pytest.fail.Exception:
+        raise  # a failure (the hidden suite's own, with its feedback)
     except Exception as exc:
-        module = errors.missing_at_import(exc)
-        if module is None:
+        if isinstance(exc, pytest.exit.Exception):  # pytest.exit() would end the whole run
+            where = errors.location(exc)
+            _not_a_skip(f"your code called pytest.exit(){f' ({where})' if where else ''}", where, exc)
+        if not errors.missing_at_import(exc):
             raise
-        # A package the grader does not have, imported while a module of the project loaded
-        # (a view behind the admin, a middleware): what this test checks cannot be judged here.
-        where = errors.import_site(exc, module)
-        reason = (f"not judged: {errors.package_advice(module)}"
-                  + (f" (imported at {where})" if where else ""))
-        record(message=reason, diagnosis="package-not-available", location=where)
-        note = f"{where}: {errors.package_advice(module)}" if where else errors.package_advice(module)
-        if note not in STATE["warnings"]:
-            STATE["warnings"].append(note)
-        raise pytest.skip.Exception(reason, _use_item_location=True) from None
+        _skip_missing_package(exc)
+    except BaseException as exc:  # KeyboardInterrupt, SystemExit, GeneratorExit, ...
+        where = errors.location(exc)
+        _not_a_skip(f"your code raised {type(exc).__name__}{f' ({where})' if where else ''} while this "
+                    "check ran", where, exc)
     evidence("done")
     return result
+
+
+def _not_a_skip(what: str, where: str, exc: BaseException) -> None:
+    """Turn what student code raised to stop a test (a skip, an interrupt, an exit) into a
+    failure of that test: only the hidden suite may skip."""
+    message = (f"{what}: only the grader may skip or stop a check, so it counts as failed. "
+               "Remove that call (a receiver must not raise to get out of a test).")
+    record(message=message, diagnosis="test-stopped", location=where or "",
+           traceback=errors.student_frames(exc))
+    raise pytest.fail.Exception(message, pytrace=False) from None
+
+
+def _skip_missing_package(exc: BaseException) -> None:
+    """A package the grader does not have, imported while a module of the project loaded
+    (a view behind the admin, a middleware): what this test checks cannot be judged here."""
+    module = errors.missing_at_import(exc)
+    where = errors.import_site(exc, module)
+    reason = f"not judged: {errors.package_advice(module)}" + (f" (imported at {where})" if where else "")
+    record(message=reason, diagnosis="package-not-available", location=where)
+    note = f"{where}: {errors.package_advice(module)}" if where else errors.package_advice(module)
+    if note not in STATE["warnings"]:
+        STATE["warnings"].append(note)
+    raise pytest.skip.Exception(reason, _use_item_location=True) from None
