@@ -720,8 +720,18 @@ def _interrupt_on_signals():
 def run(source: Path, assignment: rubric.Assignment, output_dir: Path, *, jobs: int | None = None,
         force: bool = False, mode: str = "auto", display=None, worker: Callable = grade_worker,
         ctx=None) -> BatchResult:
-    """Grade every submission of `source` into `output_dir`, then write the gradebook."""
-    sandbox.resolve(mode)  # an unavailable --sandbox bwrap is a usage error, before any work
+    """Grade every submission of `source` into `output_dir`, then write the gradebook.
+
+    A class is never graded without the sandbox by accident: where bubblewrap cannot run,
+    --sandbox auto is refused (a usage error) and only an explicit --sandbox none goes on,
+    with one loud line here and a banner in report.html and summary.json."""
+    resolved, _ = sandbox.resolve(mode)  # an unavailable --sandbox bwrap is a usage error, before any work
+    if resolved == "none" and mode != "none":
+        raise BatchError(
+            f"{sandbox.bwrap_problem()}: without the sandbox every submission of the class could read "
+            "and change the grader, the other students' files and their reports. Install the "
+            "Debian package 'bubblewrap' (or grade on a machine that has it), or pass --sandbox none "
+            "to grade without isolation anyway.")
     if not Path(source).exists():
         raise BatchError(f"{source} does not exist")
     if jobs is None:
@@ -729,6 +739,10 @@ def run(source: Path, assignment: rubric.Assignment, output_dir: Path, *, jobs: 
     if jobs < 1:
         raise BatchError("--jobs must be at least 1")
     display = display or make_display()
+    if resolved == "none":
+        display.note("WARNING: grading WITHOUT the sandbox (--sandbox none): each submission runs "
+                     "with this user's rights and can read or change the grader, the other "
+                     "submissions and their reports. Do not use these marks as grades.")
     output_dir = Path(output_dir)
     if output_dir.exists() and not output_dir.is_dir():
         raise BatchError(f"{output_dir} exists and is not a folder")

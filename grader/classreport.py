@@ -26,6 +26,7 @@ CSS = """
 body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
        color: #1f2328; margin: 0 auto; padding: 24px; max-width: 1100px; }
 h1 { font-size: 1.7em; margin: 0 0 4px; }
+.banner { border: 2px solid var(--bad); background: #ffebe9; padding: 10px 14px; border-radius: 6px; }
 h2 { font-size: 1.3em; border-bottom: 1px solid var(--line); padding-bottom: 4px; margin-top: 36px; }
 h3 { font-size: 1.1em; margin: 0 0 4px; overflow-wrap: anywhere; }
 .meta { color: var(--muted); margin: 0; }
@@ -232,6 +233,18 @@ def _student(report: dict[str, Any], anchor: str) -> str:
     return "".join(parts)
 
 
+def _sandbox_banner(s: dict[str, Any]) -> str:
+    names = s.get("unsandboxed") or []
+    if not names:
+        return ""
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    return (f'<p class="banner" role="alert"><strong>Graded without the sandbox:</strong> '
+            f"{esc(len(names))} of {esc(s['count'])} submissions ({esc(shown)}) ran without "
+            "bubblewrap, so each could read and change whatever the grader could (the grader, "
+            "other students' files and reports). Do not use these marks as grades: grade again "
+            "on a machine with bubblewrap.</p>\n")
+
+
 def render(summary: dict[str, Any], reports: list[dict[str, Any]]) -> str:
     """The whole page: summary, distribution, checks, diagnoses, then every student."""
     s = summary
@@ -255,7 +268,7 @@ def render(summary: dict[str, Any], reports: list[dict[str, Any]]) -> str:
 <body>
 <header>
 <h1>{esc(title)}</h1>
-<p class="meta">{esc(s["count"])} students · {esc(statuses)} · maximum {esc(num(s["max_score"]))} points ·
+{_sandbox_banner(s)}<p class="meta">{esc(s["count"])} students · {esc(statuses)} · maximum {esc(num(s["max_score"]))} points ·
 generated {esc(s["generated_at"])} · grader {esc(", ".join(s["grader_versions"]))}</p>
 </header>
 <main>

@@ -29,7 +29,7 @@ CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 REPORT_HTML = "report.html"
 SUMMARY_JSON = "summary.json"
 SUMMARY_KIND = "grader-batch-summary"
-SUMMARY_VERSION = "1.0"
+SUMMARY_VERSION = "1.1"  # 1.1: unsandboxed
 # Files of the output folder that are not per-student reports.
 OWN_FILES = frozenset({GRADES_CSV, CANVAS_CSV, REPORT_HTML, SUMMARY_JSON})
 STATUSES = ("graded", "error", "timeout", "tampered")
@@ -192,6 +192,8 @@ def summarize(reports: list[dict[str, Any]], files: list[str] | None = None,
     for report in reports:
         by_status[report["status"]] = by_status.get(report["status"], 0) + 1
 
+    unsandboxed = sorted(r["submission"] for r in reports if r.get("sandbox") != "bwrap")
+
     students = [{
         "student": r["submission"], "score": float(r["score"]), "max_score": float(r["max_score"]),
         "status": r["status"], "report": file, "graded_at": r.get("graded_at", ""),
@@ -215,6 +217,9 @@ def summarize(reports: list[dict[str, Any]], files: list[str] | None = None,
         "distribution": distribution(scores, max_score),
         "checks": list(checks.values()),
         "diagnoses": diagnoses,
+        # Students graded without the sandbox (--sandbox none): their submissions could read
+        # and change what the grader could; report.html says so in a banner.
+        "unsandboxed": unsandboxed,
         "grader_versions": sorted({str(r.get("grader_version", "")) for r in reports}),
         "rubric_digests": sorted({str(r.get("rubric_digest", "")) for r in reports}),
         "students": students,

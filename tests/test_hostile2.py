@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -146,3 +147,43 @@ def test_skips_and_exits_raised_by_student_code_are_failures(tmp_path, how):
     assert "raised Failed" not in created["feedback"]  # the suite's own failures stay its own
     assert created["location"].startswith("users/signals.py:")
     assert report["score"] == 4  # project-loads and registration: nothing more
+
+
+# ------------------------------------------------------------------ without the sandbox
+
+NO_BWRAP = {"PATH": str(Path(sys.executable).parent)}  # no /usr/bin: no bwrap to be found
+
+
+def test_a_class_is_never_graded_without_the_sandbox_by_accident(tmp_path):
+    import os
+
+    source = tmp_path / "class"
+    build_submission(source / "ada", solution=True)
+    out = tmp_path / "out"
+    env = {**os.environ, **NO_BWRAP}
+    refused = subprocess.run([sys.executable, "-m", "grader", "batch", str(source), "--output-dir", str(out)],
+                             cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert refused.returncode == 2, refused.stderr
+    assert "bubblewrap" in refused.stderr and "--sandbox none" in refused.stderr
+    assert not (out / "ada.json").exists()
+    explicit = subprocess.run([sys.executable, "-m", "grader", "batch", str(source), "--output-dir", str(out),
+                               "--sandbox", "none"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                              env=env)
+    assert explicit.returncode == 0, explicit.stderr
+    assert explicit.stderr.count("WITHOUT the sandbox") == 1
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["unsandboxed"] == ["ada"]
+    assert "Graded without the sandbox" in (out / "report.html").read_text()
+
+
+def test_grade_without_the_sandbox_says_so_loudly(tmp_path):
+    import os
+
+    sub = build_submission(tmp_path / "sub", solution=True)
+    done = subprocess.run([sys.executable, "-m", "grader", "grade", str(sub), "--output", str(tmp_path / "r.json")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, **NO_BWRAP})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.lstrip().startswith("NOT SANDBOXED")
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["sandbox"] == "none"
+    assert any("without the sandbox" in w for w in report["warnings"])

@@ -39,6 +39,10 @@ def build(report: Report) -> list:
     summary = Text(f"Score: {report.score:g} / {report.max_score:g}   status: {report.status.value}",
                    style=f"bold {colour}")
     parts = [table, summary]
+    if report.sandbox != "bwrap":
+        parts.insert(0, Text("NOT SANDBOXED: this submission ran without bubblewrap, with the grading "
+                             "user's rights (see the warnings). Grade for marks where bubblewrap works.",
+                             style="bold red"))
     if report.status != RunStatus.GRADED or report.score < report.max_score:
         parts.append(Text(terminal(report.message)))
     for warning in report.warnings:
