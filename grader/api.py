@@ -10,7 +10,7 @@ import platform
 import time
 from pathlib import Path
 
-from grader import __version__, evidence, rubric, runner, scoring
+from grader import __version__, evidence, fstree, rubric, runner, scoring
 from grader.discover import DiscoveryError, discover
 from grader.model import CheckStatus, Report, RunStatus
 
@@ -71,7 +71,11 @@ def grade(path: str | Path, assignment: str | rubric.Assignment = rubric.DEFAULT
         if child is not None:
             child.abandon()
         return error_report(assignment, name, str(exc), started)
-    run = runner.run(project, assignment, sandbox, child=child)
+    try:
+        run = runner.run(project, assignment, sandbox, child=child)
+    except fstree.TreeLimit as exc:  # too deep, too large, too slow to copy: the submission's doing
+        return error_report(assignment, name, f"Your submission could not be graded: {exc}.", started,
+                            child.mode if child is not None else "none")
     try:
         ev = evidence.read(run.db_copy)
         scored = scoring.score(assignment, run, ev)
@@ -80,7 +84,5 @@ def grade(path: str | Path, assignment: str | rubric.Assignment = rubric.DEFAULT
     output = run.output
     if run.output_bytes > len(run.output.encode()):
         output += f"\n[... {run.output_bytes - len(run.output.encode())} more bytes of output not kept]"
-    report = _report(assignment, name, scored.status, scored.message, scored.checks, started,
-                     run.mode, scored.warnings, output)
-    report.grader_fault = scored.grader_fault
-    return report
+    return _report(assignment, name, scored.status, scored.message, scored.checks, started,
+                   run.mode, scored.warnings, output)

@@ -23,7 +23,6 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import re
-import shutil
 import signal
 import stat
 import sys
@@ -34,12 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from grader import __version__, api, gradebook, rubric, runtime, sandbox
-from grader.renderers import safe
+from grader import __version__, api, fstree, gradebook, rubric, runtime, sandbox
 from grader.discover import IGNORED_DIRS
 from grader.model import Report
-from grader.renderers import json_report, write_atomic
-from grader.runner import COPY_IGNORE
+from grader.renderers import json_report, safe, write_atomic
+from grader.runner import COPY_IGNORE, SUBMISSION_LIMITS
 
 # Time a worker may take beyond the assignment's wall_time_s (copying, start-up, evidence).
 WORKER_GRACE_S = 120.0
@@ -80,7 +78,7 @@ class Source:
 
     def cleanup(self) -> None:
         if self.tempdir is not None:
-            shutil.rmtree(self.tempdir, ignore_errors=True)
+            fstree.remove(self.tempdir)
             self.tempdir = None
 
 
@@ -252,8 +250,14 @@ def extract_zip(archive: Path, dest: Path, *, max_total: int = ZIP_MAX_TOTAL_BYT
         if sum(sizes.values()) > max_total:
             raise BatchError(f"{archive}: {_size(sum(sizes.values()))} uncompressed, more than the "
                              f"{_size(max_total)} accepted")
+        deepest: dict[str, int] = {}
+        for parts, _ in entries:
+            deepest[parts[0]] = max(deepest.get(parts[0], 0), len(parts) - 1)
         for top in sizes:
-            if sizes[top] > max_submission:
+            if deepest[top] > SUBMISSION_LIMITS["max_depth"]:
+                rejected[top] = (f"the submission has folders nested more than "
+                                 f"{SUBMISSION_LIMITS['max_depth']} levels deep")
+            elif sizes[top] > max_submission:
                 rejected[top] = (f"the submission is {_size(sizes[top])} uncompressed, more than the "
                                  f"{_size(max_submission)} the grader accepts")
             elif counts[top] > max_files:
@@ -298,7 +302,7 @@ def extract_zip(archive: Path, dest: Path, *, max_total: int = ZIP_MAX_TOTAL_BYT
             except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError,
                     NotImplementedError, RuntimeError) as exc:
                 rejected[top] = f"the archive entry {'/'.join(parts[1:])} cannot be extracted ({exc})"
-                shutil.rmtree(dest / top, ignore_errors=True)
+                fstree.remove(dest / top)
                 continue
             t = _zip_time(info, ceiling)
             os.utime(target, (t, t))
@@ -358,36 +362,25 @@ class Decision:
     reason: str
 
 
-def newest_mtime_ns(folder: Path) -> int:
-    """The newest modification time of `folder` and everything in it that grading reads
-    (what the runner leaves out of its copy, like .git or __pycache__, does not count)."""
-    newest = os.lstat(folder).st_mtime_ns
-    for here, dirnames, filenames in os.walk(folder):
-        ignored = COPY_IGNORE(here, [*dirnames, *filenames])
-        dirnames[:] = [d for d in dirnames if d not in ignored]
-        for name in (*dirnames, *filenames):
-            if name in ignored:
-                continue
-            try:
-                newest = max(newest, os.lstat(os.path.join(here, name)).st_mtime_ns)
-            except OSError:
-                pass
-    return newest
+def submission_digest(folder: Path) -> str:
+    """A hash of what grading copies of `folder` (not .git, caches or virtual environments):
+    a resubmission counts as new when its content differs, whatever its files' times.
+    Raises fstree.TreeLimit for a folder over the limits a submission has."""
+    return fstree.digest(folder, COPY_IGNORE, fstree.Limits(**SUBMISSION_LIMITS))
 
 
 def decide(report_path: Path, submission: Path, student: str, digest: str,
            version: str = __version__, force: bool = False) -> Decision:
-    """Grade `submission` again, or keep its report? Keep it only when the report is newer
-    than every file of the submission, names the same student and was made by the same
+    """Grade `submission` again, or keep its report? Keep it only when the report was made
+    from the same content (submission_digest), names the same student, was made by the same
     grader version and rubric, and is not a grader fault."""
     if force:
         return Decision(True, "--force")
     try:
-        report_mtime = report_path.stat().st_mtime_ns
         data = json.loads(report_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return Decision(True, "no report yet")
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return Decision(True, "the report cannot be read")
     if not isinstance(data, dict) or data.get("submission") != student:
         return Decision(True, "the report is not this student's")
@@ -398,8 +391,10 @@ def decide(report_path: Path, submission: Path, student: str, digest: str,
     if data.get("grader_fault"):  # set by the grader only; a warning's text decides nothing
         return Decision(True, "the grader failed last time")
     try:
-        if newest_mtime_ns(submission) >= report_mtime:
+        if submission_digest(submission) != data.get("submission_digest"):
             return Decision(True, "the submission changed")
+    except fstree.TreeLimit as exc:
+        return Decision(True, f"the submission is over a limit ({exc})")
     except OSError as exc:
         return Decision(True, f"the submission cannot be read ({exc})")
     return Decision(False, "up to date")
@@ -512,12 +507,17 @@ def grade_worker(sub: Submission, assignment: rubric.Assignment, mode: str, scra
     tempfile.tempdir = own
     try:
         try:
+            content = submission_digest(sub.path)
+        except (fstree.TreeLimit, OSError):
+            content = ""  # grading refuses it with the reason; the next run looks again
+        try:
             report = api.grade(sub.path, assignment, sandbox=mode, name=sub.student)
         except Exception as exc:  # noqa: BLE001  (a bug of the grader: this student only)
             report = fault_report(assignment, sub.student, f"{type(exc).__name__}: {exc}", mode)
+        report.submission_digest = content
         write_report(sub.report, report)
     finally:
-        shutil.rmtree(own, ignore_errors=True)
+        fstree.remove(own)
 
 
 def mp_context(method: str | None = None):
@@ -755,7 +755,7 @@ def run(source: Path, assignment: rubric.Assignment, output_dir: Path, *, jobs: 
         try:
             src = open_source(Path(source), output_dir, scratch)
         except BaseException:
-            shutil.rmtree(scratch, ignore_errors=True)
+            fstree.remove(scratch)
             raise
         try:
             result.notes = list(src.notes)
@@ -819,7 +819,7 @@ def run(source: Path, assignment: rubric.Assignment, output_dir: Path, *, jobs: 
                     display.close()
         finally:
             src.cleanup()
-            shutil.rmtree(scratch, ignore_errors=True)
+            fstree.remove(scratch)
         if not result.interrupted:
             result.gradebook = gradebook.write_all(output_dir)
     return result

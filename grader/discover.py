@@ -76,10 +76,25 @@ def top_level_names(root: Path) -> set[str]:
     return names
 
 
+def _leaves(path: Path, inside: Path) -> bool:
+    """Is `path` a link, or does it resolve outside `inside`? (A project that is a link to a
+    neighbour's folder must not be graded as this student's work.)"""
+    try:
+        return path.is_symlink() or not path.resolve().is_relative_to(inside.resolve())
+    except (OSError, RuntimeError):
+        return True
+
+
 def find_project_root(path: Path) -> Path:
     """The folder holding manage.py: PATH itself, or a single sub-folder of it."""
-    if (path / "manage.py").is_file():
+    if (path / "manage.py").is_file() and not _leaves(path / "manage.py", path):
         return path
+    linked = sorted(p.parent.name for p in path.glob("*/manage.py")
+                    if _leaves(p.parent, path) or _leaves(p, path))
+    if linked:
+        raise DiscoveryError(
+            f"{', '.join(linked)} is a link to a folder outside your submission; the grader grades "
+            "only the files you submitted. Submit the project folder itself, not a link to it.")
     nested = [p.parent for p in path.glob("*/manage.py") if p.parent.name not in IGNORED_DIRS]
     if len(nested) == 1:
         return nested[0]

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.harness._grader_harness.protocol import EVIDENCE_TABLE, MODELS_TABLE, ROLES_TABLE
+
+READ_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -24,7 +27,9 @@ class Evidence:
     users: dict[str, list[int]] = field(default_factory=dict)
     profiles: dict[int, int] = field(default_factory=dict)  # user pk -> profile rows
     existing_users: set[int] = field(default_factory=set)
-    grader_problem: bool = False  # unavailable for a reason of the grader's, not the submission's
+    # The grader cannot find what it needs (the model map, a recorded table): not proof of
+    # tampering, so the run is an error rather than `tampered`.
+    grader_problem: bool = False
 
     def confirms(self, nodeid: str, expected_users: int) -> tuple[bool, str]:
         """Does the database back the claim that `nodeid` passed?"""
@@ -73,6 +78,10 @@ def read(db: Path | None) -> Evidence:
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     except sqlite3.Error as exc:
         return Evidence(False, f"the grading database cannot be opened: {exc}")
+    # The submission could make the database pathological (a view that never ends behind a
+    # table the grader reads): every query is abandoned past READ_TIMEOUT_S in all.
+    give_up = time.monotonic() + READ_TIMEOUT_S
+    conn.set_progress_handler(lambda: 1 if time.monotonic() > give_up else 0, 10_000)
     try:
         ev = Evidence(True)
         rows = conn.execute(f"SELECT nodeid, kind, value FROM {EVIDENCE_TABLE} ORDER BY rowid").fetchall()
@@ -108,12 +117,14 @@ def read(db: Path | None) -> Evidence:
             ev.profiles[pk] = conn.execute(
                 f"SELECT COUNT(*) FROM {_quote(profile[0])} WHERE {_quote(link)} = ?", (pk,)).fetchone()[0]
         return ev
-    except (sqlite3.Error, ValueError, TypeError) as exc:
-        return Evidence(False, f"the grading database cannot be read: {exc}")
+    except (sqlite3.Error, ValueError, TypeError, OverflowError, RecursionError, MemoryError) as exc:
+        # made unreadable by the submission (nothing of the grader's own goes wrong here)
+        return Evidence(False, f"the grading database cannot be read: {type(exc).__name__}: {exc}"[:300])
     finally:
         conn.close()
 
 
 def grader_problem(text: str) -> Evidence:
-    """Evidence the grader could not read for a reason of its own: an error, never `tampered`."""
+    """Evidence the grader cannot check (a table it was told of is missing or is not a table):
+    an error, never `tampered`."""
     return Evidence(False, text, grader_problem=True)

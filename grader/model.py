@@ -5,7 +5,7 @@ import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = "1.1"  # 1.1: grader_fault
+SCHEMA_VERSION = "1.1"  # 1.1: grader_fault, submission_digest
 
 
 class RunStatus(str, enum.Enum):
@@ -71,6 +71,9 @@ class Report:
     # through no fault of the submission (a worker crash, evidence the grader cannot read).
     # A batch grades such a report again on its next run.
     grader_fault: str = ""
+    # A batch's hash of the files grading copies from the student's folder: a later run grades
+    # the student again only when it differs (empty for grader grade).
+    submission_digest: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

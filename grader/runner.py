@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import runtime, sandbox
+from grader import fstree, runtime, sandbox
 from grader.discover import Project
 from grader.rubric import Assignment
 
@@ -85,7 +85,7 @@ class RunResult:
 
     def cleanup(self) -> None:
         if self.private:
-            shutil.rmtree(self.private, ignore_errors=True)
+            fstree.remove(self.private)
 
 
 class _Drain(threading.Thread):
@@ -105,30 +105,19 @@ class _Drain(threading.Thread):
                 self.kept += chunk[:room]
 
 
-def _submission_ignore(folder: str, names: list[str]) -> set[str]:
-    """COPY_IGNORE, plus what is neither a file, a folder nor a symlink (FIFOs, sockets,
-    devices): copying a FIFO would fail, or block on it."""
-    ignored = set(COPY_IGNORE(folder, names))
-    for name in names:
-        try:
-            mode = os.lstat(os.path.join(folder, name)).st_mode
-        except OSError:
-            ignored.add(name)
-            continue
-        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
-            ignored.add(name)
-    return ignored
+# What a submission may be: the same limits as one student's folder of a class archive.
+SUBMISSION_LIMITS = dict(max_depth=64, max_entries=20_000, max_bytes=256 * 1024 * 1024)
 
 
-def _fill(project: Project, assignment: Assignment, work: Path, controls: Controls) -> list[str]:
+def _fill(project: Project, assignment: Assignment, work: Path, controls: Controls,
+          deadline: float) -> list[str]:
     """Copy the submission and the hidden suite into the work folder (the harness is there
-    already); returns warnings (files of the submission that could not be copied)."""
+    already); returns warnings (files of the submission that could not be copied). Raises
+    fstree.TreeLimit for a submission too deep, too large or too slow to copy."""
     warnings = []
-    try:
-        shutil.copytree(project.root, work / "submission", symlinks=True, ignore=_submission_ignore,
-                        dirs_exist_ok=True)
-    except shutil.Error as exc:  # unreadable files: grade what could be copied, and say so
-        failed = [os.path.relpath(e[0], project.root) for e in exc.args[0] if isinstance(e, tuple) and e]
+    failed = fstree.copy(project.root, work / "submission", COPY_IGNORE,
+                         fstree.Limits(**SUBMISSION_LIMITS, deadline=deadline))
+    if failed:  # unreadable files: grade what could be copied, and say so
         warnings.append(f"{len(failed)} file(s) of the submission could not be read and were left out: "
                         + ", ".join(failed[:5]) + (" ..." if len(failed) > 5 else ""))
     shutil.copytree(assignment.tests_dir, work / "suite", ignore=COPY_IGNORE, dirs_exist_ok=True)
@@ -196,6 +185,8 @@ def _read_capped(path: Path, cap: int) -> tuple[dict | None, str]:
         data = json.loads(path.read_bytes())
     except (ValueError, UnicodeDecodeError):
         return None, "the test run's report is not valid JSON"
+    except RecursionError:  # valid JSON nested deeper than Python's parser goes
+        return None, "the test run's report is nested too deeply to read"
     if not isinstance(data, dict):
         return None, "the test run's report has the wrong shape"
     return data, ""
@@ -267,7 +258,7 @@ class Child:
             self._start(assignment)
         except BaseException:
             self.close()
-            shutil.rmtree(self.private, ignore_errors=True)
+            fstree.remove(self.private)
             raise
 
     def inside(self, path: Path) -> str:
@@ -335,12 +326,12 @@ class Child:
                     stream.close()
                 except (OSError, ValueError):
                     pass
-        shutil.rmtree(self.work, ignore_errors=True)
+        fstree.remove(self.work)
 
     def abandon(self) -> None:
         """The child will not be used (the submission could not be discovered)."""
         self.close()
-        shutil.rmtree(self.private, ignore_errors=True)
+        fstree.remove(self.private)
 
 
 def run(project: Project, assignment: Assignment, mode: str = "auto", child: Child | None = None) -> RunResult:
@@ -351,8 +342,9 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
     token = secrets.token_hex(3)
     result = RunResult(mode=child.mode, returncode=None, timed_out=False, duration_s=0.0, report=None,
                        controls=controls, token=token, private=child.private, warnings=list(child.warnings))
+    deadline = started + limits.wall_time_s  # copying the submission is part of the run's time
     try:
-        result.warnings += _fill(project, assignment, work, controls)
+        result.warnings += _fill(project, assignment, work, controls, deadline)
         watch = _DiskWatch([work / "submission", work / "db", work / "tmp"], disk_cap(assignment))
         result.warnings += runtime.requirement_warnings(project.root, assignment.runtime, child.runtime)
         # The hidden files run in the rubric's order: the cheap checks first, so that a
@@ -360,7 +352,8 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
         tests = list(dict.fromkeys(t.split("::")[0] for t in assignment.test_ids)) + [controls.file]
         child.send({
             "report_fd": child.report_fd, "submission": child.inside(work / "submission"),
-            "stack_fd": child.stack_fd, "stack_after_s": max(0.5, limits.wall_time_s - STACK_MARGIN_S),
+            "stack_fd": child.stack_fd,
+            "stack_after_s": max(0.5, deadline - time.monotonic() - STACK_MARGIN_S),
             "settings": project.settings_module, "db": child.inside(work / "db" / "grading.sqlite3"),
             "token": token, "profile_model": assignment.profile_model,
             "allowed_packages": sorted(assignment.runtime.names),
@@ -369,7 +362,6 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
             "rlimits": sandbox.rlimits(limits, child.mode),
         })
         proc = child.proc
-        deadline = time.monotonic() + limits.wall_time_s
         # Popen.wait(timeout) polls with sleeps of up to 50 ms; a thread blocked in
         # wait() ends the moment the child does, and join() wakes right then.
         waiter = threading.Thread(target=proc.wait, daemon=True)
@@ -401,7 +393,7 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
             result.stack = running_frames(child.stack_path, child.inside(work / "submission"))
         result.db_copy = _copy_db(work / "db", child.private)
     except BaseException:
-        shutil.rmtree(child.private, ignore_errors=True)
+        fstree.remove(child.private)
         raise
     finally:
         child.close()

@@ -28,7 +28,6 @@ class Scored:
     message: str
     checks: list[CheckResult]
     warnings: list[str] = field(default_factory=list)
-    grader_fault: str = ""  # the grader, not the submission, is why this run could not be scored
 
     @property
     def score(self) -> float:
@@ -242,12 +241,12 @@ def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
         if outcome.outcome == "passed" and nodeid in assignment.evidence:
             ok, reason = ev.confirms(nodeid, assignment.evidence[nodeid])
             if not ok and ev.grader_problem:
-                why = (f"the grader could not check the results against the grading database ({reason}). "
-                       "This is a problem of the grader, not of your code: ask your instructor to "
-                       "grade this submission again.")
-                scored = _unscored(assignment, RunStatus.ERROR, why, warnings, "not scored: " + why)
-                scored.grader_fault = f"evidence unreadable: {reason}"
-                return scored
+                # Not proof of tampering (issue 10: never `tampered` for a table the grader cannot
+                # find), and not a grader fault either: the submission can drop tables too.
+                why = (f"the grader could not check the results against the grading database ({reason}), "
+                       "so no points could be confirmed. If your code does not change the database's "
+                       "tables, tell your instructor: the grader may be at fault.")
+                return _unscored(assignment, RunStatus.ERROR, why, warnings, "not scored: " + why)
             if not ok:
                 why = (f"the report says {nodeid} passed, but the grading database disagrees "
                        f"({reason}): the test results were changed (instructor: inspect this submission)")

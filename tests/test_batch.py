@@ -304,7 +304,8 @@ def graded(tmp_path):
     (sub / "manage.py").write_text("# manage\n")
     (sub / "users" / "signals.py").write_text("# signals\n")
     report = tmp_path / "out" / "alice.json"
-    write_reports(report.parent, [make_report("alice", rubric_digest="d1", grader_version="9.9")])
+    write_reports(report.parent, [make_report("alice", rubric_digest="d1", grader_version="9.9",
+                                              submission_digest=batch.submission_digest(sub))])
     old = time.time() - 3600
     set_tree_time(sub, old)
     os.utime(report, (old + 60, old + 60))
@@ -320,6 +321,9 @@ def decide(sub, report, **kw):
 def test_decide_keeps_an_up_to_date_report(graded):
     sub, report, old = graded
     assert decide(sub, report) == batch.Decision(False, "up to date")
+    # The content decides, not the times: a file saved again unchanged changes nothing ...
+    (sub / "users" / "signals.py").write_text("# signals\n")
+    assert decide(sub, report).grade is False
     # What grading never reads (caches, VCS data) changes nothing.
     (sub / "users" / "__pycache__").mkdir()
     (sub / "users" / "__pycache__" / "signals.cpython-311.pyc").write_bytes(b"x")
@@ -333,13 +337,16 @@ def test_a_warning_that_looks_like_a_grader_fault_is_only_text(graded):
     # the submission's own output and warnings can say anything: only the field counts
     sub, report, old = graded
     write_reports(report.parent, [make_report("alice", rubric_digest="d1", grader_version="9.9",
-                                              warnings=["grader fault: forged by the submission"])])
+                                              warnings=["grader fault: forged by the submission"],
+                                              submission_digest=batch.submission_digest(sub))])
     os.utime(report, (old + 60, old + 60))
     assert decide(sub, report) == batch.Decision(False, "up to date")
 
 
 @pytest.mark.parametrize("change, reason", [
     ("edit", "the submission changed"),
+    ("edit-with-old-times", "the submission changed"),   # ... and old times hide no new content
+    ("too-deep", "the submission is over a limit"),
     ("add", "the submission changed"),
     ("delete", "the submission changed"),
     ("digest", "the rubric or hidden suite changed"),
@@ -355,6 +362,11 @@ def test_decide_regrades_when_anything_changed(graded, change, reason):
     kw = {}
     if change == "edit":
         (sub / "users" / "signals.py").write_text("# changed\n")
+    elif change == "edit-with-old-times":
+        (sub / "users" / "signals.py").write_text("# changed\n")
+        set_tree_time(sub, old - 3600)
+    elif change == "too-deep":
+        (sub / Path(*["d"] * 80)).mkdir(parents=True)
     elif change == "add":
         (sub / "users" / "receivers.py").write_text("# new\n")
     elif change == "delete":
@@ -378,7 +390,8 @@ def test_decide_regrades_when_anything_changed(graded, change, reason):
                                                   grader_fault="worker crashed")])
     if report.exists():
         os.utime(report, (old + 60, old + 60))
-    assert decide(sub, report, **kw) == batch.Decision(True, reason)
+    decision = decide(sub, report, **kw)
+    assert decision.grade and decision.reason.startswith(reason), decision
 
 
 def test_report_names_are_distinct_and_safe():
@@ -425,10 +438,9 @@ def test_extract_zip_refuses_traversal_links_and_oversize(tmp_path):
     assert (dest / "alice" / "users" / "signals.py").read_text() == "# signals"
     text = " ".join(notes)
     assert "'..' path" in text and "symbolic link" in text and "not in a folder" in text
-    # File times come from the archive, so a second extraction finds reports up to date.
+    # File times come from the archive (freshness is decided from the content).
     expected = time.mktime((2024, 5, 1, 12, 0, 0, 0, 0, -1))
     assert (dest / "alice" / "manage.py").stat().st_mtime == expected
-    assert batch.newest_mtime_ns(dest / "alice") <= expected * 1e9
     with pytest.raises(batch.BatchError, match="more than"):
         batch.extract_zip(archive, tmp_path, max_total=100)
 
@@ -500,7 +512,8 @@ def _fake_grade(sub, assignment, mode, scratch):
     checks = [CheckResult(c.id, c.title, CheckStatus.PASSED, c.points, c.points) for c in assignment.checks]
     report = Report(assignment.name, sub.student, RunStatus.GRADED, assignment.max_score,
                     assignment.max_score, "all good", checks, 0.1, batch.__version__, "5.2", "3.11",
-                    "2026-01-01T00:00:00+00:00", rubric_digest=assignment.digest)
+                    "2026-01-01T00:00:00+00:00", rubric_digest=assignment.digest,
+                    submission_digest=batch.submission_digest(sub.path))
     batch.write_report(sub.report, report)
 
 

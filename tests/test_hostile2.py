@@ -187,3 +187,176 @@ def test_grade_without_the_sandbox_says_so_loudly(tmp_path):
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["sandbox"] == "none"
     assert any("without the sandbox" in w for w in report["warnings"])
+
+
+# ------------------------------------------------------------------ always a report
+
+def grade_cli(sub, out, *extra, env=None):
+    import os
+    return subprocess.run([sys.executable, "-m", "grader", "grade", str(sub), "--output", str(out), "--quiet",
+                           *extra], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})
+
+
+def nest(root: Path, depth: int) -> None:
+    """`depth` folders inside each other under root (os.makedirs would hit PATH_MAX)."""
+    import os
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        for _ in range(depth):
+            os.mkdir("d", dir_fd=fd)
+            inner = os.open("d", os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        with open(os.open("f.py", os.O_WRONLY | os.O_CREAT, dir_fd=fd), "w") as fh:
+            fh.write("x = 1\n")
+    finally:
+        os.close(fd)
+
+
+def test_a_deep_or_huge_submission_gets_a_report_not_a_crash(tmp_path):
+    deep = build_submission(tmp_path / "deep", solution=True)
+    (deep / "nest").mkdir()
+    nest(deep / "nest", 600)
+    done = grade_cli(deep, tmp_path / "deep.json")
+    assert done.returncode == 0, done.stderr
+    report = validate(json.loads((tmp_path / "deep.json").read_text()))
+    assert report["status"] == "error" and "nested more than 64 levels" in report["message"]
+
+    sparse = build_submission(tmp_path / "sparse", solution=True)
+    with open(sparse / "big.bin", "wb") as fh:  # 2 GB that take no room on disk
+        fh.truncate(2 * 1024 ** 3)
+    done = grade_cli(sparse, tmp_path / "sparse.json")
+    assert done.returncode == 0, done.stderr
+    report = validate(json.loads((tmp_path / "sparse.json").read_text()))
+    assert report["status"] == "error" and "more than 256 MB" in report["message"]
+
+
+DEEP_INSIDE = '''
+import os
+fd = os.open(".", os.O_RDONLY)
+for _ in range(1100):
+    os.mkdir("n", dir_fd=fd)
+    inner = os.open("n", os.O_RDONLY, dir_fd=fd)
+    os.close(fd)
+    fd = inner
+os.close(fd)
+'''
+
+
+def test_folders_made_inside_the_sandbox_cannot_crash_the_grader(tmp_path):
+    import os
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    sub = build_submission(tmp_path / "sub", {"users/apps.py": apps_running(DEEP_INSIDE)}, solution=True)
+    done = grade_cli(sub, tmp_path / "r.json", env={"TMPDIR": str(tmpdir)})
+    assert done.returncode == 0, done.stderr
+    report = validate(json.loads((tmp_path / "r.json").read_text()))
+    assert report["score"] == 10
+    assert os.listdir(tmpdir) == []  # the work folders were removed, however deep
+
+
+# The report the child hands over, replaced from inside it: valid JSON nested 200,000 deep.
+DEEP_REPORT = '''
+import sys
+main = sys.modules["__main__"]
+def _write(fd, payload):
+    with open(fd, "w", closefd=True) as out:
+        out.write("[" * 200000 + "]" * 200000)
+main._write = _write
+'''
+# Rows that make the grading database pathological: infinity where a user's key should be,
+# and a view that never ends where the model map should be.
+INFINITE_EVIDENCE = '''
+from django.db import connection
+from django.db.models.signals import post_save
+def _spoil(sender, **kwargs):
+    with connection.cursor() as c:
+        c.execute("INSERT INTO _grader_evidence VALUES ('x', 'user', 9e999)")
+post_save.connect(_spoil, weak=False, dispatch_uid="spoil")
+'''
+ENDLESS_VIEW = '''
+import sys
+main = sys.modules["__main__"]
+_write = main._write
+def _spoiled_write(fd, payload):  # after the last test: the profile table becomes endless
+    from django.db import connection
+    with connection.cursor() as c:
+        c.execute("DROP TABLE users_profile")
+        c.execute("CREATE VIEW users_profile AS WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL "
+                  "SELECT x + 1 FROM n) SELECT x AS id, '' AS bio, x AS user_id FROM n")
+    _write(fd, payload)
+main._write = _spoiled_write
+'''
+
+
+@pytest.mark.parametrize("code", [DEEP_REPORT, INFINITE_EVIDENCE, ENDLESS_VIEW],
+                         ids=["deep-json-report", "infinity-in-evidence", "endless-view"])
+def test_pathological_reports_and_databases_still_give_a_report(tmp_path, code):
+    sub = build_submission(tmp_path / "sub", {"users/apps.py": apps_running(code)}, solution=True)
+    done = grade_cli(sub, tmp_path / "r.json")
+    assert done.returncode == 0, done.stderr
+    report = validate(json.loads((tmp_path / "r.json").read_text()))
+    assert report["status"] in ("error", "tampered")
+    assert report["score"] == 0
+
+
+# ------------------------------------------------------------------ batch integrity
+
+def test_a_project_that_links_to_a_neighbour_is_not_graded_as_its_own(tmp_path):
+    source = tmp_path / "class"
+    build_submission(source / "bob" / "mysite", solution=True)
+    (source / "mallory").mkdir()
+    (source / "mallory" / "mysite").symlink_to(source / "bob" / "mysite")
+    out = tmp_path / "out"
+    done = batch(source, out)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((out / "bob.json").read_text())["score"] == 10
+    mallory = validate(json.loads((out / "mallory.json").read_text()))
+    assert mallory["score"] == 0 and "link to a folder outside your submission" in mallory["message"]
+
+
+def test_a_resubmission_is_judged_by_its_content_not_its_times(tmp_path):
+    import os
+    import time
+    source = tmp_path / "class"
+    sub = build_submission(source / "ada")  # the untouched template: 1 point
+    old = time.time() - 86400
+    for path in sorted(sub.rglob("*"), reverse=True):
+        os.utime(path, (old, old), follow_symlinks=False)
+    out = tmp_path / "out"
+    assert batch(source, out).returncode == 0
+    assert json.loads((out / "ada.json").read_text())["score"] == 1
+    # the resubmission: the solution, with the old files' time stamps
+    build_submission(tmp_path / "solved", solution=True)
+    for rel in ("users/signals.py", "users/apps.py"):
+        (sub / rel).write_bytes((tmp_path / "solved" / rel).read_bytes())
+        os.utime(sub / rel, (old, old))
+    again = batch(source, out)
+    assert again.returncode == 0, again.stderr
+    assert "1 graded now" in again.stdout
+    assert json.loads((out / "ada.json").read_text())["score"] == 10
+    # and a resubmission that adds folders 1,000 deep: a report, and the batch finishes
+    nest(sub, 1000)
+    deep = batch(source, out)
+    assert deep.returncode == 0, deep.stderr
+    assert "nested more than 64 levels" in json.loads((out / "ada.json").read_text())["message"]
+
+
+def test_a_class_zip_with_a_folder_1000_deep_still_gives_every_report(tmp_path):
+    import zipfile
+    build_submission(tmp_path / "build" / "ada", solution=True)
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted((tmp_path / "build" / "ada").rglob("*")):
+            if path.is_file():
+                zf.write(path, str(path.relative_to(tmp_path / "build")))
+        zf.writestr("eve/" + "d/" * 1000 + "f.py", "x = 1\n")
+        zf.writestr("eve/manage.py", "# manage\n")
+    out = tmp_path / "out"
+    done = batch(archive, out)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((out / "ada.json").read_text())["score"] == 10
+    eve = validate(json.loads((out / "eve.json").read_text()))
+    assert eve["status"] == "error" and "nested more than 64 levels" in eve["message"]
+    assert (out / "grades.csv").is_file() and (out / "report.html").is_file()

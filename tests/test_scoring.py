@@ -481,3 +481,28 @@ def test_running_frames_keeps_the_students_frames_innermost_first(tmp_path):
     assert running_frames(dump, "/grading/submission") == [
         "users/signals.py:14 in create_profile", "users/models.py:30 in save"]
     assert running_frames(tmp_path / "missing", "/grading/submission") == []
+
+
+def test_evidence_reading_gives_up_on_an_endless_query(tmp_path, monkeypatch):
+    import sqlite3
+    import time
+
+    from grader import evidence
+
+    db = tmp_path / "grading.sqlite3"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE _grader_evidence (nodeid TEXT, kind TEXT, value INTEGER)")
+    conn.execute("INSERT INTO _grader_evidence VALUES ('t', 'user', 1)")
+    conn.execute("CREATE TABLE _grader_roles (role TEXT, label TEXT)")
+    conn.execute("INSERT INTO _grader_roles VALUES ('user', 'auth.User'), ('profile', 'users.Profile')")
+    conn.execute("CREATE VIEW _grader_models AS WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 "
+                 "FROM n) SELECT 'a' AS label, 'b' AS db_table, 'c' AS pk_column, '{}' AS columns, "
+                 "'{}' AS related FROM n")
+    conn.commit()
+    conn.close()
+    monkeypatch.setattr(evidence, "READ_TIMEOUT_S", 0.5)
+    started = time.monotonic()
+    ev = evidence.read(db)
+    assert time.monotonic() - started < 5
+    ok, _ = ev.confirms("t", 1)
+    assert not ok  # nothing confirmed from a database the grader could not read
