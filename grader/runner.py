@@ -82,6 +82,7 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
     stopped: str = ""               # why the grader stopped the run early (a limit), if it did
     stack: list[str] = field(default_factory=list)  # at a time-out: the student's frames running, innermost first
+    verdicts: dict[str, dict] = field(default_factory=dict)  # nodeid -> the child's verdict, streamed as it ended
 
     def cleanup(self) -> None:
         if self.private:
@@ -217,6 +218,26 @@ def running_frames(path: Path, submission: str, cap: int = 64 * 1024) -> list[st
     return []
 
 
+def read_verdicts(path: Path, cap: int = 1024 * 1024) -> dict[str, dict]:
+    """The verdicts the child streamed, one JSON line per test; the first line of a test
+    counts, malformed lines are ignored."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(cap)
+    except OSError:
+        return {}
+    verdicts: dict[str, dict] = {}
+    for line in data.splitlines():
+        try:
+            entry = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("nodeid"), str) \
+                and entry.get("outcome") in ("passed", "failed", "skipped", "error"):
+            verdicts.setdefault(entry["nodeid"], entry)
+    return verdicts
+
+
 def _copy_db(src_dir: Path, dest_dir: Path) -> Path | None:
     src = src_dir / "grading.sqlite3"
     if not src.is_file() or src.is_symlink():
@@ -254,6 +275,7 @@ class Child:
         self.proc: subprocess.Popen | None = None
         self.report_path = self.private / f"{secrets.token_hex(8)}.json"
         self.stack_path = self.private / f"{secrets.token_hex(8)}.stack"
+        self.verdict_path = self.private / f"{secrets.token_hex(8)}.verdicts"
         try:
             self._start(assignment)
         except BaseException:
@@ -288,14 +310,16 @@ class Child:
         self.report_fd = os.open(self.report_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         # where the child's faulthandler writes its stack just before the time limit
         self.stack_fd = os.open(self.stack_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # one line per finished test, written as it ends (a later hang cannot erase them)
+        self.verdict_fd = os.open(self.verdict_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         try:
             self.proc = subprocess.Popen(
                 sandbox.launcher(self.cgroup) + command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, cwd=work / "submission", env=sandbox.child_env(tmp_inside, extra),
-                pass_fds=(self.report_fd, self.stack_fd), start_new_session=True)
+                pass_fds=(self.report_fd, self.stack_fd, self.verdict_fd), start_new_session=True)
         finally:
-            os.close(self.report_fd)
-            os.close(self.stack_fd)
+            for fd in (self.report_fd, self.stack_fd, self.verdict_fd):
+                os.close(fd)
         self.drain = _Drain(self.proc.stdout, limits.max_output_kb * 1024)
         self.drain.start()
 
@@ -352,7 +376,7 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
         tests = list(dict.fromkeys(t.split("::")[0] for t in assignment.test_ids)) + [controls.file]
         child.send({
             "report_fd": child.report_fd, "submission": child.inside(work / "submission"),
-            "stack_fd": child.stack_fd,
+            "stack_fd": child.stack_fd, "verdict_fd": child.verdict_fd,
             "stack_after_s": max(0.5, deadline - time.monotonic() - STACK_MARGIN_S),
             "settings": project.settings_module, "db": child.inside(work / "db" / "grading.sqlite3"),
             "token": token, "profile_model": assignment.profile_model,
@@ -391,6 +415,7 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
         result.report, result.report_problem = _read_capped(child.report_path, REPORT_CAP)
         if result.timed_out:
             result.stack = running_frames(child.stack_path, child.inside(work / "submission"))
+        result.verdicts = read_verdicts(child.verdict_path)
         result.db_copy = _copy_db(work / "db", child.private)
     except BaseException:
         fstree.remove(child.private)

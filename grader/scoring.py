@@ -3,8 +3,8 @@
 Rules, in order:
 - a run whose report cannot be trusted (wrong control outcomes, unexpected or
   repeated test ids, a pass the database does not back) is ``tampered``: 0;
-- a missing or malformed report is ``error``: 0 (after a time-out, tests the
-  database shows as finished and backed by evidence keep their points);
+- a missing or malformed report is ``error``: 0 (after a time-out, a test keeps its
+  points when the child's verdict, streamed as the test ended, and the evidence back it);
 - a check whose prerequisite did not pass is ``skipped`` and earns 0;
 - a check passes when every one of its tests passed (a test may skip itself)
   and at least one passed, each pass confirmed by the evidence.
@@ -131,12 +131,24 @@ def decide_checks(assignment: Assignment, outcomes: dict[str, TestOutcome]) -> l
     return list(results.values())
 
 
-def _progress_outcomes(assignment: Assignment, ev: Evidence, why: str) -> dict[str, TestOutcome]:
-    """Outcomes from the database alone, for a run that stopped before reporting."""
+def _progress_outcomes(assignment: Assignment, ev: Evidence, verdicts: dict[str, dict],
+                       why: str) -> dict[str, TestOutcome]:
+    """Outcomes of a run that stopped before reporting, from the verdicts the child streamed as
+    each test ended: a test keeps a pass only when the database backs it too (the same two
+    witnesses as a finished run); a test without a verdict did not complete."""
     outcomes = {}
     for t in assignment.test_ids:
-        ok, _ = ev.confirms(t, assignment.evidence[t])
-        outcomes[t] = TestOutcome(t, "passed") if ok else TestOutcome(t, "error", why)
+        verdict = verdicts.get(t)
+        if verdict is None:
+            outcomes[t] = TestOutcome(t, "error", why)
+        elif verdict["outcome"] == "passed":
+            ok, _ = ev.confirms(t, assignment.evidence[t])
+            outcomes[t] = TestOutcome(t, "passed") if ok else TestOutcome(t, "error", why)
+        else:
+            outcomes[t] = TestOutcome(
+                t, verdict["outcome"], _text(verdict.get("message")) or "this check did not pass",
+                diagnosis=_text(verdict.get("diagnosis"), 60), location=_text(verdict.get("location"), 200),
+                student_traceback=_frames(verdict.get("traceback")))
     return outcomes
 
 
@@ -162,7 +174,7 @@ def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
         message = (f"stopped after {limits.wall_time_s:g} s{where}{running} - look for an endless "
                    "loop or a receiver that saves its own instance.")
         stopped = f"did not complete: the run was stopped after {limits.wall_time_s:g} s"
-        outcomes = _progress_outcomes(assignment, ev, stopped)
+        outcomes = _progress_outcomes(assignment, ev, run.verdicts, stopped)
         current = ev.unfinished if ev.available else None
         if current in outcomes and outcomes[current].outcome == "error" and run.stack:
             outcomes[current] = TestOutcome(

@@ -119,3 +119,16 @@ def make_migrations(project: Path, *apps: str) -> None:
     done = subprocess.run([sys.executable, "manage.py", "makemigrations", *apps, "--no-input"],
                           cwd=project, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr + done.stdout
+
+
+def assignment_copy(tmp_path_factory, wall: float) -> Path:
+    """A copy of signals-profile whose wall-time limit is `wall` seconds."""
+    import re
+
+    dest = tmp_path_factory.mktemp("assignment") / "signals-profile"
+    shutil.copytree(ASSIGNMENT, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    rubric = dest / "rubric.toml"
+    text, n = re.subn(r"(?m)^wall_time_s\s*=\s*[0-9.]+", f"wall_time_s = {wall}", rubric.read_text())
+    assert n == 1
+    rubric.write_text(text)
+    return dest

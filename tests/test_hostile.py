@@ -28,7 +28,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import socket
 import stat
 import subprocess
@@ -41,7 +40,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ASSIGNMENT, CHECK_IDS, ROOT, TEMPLATE, check, run_cli, scores, validate
+from conftest import CHECK_IDS, ROOT, TEMPLATE, assignment_copy, check, run_cli, scores, validate
 
 pytestmark = pytest.mark.e2e
 
@@ -99,25 +98,14 @@ needs_pids_cgroup = pytest.mark.skipif(not _pids_cgroup_works(),
 
 # --------------------------------------------------------------------------- helpers
 
-def _assignment_copy(tmp_path_factory, wall: float) -> Path:
-    """A copy of signals-profile whose wall-time limit is `wall` seconds."""
-    dest = tmp_path_factory.mktemp("assignment") / "signals-profile"
-    shutil.copytree(ASSIGNMENT, dest, ignore=shutil.ignore_patterns("__pycache__"))
-    rubric = dest / "rubric.toml"
-    text, n = re.subn(r"(?m)^wall_time_s\s*=\s*[0-9.]+", f"wall_time_s = {wall}", rubric.read_text())
-    assert n == 1
-    rubric.write_text(text)
-    return dest
-
-
 @pytest.fixture(scope="module")
 def fast_assignment(tmp_path_factory) -> Path:
-    return _assignment_copy(tmp_path_factory, WALL)
+    return assignment_copy(tmp_path_factory, WALL)
 
 
 @pytest.fixture(scope="module")
 def slow_assignment(tmp_path_factory) -> Path:
-    return _assignment_copy(tmp_path_factory, SLOW_WALL)
+    return assignment_copy(tmp_path_factory, SLOW_WALL)
 
 
 def tree_digest(root: Path) -> dict[str, str]:

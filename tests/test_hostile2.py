@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, build_submission, validate
+from conftest import ROOT, assignment_copy, build_submission, validate
 
 pytestmark = pytest.mark.e2e
 
@@ -191,6 +191,15 @@ def test_grade_without_the_sandbox_says_so_loudly(tmp_path):
 
 # ------------------------------------------------------------------ always a report
 
+@pytest.fixture(autouse=True)
+def _remove_deep_trees(tmp_path):
+    """pytest removes old temporary folders with shutil.rmtree, which recurses: the trees
+    1,000 levels deep these tests make are removed here, iteratively."""
+    yield
+    from grader import fstree
+    fstree.remove(tmp_path)
+
+
 def grade_cli(sub, out, *extra, env=None):
     import os
     return subprocess.run([sys.executable, "-m", "grader", "grade", str(sub), "--output", str(out), "--quiet",
@@ -360,3 +369,32 @@ def test_a_class_zip_with_a_folder_1000_deep_still_gives_every_report(tmp_path):
     eve = validate(json.loads((out / "eve.json").read_text()))
     assert eve["status"] == "error" and "nested more than 64 levels" in eve["message"]
     assert (out / "grades.csv").is_file() and (out / "report.html").is_file()
+
+
+# ------------------------------------------------------------------ points on the time-out path
+
+# The template (no profile receiver: 1 point honestly). In the first creation test a pre_save
+# receiver writes the row the registration test would leave had it passed, then hangs.
+FORGE_THEN_HANG = '''
+from django.db import connection
+from django.db.models.signals import pre_save
+def _forge(sender, **kwargs):
+    with connection.cursor() as c:
+        c.execute("INSERT INTO _grader_evidence VALUES "
+                  "('test_registration.py::test_receiver_registered_in_ready', 'done', 0)")
+    while True:
+        pass
+pre_save.connect(_forge, weak=False)
+'''
+
+
+def test_rows_written_before_a_hang_earn_nothing(tmp_path, tmp_path_factory):
+    quick = assignment_copy(tmp_path_factory, 6)
+    sub = build_submission(tmp_path / "sub", {"users/apps.py": apps_running(FORGE_THEN_HANG)})
+    done = grade_cli(sub, tmp_path / "r.json", "--assignment", str(quick))
+    assert done.returncode == 0, done.stderr
+    report = validate(json.loads((tmp_path / "r.json").read_text()))
+    assert report["status"] == "timeout"
+    assert report["score"] == 1  # project-loads only: the forged row has no verdict behind it
+    reg = next(c for c in report["checks"] if c["id"] == "receiver-registered-in-ready")
+    assert reg["status"] == "failed" and reg["diagnosis"] == "wrong-signal", reg  # the child's own verdict

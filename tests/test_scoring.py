@@ -421,9 +421,17 @@ def stopped_in_first_creation_test() -> Evidence:
     return ev
 
 
+def streamed_until_first_creation_test() -> dict:
+    """The verdicts the child streamed before it stopped in the first creation test."""
+    stopped = REAL.test_ids.index("test_creation.py::test_create_user")
+    return {t: {"nodeid": t, "outcome": "passed"} for t in REAL.test_ids[:stopped]}
+
+
 def test_timeout_is_its_own_status_and_keeps_backed_passes():
     ev = stopped_in_first_creation_test()
-    scored = score(REAL, run_result(None, timed_out=True, returncode=-9), ev)
+    run = run_result(None, timed_out=True, returncode=-9)
+    run.verdicts = streamed_until_first_creation_test()
+    scored = score(REAL, run, ev)
     assert scored.status == RunStatus.TIMEOUT
     assert scored.message.startswith("stopped after 60 s while checking 'Every new user gets exactly one profile'")
     assert {c.id: c.score for c in scored.checks} == {
@@ -454,6 +462,7 @@ def test_timeout_uses_the_rubric_wall_time():
 def test_timeout_names_the_student_frame_that_was_running():
     ev = stopped_in_first_creation_test()
     run = run_result(None, timed_out=True, returncode=-9)
+    run.verdicts = streamed_until_first_creation_test()
     run.stack = ["users/signals.py:14 in create_profile", "users/signals.py:9 in helper"]
     scored = score(REAL, run, ev)
     assert "your code was running users/signals.py:14 in create_profile" in scored.message
@@ -506,3 +515,19 @@ def test_evidence_reading_gives_up_on_an_endless_query(tmp_path, monkeypatch):
     assert time.monotonic() - started < 5
     ok, _ = ev.confirms("t", 1)
     assert not ok  # nothing confirmed from a database the grader could not read
+
+
+def test_after_a_timeout_a_pass_needs_the_streamed_verdict_and_the_evidence():
+    ev = stopped_in_first_creation_test()        # the database backs the first two tests ...
+    run = run_result(None, timed_out=True, returncode=-9)
+    run.verdicts = {"test_project.py::test_project_loads": {"nodeid": "test_project.py::test_project_loads",
+                                                          "outcome": "passed"},
+                    "test_registration.py::test_receiver_registered_in_ready": {
+                        "nodeid": "test_registration.py::test_receiver_registered_in_ready", "outcome": "failed",
+                        "message": "no receiver", "diagnosis": "receiver-not-connected"}}
+    scored = score(REAL, run, ev)                 # ... but the child said the second one failed
+    assert {c.id: c.score for c in scored.checks}["receiver-registered-in-ready"] == 0
+    reg = scored.checks[1]
+    assert reg.feedback == "no receiver" and reg.diagnosis == "receiver-not-connected"
+    run.verdicts = {}                             # no verdict at all: rows alone earn nothing
+    assert score(REAL, run, ev).score == 0
