@@ -30,6 +30,20 @@ class Evidence:
     # The grader cannot find what it needs (the model map, a recorded table): not proof of
     # tampering, so the run is an error rather than `tampered`.
     grader_problem: bool = False
+    roles: dict[str, str] = field(default_factory=dict)  # role -> model label, as the child recorded them
+
+    def confirms_connection(self, spec: dict[str, str], events: list[dict]) -> tuple[bool, str]:
+        """Did the child stream, as it happened, the connection `spec` asks for (a signal, for
+        the sender's role or every sender, made in the ready() of the app of a role)?"""
+        sender = self.roles.get(spec["sender"], "")
+        app = self.roles.get(spec["ready"], "").partition(".")[0]
+        if not sender or not app:
+            return False, "the grading database does not say which models the exercise is about"
+        for event in events:
+            if (event.get("signal") == spec["signal"] and event.get("sender") in (sender, "")
+                    and event.get("phase") == "ready" and event.get("app") == app):
+                return True, ""
+        return False, f"no {spec['signal']} receiver was seen being connected in the ready() of '{app}'"
 
     def confirms(self, nodeid: str, expected_users: int) -> tuple[bool, str]:
         """Does the database back the claim that `nodeid` passed?"""
@@ -96,6 +110,7 @@ def read(db: Path | None) -> Evidence:
             models, roles = _model_map(conn)
         except (sqlite3.Error, ValueError, TypeError):
             models, roles = {}, {}
+        ev.roles = roles
         wanted = sorted({pk for pks in ev.users.values() for pk in pks})
         if not wanted:
             return ev  # nothing to look up (no test created users)

@@ -47,6 +47,9 @@ class Assignment:
     limits: Limits
     digest: str = ""
     solution_dir: Path | None = field(default=None)
+    # test id -> the connection its pass needs the child to have streamed as it happened:
+    # {"signal": "post_save", "sender": role, "ready": role whose app's ready() was running}
+    connections: dict[str, dict[str, str]] = field(default_factory=dict)
     runtime: _runtime.Runtime = field(default_factory=_runtime.Runtime)
 
     @property
@@ -160,6 +163,16 @@ def load(root: Path) -> Assignment:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise RubricError(f"{path}: [limits] {key} must be a positive number, not {value!r}")
     limits = Limits(**limits_raw)
+    connections = data.get("connections", {})
+    if not isinstance(connections, dict):
+        raise RubricError(f"{path}: [connections] must be a table")
+    for test, spec in connections.items():
+        if test not in all_tests:
+            raise RubricError(f"{path}: [connections] names {test!r}, which no check uses")
+        if not isinstance(spec, dict) or set(spec) != {"signal", "sender", "ready"} \
+                or not all(isinstance(v, str) and v for v in spec.values()):
+            raise RubricError(f"{path}: [connections] {test!r} must be "
+                              "{ signal = \"...\", sender = \"<role>\", ready = \"<role>\" }")
     try:
         runtime = _runtime.parse(data.get("runtime"), str(path))
     except ValueError as exc:
@@ -180,4 +193,5 @@ def load(root: Path) -> Assignment:
         digest=digest.hexdigest()[:16],
         solution_dir=solution if solution.is_dir() else None,
         runtime=runtime,
+        connections={t: dict(spec) for t, spec in connections.items()},
     )

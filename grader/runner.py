@@ -83,6 +83,7 @@ class RunResult:
     stopped: str = ""               # why the grader stopped the run early (a limit), if it did
     stack: list[str] = field(default_factory=list)  # at a time-out: the student's frames running, innermost first
     verdicts: dict[str, dict] = field(default_factory=dict)  # nodeid -> the child's verdict, streamed as it ended
+    events: list[dict] = field(default_factory=list)        # connections the child streamed as they happened
 
     def cleanup(self) -> None:
         if self.private:
@@ -218,24 +219,28 @@ def running_frames(path: Path, submission: str, cap: int = 64 * 1024) -> list[st
     return []
 
 
-def read_verdicts(path: Path, cap: int = 1024 * 1024) -> dict[str, dict]:
-    """The verdicts the child streamed, one JSON line per test; the first line of a test
-    counts, malformed lines are ignored."""
+def read_stream(path: Path, cap: int = 1024 * 1024) -> tuple[dict[str, dict], list[dict]]:
+    """What the child streamed as it happened, one JSON line each: test verdicts (the first
+    line of a test counts) and events (connections); malformed lines are ignored."""
     try:
         with open(path, "rb") as fh:
             data = fh.read(cap)
     except OSError:
-        return {}
+        return {}, []
     verdicts: dict[str, dict] = {}
+    events: list[dict] = []
     for line in data.splitlines():
         try:
             entry = json.loads(line)
         except (ValueError, RecursionError):
             continue
-        if isinstance(entry, dict) and isinstance(entry.get("nodeid"), str) \
-                and entry.get("outcome") in ("passed", "failed", "skipped", "error"):
+        if not isinstance(entry, dict):
+            continue
+        if isinstance(entry.get("nodeid"), str) and entry.get("outcome") in ("passed", "failed", "skipped", "error"):
             verdicts.setdefault(entry["nodeid"], entry)
-    return verdicts
+        elif entry.get("event") == "connect" and len(events) < 10_000:
+            events.append(entry)
+    return verdicts, events
 
 
 def _copy_db(src_dir: Path, dest_dir: Path) -> Path | None:
@@ -415,7 +420,7 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
         result.report, result.report_problem = _read_capped(child.report_path, REPORT_CAP)
         if result.timed_out:
             result.stack = running_frames(child.stack_path, child.inside(work / "submission"))
-        result.verdicts = read_verdicts(child.verdict_path)
+        result.verdicts, result.events = read_stream(child.verdict_path)
         result.db_copy = _copy_db(work / "db", child.private)
     except BaseException:
         fstree.remove(child.private)

@@ -132,7 +132,7 @@ def decide_checks(assignment: Assignment, outcomes: dict[str, TestOutcome]) -> l
 
 
 def _progress_outcomes(assignment: Assignment, ev: Evidence, verdicts: dict[str, dict],
-                       why: str) -> dict[str, TestOutcome]:
+                       events: list[dict], why: str) -> dict[str, TestOutcome]:
     """Outcomes of a run that stopped before reporting, from the verdicts the child streamed as
     each test ended: a test keeps a pass only when the database backs it too (the same two
     witnesses as a finished run); a test without a verdict did not complete."""
@@ -143,6 +143,8 @@ def _progress_outcomes(assignment: Assignment, ev: Evidence, verdicts: dict[str,
             outcomes[t] = TestOutcome(t, "error", why)
         elif verdict["outcome"] == "passed":
             ok, _ = ev.confirms(t, assignment.evidence[t])
+            if ok and t in assignment.connections:
+                ok, _ = ev.confirms_connection(assignment.connections[t], events)
             outcomes[t] = TestOutcome(t, "passed") if ok else TestOutcome(t, "error", why)
         else:
             outcomes[t] = TestOutcome(
@@ -174,7 +176,7 @@ def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
         message = (f"stopped after {limits.wall_time_s:g} s{where}{running} - look for an endless "
                    "loop or a receiver that saves its own instance.")
         stopped = f"did not complete: the run was stopped after {limits.wall_time_s:g} s"
-        outcomes = _progress_outcomes(assignment, ev, run.verdicts, stopped)
+        outcomes = _progress_outcomes(assignment, ev, run.verdicts, run.events, stopped)
         current = ev.unfinished if ev.available else None
         if current in outcomes and outcomes[current].outcome == "error" and run.stack:
             outcomes[current] = TestOutcome(
@@ -259,6 +261,8 @@ def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
                        "so no points could be confirmed. If your code does not change the database's "
                        "tables, tell your instructor: the grader may be at fault.")
                 return _unscored(assignment, RunStatus.ERROR, why, warnings, "not scored: " + why)
+            if ok and nodeid in assignment.connections:
+                ok, reason = ev.confirms_connection(assignment.connections[nodeid], run.events)
             if not ok:
                 why = (f"the report says {nodeid} passed, but the grading database disagrees "
                        f"({reason}): the test results were changed (instructor: inspect this submission)")

@@ -878,6 +878,11 @@ FORGE_EVIDENCE = """
                                [test["nodeid"]])
                     db.commit()
                     db.close()
+                    # and the connection the grader wants to have seen as it happened
+                    import json, os
+                    os.write(plugin.VERDICT_FD, (json.dumps({
+                        "event": "connect", "signal": "post_save", "sender": "auth.User",
+                        "phase": "ready", "app": "users"}) + "\n").encode())
             return original(self, json_report)
         plugin.Collector.pytest_json_modifyreport = modify
 """
@@ -885,8 +890,9 @@ FORGE_EVIDENCE = """
 
 @needs_bwrap
 @pytest.mark.xfail(strict=True, reason=(
-    "known limit: code running in the grading child can change both the report and the grading "
-    "database, so a test that creates no users (receiver-registered-in-ready) can be forged"))
+    "known limit: code running in the grading child can change the report, the grading database "
+    "and the stream of connections, so a test that creates no users (receiver-registered-in-ready) "
+    "can be forged"))
 def test_forged_report_and_evidence_known_limit(make_submission, hostile, marker):
     sub = make_submission({"users/hostile.py": hostile_module(marker, FORGE_EVIDENCE),
                            "users/apps.py": apps_py("hostile.forge()", import_signals=False)})

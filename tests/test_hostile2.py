@@ -398,3 +398,47 @@ def test_rows_written_before_a_hang_earn_nothing(tmp_path, tmp_path_factory):
     assert report["score"] == 1  # project-loads only: the forged row has no verdict behind it
     reg = next(c for c in report["checks"] if c["id"] == "receiver-registered-in-ready")
     assert reg["status"] == "failed" and reg["diagnosis"] == "wrong-signal", reg  # the child's own verdict
+
+
+# ------------------------------------------------------------------ the ready() check
+
+# A function *named* ready, with an AppConfig as `self`, called from models.py.
+FAKE_READY_MODELS = '''
+
+from django.apps import apps as _apps
+
+
+def ready(self=_apps.get_app_config("users")):
+    from . import signals  # noqa: F401
+
+
+ready()
+'''
+# The receiver connected from models.py, then ready() rewrites the harness's record of it.
+EDIT_RECORD = '''
+from _grader_harness import probe
+for c in probe.CONNECTS:
+    c.phase, c.app_label = "ready", "users"
+'''
+
+
+@pytest.mark.parametrize("how", ["function-named-ready", "ready-edits-the-record"])
+def test_only_djangos_own_call_of_ready_counts(tmp_path, how):
+    from conftest import GOOD_SIGNALS, TEMPLATE
+    models = (TEMPLATE / "users" / "models.py").read_text()
+    if how == "function-named-ready":
+        files = {"users/signals.py": GOOD_SIGNALS, "users/models.py": models + FAKE_READY_MODELS}
+    else:
+        files = {"users/signals.py": GOOD_SIGNALS,
+                 "users/models.py": models + "\n\nfrom . import signals  # noqa: E402,F401\n",
+                 "users/apps.py": apps_running(EDIT_RECORD).replace("        from . import signals  # noqa: F401\n", "")}
+    sub = build_submission(tmp_path / "sub", files)
+    done = grade_cli(sub, tmp_path / "r.json")
+    assert done.returncode == 0, done.stderr
+    report = validate(json.loads((tmp_path / "r.json").read_text()))
+    reg = next(c for c in report["checks"] if c["id"] == "receiver-registered-in-ready")
+    assert reg["score"] == 0, (report["status"], report["message"], reg)
+    if how == "function-named-ready":
+        assert reg["diagnosis"] == "connected-in-models", reg
+    else:  # the record was rewritten in the child; what the grader saw as it happened disagrees
+        assert report["status"] == "tampered", report["message"]

@@ -162,7 +162,13 @@ def full_evidence(assignment: Assignment = REAL) -> Evidence:
             ev.users.setdefault(t, []).append(pk)
             ev.existing_users.add(pk)
             ev.profiles[pk] = 1
+    ev.roles = {"user": "auth.User", "profile": "users.Profile"}
     return ev
+
+
+# The connection a correct submission's child streams while UsersConfig.ready() runs.
+READY_CONNECT = {"event": "connect", "signal": "post_save", "sender": "auth.User", "phase": "ready",
+                 "app": "users", "receiver": "create_profile", "where": "users/signals.py:9"}
 
 
 def child_report(overrides: dict[str, str] | None = None, controls: bool = True,
@@ -181,7 +187,7 @@ def run_result(report: dict | None, *, timed_out: bool = False, returncode: int 
                report_problem: str = "", warnings: list | None = None) -> RunResult:
     return RunResult(mode="none", returncode=returncode, timed_out=timed_out, duration_s=1.0,
                      report=report, report_problem=report_problem, controls=CONTROLS,
-                     warnings=list(warnings or []))
+                     warnings=list(warnings or []), events=[READY_CONNECT])
 
 
 def assert_all_zero(scored, status: CheckStatus = CheckStatus.ERROR):
@@ -531,3 +537,24 @@ def test_after_a_timeout_a_pass_needs_the_streamed_verdict_and_the_evidence():
     assert reg.feedback == "no receiver" and reg.diagnosis == "receiver-not-connected"
     run.verdicts = {}                             # no verdict at all: rows alone earn nothing
     assert score(REAL, run, ev).score == 0
+
+
+@pytest.mark.parametrize("event, reason", [
+    (None, "no post_save receiver was seen being connected in the ready() of 'users'"),
+    ({**READY_CONNECT, "phase": "models"}, "in the ready() of 'users'"),
+    ({**READY_CONNECT, "app": "notes"}, "in the ready() of 'users'"),
+    ({**READY_CONNECT, "signal": "pre_save"}, "no post_save receiver"),
+    ({**READY_CONNECT, "sender": "users.Profile"}, "no post_save receiver"),
+])
+def test_a_registration_pass_needs_the_connection_streamed_as_it_happened(event, reason):
+    run = run_result(child_report())
+    run.events = [event] if event else []
+    scored = score(REAL, run, full_evidence())
+    assert scored.status == RunStatus.TAMPERED and scored.score == 0
+    assert reason in scored.message
+
+
+def test_a_connection_for_every_sender_backs_registration_too():
+    run = run_result(child_report())
+    run.events = [{**READY_CONNECT, "sender": ""}]
+    assert score(REAL, run, full_evidence()).score == 10

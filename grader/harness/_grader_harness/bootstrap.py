@@ -135,8 +135,8 @@ def main() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "_grader_harness.settings"
 
     from _grader_harness import errors, plugin, probe
-    if run.get("verdict_fd") is not None:
-        plugin.VERDICT_FD = int(run["verdict_fd"])
+    if run.get("verdict_fd") is not None:  # verdicts and connections, as they happen
+        plugin.VERDICT_FD = probe.EVENT_FD = int(run["verdict_fd"])
     refused = load_dotenv(os.path.join(run["submission"], ".env"))
     if refused:
         plugin.STATE["warnings"].append(

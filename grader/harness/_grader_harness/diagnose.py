@@ -15,24 +15,6 @@ from pathlib import Path
 from _grader_harness import config, errors, probe
 
 
-def _signal_name(signal) -> str:
-    from django.db.models import signals as model_signals
-
-    modules = [model_signals]
-    try:
-        from django.contrib.auth import signals as auth_signals
-        modules.append(auth_signals)
-    except Exception:
-        pass
-    from django.core import signals as core_signals
-    modules.append(core_signals)
-    for module in modules:
-        for name, value in vars(module).items():
-            if value is signal:
-                return name
-    return "a custom signal"
-
-
 def app_names(app_label: str) -> tuple[str, str]:
     """("users/", "UsersConfig"): the app's folder in the project and the name of the
     AppConfig Django loads for it, for advice in the student's own terms."""
@@ -166,7 +148,7 @@ def registration_problem() -> tuple[str, str, str] | None:
                 c.call_site)
     for c in ours:
         return ("wrong-signal",
-                f"your receiver {at(c)} is connected to {_signal_name(c.signal)}, not to post_save. "
+                f"your receiver {at(c)} is connected to {probe.signal_name(c.signal) or 'a custom signal'}, not to post_save. "
                 "A profile must be created after a new user is saved: use post_save and its "
                 "`created` argument.", c.call_site)
     problem = appconfig_problem(app_label)
