@@ -10,7 +10,7 @@ import platform
 import time
 from pathlib import Path
 
-from grader import __version__, evidence, fstree, rubric, runner, scoring
+from grader import __version__, evidence, fstree, redact, rubric, runner, runtime, scoring
 from grader.discover import DiscoveryError, discover
 from grader.model import CheckStatus, Report, RunStatus
 
@@ -84,5 +84,14 @@ def grade(path: str | Path, assignment: str | rubric.Assignment = rubric.DEFAULT
     output = run.output
     if run.output_bytes > len(run.output.encode()):
         output += f"\n[... {run.output_bytes - len(run.output.encode())} more bytes of output not kept]"
-    return _report(assignment, name, scored.status, scored.message, scored.checks, started,
-                   run.mode, scored.warnings, output)
+    if assignment.visibility.get("output") == "hidden":
+        output = "[the assignment does not show what the submission printed]" if output else ""
+    report = _report(assignment, name, scored.status, scored.message, scored.checks, started,
+                     run.mode, scored.warnings, output)
+    return redactor(assignment, run.work, run.private).report(report)
+
+
+def redactor(assignment: rubric.Assignment, *run_folders) -> redact.Redactor:
+    """What must not reach a student: the hidden files' lines, the grader's own folders."""
+    return redact.Redactor(redact.fragments(assignment.tests_dir),
+                           redact.grader_paths(assignment.root, runtime.cache_root(), *run_folders))

@@ -50,6 +50,8 @@ class Assignment:
     # test id -> the connection its pass needs the child to have streamed as it happened:
     # {"signal": "post_save", "sender": role, "ready": role whose app's ready() was running}
     connections: dict[str, dict[str, str]] = field(default_factory=dict)
+    # What students see of a report: {"output": "visible" | "hidden"} (what the submission printed)
+    visibility: dict[str, str] = field(default_factory=dict)
     runtime: _runtime.Runtime = field(default_factory=_runtime.Runtime)
 
     @property
@@ -163,6 +165,10 @@ def load(root: Path) -> Assignment:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise RubricError(f"{path}: [limits] {key} must be a positive number, not {value!r}")
     limits = Limits(**limits_raw)
+    visibility = data.get("visibility", {})
+    if not isinstance(visibility, dict) or set(visibility) - {"output"} \
+            or any(v not in ("visible", "hidden") for v in visibility.values()):
+        raise RubricError(f"{path}: [visibility] takes output = \"visible\" or \"hidden\"")
     connections = data.get("connections", {})
     if not isinstance(connections, dict):
         raise RubricError(f"{path}: [connections] must be a table")
@@ -194,4 +200,5 @@ def load(root: Path) -> Assignment:
         solution_dir=solution if solution.is_dir() else None,
         runtime=runtime,
         connections={t: dict(spec) for t, spec in connections.items()},
+        visibility=dict(visibility),
     )

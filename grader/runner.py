@@ -79,6 +79,7 @@ class RunResult:
     controls: Controls | None = None
     token: str = ""
     private: Path | None = None     # grader-only folder; removed by cleanup()
+    work: Path | None = None        # the run's work folder (gone after the run; its path is redacted)
     warnings: list[str] = field(default_factory=list)
     stopped: str = ""               # why the grader stopped the run early (a limit), if it did
     stack: list[str] = field(default_factory=list)  # at a time-out: the student's frames running, innermost first
@@ -370,7 +371,8 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
     controls = Controls.generate()
     token = secrets.token_hex(3)
     result = RunResult(mode=child.mode, returncode=None, timed_out=False, duration_s=0.0, report=None,
-                       controls=controls, token=token, private=child.private, warnings=list(child.warnings))
+                       controls=controls, token=token, private=child.private, work=child.work,
+                       warnings=list(child.warnings))
     deadline = started + limits.wall_time_s  # copying the submission is part of the run's time
     try:
         result.warnings += _fill(project, assignment, work, controls, deadline)

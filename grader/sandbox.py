@@ -269,6 +269,12 @@ def bwrap_argv(layout: Layout, writable: list[Path], readonly: list[Path], comma
     argv += ["--proc", "/proc", "--dev", "/dev", "--bind", str(layout.work / "tmp"), "/tmp"]
     for root in _python_roots() + [r for r in extra_roots if r not in _python_roots()]:
         argv += ["--ro-bind", root, root]
+    # The grader's own package, where an installation (a wheel) puts it inside the folders
+    # mounted above: its assignments hold rubrics and reference solutions. An empty,
+    # read-only folder hides it (the child runs its own copy of the harness).
+    own = str(Path(__file__).resolve().parent)
+    if any(own == r or own.startswith(r + "/") for r in _python_roots()):
+        argv += ["--tmpfs", own, "--remount-ro", own]
     argv += ["--dir", MOUNT]
     for path in readonly:
         argv += ["--ro-bind", str(path), layout.inside(path, "bwrap")]

@@ -169,3 +169,36 @@ def test_fail_under_and_grading_the_current_folder(tmp_path):
 def test_unknown_format_is_a_usage_error(tmp_path):
     proc = run_cli("grade", str(tmp_path), "--format", "pdf")
     assert proc.returncode == 2 and "unknown format" in proc.stderr
+
+
+@pytest.mark.e2e
+def test_an_installed_grader_hides_its_assignments_from_the_sandbox(fresh_grader, tmp_path):
+    """A wheel puts the rubrics and reference solutions inside site-packages, which the child
+    needs for Django and pytest: the sandbox hides the grader's own package there."""
+    from grader import sandbox
+    if sandbox.bwrap_problem():
+        pytest.skip(f"bubblewrap: {sandbox.bwrap_problem()}")
+    found = list(fresh_grader.glob("lib/python3*/site-packages/grader/assignments/signals-profile/solution"))
+    assert found, "the wheel ships the reference solution (instructor installs)"
+    probe = f'''
+import os
+print("SOLUTION-VISIBLE" if os.path.exists({str(found[0] / "users" / "signals.py")!r}) else "SOLUTION-HIDDEN")
+'''
+    project = build_submission(tmp_path / "project", {"users/hostile.py": probe, "users/apps.py": """
+        from django.apps import AppConfig
+
+
+        class UsersConfig(AppConfig):
+            default_auto_field = "django.db.models.BigAutoField"
+            name = "users"
+
+            def ready(self):
+                from . import hostile, signals  # noqa: F401
+        """}, solution=True)
+    done = subprocess.run([fresh_grader / "bin" / "grader", "grade", str(project), "--output", str(tmp_path / "r.json"),
+                           "--sandbox", "bwrap", "--quiet"], env={**os.environ, "HOME": str(tmp_path)},
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert "SOLUTION-HIDDEN" in report["output"], report["output"]
+    assert report["score"] == 10

@@ -442,3 +442,62 @@ def test_only_djangos_own_call_of_ready_counts(tmp_path, how):
         assert reg["diagnosis"] == "connected-in-models", reg
     else:  # the record was rewritten in the child; what the grader saw as it happened disagrees
         assert report["status"] == "tampered", report["message"]
+
+
+# ------------------------------------------------------------------ nothing hidden reaches the student
+
+# On the first save: print every hidden test module's source and where things are, then
+# (on a re-save) raise an exception that quotes a hidden line.
+LEAKER_SIGNALS = '''
+import sys
+
+from django.conf import settings
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from .models import Profile
+
+SHOWN = []
+
+
+def hidden_modules():
+    return [m for name, m in list(sys.modules.items()) if name.startswith("test_") and getattr(m, "__file__", None)]
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL)
+def create_profile(sender, instance, created, **kwargs):
+    if created:
+        Profile.objects.get_or_create(user=instance)
+    if not SHOWN:
+        SHOWN.append(1)
+        for module in hidden_modules():
+            print("LEAK", module.__file__)
+            print(open(module.__file__).read())
+        import _grader_harness, django
+        print("LEAK-PATHS", sys.prefix, _grader_harness.__file__, django.__file__, sys.executable)
+    elif not created:
+        source = open(hidden_modules()[0].__file__).read().splitlines()
+        raise RuntimeError(" / ".join(line for line in source if len(line.strip()) > 20)[:1000])
+'''
+
+
+def test_hidden_source_and_grader_paths_never_reach_the_student(tmp_path):
+    from conftest import ASSIGNMENT
+    from grader import redact
+    sub = build_submission(tmp_path / "sub", {"users/signals.py": LEAKER_SIGNALS}, solution=True)
+    out = tmp_path / "leak.json"
+    done = grade_cli(sub, out, "--format", "markdown", "--format", "junit", "--format", "gradescope")
+    assert done.returncode == 0, done.stderr
+    report = validate(json.loads(out.read_text()))
+    assert "LEAK" in report["output"] and redact.HIDDEN in report["output"]  # it really tried
+    resave = next(c for c in report["checks"] if c["id"] == "resave-no-duplicate")
+    assert redact.HIDDEN in resave["feedback"]
+    hidden = redact.fragments(ASSIGNMENT / "tests")
+    host = [p for p in redact.grader_paths(ASSIGNMENT, ROOT) if len(p) > 4]
+    for path in (out, tmp_path / "leak.md", tmp_path / "leak.junit.xml", tmp_path / "leak.gradescope.json"):
+        text = path.read_text()
+        for fragment in hidden:
+            assert fragment not in text, (path.name, fragment)
+        for folder in host:
+            assert folder not in text, (path.name, folder)
+    assert "<grader>" in report["output"]
