@@ -71,11 +71,13 @@ def grade(path: str | Path, assignment: str | rubric.Assignment = rubric.DEFAULT
         if child is not None:
             child.abandon()
         return error_report(assignment, name, str(exc), started)
+    mode = child.mode if child is not None else "none"
     try:
         run = runner.run(project, assignment, sandbox, child=child)
     except fstree.TreeLimit as exc:  # too deep, too large, too slow to copy: the submission's doing
-        return error_report(assignment, name, f"Your submission could not be graded: {exc}.", started,
-                            child.mode if child is not None else "none")
+        return error_report(assignment, name, f"Your submission could not be graded: {exc}.", started, mode)
+    except fstree.DiskFull as exc:
+        return grader_fault_report(assignment, name, str(exc), started, mode)
     try:
         ev = evidence.read(run.db_copy)
         scored = scoring.score(assignment, run, ev)
@@ -88,7 +90,20 @@ def grade(path: str | Path, assignment: str | rubric.Assignment = rubric.DEFAULT
         output = "[the assignment does not show what the submission printed]" if output else ""
     report = _report(assignment, name, scored.status, scored.message, scored.checks, started,
                      run.mode, scored.warnings, output)
+    full = runner.grader_disk_full(run.work)
+    if full:  # the database could not grow, files could not be written: not the student's doing
+        return grader_fault_report(assignment, name, full, started, run.mode)
     return redactor(assignment, run.work, run.private).report(report)
+
+
+def grader_fault_report(assignment: rubric.Assignment, submission: str, what: str, started: float,
+                        sandbox: str = "none") -> Report:
+    """The report of a submission the grader could not grade for a reason of its own."""
+    message = (f"The grader could not grade this submission ({what}). This is a fault of the grader, "
+               "not a mark: the instructor will grade it again.")
+    report = error_report(assignment, submission, message, started, sandbox)
+    report.grader_fault = what
+    return report
 
 
 def redactor(assignment: rubric.Assignment, *run_folders) -> redact.Redactor:

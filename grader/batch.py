@@ -404,12 +404,8 @@ def decide(report_path: Path, submission: Path, student: str, digest: str,
 
 def fault_report(assignment: rubric.Assignment, student: str, what: str, mode: str) -> Report:
     """The report of a student whose grading failed because of the grader, not the student."""
-    message = (f"The grader could not grade this submission ({what}). This is a fault of the grader, "
-               "not a mark: the instructor will grade it again.")
-    report = api.error_report(assignment, student, message, time.monotonic(),
-                              mode if mode in ("bwrap", "none") else "none")
-    report.grader_fault = what
-    return report
+    return api.grader_fault_report(assignment, student, what, time.monotonic(),
+                                   mode if mode in ("bwrap", "none") else "none")
 
 
 def rejected_report(assignment: rubric.Assignment, student: str, why: str, mode: str) -> Report:

@@ -24,6 +24,15 @@ class TreeLimit(Exception):
     """The tree is over a limit; the message says which, for the student."""
 
 
+class DiskFull(OSError):
+    """The grader's own disk is full: its fault, never the student's."""
+
+
+def _is_disk_full(exc: OSError) -> bool:
+    import errno
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
 @dataclass(frozen=True)
 class Limits:
     max_depth: int = 64
@@ -107,7 +116,9 @@ def copy(src: Path, dst: Path, ignore: Ignore | None = None, limits: Limits = Li
             elif entry.kind == "file":
                 shutil.copyfile(entry.path, target, follow_symlinks=False)
                 os.chmod(target, stat.S_IMODE(entry.st.st_mode) | stat.S_IRUSR | stat.S_IWUSR)
-        except OSError:
+        except OSError as exc:
+            if _is_disk_full(exc):
+                raise DiskFull(exc.errno, f"the grader's disk is full while copying the submission: {exc}") from None
             unreadable.append(entry.rel)
     return unreadable
 

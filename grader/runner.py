@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -157,22 +158,63 @@ def _usage(folders: list[Path], stop_bytes: int, stop_entries: int) -> tuple[int
 
 
 class _DiskWatch:
-    """What the child writes to its work folders, against the size it started with."""
+    """What the child writes to its work folders, against the size it started with.
 
-    def __init__(self, folders: list[Path], max_bytes: int, max_entries: int = MAX_NEW_ENTRIES):
+    Under bubblewrap the child writes only into size-capped tmpfs mounts (its /tmp and the
+    folder it runs the submission from) and the one database file: those mounts are measured
+    through the sandbox's /proc/<pid>/root with statvfs (bytes and files in use, deleted but
+    open files included); `base_bytes`/`base_entries` are what the submission brought.
+    """
+
+    def __init__(self, folders: list[Path], max_bytes: int, max_entries: int = MAX_NEW_ENTRIES,
+                 mounts: "Callable[[], list[str]] | None" = None):
         self.folders = folders
         self.base_bytes, self.base_entries = _usage(folders, 1 << 62, 1 << 62)
         self.max_bytes, self.max_entries = max_bytes, max_entries
+        self.mounts = mounts
+
+    def _mounted(self) -> tuple[int, int]:
+        used = entries = 0
+        for mount in self.mounts() if self.mounts else []:
+            try:
+                st = os.statvfs(mount)
+            except OSError:
+                continue
+            used += (st.f_blocks - st.f_bfree) * st.f_frsize
+            entries += st.f_files - st.f_ffree
+        return used, entries
 
     def problem(self) -> str:
         used, entries = _usage(self.folders, self.base_bytes + self.max_bytes,
                                self.base_entries + self.max_entries)
-        if used - self.base_bytes > self.max_bytes:
+        mounted, mounted_entries = self._mounted()
+        # the mounts (a copy of the submission, /tmp) start with what the submission brought
+        new_bytes = used - self.base_bytes + max(0, mounted - self.base_bytes * bool(self.mounts))
+        new_entries = entries - self.base_entries + max(0, mounted_entries - self.base_entries * bool(self.mounts))
+        # a full tmpfs refuses the last bytes: stop just before its cap too
+        if new_bytes > self.max_bytes - (4 << 20 if self.mounts else 0):
             return (f"the run was stopped: it wrote more than {self.max_bytes // (1024 * 1024)} MB "
                     "of files")
-        if entries - self.base_entries > self.max_entries:
+        if new_entries > self.max_entries:
             return f"the run was stopped: it created more than {self.max_entries} files"
         return ""
+
+
+def _sandbox_mounts(pid: int, inside: list[str]) -> Callable[[], list[str]]:
+    """The child's tmpfs mounts as the grader can reach them: /proc/<first child of bwrap>/root/...
+    (found on first use; none when /proc does not let us look, and then only the caps apply)."""
+    found: list[str] = []
+
+    def mounts() -> list[str]:
+        if not found:
+            try:
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            except OSError:
+                return []
+            if children:
+                found.extend(f"/proc/{children[0]}/root{path}" for path in inside)
+        return found
+    return mounts
 
 
 def _read_capped(path: Path, cap: int) -> tuple[dict | None, str]:
@@ -218,6 +260,20 @@ def running_frames(path: Path, submission: str, cap: int = 64 * 1024) -> list[st
         if frames:
             return frames[:8]
     return []
+
+
+MIN_FREE_BYTES = 64 * 1024 * 1024
+
+
+def grader_disk_full(folder: Path | None) -> str:
+    """Why the grader's own disk (where `folder` lives) is too full for a fair run, or ""."""
+    try:
+        free = shutil.disk_usage(folder if folder and folder.exists() else tempfile.gettempdir()).free
+    except OSError:
+        return ""
+    if free < MIN_FREE_BYTES:
+        return f"the grader's disk has only {free // (1024 * 1024)} MB free"
+    return ""
 
 
 def read_stream(path: Path, cap: int = 1024 * 1024) -> tuple[dict[str, dict], list[dict]]:
@@ -292,6 +348,14 @@ class Child:
     def inside(self, path: Path) -> str:
         return sandbox.Layout(self.work).inside(path, self.mode)
 
+    @property
+    def submission_inside(self) -> str:
+        """Where the child runs the submission: under bubblewrap a size-capped tmpfs that it
+        fills from the read-only copy (work/submission, seen as source); else the copy itself."""
+        if self.mode == "bwrap":
+            return str(Path(sandbox.MOUNT) / "run")
+        return self.inside(self.work / "submission")
+
     def _start(self, assignment: Assignment) -> None:
         work, limits = self.work, assignment.limits
         for name in ("submission", "suite", "db", "tmp"):
@@ -303,11 +367,17 @@ class Child:
         # sys.path is the standard library plus the package folders named by the grader.
         command = [sys.executable, "-I", "-S", self.inside(bootstrap)]
         extra = (str(self.runtime.path),) if self.runtime.usable else ()
+        (work / "db" / "grading.sqlite3").touch()  # the one file the child writes on this disk
         if self.mode == "bwrap":
+            # The child copies the submission from a read-only view into a size-capped tmpfs
+            # before any student code runs (the grader copies it in after starting the child).
+            layout, cap = sandbox.Layout(work), disk_cap(assignment)
             command = sandbox.bwrap_argv(
-                sandbox.Layout(work), writable=[work / "submission", work / "db"],
-                readonly=[work / "harness", work / "suite"], command=command, cwd=work / "submission",
-                extra_roots=extra)
+                layout, readonly=[work / "harness", work / "suite", work / "submission"], command=command,
+                cwd=self.submission_inside, extra_roots=extra, tmp_bytes=cap,
+                tmpfs=((self.submission_inside, cap + SUBMISSION_LIMITS["max_bytes"]),
+                       (layout.inside(work / "db", "bwrap"), 64 * 1024)),
+                writable_files=(work / "db" / "grading.sqlite3",))
         self.cgroup = sandbox.ChildCgroups(limits.max_processes, sandbox.memory_cap(limits))
         if not self.cgroup.pids and self.mode == "none":
             self.warnings.append("no pids cgroup available: the number of processes is not capped")
@@ -376,18 +446,22 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
     deadline = started + limits.wall_time_s  # copying the submission is part of the run's time
     try:
         result.warnings += _fill(project, assignment, work, controls, deadline)
-        watch = _DiskWatch([work / "submission", work / "db", work / "tmp"], disk_cap(assignment))
+        watch = _DiskWatch([work / "submission", work / "db", work / "tmp"], disk_cap(assignment),
+                           mounts=_sandbox_mounts(child.proc.pid, ["/tmp", child.submission_inside])
+                           if child.mode == "bwrap" else None)
         result.warnings += runtime.requirement_warnings(project.root, assignment.runtime, child.runtime)
         # The hidden files run in the rubric's order: the cheap checks first, so that a
         # receiver that hangs keeps the points already earned.
         tests = list(dict.fromkeys(t.split("::")[0] for t in assignment.test_ids)) + [controls.file]
         child.send({
-            "report_fd": child.report_fd, "submission": child.inside(work / "submission"),
+            "report_fd": child.report_fd, "submission": child.submission_inside,
+            "source": child.inside(work / "submission") if child.mode == "bwrap" else None,
             "stack_fd": child.stack_fd, "verdict_fd": child.verdict_fd,
             "stack_after_s": max(0.5, deadline - time.monotonic() - STACK_MARGIN_S),
             "settings": project.settings_module, "db": child.inside(work / "db" / "grading.sqlite3"),
             "token": token, "profile_model": assignment.profile_model,
             "allowed_packages": sorted(assignment.runtime.names),
+            "disk_cap_mb": disk_cap(assignment) // (1024 * 1024),
             "runtime_ok": child.runtime.usable or not assignment.runtime.packages,
             "suite": child.inside(work / "suite"), "tests": tests,
             "rlimits": sandbox.rlimits(limits, child.mode),
@@ -421,7 +495,7 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
         result.duration_s = time.monotonic() - started
         result.report, result.report_problem = _read_capped(child.report_path, REPORT_CAP)
         if result.timed_out:
-            result.stack = running_frames(child.stack_path, child.inside(work / "submission"))
+            result.stack = running_frames(child.stack_path, child.submission_inside)
         result.verdicts, result.events = read_stream(child.verdict_path)
         result.db_copy = _copy_db(work / "db", child.private)
     except BaseException:

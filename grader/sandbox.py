@@ -250,8 +250,13 @@ def _python_roots() -> list[str]:
     return result
 
 
-def bwrap_argv(layout: Layout, writable: list[Path], readonly: list[Path], command: list[str],
-               cwd: Path, extra_roots: tuple[str, ...] = ()) -> list[str]:
+def bwrap_argv(layout: Layout, readonly: list[Path], command: list[str], cwd: str,
+               extra_roots: tuple[str, ...] = (), tmp_bytes: int = 512 * 1024 * 1024,
+               tmpfs: tuple[tuple[str, int], ...] = (), writable_files: tuple[Path, ...] = ()) -> list[str]:
+    """The bubblewrap command line. Nothing the child writes reaches the grader's disk but
+    `writable_files` (each capped by RLIMIT_FSIZE and, as a mount point, impossible to delete
+    or multiply): /tmp and the `tmpfs` folders (path inside, bytes) are size-capped tmpfs, so
+    space held by deleted-but-open files counts against the cap too."""
     argv = [shutil.which("bwrap") or "bwrap",
             "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
             "--disable-userns", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
@@ -266,7 +271,7 @@ def bwrap_argv(layout: Layout, writable: list[Path], readonly: list[Path], comma
         if os.path.exists(etc):
             argv += ["--ro-bind", etc, etc]
     # /tmp first: a Python installation under /tmp (a CI venv) is mounted on top of it.
-    argv += ["--proc", "/proc", "--dev", "/dev", "--bind", str(layout.work / "tmp"), "/tmp"]
+    argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_bytes), "--tmpfs", "/tmp"]
     for root in _python_roots() + [r for r in extra_roots if r not in _python_roots()]:
         argv += ["--ro-bind", root, root]
     # The grader's own package, where an installation (a wheel) puts it inside the folders
@@ -278,12 +283,14 @@ def bwrap_argv(layout: Layout, writable: list[Path], readonly: list[Path], comma
     argv += ["--dir", MOUNT]
     for path in readonly:
         argv += ["--ro-bind", str(path), layout.inside(path, "bwrap")]
-    for path in writable:
+    for inside, size in tmpfs:
+        argv += ["--size", str(size), "--tmpfs", inside]
+    for path in writable_files:
         argv += ["--bind", str(path), layout.inside(path, "bwrap")]
     # Everything is mounted: make the sandbox's own root (a tmpfs holding the mount
     # points) read-only, so that the child writes in its work folders only, and
     # /dev too: its tmpfs (/dev/shm) would be memory outside every limit but the cgroup's.
-    argv += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", layout.inside(cwd, "bwrap")]
+    argv += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", cwd]
     return argv + command
 
 

@@ -501,3 +501,80 @@ def test_hidden_source_and_grader_paths_never_reach_the_student(tmp_path):
         for folder in host:
             assert folder not in text, (path.name, folder)
     assert "<grader>" in report["output"]
+
+
+# ------------------------------------------------------------------ disk and neighbours
+
+# Files written, deleted and kept open (their space is still held, but no folder shows
+# them), in every folder the child can write; up to 1.4 GB. Each step says where it wrote.
+HOLD_DELETED = '''
+import os
+
+def fstype(path):
+    best = ("", "")
+    for line in open("/proc/self/mountinfo"):
+        parts = line.split()
+        mount_point, kind = parts[4], parts[parts.index("-") + 1]
+        if (path.rstrip("/") + "/").startswith(mount_point.rstrip("/") + "/") and len(mount_point) >= len(best[0]):
+            best = (mount_point, kind)
+    return best[1]
+
+held, total = [], 0
+for i in range(12):
+    for folder in ("/tmp", os.getcwd()):
+        name = os.path.join(folder, "held-%d" % i)
+        try:
+            fh = open(name, "wb")
+            fh.write(b"x" * (60 << 20))
+            fh.flush()
+        except OSError:
+            continue
+        os.unlink(name)
+        held.append(fh)
+        total += 60
+        print("HELD-MB", total, fstype("/tmp"), fstype(os.getcwd()), flush=True)
+'''
+
+
+def test_space_held_by_deleted_files_is_capped_and_never_on_the_graders_disk(tmp_path):
+    import re
+    from grader import sandbox
+    if sandbox.bwrap_problem():
+        pytest.skip(f"bubblewrap: {sandbox.bwrap_problem()}")
+    sub = build_submission(tmp_path / "sub", {"users/apps.py": apps_running(HOLD_DELETED)}, solution=True)
+    done = grade_cli(sub, tmp_path / "r.json", "--sandbox", "bwrap")
+    assert done.returncode == 0, done.stderr
+    report = validate(json.loads((tmp_path / "r.json").read_text()))
+    steps = re.findall(r"HELD-MB (\d+) (\S+) (\S+)", report["output"])
+    assert steps, report["output"]
+    assert all(tmp == "tmpfs" and run == "tmpfs" for _, tmp, run in steps), steps  # RAM, capped: not our disk
+    assert int(steps[-1][0]) <= 512 + 768  # the two caps: /tmp, and the submission's folder
+    assert report["status"] == "error" and "wrote more than 512 MB" in report["message"]
+    assert report["score"] == 0
+
+
+def test_a_full_disk_on_the_graders_side_is_a_grader_fault(tmp_path, monkeypatch):
+    import errno
+    import shutil as shutil_module
+    from collections import namedtuple
+
+    from grader import api, fstree, runner
+    sub = build_submission(tmp_path / "sub", solution=True)
+    # while copying the submission ...
+    real_copyfile = shutil_module.copyfile
+
+    def full(src, dst, **kwargs):
+        if str(src).endswith("signals.py"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_copyfile(src, dst, **kwargs)
+    monkeypatch.setattr(fstree.shutil, "copyfile", full)
+    report = api.grade(sub, sandbox="none")
+    assert report.status.value == "error" and report.score == 0
+    assert "disk is full" in report.grader_fault and "fault of the grader" in report.message
+    monkeypatch.setattr(fstree.shutil, "copyfile", real_copyfile)
+    # ... or after a run, when the database could not grow
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(runner.shutil, "disk_usage", lambda path: usage(10 << 30, 10 << 30, 1 << 20))
+    report = api.grade(sub, sandbox="none")
+    assert report.grader_fault == "the grader's disk has only 1 MB free"
+    assert report.score == 0  # nothing is charged to the student: the batch grades it again

@@ -120,6 +120,9 @@ def main() -> None:
     sys.stdin.close()
     sys.stdin = open(os.devnull)  # the student's code never reads the grader's input
     report_fd = int(run["report_fd"])
+    if run.get("source"):  # under bubblewrap: fill the size-capped tmpfs from the read-only copy
+        import shutil
+        shutil.copytree(run["source"], run["submission"], symlinks=True, dirs_exist_ok=True)
     harness_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     sys.path[:0] = [harness_parent, run["submission"]]
     os.chdir(run["submission"])
@@ -131,6 +134,7 @@ def main() -> None:
     config.TOKEN = run["token"]
     config.PROFILE_MODEL = run["profile_model"]
     config.ALLOWED_PACKAGES = list(run.get("allowed_packages", []))
+    config.DISK_CAP_MB = int(run.get("disk_cap_mb", config.DISK_CAP_MB))
     config.RUNTIME_OK = bool(run.get("runtime_ok", True))
     os.environ["DJANGO_SETTINGS_MODULE"] = "_grader_harness.settings"
 

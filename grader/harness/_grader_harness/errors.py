@@ -191,6 +191,16 @@ def needs_newer_python(exc: SyntaxError) -> tuple[str, str] | None:
     return None
 
 
+def is_disk_full(exc: BaseException) -> bool:
+    import errno
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def disk_full_advice() -> str:
+    return (f"Your code wrote more than {config.DISK_CAP_MB} MB of files, the space the grader gives a "
+            "run (files deleted while still open count too). Look for code that writes files in a loop.")
+
+
 def settings_file() -> str:
     """The student's settings module as a path in the project (core/settings.py, config/settings/dev.py)."""
     module = sys.modules.get(config.STUDENT_SETTINGS)
@@ -237,6 +247,8 @@ def setup_advice(exc: BaseException, where: str) -> tuple[str, str]:
     if isinstance(exc, ValueError) and "keyword arguments" in text:
         return ("receiver-kwargs", "Django calls receivers with keyword arguments (signal, "
                 "created, raw, using, update_fields, ...). Give your receiver a **kwargs parameter.")
+    if is_disk_full(exc):
+        return ("too-much-disk", disk_full_advice())
     if isinstance(exc, BlockingIOError) or (isinstance(exc, OSError) and exc.errno == 11):
         return ("too-many-processes", "Your code starts processes (os.fork, subprocess, "
                 "multiprocessing) until the limit is hit. A Django app must not start processes "

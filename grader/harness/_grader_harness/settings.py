@@ -33,6 +33,8 @@ def _fast_sqlite(sender, connection, **kwargs):
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA synchronous = OFF")
+            # no journal file beside the database: its folder holds that one file only
+            cursor.execute("PRAGMA journal_mode = MEMORY")
 
 
 connection_created.connect(_fast_sqlite, dispatch_uid="_grader_harness.fast_sqlite")

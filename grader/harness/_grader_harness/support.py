@@ -290,6 +290,8 @@ def explain(exc: Exception, when: str) -> tuple[str, str]:
         return ("pre-save",
                 "The profile was created before the user was saved (pre_save?). Use post_save: "
                 "the user has a primary key only after it is saved.")
+    if errors.is_disk_full(exc):
+        return ("too-much-disk", errors.disk_full_advice())
     if isinstance(exc, FileNotFoundError) and exc.filename:
         name = errors.clean(str(exc.filename))
         return ("file-missing",
