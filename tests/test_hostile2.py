@@ -578,3 +578,16 @@ def test_a_full_disk_on_the_graders_side_is_a_grader_fault(tmp_path, monkeypatch
     report = api.grade(sub, sandbox="none")
     assert report.grader_fault == "the grader's disk has only 1 MB free"
     assert report.score == 0  # nothing is charged to the student: the batch grades it again
+
+
+def test_an_instructor_can_hide_what_submissions_print(tmp_path, tmp_path_factory):
+    quiet = assignment_copy(tmp_path_factory, 60)
+    rubric = quiet / "rubric.toml"
+    rubric.write_text(rubric.read_text().replace('[visibility]\noutput = "visible"', '[visibility]\noutput = "hidden"'))
+    sub = build_submission(tmp_path / "sub", {"users/apps.py": apps_running("print('SECRET-PRINT')")}, solution=True)
+    done = grade_cli(sub, tmp_path / "r.json", "--assignment", str(quiet))
+    assert done.returncode == 0, done.stderr
+    report = validate(json.loads((tmp_path / "r.json").read_text()))
+    assert "SECRET-PRINT" not in json.dumps(report)
+    assert report["output"] == "[the assignment does not show what the submission printed]"
+    assert report["score"] == 10
