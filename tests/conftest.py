@@ -132,3 +132,15 @@ def assignment_copy(tmp_path_factory, wall: float) -> Path:
     assert n == 1
     rubric.write_text(text)
     return dest
+
+
+def apps_running(code: str, import_signals: bool = True) -> str:
+    """users/apps.py whose ready() (optionally imports users/signals.py, then) runs `code`."""
+    imports = "        from . import signals  # noqa: F401\n" if import_signals else ""
+    return ("from django.apps import AppConfig\n\n\n"
+            "class UsersConfig(AppConfig):\n"
+            '    default_auto_field = "django.db.models.BigAutoField"\n'
+            '    name = "users"\n\n'
+            "    def ready(self):\n"
+            f"{imports}"
+            + "".join(f"        {line}\n" for line in code.strip().splitlines()))

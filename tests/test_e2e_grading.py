@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import APPS_IMPORTING_SIGNALS, CHECK_IDS, GOOD_SIGNALS, TEMPLATE, check, run_cli, scores, validate
+from realworld import TUTORIAL_SIGNALS
 
 pytestmark = pytest.mark.e2e
 
@@ -866,24 +867,7 @@ def create_profile(sender, instance, created, **kwargs):
     # The classic tutorial pair: create on `created`, save the profile on every save.
     "tutorial-two-receivers": {
         "users/apps.py": APPS_IMPORTING_SIGNALS,
-        "users/signals.py": """
-            from django.contrib.auth.models import User
-            from django.db.models.signals import post_save
-            from django.dispatch import receiver
-
-            from .models import Profile
-
-
-            @receiver(post_save, sender=User)
-            def create_profile(sender, instance, created, **kwargs):
-                if created:
-                    Profile.objects.create(user=instance)
-
-
-            @receiver(post_save, sender=User)
-            def save_profile(sender, instance, **kwargs):
-                instance.profile.save()
-        """,
+        "users/signals.py": TUTORIAL_SIGNALS,
     },
     # get_or_create on every save, without looking at `created`.
     "get-or-create-every-save": {

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CHECK_IDS, ROOT, TEMPLATE, assignment_copy, check, run_cli, scores, validate
+from conftest import CHECK_IDS, ROOT, TEMPLATE, apps_running, assignment_copy, check, run_cli, scores, validate
 
 pytestmark = pytest.mark.e2e
 
@@ -239,17 +239,7 @@ def leave_processes():
 def apps_py(call: str, import_signals: bool = True) -> str:
     """users/apps.py whose ready() (optionally imports signals and) runs `call`, a statement
     that can use the module users/hostile.py as `hostile`."""
-    imports = "        from . import signals  # noqa: F401\n" if import_signals else ""
-    return (
-        "from django.apps import AppConfig\n\n\n"
-        "class UsersConfig(AppConfig):\n"
-        '    default_auto_field = "django.db.models.BigAutoField"\n'
-        '    name = "users"\n\n'
-        "    def ready(self):\n"
-        f"{imports}"
-        "        from . import hostile\n"
-        f"        {call}\n"
-    )
+    return apps_running(f"from . import hostile\n{call}", import_signals)
 
 
 def signals_py(before_create: str = "", condition: str = "created") -> str:

@@ -9,21 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, assignment_copy, build_submission, validate
+from conftest import ROOT, apps_running, assignment_copy, build_submission, validate
 
 pytestmark = pytest.mark.e2e
-
-# users/apps.py of the reference solution, with `code` run at the end of ready().
-def apps_running(code: str) -> str:
-    return (
-        "from django.apps import AppConfig\n\n\n"
-        "class UsersConfig(AppConfig):\n"
-        '    default_auto_field = "django.db.models.BigAutoField"\n'
-        '    name = "users"\n\n'
-        "    def ready(self):\n"
-        "        from . import signals  # noqa: F401\n"
-        + "".join(f"        {line}\n" for line in code.strip().splitlines()))
-
 
 def batch(source, out, *extra):
     return subprocess.run([sys.executable, "-m", "grader", "batch", str(source), "--output-dir", str(out),
@@ -431,7 +419,7 @@ def test_only_djangos_own_call_of_ready_counts(tmp_path, how):
     else:
         files = {"users/signals.py": GOOD_SIGNALS,
                  "users/models.py": models + "\n\nfrom . import signals  # noqa: E402,F401\n",
-                 "users/apps.py": apps_running(EDIT_RECORD).replace("        from . import signals  # noqa: F401\n", "")}
+                 "users/apps.py": apps_running(EDIT_RECORD, import_signals=False)}
     sub = build_submission(tmp_path / "sub", files)
     done = grade_cli(sub, tmp_path / "r.json")
     assert done.returncode == 0, done.stderr
