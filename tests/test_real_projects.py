@@ -126,6 +126,14 @@ WRONG = {
         check="profile-created-once", diagnosis="file-missing",
         phrases=("media/default.jpg", "not in your submission"),
         location=("users/models.py", "img = Image.open(self.image.path)")),
+    # A typo in views.py, which only the URLconf imports (on the first request): named where
+    # it is, as a start-up error would be, not "an unexpected error".
+    "typo-in-a-view-module": dict(
+        files={**rw.IMAGE_TUTORIAL, "users/views.py": rw.TUTORIAL_VIEWS.replace(
+            "from .forms import UserRegisterForm", "from .forms import UserRegisterFrom")},
+        check="profile-created-once", diagnosis="import-error",
+        phrases=("cannot import name 'UserRegisterFrom'", "check the spelling"),
+        location=("users/views.py", "from .forms import UserRegisterFrom")),
     # Settings errors name the project's own settings file, not mysite/settings.py.
     "settings-error-in-core": dict(
         files=_signals_and_apps(**rw.core_project(rw.SETTINGS + "\nAUTH_USER_MODEL = 'users.Nope'\n")),

@@ -210,15 +210,27 @@ def pytest_runtest_call(item):
         if isinstance(exc, pytest.exit.Exception):  # pytest.exit() would end the whole run
             where = errors.location(exc)
             _not_a_skip(f"your code called pytest.exit(){f' ({where})' if where else ''}", where, exc)
-        if not errors.missing_at_import(exc):
-            raise
-        _skip_missing_package(exc)
+        if errors.missing_at_import(exc):
+            _skip_missing_package(exc)
+        _explain_unexpected(item.nodeid, exc)
+        raise
     except BaseException as exc:  # KeyboardInterrupt, SystemExit, GeneratorExit, ...
         where = errors.location(exc)
         _not_a_skip(f"your code raised {type(exc).__name__}{f' ({where})' if where else ''} while this "
                     "check ran", where, exc)
     evidence("done")
     return result
+
+
+def _explain_unexpected(nodeid: str, exc: BaseException) -> None:
+    """An error the hidden test did not explain itself (a module of the project that fails to
+    load on the request path: a SyntaxError in views.py, an ImportError in urls.py): say it
+    as start-up errors are said, with the student's file:line and what to do."""
+    if STATE["feedback"].get(nodeid, {}).get("message") or not errors.location(exc):
+        return
+    info = errors.describe(exc, setup=True)
+    record(message=f"{info['message']} ({info['location']}). {info['advice']}", diagnosis=info["diagnosis"],
+           location=info["location"], traceback=info["traceback"])
 
 
 def _not_a_skip(what: str, where: str, exc: BaseException) -> None:
