@@ -49,8 +49,8 @@ MAX_NAME_BYTES = 200
 
 # Zip extraction limits.
 ZIP_MAX_TOTAL_BYTES = 4 * 1024 ** 3          # the whole archive, uncompressed
-ZIP_MAX_SUBMISSION_BYTES = 256 * 1024 ** 2   # one student's folder, uncompressed
-ZIP_MAX_SUBMISSION_FILES = 20_000
+ZIP_MAX_SUBMISSION_BYTES = SUBMISSION_LIMITS["max_bytes"]    # one student's folder, uncompressed
+ZIP_MAX_SUBMISSION_FILES = SUBMISSION_LIMITS["max_entries"]
 ZIP_MAX_MEMBERS = 500_000
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")

@@ -175,7 +175,7 @@ class _DiskWatch:
 
     def _mounted(self) -> tuple[int, int]:
         used = entries = 0
-        for mount in self.mounts() if self.mounts else []:
+        for mount in self.mounts():
             try:
                 st = os.statvfs(mount)
             except OSError:
@@ -187,12 +187,15 @@ class _DiskWatch:
     def problem(self) -> str:
         used, entries = _usage(self.folders, self.base_bytes + self.max_bytes,
                                self.base_entries + self.max_entries)
-        mounted, mounted_entries = self._mounted()
-        # the mounts (a copy of the submission, /tmp) start with what the submission brought
-        new_bytes = used - self.base_bytes + max(0, mounted - self.base_bytes * bool(self.mounts))
-        new_entries = entries - self.base_entries + max(0, mounted_entries - self.base_entries * bool(self.mounts))
-        # a full tmpfs refuses the last bytes: stop just before its cap too
-        if new_bytes > self.max_bytes - (4 << 20 if self.mounts else 0):
+        new_bytes, new_entries = used - self.base_bytes, entries - self.base_entries
+        margin = 0
+        if self.mounts:
+            # the mounts start with a copy of what the submission brought (the base)
+            mounted, mounted_entries = self._mounted()
+            new_bytes += max(0, mounted - self.base_bytes)
+            new_entries += max(0, mounted_entries - self.base_entries)
+            margin = 4 << 20  # a full tmpfs refuses the last bytes: stop just before its cap
+        if new_bytes > self.max_bytes - margin:
             return (f"the run was stopped: it wrote more than {self.max_bytes // (1024 * 1024)} MB "
                     "of files")
         if new_entries > self.max_entries:
@@ -381,7 +384,7 @@ class Child:
         self.cgroup = sandbox.ChildCgroups(limits.max_processes, sandbox.memory_cap(limits))
         if not self.cgroup.pids and self.mode == "none":
             self.warnings.append("no pids cgroup available: the number of processes is not capped")
-        # HOME and TMPDIR: work/tmp, which bubblewrap mounts on /tmp (not under MOUNT)
+        # HOME and TMPDIR: under bubblewrap its size-capped tmpfs /tmp, else work/tmp
         tmp_inside = "/tmp" if self.mode == "bwrap" else self.inside(work / "tmp")
         self.report_fd = os.open(self.report_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         # where the child's faulthandler writes its stack just before the time limit

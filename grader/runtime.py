@@ -25,6 +25,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.harness._grader_harness.protocol import canonical
+
 # packaging and importlib.metadata are imported where they are used: grading starts its
 # child right after loading the rubric, and these imports would delay it (~35 ms).
 
@@ -40,11 +42,6 @@ MAX_REQUIREMENTS_BYTES = 64 * 1024
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[\w\s,.-]*\])?"
                           r"\s*((?:[<>=!~]=?|===)\s*[\w.*+!-]+\s*(?:,\s*(?:[<>=!~]=?|===)\s*[\w.*+!-]+\s*)*)?"
                           r"\s*(;.*)?$")
-
-
-def canonical(name: str) -> str:
-    """A distribution name as pip compares them (PEP 503)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ bubblewrap adds: no network, its own PID namespace (everything the child
 forks dies with it), a user namespace mapping the child to nobody, a minimal
 read-only view of the system (the Python installation and /usr only: no home
 folders, no other submissions, no grader files; its root is read-only), and
-a writable view of the run's own work folders only.
+writable places that cannot fill the grader's disk: size-capped tmpfs mounts
+and the one database file (see bwrap_argv).
 """
 from __future__ import annotations
 

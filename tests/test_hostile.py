@@ -872,7 +872,8 @@ FORGE_EVIDENCE = """
                     db.close()
                     # and the connection the grader wants to have seen as it happened
                     import json, os
-                    os.write(plugin.VERDICT_FD, (json.dumps({
+                    from _grader_harness import probe
+                    os.write(probe.STREAM_FD, (json.dumps({
                         "event": "connect", "signal": "post_save", "sender": "auth.User",
                         "phase": "ready", "app": "users"}) + "\n").encode())
             return original(self, json_report)

@@ -140,7 +140,7 @@ def main() -> None:
 
     from _grader_harness import errors, plugin, probe
     if run.get("verdict_fd") is not None:  # verdicts and connections, as they happen
-        plugin.VERDICT_FD = probe.EVENT_FD = int(run["verdict_fd"])
+        probe.STREAM_FD = int(run["verdict_fd"])
     refused = load_dotenv(os.path.join(run["submission"], ".env"))
     if refused:
         plugin.STATE["warnings"].append(

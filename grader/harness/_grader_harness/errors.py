@@ -14,7 +14,7 @@ import traceback
 
 from _grader_harness import config
 from _grader_harness.probe import relpath
-from _grader_harness.protocol import KNOWN_MODULES
+from _grader_harness.protocol import KNOWN_MODULES, canonical
 
 MAX_FRAMES = 8
 
@@ -88,10 +88,6 @@ def describe(exc: BaseException, setup: bool = False) -> dict:
     return info
 
 
-def _canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def missing_module(exc: BaseException) -> str | None:
     """The top-level name of a module that is not installed (not one of the student's own),
     when `exc` is that ModuleNotFoundError; else None."""
@@ -163,7 +159,7 @@ def package_advice(module: str) -> str:
     """What to tell a student whose project imports a package the grader does not have."""
     package = KNOWN_MODULES.get(module, module.replace("_", "-"))
     allowed = config.ALLOWED_PACKAGES
-    if _canonical(package) in allowed or _canonical(module) in allowed:
+    if canonical(package) in allowed or canonical(module) in allowed:
         if not config.RUNTIME_OK:
             return (f"{module} (the package {package}) is allowed by your instructor, but the grader "
                     "could not install it: this is a problem of the grading environment, not of your "

@@ -84,17 +84,18 @@ def _student_stack(frame) -> list[str]:
     return stack
 
 
-# Where each connection goes as it happens (a file descriptor the grader handed over), so
-# that code running later (a ready() that edits CONNECTS) cannot rewrite it unseen.
-EVENT_FD: int | None = None
+# The stream to the grader (a file descriptor it handed over): one JSON line per record,
+# written as it happens, so that code running later cannot rewrite it unseen: each
+# connection (here), each test's verdict as the test ends (the plugin).
+STREAM_FD: int | None = None
 
 
-def _send_event(event: dict) -> None:
-    if EVENT_FD is None:
+def stream(record: dict, limit: int = 16000) -> None:
+    if STREAM_FD is None:
         return
     import json
     try:
-        os.write(EVENT_FD, (json.dumps(event, default=str)[:4000] + "\n").encode("utf-8", "replace"))
+        os.write(STREAM_FD, (json.dumps(record, default=str)[:limit] + "\n").encode("utf-8", "replace"))
     except OSError:
         pass
 
@@ -145,7 +146,7 @@ def install() -> None:
         try:
             config.ready = tracked("ready", config, config.ready)
             config.import_models = tracked("models", config, config.import_models)
-        except Exception:  # an AppConfig that refuses attributes: the frame walk is not used
+        except Exception:  # an AppConfig that refuses attributes: its connections count as "other"
             pass
         return config
 
@@ -181,9 +182,9 @@ def install() -> None:
             )
             CONNECTS.append(connection)
             if connection.student:
-                _send_event({"event": "connect", "signal": signal_name(self), "sender": _label(sender),
+                stream({"event": "connect", "signal": signal_name(self), "sender": _label(sender),
                              "phase": phase, "app": label, "receiver": connection.receiver_name,
-                             "where": where or connection.call_site})
+                        "where": where or connection.call_site}, limit=4000)
         except Exception:  # the probe must never change the student's behaviour
             pass
         return original(self, receiver, sender=sender, weak=weak, dispatch_uid=dispatch_uid, **kwargs)

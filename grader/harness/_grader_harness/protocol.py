@@ -1,8 +1,11 @@
-"""What the grading child and the grader agree on: the tables of the grading database.
+"""What the grading child and the grader agree on: the tables of the grading database,
+package names.
 
 Imported by both sides (the grader as ``grader.harness._grader_harness.protocol``);
-it imports nothing, so the grader can read it without Django or student code.
+it imports nothing but the standard library, so the grader can read it without Django or
+student code.
 """
+import re
 PROTOCOL_VERSION = 2
 
 # Per hidden test: (nodeid, kind, value); kind is "start", "done" or "user" (value: a pk).
@@ -29,3 +32,8 @@ KNOWN_MODULES = {
     "phonenumber_field": "django-phonenumber-field", "django_filters": "django-filter",
     "import_export": "django-import-export", "social_django": "social-auth-app-django",
 }
+
+
+def canonical(name: str) -> str:
+    """A distribution name as pip compares them (PEP 503): Django_Crispy.Forms -> django-crispy-forms."""
+    return re.sub(r"[-_.]+", "-", name).lower()
