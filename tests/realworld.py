@@ -60,31 +60,10 @@ TUTORIAL_MODELS = """
                 img.save(self.image.path)
 """
 
-TUTORIAL_MIGRATION = """
-    from django.conf import settings
-    from django.db import migrations, models
-    import django.db.models.deletion
-
-
-    class Migration(migrations.Migration):
-
-        initial = True
-
-        dependencies = [
-            migrations.swappable_dependency(settings.AUTH_USER_MODEL),
-        ]
-
-        operations = [
-            migrations.CreateModel(
-                name='Profile',
-                fields=[
-                    ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                    ('image', models.ImageField(default='default.jpg', upload_to='profile_pics')),
-                    ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
-                ],
-            ),
-        ]
-"""
+TUTORIAL_MIGRATION = MIGRATION.replace(
+    "('bio', models.TextField(blank=True))",
+    "('image', models.ImageField(default='default.jpg', upload_to='profile_pics'))",
+).replace("related_name='profile', ", "")
 
 TUTORIAL_SIGNALS = """
     from django.db.models.signals import post_save
