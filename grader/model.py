@@ -5,7 +5,7 @@ import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = "1.1"  # 1.1: grader_fault, submission_digest
+SCHEMA_VERSION = "1.2"  # 1.1: grader_fault, submission_digest; 1.2: identity, status missing
 
 
 class RunStatus(str, enum.Enum):
@@ -13,6 +13,7 @@ class RunStatus(str, enum.Enum):
     ERROR = "error"
     TIMEOUT = "timeout"
     TAMPERED = "tampered"
+    MISSING = "missing"      # on the class roster, but no submission was found
 
 
 class CheckStatus(str, enum.Enum):
@@ -49,6 +50,26 @@ class CheckResult:
 
 
 @dataclass
+class Identity:
+    """Who a submission belongs to, as the learning platform names them (from the download's
+    folder and file names, completed by a --roster). Empty for ``grader grade``."""
+
+    platform: str = ""      # moodle | canvas | github | folder
+    id: str = ""            # Moodle participant id, Canvas user id, GitHub username, folder name
+    name: str = ""          # the student's full name, when the platform gives it
+    login: str = ""         # the identifier the gradebook uses (from --roster: SIS id, e-mail, ...)
+    late: bool = False      # Canvas marked the submission late
+    folder: str = ""        # the download's folder (or file) the submission came from
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "Identity | None":
+        if not isinstance(data, dict):
+            return None
+        return cls(**{k: (bool(data[k]) if k == "late" else str(data[k]))
+                      for k in cls.__dataclass_fields__ if k in data and data[k] is not None})
+
+
+@dataclass
 class Report:
     assignment: str
     submission: str
@@ -74,6 +95,7 @@ class Report:
     # A batch's hash of the files grading copies from the student's folder: a later run grades
     # the student again only when it differs (empty for grader grade).
     submission_digest: str = ""
+    identity: Identity | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -81,3 +103,21 @@ class Report:
         for check in data["checks"]:
             check["status"] = check["status"].value
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Report":
+        """A report read back from its JSON (unknown keys ignored): for renderers that work
+        on a batch's saved reports."""
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        checks = []
+        for c in data.get("checks") or []:
+            fields = {k: v for k, v in c.items() if k in CheckResult.__dataclass_fields__}
+            fields["status"] = CheckStatus(fields.get("status", "error"))
+            fields.setdefault("title", fields.get("id", ""))
+            fields.setdefault("score", 0.0)
+            fields.setdefault("max_score", 0.0)
+            checks.append(CheckResult(**fields))
+        known["checks"] = checks
+        known["status"] = RunStatus(known["status"])
+        known["identity"] = Identity.from_dict(data.get("identity"))
+        return cls(**known)
