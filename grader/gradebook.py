@@ -29,10 +29,10 @@ CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 REPORT_HTML = "report.html"
 SUMMARY_JSON = "summary.json"
 SUMMARY_KIND = "grader-batch-summary"
-SUMMARY_VERSION = "1.1"  # 1.1: unsandboxed
+SUMMARY_VERSION = "1.2"  # 1.1: unsandboxed; 1.2: identity of each student, status missing
 # Files of the output folder that are not per-student reports.
 OWN_FILES = frozenset({GRADES_CSV, CANVAS_CSV, REPORT_HTML, SUMMARY_JSON})
-STATUSES = ("graded", "error", "timeout", "tampered")
+STATUSES = ("graded", "error", "timeout", "tampered", "missing")
 FAILED_CHECK = ("failed", "error")
 MAX_REPORT_BYTES = 16 * 1024 * 1024
 # Spreadsheet programs run a cell starting with these as a formula (CSV injection).
@@ -138,6 +138,15 @@ def distribution(scores: list[float], max_score: float) -> list[dict[str, Any]]:
     return bins
 
 
+def identity_of(report: dict[str, Any]) -> dict[str, Any]:
+    """The platform identity of a report (name, platform id, gradebook login, late), with
+    empty values where the report has none (``grader grade`` reports, old reports)."""
+    ident = report.get("identity") if isinstance(report.get("identity"), dict) else {}
+    return {"name": str(ident.get("name") or ""), "platform": str(ident.get("platform") or ""),
+            "id": str(ident.get("id") or ""), "login": str(ident.get("login") or ""),
+            "late": bool(ident.get("late")), "folder": str(ident.get("folder") or "")}
+
+
 def _stat(func, values: list[float]) -> float | None:
     return round(func(values), 4) if values else None
 
@@ -195,7 +204,8 @@ def summarize(reports: list[dict[str, Any]], files: list[str] | None = None,
     unsandboxed = sorted(r["submission"] for r in reports if r.get("sandbox") != "bwrap")
 
     students = [{
-        "student": r["submission"], "score": float(r["score"]), "max_score": float(r["max_score"]),
+        "student": r["submission"], **identity_of(r),
+        "score": float(r["score"]), "max_score": float(r["max_score"]),
         "status": r["status"], "report": file, "graded_at": r.get("graded_at", ""),
         "checks": {c["id"]: {"status": c.get("status"), "score": float(c.get("score", 0))}
                    for c in r["checks"]},
