@@ -5,17 +5,26 @@ Content-Security-Policy that forbids everything else, so even a mistake in
 escaping could not run code from a student. Every piece of text that comes
 from a report (student ids, feedback, tracebacks, output: all of it can be
 chosen by a student) goes through :func:`esc`.
+
+Made to stay usable for a class of hundreds: the students who need attention come first
+(lowest score first), those with full marks are folded in a ``<details>``; each student's
+section has an id made from the student id (``student-<slug>``) that every link uses; every
+diagnosis is listed. :func:`student_section` and :func:`page` also make the one-student page
+(``renderers/html.py``).
 """
 from __future__ import annotations
 
 import html
 import re
-from typing import Any
+import unicodedata
+from typing import Any, Iterator
 
-from grader.gradebook import FAILED_CHECK, STATUSES, num
+from grader.gradebook import FAILED_CHECK, STATUSES, identity_of, num
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
-TOP_DIAGNOSES = 10
+TOP_DIAGNOSES = 10       # diagnoses in the main table; the rest are in a <details> below it
+SHOWN_NAMES = 20         # students named in a diagnosis's row before "and N more"
+MAX_TICKS = 5            # grid lines of the distribution chart, 0 included
 # Characters HTML does not allow in text (besides tab, newline, carriage return).
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
 
@@ -50,8 +59,18 @@ pre { font: .85em/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; 
 .status-graded, .check-passed { color: var(--ok); font-weight: 600; }
 .status-error, .status-tampered, .check-failed, .check-error { color: var(--bad); font-weight: 600; }
 .status-timeout, .check-skipped { color: var(--warn); font-weight: 600; }
+.status-missing { color: var(--muted); font-weight: 600; font-style: italic; }
+.student.missing { border-style: dashed; }
+.late { display: inline-block; font-size: .75em; font-weight: 600; color: var(--warn);
+        border: 1px solid var(--warn); border-radius: 4px; padding: 0 4px; margin-left: 6px;
+        vertical-align: middle; }
+details > summary { cursor: pointer; }
+details.group { margin: 16px 0; }
+details.group > summary { font-weight: 600; }
+tbody.full-marks tr:first-child td { border-top: 2px solid var(--muted); }
 .student { border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px; margin: 16px 0; }
 .student .score { font-size: 1.1em; font-weight: 600; margin: 0 0 6px; }
+.student > h2 { font-size: 1.3em; border: 0; padding: 0; margin: 0 0 4px; overflow-wrap: anywhere; }
 .hint { color: var(--muted); }
 .where { font-weight: 600; }
 .warnings { color: var(--warn); margin: 4px 0; }
@@ -74,8 +93,101 @@ def esc(value: Any) -> str:
     return html.escape(_BAD_CHARS.sub("\ufffd", str(value)), quote=True)
 
 
-def _pct(rate: float | None) -> str:
-    return "–" if rate is None else f"{num(rate * 100)}%"
+def pct(rate: float | None) -> str:
+    """A share (0..1) as the page shows every rate: a percent with at most one decimal
+    ("66.7%", "100%"), never rounded up to 100% or down to 0% when it is not."""
+    if rate is None:
+        return "–"
+    text = f"{rate * 100:.1f}".removesuffix(".0")
+    if text == "100" and rate < 1:
+        return ">99.9%"
+    if text == "0" and rate > 0:
+        return "<0.1%"
+    return f"{text}%"
+
+
+# ----------------------------------------------------------------------------- students
+
+def is_passing(student: dict[str, Any]) -> bool:
+    """Full marks and graded: the students report.html folds away (gradebook's full_marks
+    counts the same ones among the graded)."""
+    return student.get("status") == "graded" and float(student["score"]) >= float(student["max_score"]) > 0
+
+
+def _natural(text: str) -> tuple:
+    """Sort key: digits as numbers, so student 99 comes before student 100."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.casefold())
+                 for part in re.split(r"(\d+)", text) if part)
+
+
+def display_order(students: list[dict[str, Any]]) -> tuple[list[int], list[int]]:
+    """Indexes of `students` (summary entries) to show: first the students who need
+    attention (not full marks, or not graded), lowest score first, then by student id;
+    then the students with full marks, by student id."""
+    def by_id(i: int) -> tuple:
+        return (_natural(students[i]["student"]), students[i]["student"], i)
+
+    failing = [i for i, st in enumerate(students) if not is_passing(st)]
+    passing = [i for i, st in enumerate(students) if is_passing(st)]
+    failing.sort(key=lambda i: (float(students[i]["score"]), *by_id(i)))
+    passing.sort(key=by_id)
+    return failing, passing
+
+
+def slug(text: str) -> str:
+    """`text` as letters, digits, '_' and '-' only (accents dropped, lower case): a piece of
+    an HTML id and URL fragment that needs no escaping anywhere."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9_]+", "-", ascii_text.lower()).strip("-")[:64].strip("-")
+
+
+def student_anchors(ids: list[str]) -> list[str]:
+    """One distinct HTML id per student, in the order of `ids`: "student-" and a slug of
+    the id, with "-2", "-3", ... when an earlier student already has it."""
+    taken: set[str] = set()
+    anchors = []
+    for sid in ids:
+        base = f"student-{slug(sid)}" if slug(sid) else "student"
+        anchor, n = base, 1
+        while anchor in taken:
+            n += 1
+            anchor = f"{base}-{n}"
+        taken.add(anchor)
+        anchors.append(anchor)
+    return anchors
+
+
+def student_label(student: str, name: str = "") -> str:
+    """How a student is named on the page: "Ada Lovelace (1234)", or the id alone."""
+    return f"{name} ({student})" if name and name != student else student
+
+
+def _who(student: str, name: str, late: bool) -> str:
+    """The student's label as HTML, with a "late" marker."""
+    mark = '<span class="late" title="submitted after the deadline">late</span>' if late else ""
+    return f"{esc(student_label(student, name))}{mark}"
+
+
+# ----------------------------------------------------------------------------- chart
+
+def _steps() -> Iterator[int]:
+    """1, 2, 5, 10, 20, 50, ...: the distances between grid lines a reader takes in at once."""
+    magnitude = 1
+    while True:
+        for factor in (1, 2, 5):
+            yield factor * magnitude
+        magnitude *= 10
+
+
+def ticks(peak: int) -> list[int]:
+    """The y-axis grid values of a chart whose tallest bar is `peak`: whole numbers from 0,
+    evenly spaced by 1, 2, 5, 10, 20, ..., at most MAX_TICKS of them, the last >= peak."""
+    peak = max(int(peak), 1)
+    for step in _steps():
+        intervals = -(-peak // step)
+        if intervals < MAX_TICKS:
+            return [k * step for k in range(intervals + 1)]
+    raise AssertionError("unreachable")
 
 
 def _chart(distribution: list[dict[str, Any]], max_score: float) -> str:
@@ -83,20 +195,19 @@ def _chart(distribution: list[dict[str, Any]], max_score: float) -> str:
     width, height = 760, 280
     left, right, top, bottom = 48, 16, 24, 48
     plot_w, plot_h = width - left - right, height - top - bottom
-    peak = max((b["count"] for b in distribution), default=0)
-    scale_top = max(peak, 1)
+    grid = ticks(max((b["count"] for b in distribution), default=0))
+    scale_top = grid[-1]
     slot = plot_w / max(len(distribution), 1)
     bar_w = slot * 0.78
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" id="distribution-chart" role="img" '
              f'aria-labelledby="chart-title" viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
              '<title id="chart-title">Number of students per score</title>']
     # Horizontal grid lines with their counts.
-    steps = sorted({0, scale_top, *(round(scale_top * k / 4) for k in (1, 2, 3))})
-    for value in steps:
+    for value in grid:
         y = top + plot_h - plot_h * value / scale_top
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
                      'stroke="#d1d9e0" stroke-width="1"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{value}</text>')
+        parts.append(f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{value}</text>')
     for i, b in enumerate(distribution):
         h = plot_h * b["count"] / scale_top
         x = left + i * slot + (slot - bar_w) / 2
@@ -120,6 +231,8 @@ def _chart(distribution: list[dict[str, Any]], max_score: float) -> str:
     return "".join(parts)
 
 
+# ----------------------------------------------------------------------------- class tables
+
 def _summary_cards(s: dict[str, Any]) -> str:
     cards = [("count", "Students", str(s["count"])),
              ("mean", "Mean", f'{num(s["mean"])} / {num(s["max_score"])}' if s["mean"] is not None else "–"),
@@ -142,95 +255,158 @@ def _checks_table(s: dict[str, Any]) -> str:
             f'<tr id="check-{esc(c["id"])}"><td>{esc(c["title"])}<br><code>{esc(c["id"])}</code></td>'
             f'<td class="n">{esc(num(c["max_score"]))}</td><td class="n passed">{c["passed"]}</td>'
             f'<td class="n">{c["failed"]}</td><td class="n">{c["error"]}</td><td class="n">{c["skipped"]}</td>'
-            f'<td><div class="rate"><span class="pass-rate">{esc(_pct(c["pass_rate"]))}</span>'
+            f'<td><div class="rate"><span class="pass-rate">{esc(pct(c["pass_rate"]))}</span>'
             f'<div class="bar"><div class="fill" style="width: {rate * 100:.1f}%"></div></div></div></td></tr>')
     return ('<table id="checks"><thead><tr><th>check</th><th class="n">points</th><th class="n">passed</th>'
             '<th class="n">failed</th><th class="n">error</th><th class="n">skipped</th><th>pass rate</th>'
             f'</tr></thead><tbody>{"".join(rows)}</tbody></table>')
 
 
-def _diagnoses(s: dict[str, Any], anchors: dict[str, str]) -> str:
+def _diagnosis_rows(diagnoses: list[dict[str, Any]], titles: dict[str, str],
+                    links: dict[str, str]) -> str:
+    rows = []
+    for d in diagnoses:
+        checks = ", ".join(f'<code>{esc(c)}</code>' for c in d["checks"])
+        names = [f'<a href="#{esc(links[name])}">{esc(name)}</a>' if name in links else esc(name)
+                 for name in d["students"]]
+        who = ", ".join(names[:SHOWN_NAMES])
+        if len(names) > SHOWN_NAMES:
+            who += (f'<details><summary>and {len(names) - SHOWN_NAMES} more</summary>'
+                    f'{", ".join(names[SHOWN_NAMES:])}</details>')
+        rows.append(f'<tr data-diagnosis="{esc(d["diagnosis"])}"><td><code>{esc(d["diagnosis"])}</code></td>'
+                    f'<td class="n count">{d["count"]}</td><td class="n share">{esc(pct(d["share"]))}</td>'
+                    f'<td>{checks}<br><span class="hint">'
+                    f'{esc("; ".join(titles.get(c, c) for c in d["checks"]))}</span></td><td>{who}</td></tr>')
+    return "".join(rows)
+
+
+def _diagnoses(s: dict[str, Any], links: dict[str, str]) -> str:
+    """Every diagnosis: the TOP_DIAGNOSES most common in a table, the others in a second
+    table inside a <details> below it."""
     if not s["diagnoses"]:
         return '<p id="no-diagnoses">No failed check carries a diagnosis.</p>'
     titles = {c["id"]: c["title"] for c in s["checks"]}
-    rows = []
-    for d in s["diagnoses"][:TOP_DIAGNOSES]:
-        checks = ", ".join(f'<code>{esc(c)}</code>' for c in d["checks"])
-        who = ", ".join(f'<a href="#{anchors[name]}">{esc(name)}</a>' if name in anchors else esc(name)
-                        for name in d["students"])
-        rows.append(f'<tr data-diagnosis="{esc(d["diagnosis"])}"><td><code>{esc(d["diagnosis"])}</code></td>'
-                    f'<td class="n count">{d["count"]}</td><td class="n">{esc(_pct(d["share"]))}</td>'
-                    f'<td>{checks}<br><span class="hint">'
-                    f'{esc("; ".join(titles.get(c, c) for c in d["checks"]))}</span></td><td>{who}</td></tr>')
-    more = len(s["diagnoses"]) - TOP_DIAGNOSES
-    note = f'<p class="meta">… and {more} less common diagnoses (see summary.json).</p>' if more > 0 else ""
-    return ('<table id="diagnoses"><thead><tr><th>diagnosis</th><th class="n">students</th>'
-            '<th class="n">share</th><th>in checks</th><th>who</th></tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table>{note}')
+    head = ('<thead><tr><th>diagnosis</th><th class="n">students</th><th class="n">share</th>'
+            '<th>in checks</th><th>who</th></tr></thead>')
+    top, rest = s["diagnoses"][:TOP_DIAGNOSES], s["diagnoses"][TOP_DIAGNOSES:]
+    out = f'<table id="diagnoses">{head}<tbody>{_diagnosis_rows(top, titles, links)}</tbody></table>'
+    if rest:
+        out += (f'<details class="group" id="more-diagnoses"><summary>{len(rest)} less common '
+                f'diagnos{"i" if len(rest) == 1 else "e"}s</summary><table id="diagnoses-more">{head}'
+                f'<tbody>{_diagnosis_rows(rest, titles, links)}</tbody></table></details>')
+    return out
 
 
-def _overview(s: dict[str, Any]) -> str:
+def _overview_row(st: dict[str, Any], ids: list[str], anchor: str) -> str:
+    marks = []
+    for cid in ids:
+        check = st["checks"].get(cid)
+        if check is None:
+            marks.append("<td></td>")
+            continue
+        mark, cls = MARKS.get(check["status"], ("?", "error"))
+        marks.append(f'<td class="check-{cls}" title="{esc(check["status"])}">{mark} '
+                     f'{esc(num(check["score"]))}</td>')
+    return (f'<tr class="student-row" data-student="{esc(st["student"])}">'
+            f'<td><a href="#{esc(anchor)}">{_who(st["student"], st.get("name", ""), st.get("late", False))}'
+            f'</a></td><td class="n score">{esc(num(st["score"]))}</td>'
+            f'<td class="status status-{esc(st["status"])}">{esc(st["status"])}</td>{"".join(marks)}</tr>')
+
+
+def _overview(s: dict[str, Any], anchors: list[str], failing: list[int], passing: list[int]) -> str:
+    """Every student's marks, one row each: who needs attention first, then full marks."""
     ids = [c["id"] for c in s["checks"]]
     head = "".join(f'<th title="{esc(c["title"])}"><code>{esc(c["id"])}</code></th>' for c in s["checks"])
-    rows = []
-    for i, st in enumerate(s["students"], 1):
-        marks = []
-        for cid in ids:
-            check = st["checks"].get(cid)
-            if check is None:
-                marks.append("<td></td>")
-                continue
-            mark, cls = MARKS.get(check["status"], ("?", "error"))
-            marks.append(f'<td class="check-{cls}" title="{esc(check["status"])}">{mark} '
-                         f'{esc(num(check["score"]))}</td>')
-        rows.append(f'<tr class="student-row" data-student="{esc(st["student"])}">'
-                    f'<td><a href="#s-{i}">{esc(st["student"])}</a></td>'
-                    f'<td class="n score">{esc(num(st["score"]))}</td>'
-                    f'<td class="status status-{esc(st["status"])}">{esc(st["status"])}</td>{"".join(marks)}</tr>')
+    bodies = "".join(
+        f'<tbody class="{cls}">{"".join(_overview_row(s["students"][i], ids, anchors[i]) for i in group)}</tbody>'
+        for cls, group in (("needs-attention", failing), ("full-marks", passing)) if group)
     return ('<table id="students" class="marks"><thead><tr><th>student</th><th class="n">score</th>'
-            f'<th>status</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
+            f'<th>status</th>{head}</tr></thead>{bodies}</table>')
 
 
-def _student(report: dict[str, Any], anchor: str) -> str:
+# ----------------------------------------------------------------------------- one student
+
+def student_section(report: dict[str, Any], anchor: str = "", heading: str = "h3") -> str:
+    """One student's feedback as a <section>: who (name and id, late), score and status,
+    the run's message, every check (result, points, feedback, where, diagnosis, the
+    student's traceback, hint), warnings, what the submission printed, and the versions
+    that graded it. `report` is a per-student report as its JSON has it. Used for each
+    student of report.html and for the one-student page (renderers/html.py)."""
+    ident = identity_of(report)
+    status = str(report.get("status", ""))
     checks = []
-    for c in report.get("checks", []):
-        status = str(c.get("status", ""))
-        mark, cls = MARKS.get(status, ("?", "error"))
+    for c in report.get("checks", []) or []:
+        check_status = str(c.get("status", ""))
+        mark, cls = MARKS.get(check_status, ("?", "error"))
         body = [f'<div class="feedback">{esc(c.get("feedback", ""))}</div>'] if c.get("feedback") else []
         if c.get("location"):
             body.append(f'<div class="where">where: <code>{esc(c["location"])}</code></div>')
-        if c.get("diagnosis") and status in FAILED_CHECK:
+        if c.get("diagnosis") and check_status in FAILED_CHECK:
             body.append(f'<div>diagnosis: <code>{esc(c["diagnosis"])}</code></div>')
         if c.get("student_traceback"):
             body.append(f'<pre class="traceback">{esc(chr(10).join(map(str, c["student_traceback"])))}</pre>')
-        if status != "passed" and c.get("hint"):
+        if check_status != "passed" and c.get("hint"):
             body.append(f'<div class="hint">hint: {esc(c["hint"])}</div>')
-        checks.append(f'<tr><td>{esc(c.get("title", ""))}<br><code>{esc(c.get("id", ""))}</code></td>'
-                      f'<td class="check-{cls}">{mark} {esc(status)}</td>'
+        checks.append(f'<tr class="check" data-check="{esc(c.get("id", ""))}">'
+                      f'<td>{esc(c.get("title", ""))}<br><code>{esc(c.get("id", ""))}</code></td>'
+                      f'<td class="check-{cls}">{mark} {esc(check_status)}</td>'
                       f'<td class="n">{esc(num(c.get("score", 0)))} / {esc(num(c.get("max_score", 0)))}</td>'
                       f'<td>{"".join(body)}</td></tr>')
     warnings = "".join(f"<li>{esc(w)}</li>" for w in report.get("warnings", []) or [])
     output = report.get("output") or ""
+    message = report.get("message") or ("No submission was found for this student."
+                                        if status == "missing" else "")
+    id_attr = f' id="{esc(anchor)}"' if anchor else ""
     parts = [
-        f'<section class="student" id="{anchor}" data-student="{esc(report["submission"])}">',
-        f'<h3>{esc(report["submission"])}</h3>',
+        f'<section class="student {esc(status)}"{id_attr} data-student="{esc(report["submission"])}">',
+        f'<{heading}>{_who(report["submission"], ident["name"], ident["late"])}</{heading}>',
         f'<p class="score"><span class="student-score">{esc(num(report["score"]))}</span> / '
-        f'{esc(num(report["max_score"]))} · <span class="status-{esc(report["status"])}">'
-        f'{esc(report["status"])}</span></p>',
-        f'<p class="message">{esc(report.get("message", ""))}</p>',
-        '<table><thead><tr><th>check</th><th>result</th><th class="n">points</th><th>feedback</th>'
-        f'</tr></thead><tbody>{"".join(checks)}</tbody></table>',
+        f'{esc(num(report["max_score"]))} · <span class="status-{esc(status)}">{esc(status)}</span></p>',
+        f'<p class="message">{esc(message)}</p>',
     ]
+    # A missing student has nothing graded: every check would only say "skipped".
+    if checks and status != "missing":
+        parts.append('<table class="checks"><thead><tr><th>check</th><th>result</th><th class="n">points</th>'
+                     f'<th>feedback</th></tr></thead><tbody>{"".join(checks)}</tbody></table>')
     if warnings:
         parts.append(f'<ul class="warnings">{warnings}</ul>')
     if output.strip():
         parts.append(f'<details><summary>what the submission printed</summary><pre class="output">'
                      f'{esc(output)}</pre></details>')
+    duration = report.get("duration_s")
     meta = " · ".join(esc(x) for x in (
-        f'graded {report.get("graded_at", "")}', f'{report.get("duration_s", "")} s',
-        f'sandbox {report.get("sandbox", "")}', f'grader {report.get("grader_version", "")}') if x)
-    parts.append(f'<p class="meta">{meta}</p></section>')
+        f'graded {report["graded_at"]}' if report.get("graded_at") else "",
+        f'{num(duration)} s' if isinstance(duration, (int, float)) and not isinstance(duration, bool) else "",
+        f'sandbox {report["sandbox"]}' if report.get("sandbox") else "",
+        f'grader {report["grader_version"]}' if report.get("grader_version") else "",
+        f'Django {report["django_version"]}' if report.get("django_version") else "",
+        f'Python {report["python_version"]}' if report.get("python_version") else "") if x)
+    parts.append(f'<p class="meta versions">{meta}</p></section>')
     return "".join(parts)
+
+
+def page(title: str, header: str, main: str) -> str:
+    """A whole self-contained page: the CSP, the CSS, no script."""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>{esc(title)}</title>
+<style>{CSS}</style>
+</head>
+<body>
+<header>
+{header}
+</header>
+<main>
+{main}
+</main>
+</body>
+</html>
+"""
 
 
 def _sandbox_banner(s: dict[str, Any]) -> str:
@@ -246,33 +422,26 @@ def _sandbox_banner(s: dict[str, Any]) -> str:
 
 
 def render(summary: dict[str, Any], reports: list[dict[str, Any]]) -> str:
-    """The whole page: summary, distribution, checks, diagnoses, then every student."""
+    """The whole page: summary, distribution, checks, diagnoses, then every student (who
+    needs attention first; those with full marks folded in a <details>)."""
     s = summary
-    # Section i belongs to summary["students"][i - 1], which is reports[i - 1].
-    anchors: dict[str, str] = {}
-    for i, st in enumerate(s["students"], 1):
-        anchors.setdefault(st["student"], f"s-{i}")
+    # summary["students"][i] is made from reports[i].
+    anchors = student_anchors([st["student"] for st in s["students"]])
+    links: dict[str, str] = {}
+    for st, anchor in zip(s["students"], anchors):
+        links.setdefault(st["student"], anchor)
+    failing, passing = display_order(s["students"])
     title = f"Class report: {s['assignment']}"
     statuses = ", ".join(f"{n} {k}" for k, n in s["by_status"].items() if n)
-    students = "".join(_student(r, f"s-{i}") for i, r in enumerate(reports, 1))
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>{esc(title)}</title>
-<style>{CSS}</style>
-</head>
-<body>
-<header>
-<h1>{esc(title)}</h1>
+    sections = "".join(student_section(reports[i], anchors[i]) for i in failing)
+    if passing:
+        sections += (f'<details class="group" id="full-marks-students"><summary>{len(passing)} '
+                     f'student{"" if len(passing) == 1 else "s"} with full marks</summary>'
+                     f'{"".join(student_section(reports[i], anchors[i]) for i in passing)}</details>')
+    header = f"""<h1>{esc(title)}</h1>
 {_sandbox_banner(s)}<p class="meta">{esc(s["count"])} students · {esc(statuses)} · maximum {esc(num(s["max_score"]))} points ·
-generated {esc(s["generated_at"])} · grader {esc(", ".join(s["grader_versions"]))}</p>
-</header>
-<main>
-<h2 id="summary">Summary</h2>
+generated {esc(s["generated_at"])} · grader {esc(", ".join(s["grader_versions"]))}</p>"""
+    main = f"""<h2 id="summary">Summary</h2>
 {_summary_cards(s)}
 <figure>
 {_chart(s["distribution"], s["max_score"])}
@@ -283,11 +452,10 @@ generated {esc(s["generated_at"])} · grader {esc(", ".join(s["grader_versions"]
 {_checks_table(s)}
 <h2 id="common-diagnoses">Most common diagnoses</h2>
 <p class="meta">The named mistakes behind failed checks, by number of students.</p>
-{_diagnoses(s, anchors)}
+{_diagnoses(s, links)}
 <h2 id="all-students">Students</h2>
-{_overview(s)}
-{students}
-</main>
-</body>
-</html>
-"""
+<p class="meta">{len(failing)} need{"s" if len(failing) == 1 else ""} attention (lowest score first), \
+{len(passing)} with full marks (folded below them).</p>
+{_overview(s, anchors, failing, passing)}
+{sections}"""
+    return page(title, header, main)

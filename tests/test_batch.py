@@ -274,8 +274,8 @@ def test_html_escapes_student_text_and_references_nothing_outside():
     assert {"script", "img", "iframe", "link", "object", "embed"}.isdisjoint(dom.tags)
     assert not any(a.startswith("on") for a in dom.attrs_seen)
     assert "src" not in dom.attrs_seen
-    assert dom.hrefs and all(h.startswith("#s-") for h in dom.hrefs)
-    assert [r["student"] for r in dom.rows] == ["alice", HOSTILE]
+    assert dom.hrefs and all(h.startswith("#student-") for h in dom.hrefs)
+    assert [r["student"] for r in dom.rows] == [HOSTILE, "alice"]       # who needs attention first
 
 
 def test_html_shows_summary_numbers():
@@ -287,11 +287,11 @@ def test_html_shows_summary_numbers():
     assert dom.stats["mean"] == "3.67 / 10"
     assert dom.stats["median"] == "1"
     assert dom.stats["status-tampered"] == "1" and dom.stats["status-graded"] == "2"
-    assert dom.rates == {"project-loads": "66.67%", "receiver-registered-in-ready": "33.33%",
-                         "profile-created-once": "33.33%", "resave-no-duplicate": "33.33%"}
+    assert dom.rates == {"project-loads": "66.7%", "receiver-registered-in-ready": "33.3%",
+                         "profile-created-once": "33.3%", "resave-no-duplicate": "33.3%"}
     assert dom.bars == [b["count"] for b in summary["distribution"]]
     assert [(r["student"], r["cells"][1], r["cells"][2]) for r in dom.rows] == [
-        ("a", "10", "graded"), ("b", "1", "graded"), ("c", "0", "tampered")]
+        ("c", "0", "tampered"), ("b", "1", "graded"), ("a", "10", "graded")]
 
 
 # ============================================================================ skip / resume
@@ -730,7 +730,7 @@ def test_report_html_in_headless_chromium(classroom, tmp_path):
     for status, n in summary["by_status"].items():
         assert dom.stats[f"status-{status}"] == str(n)
     for check in summary["checks"]:
-        assert float(dom.rates[check["id"]].rstrip("%")) == pytest.approx(check["pass_rate"] * 100, abs=0.01)
+        assert float(dom.rates[check["id"]].rstrip("%")) == pytest.approx(check["pass_rate"] * 100, abs=0.05)
     assert dom.bars == [b["count"] for b in summary["distribution"]]
     rows = {r["student"]: r["cells"] for r in dom.rows}
     assert set(rows) == set(EXPECTED)

@@ -19,6 +19,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "junit": ("grader.renderers.junit", ".junit.xml"),
     "gradescope": ("grader.renderers.gradescope", ".gradescope.json"),
     "table": ("grader.renderers.table", ".txt"),
+    "html": ("grader.renderers.html", ".html"),
 }
 RENDERERS = tuple(FORMATS)
 EXTENSIONS = {name: ext for name, (_, ext) in FORMATS.items()}

@@ -1,4 +1,10 @@
-"""A readable terminal table (rich), in colour where the terminal supports it."""
+"""A readable terminal table (rich), in colour where the terminal supports it.
+
+Laid out for the width it is printed at (80 columns in most CI logs): text wraps between
+words, and the check column is as wide as its longest word (a check id such as
+``receiver-registered-in-ready``), so that only a token longer than its whole column (a long
+path, a long line of code) is ever folded.
+"""
 from __future__ import annotations
 
 import io
@@ -10,35 +16,82 @@ STYLE = {CheckStatus.PASSED: "green", CheckStatus.FAILED: "red",
          CheckStatus.ERROR: "red", CheckStatus.SKIPPED: "yellow"}
 MARK = {CheckStatus.PASSED: "PASS", CheckStatus.FAILED: "FAIL",
         CheckStatus.ERROR: "ERROR", CheckStatus.SKIPPED: "SKIP"}
+TRACEBACK_INDENT = 2
+# The table's frame: 4 vertical lines, and one space either side of each of the 3 columns.
+FRAME = 4 + 3 * 2
+
+
+def _longest_word(texts: list[str]) -> int:
+    from rich.cells import cell_len
+
+    return max((cell_len(word) for text in texts for word in text.split()), default=0)
+
+
+class ChecksTable:
+    """The checks of a report as a rich Table whose columns are sized, when printed, for the
+    console's width: check (title and id), result (mark and points), feedback (feedback,
+    where, the student's traceback, hint)."""
+
+    def __init__(self, report: Report):
+        self.report = report
+
+    def widths(self, width: int) -> tuple[int, int, int]:
+        """Text widths of the check, result and feedback columns for a table `width` wide:
+        the check column fits its longest word (and takes a quarter of the room when there
+        is more), but never more than half of the room the result column leaves."""
+        checks = self.report.checks
+        result = max(len("result"), _longest_word([f"{MARK[c.status]} {c.score:g}/{c.max_score:g}"
+                                                    for c in checks]))
+        room = max(width - FRAME - result, 2)
+        longest = _longest_word(["check"] + [terminal(f"{c.title} {c.id}") for c in checks])
+        check = min(max(longest, room // 4), room // 2)
+        return check, result, room - check
+
+    def build(self, width: int):
+        from rich.console import Group
+        from rich.padding import Padding
+        from rich.table import Table
+        from rich.text import Text
+
+        check_w, result_w, feedback_w = self.widths(width)
+        # Text objects throughout: nothing from a report is read as rich markup, and terminal()
+        # keeps escape sequences from reaching the instructor's terminal. overflow="fold" only
+        # cuts a word longer than its whole column: rich wraps everything else between words.
+        table = Table(title=Text(terminal(f"{self.report.assignment}: {self.report.submission}", False)),
+                      show_lines=True)
+        table.add_column("check", width=check_w, overflow="fold")
+        table.add_column("result", width=result_w, overflow="fold")
+        table.add_column("feedback", width=feedback_w, overflow="fold")
+        for c in self.report.checks:
+            feedback = []
+            if c.feedback:
+                feedback.append(Text(terminal(c.feedback)))
+            if c.location:
+                feedback.append(Text(f"where: {terminal(c.location)}", style="bold"))
+            if c.student_traceback:
+                # Indented by padding, not spaces: wrapped lines keep the indent, and the first
+                # word of a line is no longer than it is.
+                frames = Text("\n".join(terminal(line).strip() for line in c.student_traceback),
+                              style="dim")
+                feedback.append(Padding(frames, (0, 0, 0, TRACEBACK_INDENT)))
+            if c.status != CheckStatus.PASSED and c.hint:
+                feedback.append(Text("hint: " + terminal(c.hint), style="cyan"))
+            result = Text(MARK[c.status], style=STYLE[c.status])
+            result.append(f"\n{c.score:g}/{c.max_score:g}", style="default")
+            table.add_row(Text(terminal(c.title + "\n" + c.id), style="bold"), result, Group(*feedback))
+        return table
+
+    def __rich_console__(self, console, options):
+        yield self.build(options.max_width)
 
 
 def build(report: Report) -> list:
-    from rich.table import Table
     from rich.text import Text
 
-    # Text objects throughout: nothing from a report is read as rich markup, and terminal()
-    # keeps escape sequences from reaching the instructor's terminal.
-    table = Table(title=Text(terminal(f"{report.assignment}: {report.submission}", False)),
-                  show_lines=True, expand=True)
-    table.add_column("check", ratio=1, min_width=22, overflow="fold")
-    table.add_column("result", no_wrap=True)
-    table.add_column("points", justify="right", no_wrap=True)
-    table.add_column("feedback", overflow="fold", ratio=3)
-    for c in report.checks:
-        feedback = Text(terminal(c.feedback))
-        if c.location:
-            feedback.append(f"\nwhere: {terminal(c.location)}", style="bold")
-        for line in c.student_traceback:
-            feedback.append("\n  " + terminal(line), style="dim")
-        if c.status != CheckStatus.PASSED and c.hint:
-            feedback.append("\nhint: " + terminal(c.hint), style="cyan")
-        table.add_row(Text(terminal(c.title + "\n" + c.id), style="bold"),
-                      Text(MARK[c.status], style=STYLE[c.status]),
-                      f"{c.score:g}/{c.max_score:g}", feedback)
     colour = "green" if report.score == report.max_score and report.status == RunStatus.GRADED else "red"
     summary = Text(f"Score: {report.score:g} / {report.max_score:g}   status: {report.status.value}",
                    style=f"bold {colour}")
-    parts = [table, summary]
+    parts = [ChecksTable(report), summary]
     if report.sandbox != "bwrap":
         parts.insert(0, Text("NOT SANDBOXED: this submission ran without bubblewrap, with the grading "
                              "user's rights (see the warnings). Grade for marks where bubblewrap works.",
