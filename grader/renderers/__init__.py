@@ -33,17 +33,40 @@ def render(name: str, report: Report) -> str:
     return renderer(name)(report)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename: readers never see half a report."""
+def _umask() -> int:
+    """This process's umask, read without changing it where Linux allows (/proc), so that
+    no thread ever sees a umask of 0."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def write_atomic(path: Path, content: str | bytes) -> None:
+    """Write via a temporary file and rename: readers never see half a report. The file gets
+    the permissions any new file of this user gets (0666 less the umask), not mkstemp's 0600."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        # errors="replace": a lone surrogate in a student's text must not cost the report
-        with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+        os.fchmod(fd, 0o666 & ~_umask())
+        if isinstance(content, bytes):
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(content)
+                fh.flush()
+                os.fsync(fh.fileno())
+        else:
+            # errors="replace": a lone surrogate in a student's text must not cost the report
+            with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as fh:
+                fh.write(content)
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
