@@ -19,7 +19,13 @@ IGNORED_DIRS = frozenset({".git", ".venv", "venv", "env", "__pycache__", "node_m
 
 
 class DiscoveryError(Exception):
-    """The submission is not a gradable Django project; the message is for the student."""
+    """The submission is not a gradable Django project; the message is for the student, the
+    kind (no-manage-py, several-projects, link, settings, shadowing, not-a-folder) for a batch
+    that sums up what went wrong across a class."""
+
+    def __init__(self, message: str, kind: str = "other"):
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -85,46 +91,111 @@ def _leaves(path: Path, inside: Path) -> bool:
         return True
 
 
+MAX_PROJECT_DEPTH = 4        # manage.py is looked for this many folders down
+MAX_FOLDERS_SEARCHED = 2_000
+
+
+def _is_venv(folder: Path) -> bool:
+    return (folder / "pyvenv.cfg").is_file() or folder.name == "site-packages"
+
+
+def _manage_files(path: Path) -> tuple[list[Path], list[Path]]:
+    """(manage.py files, links to folders outside `path` that hold one) within
+    MAX_PROJECT_DEPTH folders below `path`, breadth first, leaving out virtual environments,
+    caches, __MACOSX and hidden folders."""
+    found: list[Path] = []
+    linked: list[Path] = []
+    level = [path]
+    searched = 0
+    for depth in range(MAX_PROJECT_DEPTH + 1):
+        following: list[Path] = []
+        for folder in level:
+            manage = folder / "manage.py"
+            if manage.is_file() or manage.is_symlink():
+                (linked if _leaves(manage, path) or _leaves(folder, path) else found).append(folder)
+                continue  # a project's own sub-folders are its apps, not other projects
+            if depth == MAX_PROJECT_DEPTH:
+                continue
+            try:
+                children = sorted(folder.iterdir())
+            except OSError:
+                continue
+            for child in children:
+                if child.name in IGNORED_DIRS or child.name == "__MACOSX" or child.name.startswith("."):
+                    continue
+                try:
+                    if not child.is_dir():
+                        continue
+                except OSError:
+                    continue
+                if child.is_symlink():
+                    if (child / "manage.py").exists():
+                        linked.append(child)
+                    continue
+                if _is_venv(child):
+                    continue
+                searched += 1
+                if searched > MAX_FOLDERS_SEARCHED:
+                    return found, linked
+                following.append(child)
+        level = following
+    return found, linked
+
+
+def _contents(path: Path, limit: int = 6) -> str:
+    try:
+        names = sorted(e.name + ("/" if e.is_dir() else "") for e in path.iterdir()
+                       if not e.name.startswith(".") and e.name != "__MACOSX")
+    except OSError:
+        return "nothing readable"
+    if not names:
+        return "nothing (the folder is empty)"
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
 def find_project_root(path: Path) -> Path:
-    """The folder holding manage.py: PATH itself, or a single sub-folder of it."""
+    """The folder holding manage.py: PATH itself, or the one folder below it (up to
+    MAX_PROJECT_DEPTH levels down) that holds one."""
     if (path / "manage.py").is_file() and not _leaves(path / "manage.py", path):
         return path
-    linked = sorted(p.parent.name for p in path.glob("*/manage.py")
-                    if _leaves(p.parent, path) or _leaves(p, path))
-    if linked:
+    found, linked = _manage_files(path)
+    rel = lambda p: p.relative_to(path).as_posix()  # noqa: E731
+    if linked and not found:
         raise DiscoveryError(
-            f"{', '.join(linked)} is a link to a folder outside your submission; the grader grades "
-            "only the files you submitted. Submit the project folder itself, not a link to it.")
-    nested = [p.parent for p in path.glob("*/manage.py") if p.parent.name not in IGNORED_DIRS]
-    if len(nested) == 1:
-        return nested[0]
-    if len(nested) > 1:
+            f"{', '.join(sorted(rel(p) for p in linked))} is a link to a folder outside your submission; "
+            "the grader grades only the files you submitted. Submit the project folder itself, not a "
+            "link to it.", kind="link")
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
         raise DiscoveryError(
-            f"found several Django projects ({', '.join(sorted(p.name for p in nested))}); "
-            "submit exactly one project, with manage.py at its top.")
+            f"found several Django projects ({', '.join(sorted(rel(p) for p in found))}: each has a "
+            "manage.py); submit exactly one project, with manage.py at its top.", kind="several-projects")
     raise DiscoveryError(
-        "no manage.py found: the grader needs the folder that holds manage.py "
-        "(the top of your Django project, as in the student template).")
+        "no manage.py found: the grader needs the folder that holds manage.py (the top of your "
+        f"Django project, as in the student template). The submission holds {_contents(path)}.",
+        kind="no-manage-py")
 
 
 def discover(path: Path) -> Project:
     path = Path(path)
     if not path.is_dir():
-        raise DiscoveryError(f"{path} is not a folder")
+        raise DiscoveryError(f"{path} is not a folder", kind="not-a-folder")
     root = find_project_root(path)
     manage = root / "manage.py"
     settings = _settings_from_manage(manage) or _guess_settings(root)
     if not settings:
         raise DiscoveryError(
             "could not tell which settings module your project uses: manage.py should contain "
-            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings').")
+            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings').", kind="settings")
     if not all(part.isidentifier() for part in settings.split(".")):
-        raise DiscoveryError(f"DJANGO_SETTINGS_MODULE in manage.py is {settings!r}, not a module name.")
+        raise DiscoveryError(f"DJANGO_SETTINGS_MODULE in manage.py is {settings!r}, not a module name.",
+                             kind="settings")
     if not (root / Path(*settings.split(".")).with_suffix(".py")).is_file() and \
             not (root / Path(*settings.split(".")) / "__init__.py").is_file():
         raise DiscoveryError(
             f"manage.py names the settings module {settings!r}, but "
-            f"{'/'.join(settings.split('.'))}.py does not exist in your project.")
+            f"{'/'.join(settings.split('.'))}.py does not exist in your project.", kind="settings")
     shadowing = sorted(
         n for n in top_level_names(root)
         if (n in RESERVED or n in sys.stdlib_module_names) and n not in HARMLESS)
@@ -132,5 +203,5 @@ def discover(path: Path) -> Project:
         raise DiscoveryError(
             "these files or folders at the top of your project have the same name as a module "
             f"Python, Django or pytest need: {', '.join(shadowing)}. Rename them "
-            "(for example users_utils.py instead of json.py).")
+            "(for example users_utils.py instead of json.py).", kind="shadowing")
     return Project(root=root, settings_module=settings, manage_py=manage)
