@@ -41,6 +41,14 @@ def error_report(assignment: rubric.Assignment, submission: str, message: str,
     return _report(assignment, submission, RunStatus.ERROR, message, checks, started, sandbox, [])
 
 
+def missing_report(assignment: rubric.Assignment, submission: str) -> Report:
+    """The report of a student on the class roster who submitted nothing: no points, and a
+    status ('missing') a gradebook import can tell from a zero."""
+    message = "No submission was found for you in the class download."
+    checks = scoring.all_checks(assignment, CheckStatus.SKIPPED, "nothing was submitted")
+    return _report(assignment, submission, RunStatus.MISSING, message, checks, time.monotonic(), "none", [])
+
+
 def _report(assignment, submission, status, message, checks, started, sandbox, warnings,
             output: str = "") -> Report:
     return Report(

@@ -17,34 +17,39 @@ run grades it again); the batch carries on.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import multiprocessing
 import multiprocessing.connection
 import os
 import re
+import shutil
 import signal
 import stat
 import sys
 import tempfile
 import time
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from grader import __version__, api, fstree, gradebook, rubric, runtime, sandbox
+from grader import __version__, api, archives, discover, fstree, gradebook, platforms, rubric, runtime, sandbox
 from grader.discover import IGNORED_DIRS
-from grader.model import Report
+from grader.model import Identity, Report, RunStatus
 from grader.renderers import json_report, safe, write_atomic
 from grader.runner import COPY_IGNORE, SUBMISSION_LIMITS
 
 # Time a worker may take beyond the assignment's wall_time_s (copying, start-up, evidence).
 WORKER_GRACE_S = 120.0
 STOP_WAIT_S = 10.0
-LOCK_NAME = ".grader-batch.lock"
+LOCK_NAME = ".grader-batch.lock"   # what graders before 0.2 left behind
 SKIP_NAMES = frozenset({"__MACOSX"}) | IGNORED_DIRS
-RESERVED_STEMS = frozenset({Path(gradebook.SUMMARY_JSON).stem})
+# Report names that would collide with the gradebook's own files (or, with --feedback in the
+# same folder, a student's feedback page with report.html).
+RESERVED_STEMS = frozenset(Path(name).stem.casefold() for name in gradebook.OWN_FILES) | {"moodle-feedback"}
 MAX_NAME_BYTES = 200
 
 # Zip extraction limits.
@@ -62,9 +67,10 @@ class BatchError(Exception):
 
 @dataclass(frozen=True)
 class Submission:
-    student: str            # the student id: the sub-folder's name (made printable)
-    path: Path              # the folder to grade (discovery finds a project nested one level down)
+    student: str            # the student id: platform id, username or folder name (made printable)
+    path: Path              # the folder to grade (discovery finds a project nested below it)
     report: Path            # DIR/<student>.json
+    identity: Identity | None = None
 
 
 @dataclass
@@ -72,6 +78,10 @@ class Source:
     root: Path                                               # the folder holding the submissions
     submissions: list[Submission] = field(default_factory=list)
     rejected: dict[str, str] = field(default_factory=dict)   # student -> why it cannot be graded
+    missing: list[str] = field(default_factory=list)         # on the roster, nothing submitted
+    identities: dict[str, Identity] = field(default_factory=dict)
+    layout: str = "folders"
+    kinds: dict[str, str] = field(default_factory=dict)      # student -> kind of problem (rejected)
     reports: dict[str, Path] = field(default_factory=dict)   # student -> DIR/<student>.json
     notes: list[str] = field(default_factory=list)           # things the instructor should know
     tempdir: Path | None = None                              # extraction folder (removed at the end)
@@ -124,27 +134,6 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
-def list_submissions(root: Path, output_dir: Path | None = None) -> tuple[list[Path], list[str]]:
-    """The sub-folders of `root` that are submissions, and notes about what was left out."""
-    folders: list[Path] = []
-    notes: list[str] = []
-    ignored_files = 0
-    for entry in sorted(root.iterdir()):
-        if entry.name.startswith(".") or entry.name in SKIP_NAMES:
-            continue
-        if entry.is_symlink():
-            notes.append(f"{printable(entry.name)}: a symbolic link, not a folder; left out")
-        elif not entry.is_dir():
-            ignored_files += 1
-        elif output_dir is not None and _inside(output_dir, entry):
-            notes.append(f"{printable(entry.name)}: holds the output folder; left out")
-        else:
-            folders.append(entry)
-    if ignored_files:
-        notes.append(f"{ignored_files} file(s) at the top of the source are not folders; left out")
-    return folders, notes
-
-
 def _size(n: int) -> str:
     for unit, factor in (("GB", 1024 ** 3), ("MB", 1024 ** 2), ("kB", 1024)):
         if n >= factor:
@@ -152,24 +141,8 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
-def _zip_parts(name: str) -> list[str] | None:
-    """The path components of a zip member name, or None when it is unsafe."""
-    name = name.replace("\\", "/")
-    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-        return None
-    parts = [p for p in name.split("/") if p not in ("", ".")]
-    if any(p == ".." for p in parts):
-        return None
-    return [_CONTROL.sub("_", p) for p in parts]
-
-
-def _member_kind(info: zipfile.ZipInfo) -> str:
-    mode = info.external_attr >> 16
-    if info.is_dir():
-        return "dir"
-    if mode and stat.S_IFMT(mode) not in (0, stat.S_IFREG):
-        return "symlink" if stat.S_ISLNK(mode) else "special"
-    return "file"
+_zip_parts = archives.member_parts
+_member_kind = archives.zip_member_kind
 
 
 def _zip_time(info: zipfile.ZipInfo, ceiling: float) -> float:
@@ -182,7 +155,8 @@ def _zip_time(info: zipfile.ZipInfo, ceiling: float) -> float:
 def _wrapper(entries: list[tuple[list[str], zipfile.ZipInfo]]) -> str | None:
     """The single folder wrapping all submissions of an archive (``class.zip`` holding
     ``class/alice/...``, ``class/bob/...``), or None. A lone folder is a wrapper only when
-    it has no manage.py itself and at least two of its sub-folders hold a project."""
+    it has no manage.py itself and at least two of its entries are submissions: folders that
+    hold a project, a platform's submission folders or files, or archives."""
     tops = {parts[0] for parts, _ in entries}
     if len(tops) != 1 or any(len(parts) == 1 and _member_kind(i) != "dir" for parts, i in entries):
         return None
@@ -194,20 +168,27 @@ def _wrapper(entries: list[tuple[list[str], zipfile.ZipInfo]]) -> str | None:
                 return None
             if len(parts) in (3, 4):
                 projects.add(parts[1])
+        elif len(parts) >= 2 and (platforms.MOODLE.match(parts[1]) or
+                                  (len(parts) == 2 and (platforms.CANVAS.match(parts[1])
+                                                        or archives.kind(Path(parts[1]))))):
+            projects.add(parts[1])
     return top if len(projects) >= 2 else None
 
 
 def extract_zip(archive: Path, dest: Path, *, max_total: int = ZIP_MAX_TOTAL_BYTES,
                 max_submission: int = ZIP_MAX_SUBMISSION_BYTES,
                 max_files: int = ZIP_MAX_SUBMISSION_FILES,
-                max_members: int = ZIP_MAX_MEMBERS) -> tuple[list[str], dict[str, str], list[str]]:
+                max_members: int = ZIP_MAX_MEMBERS,
+                stand_ins: bool = False) -> tuple[list[str], dict[str, str], list[str]]:
     """Extract the submissions of `archive` into `dest`, safely.
 
     Member names are checked (no absolute paths, no ``..``), only folders and regular
     files are created (no symbolic links or devices), encrypted members are left out,
     and sizes are capped: a submission over its cap is rejected (not extracted), an
     archive over the total cap is refused. File times come from the archive, so that
-    re-running on the same archive finds the reports up to date.
+    re-running on the same archive finds the reports up to date. With `stand_ins`, a rejected
+    top-level entry is left as an empty folder (or file) of the same name, so that the
+    platform's layout still tells whose it was.
 
     Returns (the top-level folder names extracted, {folder: why rejected}, notes).
     """
@@ -225,7 +206,7 @@ def extract_zip(archive: Path, dest: Path, *, max_total: int = ZIP_MAX_TOTAL_BYT
         entries: list[tuple[list[str], zipfile.ZipInfo]] = []
         unsafe = 0
         for info in infos:
-            parts = _zip_parts(info.filename)
+            parts = _zip_parts(archives.zip_name(info))
             if parts is None:
                 unsafe += 1
                 continue
@@ -236,11 +217,9 @@ def extract_zip(archive: Path, dest: Path, *, max_total: int = ZIP_MAX_TOTAL_BYT
         wrapper = _wrapper(entries)
         if wrapper is not None:
             entries = [(parts[1:], info) for parts, info in entries if len(parts) > 1]
-        loose = sum(1 for parts, info in entries if len(parts) == 1 and _member_kind(info) != "dir")
-        if loose:
-            notes.append(f"{loose} file(s) at the top of the archive are not in a folder; left out")
-        entries = [(parts, info) for parts, info in entries
-                   if len(parts) > 1 or _member_kind(info) == "dir"]
+        # Files at the top are kept: a Canvas download is nothing but files, and a class of
+        # archives is one archive per student. The layout decides what they are.
+        entries = [(parts, info) for parts, info in entries if parts]
 
         sizes: dict[str, int] = {}
         counts: dict[str, int] = {}
@@ -314,44 +293,176 @@ def extract_zip(archive: Path, dest: Path, *, max_total: int = ZIP_MAX_TOTAL_BYT
             times = [os.lstat(path / n).st_mtime for n in (*dirnames, *filenames)]
             t = max([dir_times.get(path, 0.0), *times]) or ceiling
             os.utime(path, (t, t))
+    if stand_ins:
+        was_dir = {parts[0] for parts, info in entries if len(parts) > 1 or _member_kind(info) == "dir"}
+        for top in rejected:
+            with contextlib.suppress(OSError):
+                if top in was_dir:
+                    (dest / top).mkdir(exist_ok=True)
+                else:
+                    (dest / top).touch()
     for count, what in ((skipped_links, "symbolic link(s)"), (skipped_special, "special file(s)"),
                         (skipped_encrypted, "encrypted member(s)")):
         if count:
             notes.append(f"{count} {what} in the archive were not extracted")
     tops = sorted({parts[0] for parts, _ in entries if parts[0] not in rejected})
-    return [t for t in tops if (dest / t).is_dir()], rejected, notes
+    return [t for t in tops if (dest / t).exists()], rejected, notes
 
 
-def open_source(source: Path, output_dir: Path, scratch: Path | None = None) -> Source:
+def open_source(source: Path, output_dir: Path, scratch: Path | None = None, layout: str = "auto",
+                roster: platforms.Roster | None = None) -> Source:
     """The submissions of SOURCE (a folder, or a .zip extracted into a temporary folder,
-    under `scratch` when given)."""
+    under `scratch` when given), in the platform `layout`, each ready to grade (its own
+    archives unpacked under `scratch`)."""
     source = Path(source)
     if not source.exists():
         raise BatchError(f"{source} does not exist")
+    scratch = Path(scratch or tempfile.mkdtemp(prefix="grader-batch-"))
+    stand_ins: dict[Path, str] = {}
     if source.is_dir():
-        folders, notes = list_submissions(source, output_dir)
-        result = Source(root=source, notes=notes)
+        result = Source(root=source)
     elif zipfile.is_zipfile(source):
         tempdir = Path(tempfile.mkdtemp(prefix="grader-batch-source-", dir=scratch))
         result = Source(root=tempdir, tempdir=tempdir)
         try:
-            _, rejected, notes = extract_zip(source, tempdir)
-            folders, more = list_submissions(tempdir)
+            _, rejected, notes = extract_zip(source, tempdir, stand_ins=True)
+            stand_ins = {tempdir / top: why for top, why in rejected.items()}
         except BaseException:
             result.cleanup()
             raise
-        result.notes = notes + more
-        result.rejected = {student_id(k): v for k, v in rejected.items()}
+        result.notes = notes
     else:
         raise BatchError(f"{source} is neither a folder nor a .zip archive")
-    ids = {student_id(f.name): f for f in folders}
-    if len(ids) < len(folders):
-        result.notes.append("some folder names differ only in unprintable characters; one of each kept")
-    result.rejected = {s: why for s, why in result.rejected.items() if s not in ids}
-    names = report_names([*ids, *result.rejected])
+    try:
+        gathered = platforms.gather(result.root, layout, roster)
+    except platforms.LayoutError as exc:
+        result.cleanup()
+        raise BatchError(str(exc)) from None
+    result.layout = gathered.layout
+    result.notes += gathered.notes
+    # Leave out the output folder (a batch writing its reports inside SOURCE).
+    kept = []
+    for found in gathered.found:
+        if any(_inside(output_dir, item) for item in found.items if item.is_dir()):
+            result.notes.append(f"{printable(found.student)}: holds the output folder; left out")
+        else:
+            kept.append(found)
+    students = {student_id(f.student): f for f in kept}
+    if len(students) < len(kept):
+        result.notes.append("some student ids differ only in unprintable characters; one of each kept")
+    missing = {student_id(f.student): f for f in gathered.missing if student_id(f.student) not in students}
+    names = report_names([*students, *missing])
     result.reports = {s: output_dir / name for s, name in names.items()}
-    result.submissions = [Submission(s, ids[s], result.reports[s]) for s in sorted(ids)]
+    result.missing = sorted(missing)
+    for sid, found in missing.items():
+        result.identities[sid] = found.identity
+    work = scratch / "submissions"
+    for n, (sid, found) in enumerate(sorted(students.items())):
+        result.identities[sid] = found.identity
+        why = next((stand_ins[i] for i in found.items if i in stand_ins), None)
+        if why:
+            result.rejected[sid] = why
+            result.kinds[sid] = "over-a-limit"
+            continue
+        try:
+            path, notes = prepare(found, work / str(n))
+        except Unprepared as exc:
+            result.rejected[sid] = str(exc)
+            result.kinds[sid] = exc.kind
+            continue
+        result.notes += [f"{printable(sid)}: {note}" for note in notes]
+        result.submissions.append(Submission(sid, path, result.reports[sid], found.identity))
     return result
+
+
+class Unprepared(Exception):
+    """A student's entries of the download hold nothing to grade; the message is for them."""
+
+    def __init__(self, message: str, kind: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+def _archives_in(folder: Path, depth: int = 2) -> list[Path]:
+    """Archives in `folder` and (up to `depth` levels) below it, leaving out __MACOSX."""
+    found, level = [], [folder]
+    for _ in range(depth):
+        following = []
+        for f in level:
+            try:
+                children = sorted(f.iterdir())
+            except OSError:
+                continue
+            for child in children:
+                if child.name.startswith(".") or child.name in archives.JUNK_DIRS or child.is_symlink():
+                    continue
+                if child.is_dir():
+                    following.append(child)
+                elif archives.kind(child):
+                    found.append(child)
+        level = following
+    return found
+
+
+def _has_project(folder: Path) -> bool:
+    try:
+        discover.find_project_root(folder)
+        return True
+    except discover.DiscoveryError as exc:
+        return exc.kind != "no-manage-py"
+
+
+def _unpack_into(archive: Path, dest: Path) -> list[str]:
+    if archives.kind(archive) == "unsupported":
+        raise Unprepared(f"{archive.name} is a {archives.kind_label(archive)} archive, which the grader "
+                         "cannot open: submit the project as a .zip", "unsupported-archive")
+    try:
+        return archives.unpack(archive, dest / archives.stem(archive),
+                               fstree.Limits(**SUBMISSION_LIMITS)).notes
+    except archives.ArchiveError as exc:
+        raise Unprepared(str(exc), "damaged-archive") from None
+
+
+def prepare(found: platforms.Found, work: Path) -> tuple[Path, list[str]]:
+    """The folder to grade for one student of a download: their own folder when it holds a
+    project; otherwise a folder under `work` where their archives are unpacked (one more level
+    of archives inside those too) and their loose files copied. Raises Unprepared."""
+    if not found.items:
+        if found.extra:
+            raise Unprepared("only an online text was submitted, no files: the project must be "
+                             "uploaded as files (a .zip of the project folder)", "online-text-only")
+        raise Unprepared("the submission holds no files", "empty")
+    if len(found.items) == 1 and found.items[0].is_dir() and \
+            (_has_project(found.items[0]) or not _archives_in(found.items[0])):
+        return found.items[0], []
+    notes: list[str] = []
+    work.mkdir(parents=True, exist_ok=True)
+    for item in found.items:
+        if item.is_dir():
+            bundled = _archives_in(item)
+            if _has_project(item) or not bundled:
+                failed = fstree.copy(item, work / item.name, COPY_IGNORE, fstree.Limits(**SUBMISSION_LIMITS))
+                notes += [f"{f} could not be copied" for f in failed[:3]]
+            for archive in bundled:
+                notes += _unpack_into(archive, work)
+        elif archives.kind(item):
+            notes += _unpack_into(item, work)
+        else:
+            name = item.name
+            m = platforms.CANVAS.match(name) if found.identity.platform == "canvas" else None
+            if found.identity.platform == "canvas" and m:
+                name = m["file"]
+            elif found.identity.platform == "moodle":
+                mm = platforms.MOODLE.match(name)
+                name = (mm["rest"] if mm and mm["rest"] else name)
+            if item.stat().st_size > SUBMISSION_LIMITS["max_bytes"]:
+                raise Unprepared(f"{name} is larger than a submission may be", "over-a-limit")
+            shutil.copyfile(item, work / name)
+    if not _has_project(work):
+        inner = _archives_in(work, depth=4)
+        if len(inner) == 1:  # an archive inside the archive
+            notes += _unpack_into(inner[0], inner[0].parent)
+    return work, notes
 
 
 # --------------------------------------------------------------------------- up to date?
@@ -401,6 +512,45 @@ def decide(report_path: Path, submission: Path, student: str, digest: str,
 
 
 # --------------------------------------------------------------------------- reports
+
+PROBLEMS = {
+    "no-manage-py": "hold no manage.py",
+    "online-text-only": "hold only an online text, no files",
+    "unsupported-archive": "hold only an archive the grader cannot open (.rar, .7z, ...)",
+    "damaged-archive": "hold an archive that cannot be unpacked",
+    "empty": "hold no files",
+    "several-projects": "hold several Django projects",
+    "settings": "have a manage.py that names no settings module the grader can find",
+    "link": "are links to folders outside the submission",
+}
+
+
+def check_common_problem(problems: dict[str, str], whys: dict[str, str], total: int, layout: str) -> None:
+    """Stop before grading when most submissions fail to be found the same way: that is the
+    shape of the download (the wrong folder, the wrong --layout), not 30 students' mistakes."""
+    if not problems:
+        return
+    kind, count = Counter(problems.values()).most_common(1)[0]
+    if count < 3 or count * 2 <= total or kind not in PROBLEMS:
+        return
+    example = next(s for s, k in sorted(problems.items()) if k == kind)
+    raise BatchError(
+        f"{count} of {total} submissions {PROBLEMS[kind]} (for example {printable(example)}: "
+        f"{printable(whys.get(example, ''))}). This looks like the shape of the download, not the "
+        f"students' work: the source was read as a {layout} download; check that it is the "
+        "platform's download, name its layout with --layout, or pass --keep-going to grade it anyway.")
+
+
+def refresh_identity(path: Path, identity: Identity | None) -> None:
+    """Put the current identity (a name or login from a new roster) in a kept report."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    wanted = None if identity is None else dataclasses.asdict(identity)
+    if isinstance(data, dict) and data.get("identity") != wanted:
+        data["identity"] = wanted
+        write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 def fault_report(assignment: rubric.Assignment, student: str, what: str, mode: str) -> Report:
     """The report of a student whose grading failed because of the grader, not the student."""
@@ -511,6 +661,7 @@ def grade_worker(sub: Submission, assignment: rubric.Assignment, mode: str, scra
         except Exception as exc:  # noqa: BLE001  (a bug of the grader: this student only)
             report = fault_report(assignment, sub.student, f"{type(exc).__name__}: {exc}", mode)
         report.submission_digest = content
+        report.identity = sub.identity
         write_report(sub.report, report)
     finally:
         fstree.remove(own)
@@ -676,24 +827,38 @@ class BatchResult:
     rejected: int = 0                  # submissions refused (too large, damaged)
     unwritten: list[str] = field(default_factory=list)   # students without a report
     interrupted: bool = False
+    missing: int = 0                   # on the roster, nothing submitted
+    layout: str = "folders"
     gradebook: gradebook.Written | None = None
+    feedback: Any = None               # handback.Written, with --feedback
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def nothing_graded(self) -> bool:
+        """Every submission is an error (no report of the class says 'graded')."""
+        data = self.gradebook.data if self.gradebook else None
+        return bool(data) and data["count"] > data["by_status"].get("missing", 0) and \
+            not data["by_status"].get("graded", 0)
 
 
 @contextlib.contextmanager
 def _lock(folder: Path):
+    """Hold the output folder for this batch: a lock on the folder itself (flock on its
+    descriptor), so that nothing is left behind when the batch ends, however it ends."""
     import fcntl
 
     folder.mkdir(parents=True, exist_ok=True)
-    fh = open(folder / LOCK_NAME, "a+")
+    with contextlib.suppress(OSError):  # a lock file of an older grader
+        (folder / LOCK_NAME).unlink()
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             raise BatchError(f"another grader batch is writing to {folder}") from None
         yield
     finally:
-        fh.close()
+        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -715,7 +880,8 @@ def _interrupt_on_signals():
 
 def run(source: Path, assignment: rubric.Assignment, output_dir: Path, *, jobs: int | None = None,
         force: bool = False, mode: str = "auto", display=None, worker: Callable = grade_worker,
-        ctx=None) -> BatchResult:
+        ctx=None, layout: str = "auto", roster: Path | None = None, feedback: Path | None = None,
+        blank: bool = False, keep_going: bool = False) -> BatchResult:
     """Grade every submission of `source` into `output_dir`, then write the gradebook.
 
     A class is never graded without the sandbox by accident: where bubblewrap cannot run,
@@ -742,6 +908,14 @@ def run(source: Path, assignment: rubric.Assignment, output_dir: Path, *, jobs: 
     output_dir = Path(output_dir)
     if output_dir.exists() and not output_dir.is_dir():
         raise BatchError(f"{output_dir} exists and is not a folder")
+    if layout not in platforms.LAYOUTS:
+        raise BatchError(f"unknown --layout {layout!r} (choose from {', '.join(platforms.LAYOUTS)})")
+    class_roster = None
+    if roster is not None:
+        try:
+            class_roster = platforms.read_roster(Path(roster))
+        except platforms.RosterError as exc:
+            raise BatchError(str(exc)) from None
     result = BatchResult()
     with _lock(output_dir):
         for stale in output_dir.glob(".*.tmp"):  # left by a batch that was killed mid-write
@@ -749,21 +923,40 @@ def run(source: Path, assignment: rubric.Assignment, output_dir: Path, *, jobs: 
                 stale.unlink()
         scratch = Path(tempfile.mkdtemp(prefix="grader-batch-"))
         try:
-            src = open_source(Path(source), output_dir, scratch)
+            src = open_source(Path(source), output_dir, scratch, layout, class_roster)
         except BaseException:
             fstree.remove(scratch)
             raise
         try:
+            result.layout = src.layout
             result.notes = list(src.notes)
+            if layout == "auto" and src.layout != "folders":
+                display.note(f"recognised a {src.layout} download")
             for note in src.notes:
                 display.note(note)
             result.total = len(src.submissions) + len(src.rejected)
             if not result.total:
-                raise BatchError(f"no submissions (sub-folders) found in {source}")
+                raise BatchError(f"no submissions found in {source} (layout: {src.layout})")
+            problems = dict(src.kinds)
+            whys = dict(src.rejected)
+            for sub in src.submissions:
+                try:
+                    discover.discover(sub.path)
+                except discover.DiscoveryError as exc:
+                    problems[sub.student], whys[sub.student] = exc.kind, str(exc)
+            if not keep_going:
+                check_common_problem(problems, whys, result.total, src.layout)
             for student, why in sorted(src.rejected.items()):
-                write_report(src.reports[student], rejected_report(assignment, student, why, mode))
+                report = rejected_report(assignment, student, why, mode)
+                report.identity = src.identities.get(student)
+                write_report(src.reports[student], report)
                 result.rejected += 1
                 display.note(f"{printable(student)}: {why}")
+            for student in src.missing:
+                report = api.missing_report(assignment, student)
+                report.identity = src.identities.get(student)
+                write_report(src.reports[student], report)
+                result.missing += 1
 
             todo = []
             for sub in src.submissions:
@@ -772,6 +965,7 @@ def run(source: Path, assignment: rubric.Assignment, output_dir: Path, *, jobs: 
                     todo.append(sub)
                 else:
                     result.skipped += 1
+                    refresh_identity(sub.report, sub.identity)
             if result.skipped:
                 display.note(f"{result.skipped} of {len(src.submissions)} report(s) are up to date and kept "
                              "(--force grades them again)")
@@ -817,11 +1011,15 @@ def run(source: Path, assignment: rubric.Assignment, output_dir: Path, *, jobs: 
             src.cleanup()
             fstree.remove(scratch)
         if not result.interrupted:
-            result.gradebook = gradebook.write_all(output_dir)
+            result.gradebook = gradebook.write_all(output_dir, blank=blank)
+            if feedback is not None:
+                from grader import handback
+
+                result.feedback = handback.write(output_dir, Path(feedback))
     return result
 
 
-def report_command(folder: Path) -> gradebook.Written:
+def report_command(folder: Path, blank: bool = False) -> gradebook.Written:
     """``grader report DIR``: (re)write the gradebook from the reports in DIR."""
-    return gradebook.write_all(Path(folder))
+    return gradebook.write_all(Path(folder), blank=blank)
 

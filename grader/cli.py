@@ -74,11 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Grade every sub-folder of SOURCE (a folder, or a .zip of folders; the "
                                    "folder name is the student id) in parallel, write DIR/<student>.json as "
                                    "each finishes, then DIR/grades.csv, DIR/grades-canvas.csv, DIR/report.html and "
-                                   "DIR/summary.json. "
+                                   "DIR/summary.json (and DIR/grades-moodle.csv for a Moodle class). "
+                                   "SOURCE may be a learning platform's download as it comes (see --layout). "
                                    "A re-run keeps reports that are up to date. Exit status: 0 when every "
-                                   "submission has a report, 2 for usage errors, 3 when a report could not "
-                                   "be written, 130 when interrupted (run again to carry on).")
-    b.add_argument("source", type=Path, help="folder of submission folders, or a .zip of them")
+                                   "submission has a report, 1 when no submission could be graded at all, "
+                                   "2 for usage errors, 3 when a report could not be written, 130 when "
+                                   "interrupted (run again to carry on).")
+    b.add_argument("source", type=Path,
+                   help="the class: a folder (or .zip) of submissions, as a platform's download gives it")
     b.add_argument("--assignment", default=rubric.DEFAULT_ASSIGNMENT,
                    help=f"assignment name or folder with a rubric.toml (default: {rubric.DEFAULT_ASSIGNMENT})")
     b.add_argument("--jobs", "-j", type=int, metavar="N",
@@ -89,15 +92,70 @@ def build_parser() -> argparse.ArgumentParser:
                    help="grade every submission again, even when its report is up to date")
     b.add_argument("--sandbox", choices=sandbox.MODES, default="auto",
                    help="isolation of student code: bubblewrap, none, or auto (bubblewrap when it works)")
+    b.add_argument("--layout", default="auto", choices=("auto", "moodle", "canvas", "github", "folders"),
+                   help="the shape of SOURCE: Moodle's 'Download all submissions', Canvas's submissions "
+                        "zip, GitHub Classroom's clones, or a folder per student (default: recognised "
+                        "from the names)")
+    b.add_argument("--roster", type=Path, metavar="CSV",
+                   help="the class list: GitHub Classroom's roster, a Moodle grading worksheet, a Canvas "
+                        "gradebook export, or a CSV with a 'student' column (and 'name', 'login'); fills "
+                        "names and gradebook ids, and lists students who submitted nothing as 'missing'")
+    b.add_argument("--feedback", type=Path, metavar="DIR",
+                   help="also write each student's own feedback (Markdown and HTML) into DIR, in the shape "
+                        "their platform uploads (Moodle: a feedback-files zip)")
+    b.add_argument("--blank-errors", action="store_true",
+                   help="leave the total of error, timeout and tampered submissions empty in "
+                        "grades-canvas.csv and grades-moodle.csv, so the import flags them for review "
+                        "instead of recording 0")
+    b.add_argument("--keep-going", action="store_true",
+                   help="grade even when most submissions cannot be found the same way (which usually "
+                        "means the wrong folder or --layout)")
 
     r = sub.add_parser("report", help="rewrite the gradebook from the JSON reports in a folder",
                        description="Read DIR/*.json (per-student reports) and write DIR/grades.csv, "
                                    "DIR/grades-canvas.csv, DIR/report.html and DIR/summary.json.")
     r.add_argument("folder", type=Path, metavar="DIR", help="folder with the per-student JSON reports")
+    r.add_argument("--blank-errors", action="store_true",
+                   help="leave the total of error, timeout and tampered submissions empty in the "
+                        "platform CSVs")
+    r.add_argument("--feedback", type=Path, metavar="DIR",
+                   help="also write each student's own feedback into DIR (as grader batch --feedback)")
     return parser
 
 
 def cmd_grade(args) -> int:
+    from grader import archives
+
+    path = args.submission
+    if not path.exists():
+        print(f"grader: error: {path} does not exist (give the folder that holds manage.py, or a "
+              ".zip of it)", file=sys.stderr)
+        return EXIT_USAGE
+    if path.is_file() and not archives.kind(path):
+        print(f"grader: error: {path} is a file, not a project folder or an archive of one (.zip, "
+              ".tar.gz)", file=sys.stderr)
+        return EXIT_USAGE
+    if path.is_file():
+        import tempfile
+
+        from grader import fstree
+
+        with tempfile.TemporaryDirectory(prefix="grader-archive-") as tmp:
+            try:
+                archives.unpack(path, Path(tmp) / "submission")
+            except archives.ArchiveError as exc:
+                print(f"grader: error: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+            name = archives.stem(path)
+            args.output = args.output or default_output(path.with_name(name))
+            try:
+                return _grade(args, Path(tmp) / "submission", name)
+            finally:
+                fstree.remove(Path(tmp) / "submission")
+    return _grade(args, path, None)
+
+
+def _grade(args, path: Path, name: str | None) -> int:
     assignment = rubric.find(args.assignment)
     # Start the grading child first: it imports pytest and Django while this process
     # imports the rest of the grader and copies the submission.
@@ -109,8 +167,8 @@ def cmd_grade(args) -> int:
     child = runner.Child(assignment, args.sandbox)
     from grader import api
 
-    report = api.grade(args.submission, assignment, sandbox=args.sandbox, child=child)
-    output = args.output or default_output(args.submission)
+    report = api.grade(path, assignment, sandbox=args.sandbox, child=child, name=name)
+    output = args.output or default_output(path)
     write_atomic(output, json_report.render(report))
     to_stdout = []
     written = [output]
@@ -156,35 +214,56 @@ def cmd_batch(args) -> int:
     output_dir = args.output_dir or Path.cwd() / "reports" / (stem or "batch")
     try:
         result = batch.run(source, assignment, output_dir, jobs=args.jobs, force=args.force,
-                           mode=args.sandbox)
+                           mode=args.sandbox, layout=args.layout, roster=args.roster,
+                           feedback=args.feedback, blank=args.blank_errors, keep_going=args.keep_going)
     except (batch.BatchError, gradebook.GradebookError) as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     done = result.graded + result.faults + result.rejected
     print(f"{result.total} submissions: {done} graded now, {result.skipped} up to date"
           + (f", {result.faults} grader fault(s) (graded again next run)" if result.faults else "")
-          + (f", {result.rejected} refused" if result.rejected else ""))
+          + (f", {result.rejected} refused" if result.rejected else "")
+          + (f"; {result.missing} on the roster submitted nothing" if result.missing else ""))
     if result.interrupted:
         print(f"grader: interrupted: the finished reports are in {output_dir}; run the same command "
               "again to carry on", file=sys.stderr)
         return 130
     if result.gradebook is not None:
         _print_gradebook(result.gradebook)
+    if result.feedback is not None:
+        _print_feedback(result.feedback)
     if result.unwritten:
         print(f"grader: no report written for {len(result.unwritten)} submission(s)", file=sys.stderr)
         return EXIT_FAULT
+    if result.nothing_graded:
+        print("grader: no submission could be graded (every report is an error): see the reasons in "
+              f"{output_dir / 'report.html'}", file=sys.stderr)
+        return EXIT_BELOW
     return EXIT_OK
+
+
+def _print_feedback(written) -> None:
+    where = written.moodle_zip or written.folder
+    print(f"feedback: {written.students} student(s) in {where}"
+          + (" (Moodle: Upload multiple feedback files in a zip)" if written.moodle_zip else ""))
 
 
 def cmd_report(args) -> int:
     from grader import batch, gradebook
 
     try:
-        written = batch.report_command(args.folder)
+        written = batch.report_command(args.folder, blank=args.blank_errors)
+        feedback = None
+        if args.feedback is not None:
+            from grader import handback
+
+            feedback = handback.write(args.folder, args.feedback)
     except gradebook.GradebookError as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     _print_gradebook(written)
+    if feedback is not None:
+        _print_feedback(feedback)
     return EXIT_OK
 
 

@@ -24,6 +24,17 @@ from grader.renderers import write_atomic
 
 GRADES_CSV = "grades.csv"
 CANVAS_CSV = "grades-canvas.csv"
+MOODLE_CSV = "grades-moodle.csv"
+# The columns of Moodle's grading worksheet ("Download grading worksheet"), in its order. Its
+# upload ("Upload grading worksheet") needs Identifier, Grade and Last modified (grade), and
+# reads Feedback comments when the assignment has comment feedback.
+MOODLE_COLUMNS = ("Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade",
+                  "Grade can be changed", "Last modified (submission)", "Last modified (grade)",
+                  "Feedback comments")
+# Statuses whose total --blank leaves empty in the platform CSVs: the import flags them for
+# review instead of recording a 0 the grader cannot vouch for.
+REVIEW_STATUSES = frozenset({"error", "timeout", "tampered"})
+MAX_COMMENT_CHARS = 1500
 # The student columns Canvas's gradebook import requires, in its order.
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 REPORT_HTML = "report.html"
@@ -31,7 +42,7 @@ SUMMARY_JSON = "summary.json"
 SUMMARY_KIND = "grader-batch-summary"
 SUMMARY_VERSION = "1.2"  # 1.1: unsandboxed; 1.2: identity of each student, status missing
 # Files of the output folder that are not per-student reports.
-OWN_FILES = frozenset({GRADES_CSV, CANVAS_CSV, REPORT_HTML, SUMMARY_JSON})
+OWN_FILES = frozenset({GRADES_CSV, CANVAS_CSV, MOODLE_CSV, REPORT_HTML, SUMMARY_JSON})
 STATUSES = ("graded", "error", "timeout", "tampered", "missing")
 FAILED_CHECK = ("failed", "error")
 MAX_REPORT_BYTES = 16 * 1024 * 1024
@@ -244,15 +255,17 @@ def csv_cell(text: str) -> str:
 
 
 def build_csv(summary: dict[str, Any]) -> str:
-    """grades.csv: a header row, then one row per student: the student id, one column per
-    check (its points), the total and the run status. Plain UTF-8, comma-separated, "." as the
-    decimal point, no extra rows: what the CSV grade imports of Moodle and Canvas read."""
+    """grades.csv: a header row, then one row per student: the student id, their name, their
+    platform id and gradebook login (when known), whether Canvas marked them late, one column
+    per check (its points), the total and the run status. Plain UTF-8, comma-separated, "." as
+    the decimal point, no extra rows: what the CSV grade imports of Moodle and Canvas read."""
     check_ids = [c["id"] for c in summary["checks"]]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["student", *check_ids, "total", "status"])
+    writer.writerow(["student", "name", "id", "login", "late", *check_ids, "total", "status"])
     for student in summary["students"]:
-        cells = [csv_cell(student["student"])]
+        cells = [csv_cell(student[k]) for k in ("student", "name", "id", "login")]
+        cells.append("late" if student["late"] else "")
         for cid in check_ids:
             check = student["checks"].get(cid)
             cells.append(num(check["score"]) if check else "")
@@ -261,17 +274,69 @@ def build_csv(summary: dict[str, Any]) -> str:
     return out.getvalue()
 
 
-def build_canvas_csv(summary: dict[str, Any]) -> str:
+def _total(student: dict[str, Any], blank: bool) -> str:
+    return "" if blank and student["status"] in REVIEW_STATUSES else num(student["score"])
+
+
+def build_canvas_csv(summary: dict[str, Any], blank: bool = False) -> str:
     """grades-canvas.csv: the layout Canvas's gradebook import requires (its student columns,
     then one column per assignment) with the total in a column named after the assignment.
-    Canvas matches a row by ID, then SIS User ID, then SIS Login ID, then the student's name:
-    the student id goes in SIS User ID, SIS Login ID and Student, ID and Section stay empty."""
+    Canvas matches a row by ID, then SIS User ID, then SIS Login ID, then the student's name.
+    A Canvas download gives the user id (ID); otherwise the gradebook login from the roster
+    (or the student id) goes in SIS User ID and SIS Login ID."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([*CANVAS_COLUMNS, summary["assignment"] or "grader"])
     for student in summary["students"]:
-        sid = csv_cell(student["student"])
-        writer.writerow([sid, "", sid, sid, "", num(student["score"])])
+        name = csv_cell(student["name"] or student["student"])
+        if student["platform"] == "canvas":
+            row = [name, csv_cell(student["id"]), "", csv_cell(student["login"]), ""]
+        else:
+            sid = csv_cell(student["login"] or student["student"])
+            row = [name, "", sid, sid, ""]
+        writer.writerow([*row, _total(student, blank)])
+    return out.getvalue()
+
+
+def comment(report: dict[str, Any]) -> str:
+    """A short plain-text feedback comment for a gradebook (Moodle's Feedback comments): the
+    score, then what to change for each check that did not pass. HTML-escaped: Moodle shows
+    the comment as HTML, and all of it may come from the student."""
+    import html
+
+    lines = [f"{num(report['score'])}/{num(report['max_score'])} points ({report['status']}). "
+             f"{report.get('message', '')}".strip()]
+    seen = {str(report.get("message", "")).strip()}
+    for c in report.get("checks", []):
+        feedback = str(c.get("feedback", "")).strip()
+        if c.get("status") != "passed" and feedback not in seen:
+            seen.add(feedback)
+            where = f" ({c['location']})" if c.get("location") else ""
+            lines.append(f"{c.get('title', c.get('id'))}: {feedback}{where}".strip())
+    text = "\n".join(lines)
+    if len(text) > MAX_COMMENT_CHARS:
+        text = text[:MAX_COMMENT_CHARS - 40].rstrip() + " [... see your feedback file]"
+    return html.escape(text, quote=False).replace("\n", "<br>")
+
+
+def build_moodle_csv(summary: dict[str, Any], reports: list[dict[str, Any]], blank: bool = False) -> str:
+    """grades-moodle.csv: Moodle's grading worksheet, one row per Moodle participant, keyed
+    ``Participant <id>`` as Moodle's "Upload grading worksheet" reads it, with a feedback comment.
+    Last modified (grade) is the grading time, so that Moodle keeps a grade changed by hand
+    after it (unless the upload is told to overwrite those)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(MOODLE_COLUMNS)
+    by_student = {r["submission"]: r for r in reports}
+    for student in summary["students"]:
+        if student["platform"] != "moodle" or not student["id"].isdigit():
+            continue
+        report = by_student.get(student["student"], {})
+        graded = student["graded_at"].replace("T", " ")
+        writer.writerow([f"Participant {student['id']}", csv_cell(student["name"]),
+                         csv_cell(student["login"] if "@" in student["login"] else ""),
+                         student["status"], _total(student, blank), num(student["max_score"]), "Yes",
+                         "", graded, csv_cell(comment(report)) if report else ""])
     return out.getvalue()
 
 
@@ -285,15 +350,17 @@ class Written:
     summary: Path
     data: dict[str, Any]
     skipped: list[str]
+    moodle: Path | None = None
 
     @property
     def files(self) -> list[Path]:
-        return [self.csv, self.canvas, self.html, self.summary]
+        return [self.csv, self.canvas, *([self.moodle] if self.moodle else []), self.html, self.summary]
 
 
-def write_all(folder: Path) -> Written:
-    """(Re)write grades.csv, grades-canvas.csv, report.html and summary.json from the
-    reports in `folder`."""
+def write_all(folder: Path, blank: bool = False) -> Written:
+    """(Re)write grades.csv, grades-canvas.csv, grades-moodle.csv (when the class came from
+    Moodle), report.html and summary.json from the reports in `folder`. `blank`: leave the
+    total of error, timeout and tampered submissions empty in the platform CSVs."""
     from grader import classreport  # the HTML needs the maths above, not the other way round
 
     folder = Path(folder)
@@ -305,7 +372,13 @@ def write_all(folder: Path) -> Written:
     paths = Written(folder / GRADES_CSV, folder / CANVAS_CSV, folder / REPORT_HTML,
                     folder / SUMMARY_JSON, summary, loaded.skipped)
     write_atomic(paths.csv, build_csv(summary))
-    write_atomic(paths.canvas, build_canvas_csv(summary))
+    write_atomic(paths.canvas, build_canvas_csv(summary, blank))
+    moodle = folder / MOODLE_CSV
+    if any(st["platform"] == "moodle" for st in summary["students"]):
+        write_atomic(moodle, build_moodle_csv(summary, loaded.reports, blank))
+        paths.moodle = moodle
+    elif moodle.exists():
+        moodle.unlink()  # left by an earlier batch of another platform
     write_atomic(paths.summary, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     write_atomic(paths.html, classreport.render(summary, loaded.reports))
     return paths
