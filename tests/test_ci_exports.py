@@ -202,3 +202,14 @@ print("SOLUTION-VISIBLE" if os.path.exists({str(found[0] / "users" / "signals.py
     report = json.loads((tmp_path / "r.json").read_text())
     assert "SOLUTION-HIDDEN" in report["output"], report["output"]
     assert report["score"] == 10
+
+
+@pytest.mark.e2e
+def test_the_installed_package_holds_the_hidden_suite_but_no_reference_solution(fresh_grader):
+    """Students pip-install the grader to grade themselves: the wheel must not hand them the
+    answer. (It does hold the hidden suite: local grading runs it. The README says so.)"""
+    site = next(fresh_grader.glob("lib/python3.*/site-packages"))
+    shipped = site / "grader" / "assignments" / "signals-profile"
+    assert (shipped / "rubric.toml").is_file() and (shipped / "tests" / "test_creation.py").is_file()
+    assert not (shipped / "solution").exists()
+    assert not [p for p in (site / "grader").rglob("*") if "solution" in p.relative_to(site).parts]

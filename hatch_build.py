@@ -1,0 +1,23 @@
+"""Wheel build hook: ship each assignment's rubric and hidden suite inside the package as
+grader/assignments/<name>/, but never its reference solution (students install this wheel).
+
+force-include takes whole folders and ignores exclude patterns, so the files are listed here.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+PRIVATE = {"solution", "__pycache__"}
+
+
+class CustomBuildHook(BuildHookInterface):
+    def initialize(self, version, build_data):
+        if version == "editable":
+            return  # an editable install reads assignments/ of the checkout itself
+        root = Path(self.root) / "assignments"
+        for path in sorted(root.rglob("*")):
+            rel = path.relative_to(root)
+            if path.is_file() and not PRIVATE & set(rel.parts) and path.suffix != ".pyc":
+                build_data["force_include"][str(path)] = f"grader/assignments/{rel.as_posix()}"
