@@ -14,8 +14,13 @@ def cell(text: str) -> str:
 
 
 def render(report: Report) -> str:
+    who = cell(report.submission)
+    ident = report.identity
+    if ident is not None and ident.name:
+        who = f"{cell(ident.name)} ({who})"
+    late = " · **late**" if ident is not None and ident.late else ""
     lines = [f"## {report.assignment}: {report.score:g} / {report.max_score:g} points",
-             "", f"**Submission:** {cell(report.submission)} · **status:** {report.status.value}", ""]
+             "", f"**Submission:** {who} · **status:** {report.status.value}{late}", ""]
     if report.message and (report.score < report.max_score or report.status.value != "graded"):
         lines += [f"> {cell(report.message)}", ""]
     lines += ["| | Check | Points | Feedback |", "|---|---|---|---|"]
