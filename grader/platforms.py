@@ -283,12 +283,13 @@ def read_roster(path: Path) -> Roster:
         raise RosterError(f"the roster {path} cannot be read ({exc.strerror or exc})") from None
     if len(raw) > MAX_ROSTER_BYTES:
         raise RosterError(f"the roster {path} is larger than a class roster can be")
-    for encoding in ("utf-8-sig", "utf-16", "cp1252"):
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):     # Excel's "Unicode text"
+        text = raw.decode("utf-16", errors="replace")
+    else:
         try:
-            text = raw.decode(encoding)
-            break
+            text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
-            continue
+            text = raw.decode("cp1252", errors="replace")   # an older Excel's "CSV"
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
