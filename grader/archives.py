@@ -72,7 +72,8 @@ def stem(path: Path) -> str:
     return name
 
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
+    """A size as people read it: 4.9 kB, 256.0 MB."""
     for unit, factor in (("GB", 1024 ** 3), ("MB", 1024 ** 2), ("kB", 1024)):
         if n >= factor:
             return f"{n / factor:.1f} {unit}"
@@ -123,8 +124,8 @@ def _check_totals(entries: list[tuple[list[str], str, int]], archive: Path, limi
         raise ArchiveError(f"{label} holds {len(entries)} files and folders, more than the "
                            f"{limits.max_entries} a submission may have")
     if total > limits.max_bytes:
-        raise ArchiveError(f"{label} is {_size(total)} unpacked, more than the "
-                           f"{_size(limits.max_bytes)} a submission may have")
+        raise ArchiveError(f"{label} is {size_text(total)} unpacked, more than the "
+                           f"{size_text(limits.max_bytes)} a submission may have")
     if deepest > limits.max_depth:
         raise ArchiveError(f"{label} has folders nested more than {limits.max_depth} levels deep")
 
@@ -138,6 +139,25 @@ def _write(src, target: Path, declared: int) -> int:
                 raise ArchiveError("a member is larger than the archive says")
             out.write(chunk)
     return written
+
+
+def _place(dest: Path, entries: list, opener, result: Unpacked) -> None:
+    """Create the checked `entries` (parts, kind, declared size, member) under `dest`;
+    `opener(member)` gives a member's content (None: nothing to write)."""
+    for parts, member, size, info in entries:
+        target = dest.joinpath(*parts)
+        if member == "dir":
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_dir():
+            continue
+        src = opener(info)
+        if src is None:
+            continue
+        with src:
+            result.bytes += _write(src, target, size)
+        result.files += 1
 
 
 def unpack(archive: Path, dest: Path, limits: fstree.Limits | None = None) -> Unpacked:
@@ -197,17 +217,7 @@ def _unpack_zip(archive: Path, dest: Path, limits: fstree.Limits) -> Unpacked:
         if skipped["encrypted"] and not any(e[1] == "file" for e in entries):
             raise ArchiveError(f"{archive.name} is password-protected; submit it without a password")
         _check_totals([(p, k, s) for p, k, s, _ in entries], archive, limits)
-        for parts, member, size, info in entries:
-            target = dest.joinpath(*parts)
-            if member == "dir":
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.is_dir():
-                continue
-            with zf.open(info) as src:
-                result.bytes += _write(src, target, size)
-            result.files += 1
+        _place(dest, entries, zf.open, result)
     _notes(result, archive, skipped)
     return result
 
@@ -233,20 +243,7 @@ def _unpack_tar(archive: Path, dest: Path, limits: fstree.Limits) -> Unpacked:
             else:
                 skipped["link"] += 1
         _check_totals([(p, k, s) for p, k, s, _ in entries], archive, limits)
-        for parts, member, size, info in entries:
-            target = dest.joinpath(*parts)
-            if member == "dir":
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.is_dir():
-                continue
-            src = tf.extractfile(info)
-            if src is None:
-                continue
-            with src:
-                result.bytes += _write(src, target, size)
-            result.files += 1
+        _place(dest, entries, tf.extractfile, result)
     _notes(result, archive, skipped)
     return result
 

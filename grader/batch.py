@@ -134,11 +134,7 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
-def _size(n: int) -> str:
-    for unit, factor in (("GB", 1024 ** 3), ("MB", 1024 ** 2), ("kB", 1024)):
-        if n >= factor:
-            return f"{n / factor:.1f} {unit}"
-    return f"{n} bytes"
+_size = archives.size_text
 
 
 _zip_parts = archives.member_parts

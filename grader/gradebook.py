@@ -212,7 +212,9 @@ def summarize(reports: list[dict[str, Any]], files: list[str] | None = None,
     for report in reports:
         by_status[report["status"]] = by_status.get(report["status"], 0) + 1
 
-    unsandboxed = sorted(r["submission"] for r in reports if r.get("sandbox") != "bwrap")
+    # (a 'missing' student ran nothing, so nothing ran outside the sandbox)
+    unsandboxed = sorted(r["submission"] for r in reports
+                         if r.get("sandbox") != "bwrap" and r["status"] != "missing")
 
     students = [{
         "student": r["submission"], **identity_of(r),

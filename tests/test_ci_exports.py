@@ -173,16 +173,16 @@ def test_unknown_format_is_a_usage_error(tmp_path):
 
 @pytest.mark.e2e
 def test_an_installed_grader_hides_its_assignments_from_the_sandbox(fresh_grader, tmp_path):
-    """A wheel puts the rubrics and reference solutions inside site-packages, which the child
+    """A wheel puts the rubrics and hidden suites inside site-packages, which the child
     needs for Django and pytest: the sandbox hides the grader's own package there."""
     from grader import sandbox
     if sandbox.bwrap_problem():
         pytest.skip(f"bubblewrap: {sandbox.bwrap_problem()}")
-    found = list(fresh_grader.glob("lib/python3*/site-packages/grader/assignments/signals-profile/solution"))
-    assert found, "the wheel ships the reference solution (instructor installs)"
+    found = list(fresh_grader.glob("lib/python3*/site-packages/grader/assignments/signals-profile/tests"))
+    assert found, "the wheel ships the hidden suite"
     probe = f'''
 import os
-print("SOLUTION-VISIBLE" if os.path.exists({str(found[0] / "users" / "signals.py")!r}) else "SOLUTION-HIDDEN")
+print("SUITE-VISIBLE" if os.path.exists({str(found[0] / "test_creation.py")!r}) else "SUITE-HIDDEN")
 '''
     project = build_submission(tmp_path / "project", {"users/hostile.py": probe, "users/apps.py": """
         from django.apps import AppConfig
@@ -200,7 +200,7 @@ print("SOLUTION-VISIBLE" if os.path.exists({str(found[0] / "users" / "signals.py
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     report = json.loads((tmp_path / "r.json").read_text())
-    assert "SOLUTION-HIDDEN" in report["output"], report["output"]
+    assert "SUITE-HIDDEN" in report["output"], report["output"]
     assert report["score"] == 10
 
 

@@ -296,6 +296,8 @@ def test_moodle_grading_worksheet_and_blank_totals(tmp_path):
     assert canvas[2][-1] == "" and canvas[1][-1] == "10"       # --blank-errors: review, not 0
     # Without --blank-errors the error is a 0; a class from elsewhere gets no worksheet.
     assert gradebook.write_all(tmp_path / "out").data["students"][1]["score"] == 0
+    nothing_ran = dict(MOODLE_REPORTS[2], sandbox="none")     # a missing student ran nothing
+    assert gradebook.summarize([nothing_ran])["unsandboxed"] == []
     other = gradebook.write_all(_write_reports(tmp_path / "gh", [_report("ada", 5, platform="github", id="ada")]))
     assert other.moodle is None and not (tmp_path / "gh" / gradebook.MOODLE_CSV).exists()
 
