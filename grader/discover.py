@@ -112,7 +112,12 @@ def _manage_files(path: Path) -> tuple[list[Path], list[Path]]:
         for folder in level:
             manage = folder / "manage.py"
             if manage.is_file() or manage.is_symlink():
-                (linked if _leaves(manage, path) or _leaves(folder, path) else found).append(folder)
+                if _leaves(folder, path):
+                    linked.append(folder)
+                elif _leaves(manage, path):
+                    linked.append(manage)
+                else:
+                    found.append(folder)
                 continue  # a project's own sub-folders are its apps, not other projects
             if depth == MAX_PROJECT_DEPTH:
                 continue
@@ -162,9 +167,9 @@ def find_project_root(path: Path) -> Path:
     rel = lambda p: p.relative_to(path).as_posix()  # noqa: E731
     if linked and not found:
         raise DiscoveryError(
-            f"{', '.join(sorted(rel(p) for p in linked))} is a link to a folder outside your submission; "
-            "the grader grades only the files you submitted. Submit the project folder itself, not a "
-            "link to it.", kind="link")
+            f"{', '.join(sorted(rel(p) for p in linked))} is a link to something outside your "
+            "submission; the grader grades only the files you submitted. Submit the project's own "
+            "files and folders, not links to them.", kind="link")
     if len(found) == 1:
         return found[0]
     if len(found) > 1:

@@ -72,7 +72,7 @@ def test_nothing_from_a_report_acts_on_terminals_ci_pages_or_xml(tmp_path):
     for bad in ("\x1b", "\x07", "\x00", "\u202e", "\ud800"):
         assert bad not in table, repr(bad)
     assert "[red]eve[reverse]" in table                 # markup shown as text, not interpreted
-    assert "[bold red]MARKUP[/]" in table
+    assert "red]MARKUP[/]" in table and "[bold" in table   # (the table may wrap between the words)
     junit = ET.parse(tmp_path / "eve.junit.xml")         # well-formed
     assert "RuntimeError" in ET.tostring(junit.getroot(), encoding="unicode")
     markdown = (tmp_path / "eve.md").read_text()
@@ -310,7 +310,7 @@ def test_a_project_that_links_to_a_neighbour_is_not_graded_as_its_own(tmp_path):
     assert done.returncode == 0, done.stderr
     assert json.loads((out / "bob.json").read_text())["score"] == 10
     mallory = validate(json.loads((out / "mallory.json").read_text()))
-    assert mallory["score"] == 0 and "link to a folder outside your submission" in mallory["message"]
+    assert mallory["score"] == 0 and "link to something outside your submission" in mallory["message"]
 
 
 def test_a_resubmission_is_judged_by_its_content_not_its_times(tmp_path):
@@ -336,7 +336,8 @@ def test_a_resubmission_is_judged_by_its_content_not_its_times(tmp_path):
     # and a resubmission that adds folders 1,000 deep: a report, and the batch finishes
     nest(sub, 1000)
     deep = batch(source, out)
-    assert deep.returncode == 0, deep.stderr
+    assert deep.returncode == 1, deep.stderr     # a report, and "no submission could be graded"
+    assert "no submission could be graded" in deep.stderr
     assert "nested more than 64 levels" in json.loads((out / "ada.json").read_text())["message"]
 
 
