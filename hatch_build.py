@@ -1,5 +1,6 @@
 """Wheel build hook: ship each assignment's rubric and hidden suite inside the package as
-grader/assignments/<name>/, but never its reference solution (students install this wheel).
+grader/assignments/<name>/, but never its reference solution or its variants (known wrong
+submissions, which would tell students the expected results): students install this wheel.
 
 force-include takes whole folders and ignores exclude patterns, so the files are listed here.
 """
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-PRIVATE = {"solution", "__pycache__"}
+PRIVATE = {"solution", "variants", "__pycache__"}
 
 
 class CustomBuildHook(BuildHookInterface):

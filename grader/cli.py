@@ -111,6 +111,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="grade even when most submissions cannot be found the same way (which usually "
                         "means the wrong folder or --layout)")
 
+    c = sub.add_parser("check-assignment", help="prove an assignment's hidden suite right with its known submissions",
+                       description="Grade the assignment's reference solution (full marks), its starter (its "
+                                   "[authoring] starter_score) and every variants/<case>/ (what its expect.toml "
+                                   "says), print a matrix of cases x checks, and exit 1 on any mismatch or on a "
+                                   "diagnosis the rubric names that no variant shows.")
+    c.add_argument("path", metavar="PATH", help="the assignment folder (with rubric.toml), or its name")
+    c.add_argument("--jobs", "-j", type=int, metavar="N", help="cases graded at the same time (default: CPUs)")
+    c.add_argument("--sandbox", choices=sandbox.MODES, default="auto",
+                   help="isolation of the cases' code (default: bubblewrap when it works)")
+
     r = sub.add_parser("report", help="rewrite the gradebook from the JSON reports in a folder",
                        description="Read DIR/*.json (per-student reports) and write DIR/grades.csv, "
                                    "DIR/grades-canvas.csv, DIR/report.html and DIR/summary.json.")
@@ -267,6 +277,18 @@ def cmd_report(args) -> int:
     return EXIT_OK
 
 
+def cmd_check_assignment(args) -> int:
+    from grader import authoring
+
+    try:
+        checked = authoring.check_assignment(args.path, jobs=args.jobs, mode=args.sandbox)
+    except authoring.AuthoringError as exc:
+        print(f"grader: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    sys.stdout.write(authoring.matrix(checked))
+    return EXIT_OK if checked.ok else EXIT_BELOW
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -277,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_batch(args)
         if args.command == "report":
             return cmd_report(args)
+        if args.command == "check-assignment":
+            return cmd_check_assignment(args)
         if args.command == "assignments":
             for name in rubric.available():
                 print(name)

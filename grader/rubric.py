@@ -34,6 +34,9 @@ class Check:
     tests: tuple[str, ...]
     hint: str = ""
     depends: tuple[str, ...] = ()
+    # The named mistakes (diagnoses) this check can report: `check-assignment` wants a
+    # variant that shows each one.
+    diagnoses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,14 @@ class Assignment:
     # What students see of a report: {"output": "visible" | "hidden"} (what the submission printed)
     visibility: dict[str, str] = field(default_factory=dict)
     runtime: _runtime.Runtime = field(default_factory=_runtime.Runtime)
+    # For instructors (`grader check-assignment`): what students receive, and the score it
+    # must earn untouched.
+    starter_dir: Path | None = None
+    starter_score: float | None = None
+
+    @property
+    def variants_dir(self) -> Path:
+        return self.root / "variants"
 
     @property
     def tests_dir(self) -> Path:
@@ -135,8 +146,11 @@ def load(root: Path) -> Assignment:
         points = _require(entry, "points", float, where)
         if points < 0:
             raise RubricError(f"{where}: points must not be negative")
+        diagnoses = entry.get("diagnoses", [])
+        if not isinstance(diagnoses, list) or not all(isinstance(d, str) and d for d in diagnoses):
+            raise RubricError(f"{where}: 'diagnoses' must list names like \"no-created-check\"")
         checks.append(Check(cid, _require(entry, "title", str, where), points, tests,
-                            entry.get("hint", ""), depends))
+                            entry.get("hint", ""), depends, tuple(diagnoses)))
         seen.add(cid)
     if not checks:
         raise RubricError(f"{path}: no [[checks]]")
@@ -184,6 +198,15 @@ def load(root: Path) -> Assignment:
     except ValueError as exc:
         raise RubricError(str(exc)) from None
 
+    authoring = data.get("authoring", {})
+    if not isinstance(authoring, dict) or set(authoring) - {"starter", "starter_score"}:
+        raise RubricError(f"{path}: [authoring] takes starter = \"<folder>\" and starter_score = <points>")
+    starter = (root / authoring.get("starter", "starter")).resolve()
+    starter_score = authoring.get("starter_score")
+    if starter_score is not None and (isinstance(starter_score, bool)
+                                      or not isinstance(starter_score, (int, float))):
+        raise RubricError(f"{path}: [authoring] starter_score must be a number")
+
     digest = hashlib.sha256(raw)
     for test_file in sorted((root / "tests").rglob("*.py")):
         digest.update(test_file.read_bytes())
@@ -201,4 +224,6 @@ def load(root: Path) -> Assignment:
         runtime=runtime,
         connections={t: dict(spec) for t, spec in connections.items()},
         visibility=dict(visibility),
+        starter_dir=starter if (starter / "manage.py").is_file() else None,
+        starter_score=None if starter_score is None else float(starter_score),
     )

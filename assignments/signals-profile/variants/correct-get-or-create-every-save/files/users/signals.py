@@ -1,0 +1,10 @@
+from django.conf import settings
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from .models import Profile
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="create-profile")
+def ensure_profile(sender, instance, **kwargs):
+    Profile.objects.get_or_create(user=instance)

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.conf import settings
+from django.db.models.signals import post_save
+
+
+class UsersConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "users"
+
+    def ready(self):
+        from .models import Profile
+
+        post_save.connect(
+            lambda sender, instance, created, **kwargs:
+                created and Profile.objects.create(user=instance),
+            sender=settings.AUTH_USER_MODEL, weak=False)

@@ -1,0 +1,1 @@
+from .modles import Profile

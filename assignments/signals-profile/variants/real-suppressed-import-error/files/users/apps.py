@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class UsersConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "users"
+
+    def ready(self):
+        from contextlib import suppress
+
+        with suppress(ImportError):
+            from . import signals  # noqa: F401

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+class NotesConfig(AppConfig):
+    name = "notes"
+
+    def ready(self):
+        import users.signals  # noqa: F401

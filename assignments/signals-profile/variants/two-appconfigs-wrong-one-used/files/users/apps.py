@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class BaseUsersConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "users"
+
+
+class UsersConfig(BaseUsersConfig):
+    def ready(self):
+        from . import signals  # noqa: F401

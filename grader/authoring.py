@@ -1,0 +1,266 @@
+"""The instructor's loop: ``grader check-assignment PATH``.
+
+An assignment proves its hidden suite right with known submissions: the reference solution
+(full marks), the starter students receive (its documented ``starter_score``), and
+``variants/<case>/``, each a small overlay with the result every check must give::
+
+    variants/no-created-check/
+        expect.toml        # description, base, delete, status, score, [checks.<id>]
+        files/users/signals.py
+
+``expect.toml``::
+
+    description = "the receiver ignores `created`: a second save raises IntegrityError"
+    base = "solution"            # or "starter": what the overlay goes on (default: solution)
+    delete = ["users/signals.py"]  # files of the base to remove (optional)
+    status = "graded"            # the run's status (default: graded)
+    score = 7                    # the total (optional)
+
+    [checks.resave-no-duplicate]
+    status = "failed"            # passed | failed | error | skipped
+    diagnosis = "no-created-check"   # optional: compared when given
+    score = 0                    # optional: default full points when passed, else 0
+
+Every check of the rubric must be listed (a variant says what each check gives). The command
+grades them all (in parallel, each in the sandbox, as a batch does), compares, prints a matrix
+of cases x checks (which wrong solution each check catches), lists the diagnoses the rubric
+names that no variant shows, and fails on any mismatch.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader import rubric
+
+CHECK_STATUSES = ("passed", "failed", "error", "skipped")
+RUN_STATUSES = ("graded", "error", "timeout", "tampered")
+MARK = {"passed": "✓", "failed": "✗", "error": "!", "skipped": "-"}
+COPY_IGNORE = shutil.ignore_patterns("__pycache__", "db.sqlite3", "*.pyc")
+
+
+class AuthoringError(Exception):
+    """The assignment folder cannot be checked (no solution, a malformed expect.toml, ...)."""
+
+
+@dataclass
+class Case:
+    name: str
+    description: str
+    base: str = "solution"                      # starter | solution
+    files: Path | None = None                   # the overlay
+    delete: list[str] = field(default_factory=list)
+    status: str = "graded"
+    score: float | None = None
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)   # id -> status, score, diagnosis
+
+
+@dataclass
+class Outcome:
+    case: Case
+    report: dict[str, Any] | None
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Checked:
+    assignment: rubric.Assignment
+    outcomes: list[Outcome]
+    problems: list[str] = field(default_factory=list)        # not tied to one case
+    uncovered: list[str] = field(default_factory=list)       # diagnoses no variant shows
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.uncovered and not any(o.problems for o in self.outcomes)
+
+
+def _expectation(path: Path, assignment: rubric.Assignment) -> Case:
+    where = f"{path.parent.name}/expect.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise AuthoringError(f"{where}: cannot be read ({exc})") from None
+    unknown = set(data) - {"description", "base", "delete", "status", "score", "checks"}
+    if unknown:
+        raise AuthoringError(f"{where}: unknown keys {sorted(unknown)}")
+    case = Case(path.parent.name, str(data.get("description", "")), str(data.get("base", "solution")),
+                path.parent / "files" if (path.parent / "files").is_dir() else None,
+                list(data.get("delete", [])), str(data.get("status", "graded")), data.get("score"))
+    if not case.description:
+        raise AuthoringError(f"{where}: say in `description` what this submission does wrong")
+    if case.base not in ("starter", "solution"):
+        raise AuthoringError(f"{where}: base is \"starter\" or \"solution\", not {case.base!r}")
+    if case.status not in RUN_STATUSES:
+        raise AuthoringError(f"{where}: status is one of {', '.join(RUN_STATUSES)}")
+    checks = data.get("checks", {})
+    ids = [c.id for c in assignment.checks]
+    if set(checks) != set(ids):
+        missing, extra = sorted(set(ids) - set(checks)), sorted(set(checks) - set(ids))
+        raise AuthoringError(f"{where}: [checks.<id>] must list every check of the rubric"
+                             + (f"; missing {', '.join(missing)}" if missing else "")
+                             + (f"; unknown {', '.join(extra)}" if extra else ""))
+    for cid, spec in checks.items():
+        if not isinstance(spec, dict) or spec.get("status") not in CHECK_STATUSES or \
+                set(spec) - {"status", "score", "diagnosis"}:
+            raise AuthoringError(f"{where}: [checks.{cid}] takes status (one of "
+                                 f"{', '.join(CHECK_STATUSES)}), and optionally score and diagnosis")
+    case.checks = {cid: dict(checks[cid]) for cid in ids}
+    return case
+
+
+def cases(assignment: rubric.Assignment) -> list[Case]:
+    """The solution, the starter and every variant of `assignment`, with what each must give."""
+    if assignment.solution_dir is None:
+        raise AuthoringError(f"{assignment.root}: no solution/ folder (the reference solution, an "
+                             "overlay on the starter)")
+    if assignment.starter_dir is None:
+        raise AuthoringError(f"{assignment.root}: no starter (a Django project with manage.py, in "
+                             "starter/ or where [authoring] starter says)")
+    full = {c.id: {"status": "passed"} for c in assignment.checks}
+    found = [Case("solution", "the reference solution: full marks", "solution", None, [], "graded",
+                  assignment.max_score, full)]
+    starter = Case("starter", "the starter as students receive it", "starter", None, [], "graded",
+                   assignment.starter_score, {})
+    found.append(starter)
+    folder = assignment.variants_dir
+    if folder.is_dir():
+        for path in sorted(folder.glob("*/expect.toml")):
+            found.append(_expectation(path, assignment))
+    return found
+
+
+def build(assignment: rubric.Assignment, case: Case, dest: Path) -> Path:
+    """The submission of a case: the starter, the solution over it (base solution), the
+    variant's files over that, its deletions."""
+    shutil.copytree(assignment.starter_dir, dest, ignore=COPY_IGNORE)
+    if case.base == "solution":
+        shutil.copytree(assignment.solution_dir, dest, dirs_exist_ok=True, ignore=COPY_IGNORE)
+    if case.files is not None:
+        shutil.copytree(case.files, dest, dirs_exist_ok=True, ignore=COPY_IGNORE)
+    for rel in case.delete:
+        target = dest / rel
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+    return dest
+
+
+def compare(assignment: rubric.Assignment, case: Case, report: dict[str, Any]) -> list[str]:
+    """What differs between a case's expectation and its report."""
+    problems = []
+    if report["status"] != case.status:
+        problems.append(f"status {report['status']}, expected {case.status} ({report.get('message', '')})")
+    if case.score is not None and abs(float(report["score"]) - float(case.score)) > 1e-9:
+        problems.append(f"score {report['score']:g}, expected {float(case.score):g}")
+    got = {c["id"]: c for c in report["checks"]}
+    points = {c.id: c.points for c in assignment.checks}
+    for cid, want in case.checks.items():
+        have = got.get(cid)
+        if have is None:
+            problems.append(f"{cid}: not in the report")
+            continue
+        if have["status"] != want["status"]:
+            problems.append(f"{cid}: {have['status']}, expected {want['status']} "
+                            f"({have.get('diagnosis') or '-'}: {have.get('feedback', '')[:160]})")
+            continue
+        score = want.get("score", points[cid] if want["status"] == "passed" else 0)
+        if abs(float(have["score"]) - float(score)) > 1e-9:
+            problems.append(f"{cid}: {have['score']:g} points, expected {float(score):g}")
+        if "diagnosis" in want and (have.get("diagnosis") or "") != want["diagnosis"]:
+            problems.append(f"{cid}: diagnosis {have.get('diagnosis') or '(none)'}, expected {want['diagnosis']}")
+    return problems
+
+
+def check_assignment(path: Path | str, jobs: int | None = None, mode: str = "auto",
+                     display=None) -> Checked:
+    """Grade every case of the assignment at `path` (a folder, or a name) and compare."""
+    from grader import batch, fstree, sandbox
+
+    root = Path(path)
+    assignment = rubric.load(root) if (root / "rubric.toml").is_file() else rubric.find(str(path))
+    all_cases = cases(assignment)
+    scratch = Path(tempfile.mkdtemp(prefix="grader-check-"))
+    try:
+        subs = []
+        for i, case in enumerate(all_cases):
+            project = build(assignment, case, scratch / "cases" / f"{i:03d}-{case.name}")
+            subs.append(batch.Submission(case.name, project, scratch / "reports" / f"{i:03d}.json"))
+        (scratch / "reports").mkdir()
+        display = display or batch.PlainDisplay()
+        reports: dict[str, dict | None] = {}
+
+        def on_finish(sub, exitcode) -> None:
+            try:
+                reports[sub.student] = json.loads(sub.report.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                reports[sub.student] = None
+            display.finished(sub, batch.read_outcome(sub.report), False)
+
+        resolved, _ = sandbox.resolve(mode)
+        display.start(len(subs))
+        batch.execute(subs, batch.grade_worker, (assignment, resolved, str(scratch)),
+                      jobs or batch.default_jobs(),
+                      assignment.limits.wall_time_s + batch.WORKER_GRACE_S, on_finish)
+        display.close()
+    finally:
+        fstree.remove(scratch)
+    outcomes = []
+    for case in all_cases:
+        report = reports.get(case.name)
+        if report is None:
+            outcomes.append(Outcome(case, None, ["no report: the grader failed on this case"]))
+            continue
+        if case.name == "starter" and not case.checks:
+            case.checks = {c["id"]: {"status": c["status"]} for c in report["checks"]}
+            problems = [] if case.score is None else compare(assignment, case, report)
+            if case.score is None:
+                problems.append(f"the starter earns {report['score']:g}: write it in the rubric "
+                                f"([authoring] starter_score = {report['score']:g})")
+        else:
+            problems = compare(assignment, case, report)
+        if report.get("grader_fault"):
+            problems.append(f"grader fault: {report['grader_fault']}")
+        outcomes.append(Outcome(case, report, problems))
+    named = [d for c in assignment.checks for d in c.diagnoses]
+    shown = {c.get("diagnosis") for o in outcomes if o.report for c in o.report["checks"]}
+    checked = Checked(assignment, outcomes, uncovered=[d for d in named if d not in shown])
+    return checked
+
+
+def matrix(checked: Checked) -> str:
+    """Cases x checks: the mark each check gave each case; a case that did not give what it
+    expects is marked MISMATCH and its differences follow."""
+    ids = [c.id for c in checked.assignment.checks]
+    width = max(len(o.case.name) for o in checked.outcomes)
+    head = " " * (width + 2) + "  ".join(f"c{i + 1}" for i in range(len(ids))) + "  score  result"
+    lines = [f"{checked.assignment.name}: {len(checked.outcomes)} cases x {len(ids)} checks", head]
+    for o in checked.outcomes:
+        marks = []
+        for cid in ids:
+            got = next((c for c in (o.report or {}).get("checks", []) if c["id"] == cid), None)
+            marks.append(f"{MARK.get(got['status'], '?') if got else '?':<2}")
+        score = f"{o.report['score']:g}" if o.report else "-"
+        lines.append(f"{o.case.name:<{width}}  " + "  ".join(marks) + f"  {score:>5}  "
+                     + ("ok" if not o.problems else "MISMATCH"))
+    lines.append("")
+    lines += [f"c{i + 1} = {cid}" for i, cid in enumerate(ids)]
+    caught = {cid: [o.case.name for o in checked.outcomes if o.report and any(
+        c["id"] == cid and c["status"] != "passed" for c in o.report["checks"])] for cid in ids}
+    lines.append("")
+    for cid in ids:
+        lines.append(f"{cid} catches {len(caught[cid])} case(s)" + (": NONE" if not caught[cid] else ""))
+    for o in checked.outcomes:
+        for problem in o.problems:
+            lines.append(f"MISMATCH {o.case.name}: {problem}")
+    for d in checked.uncovered:
+        lines.append(f"UNCOVERED diagnosis {d}: the rubric names it, no variant shows it")
+    for p in checked.problems:
+        lines.append(f"PROBLEM {p}")
+    lines.append("OK: every case gives what it expects" if checked.ok else "FAILED")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,98 @@
+"""Every assignment proves its hidden suite right: `grader check-assignment` grades its
+solution, its starter and every variant, and must find what each expects."""
+from __future__ import annotations
+
+import shutil
+import textwrap
+
+import pytest
+
+from conftest import ASSIGNMENT, ROOT, TEMPLATE, run_cli
+from grader import authoring, rubric
+
+ASSIGNMENTS = sorted(p.parent for p in (ROOT / "assignments").glob("*/rubric.toml"))
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("folder", ASSIGNMENTS, ids=lambda p: p.name)
+def test_check_assignment_passes_for_every_assignment(folder):
+    proc = run_cli("check-assignment", str(folder), timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert "OK: every case gives what it expects" in proc.stdout
+    assert "MISMATCH" not in proc.stdout and "UNCOVERED" not in proc.stdout
+
+
+def test_signals_profile_has_enough_variants_for_every_diagnosis_it_names():
+    assignment = rubric.load(ASSIGNMENT)
+    variants = authoring.cases(assignment)[2:]
+    assert len(variants) >= 25
+    named = {d for c in assignment.checks for d in c.diagnoses}
+    shown = {spec.get("diagnosis") for v in variants for spec in v.checks.values()}
+    assert named - shown <= {"receiver-not-connected"}     # that one is the starter's own
+
+
+def _small_copy(tmp_path, variants: dict[str, tuple[str, dict]]):
+    """signals-profile without its variants, plus `variants`: name -> (expect.toml, files)."""
+    dest = tmp_path / "signals-profile"
+    shutil.copytree(ASSIGNMENT, dest, ignore=shutil.ignore_patterns("variants", "__pycache__"))
+    text = (dest / "rubric.toml").read_text().replace('starter = "../../student_template"',
+                                                     f'starter = "{TEMPLATE.as_posix()}"')
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("diagnoses = "))
+    (dest / "rubric.toml").write_text(text + "\n")
+    for name, (expect, files) in variants.items():
+        (dest / "variants" / name / "files").mkdir(parents=True)
+        (dest / "variants" / name / "expect.toml").write_text(textwrap.dedent(expect))
+        for rel, body in files.items():
+            target = dest / "variants" / name / "files" / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(textwrap.dedent(body))
+    return dest
+
+
+WRONG_EXPECTATION = '''
+    description = "the receiver ignores `created`: but this file wrongly says it passes"
+    base = "solution"
+    score = 10
+    [checks.project-loads]
+    status = "passed"
+    [checks.receiver-registered-in-ready]
+    status = "passed"
+    [checks.profile-created-once]
+    status = "passed"
+    [checks.resave-no-duplicate]
+    status = "passed"
+'''
+NO_CREATED_CHECK = {"users/signals.py": '''
+    from django.conf import settings
+    from django.db.models.signals import post_save
+    from django.dispatch import receiver
+
+    from .models import Profile
+
+
+    @receiver(post_save, sender=settings.AUTH_USER_MODEL)
+    def create_profile(sender, instance, **kwargs):
+        Profile.objects.create(user=instance)
+'''}
+
+
+@pytest.mark.e2e
+def test_a_variant_that_does_not_give_what_it_expects_fails_the_check(tmp_path):
+    folder = _small_copy(tmp_path, {"mislabelled": (WRONG_EXPECTATION, NO_CREATED_CHECK)})
+    proc = run_cli("check-assignment", str(folder), "--jobs", "2", timeout=600)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "MISMATCH mislabelled: score 7, expected 10" in proc.stdout
+    assert "resave-no-duplicate: failed, expected passed (no-created-check" in proc.stdout
+    assert "solution" in proc.stdout and "starter" in proc.stdout
+
+
+@pytest.mark.parametrize("expect, message", [
+    ('description = "x"\n[checks.project-loads]\nstatus = "passed"\n', "must list every check"),
+    ('base = "solution"\n', "say in `description`"),
+    ('description = "x"\nbase = "template"\n', 'base is "starter" or "solution"'),
+    ('description = "x"\nsurprise = 1\n', "unknown keys"),
+])
+def test_a_malformed_expectation_is_named(tmp_path, expect, message):
+    folder = _small_copy(tmp_path, {"bad": (expect, {})})
+    with pytest.raises(authoring.AuthoringError, match=message):
+        authoring.cases(rubric.load(folder))
