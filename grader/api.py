@@ -87,7 +87,7 @@ def grade(path: str | Path, assignment: str | rubric.Assignment = rubric.DEFAULT
     except fstree.DiskFull as exc:
         return grader_fault_report(assignment, name, str(exc), started, mode)
     try:
-        ev = evidence.read(run.db_copy)
+        ev = evidence.read(run.db_copy, assignment.evidence)
         scored = scoring.score(assignment, run, ev)
     finally:
         run.cleanup()

@@ -2,8 +2,10 @@
 
 After the child has exited, the grader opens a private copy of the SQLite file
 the hidden suite wrote to, read-only, with the standard sqlite3 module (no
-Django, no student code), and checks what each passed test claims: that it ran
-to its end, and that each user it created exists and has exactly one profile.
+Django, no student code), and checks what each passed test claims, as the
+assignment's [evidence] says: that it ran to its end, that the objects it tracked
+(by role) exist, that the rows of other roles pointing at them are as many as
+expected, and that the assignment's queries over the real tables return nothing.
 """
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.harness._grader_harness.protocol import EVIDENCE_TABLE, MODELS_TABLE, ROLES_TABLE
+from grader.harness._grader_harness.protocol import EVIDENCE_TABLE, MODELS_TABLE, OBJECT_KIND, ROLES_TABLE
+from grader.rubric import EvidenceSpec
 
 READ_TIMEOUT_S = 10.0
 
@@ -24,13 +27,18 @@ class Evidence:
     problem: str = ""
     started: list[str] = field(default_factory=list)     # tests in the order they started
     done: set[str] = field(default_factory=set)          # tests that ran to their end
-    users: dict[str, list[int]] = field(default_factory=dict)
-    profiles: dict[int, int] = field(default_factory=dict)  # user pk -> profile rows
-    existing_users: set[int] = field(default_factory=set)
+    # nodeid -> role -> primary keys (as text) of the objects the test tracked
+    tracked: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    existing: set[tuple[str, str]] = field(default_factory=set)            # (role, pk) still there
+    related: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (rel role, role, pk) -> rows
+    sql_failures: dict[str, str] = field(default_factory=dict)             # nodeid -> why
     # The grader cannot find what it needs (the model map, a recorded table): not proof of
     # tampering, so the run is an error rather than `tampered`.
     grader_problem: bool = False
     roles: dict[str, str] = field(default_factory=dict)  # role -> model label, as the child recorded them
+
+    def track(self, nodeid: str, role: str, pk) -> None:
+        self.tracked.setdefault(nodeid, {}).setdefault(role, []).append(str(pk))
 
     def confirms_connection(self, spec: dict[str, str], events: list[dict]) -> tuple[bool, str]:
         """Did the child stream, as it happened, the connection `spec` asks for (a signal, for
@@ -45,20 +53,27 @@ class Evidence:
                 return True, ""
         return False, f"no {spec['signal']} receiver was seen being connected in the ready() of '{app}'"
 
-    def confirms(self, nodeid: str, expected_users: int) -> tuple[bool, str]:
+    def confirms(self, nodeid: str, spec: EvidenceSpec) -> tuple[bool, str]:
         """Does the database back the claim that `nodeid` passed?"""
         if not self.available:
             return False, self.problem
         if nodeid not in self.done:
             return False, "the test never reached its end in the database"
-        pks = sorted(set(self.users.get(nodeid, [])))
-        if len(pks) != expected_users:
-            return False, f"the test left {len(pks)} users, not {expected_users}"
-        for pk in pks:
-            if pk not in self.existing_users:
-                return False, f"user {pk} is not in the database"
-            if self.profiles.get(pk, 0) != 1:
-                return False, f"user {pk} has {self.profiles.get(pk, 0)} profiles, not 1"
+        tracked = self.tracked.get(nodeid, {})
+        for role in sorted({*spec.objects, *tracked}):
+            pks = sorted(set(tracked.get(role, [])))
+            want = spec.objects.get(role, 0)
+            if len(pks) != want:
+                return False, f"the test left {len(pks)} {role} objects, not {want}"
+            for pk in pks:
+                if (role, pk) not in self.existing:
+                    return False, f"{role} {pk} is not in the database"
+                for rel, n in spec.related.items():
+                    count = self.related.get((rel, role, pk), 0)
+                    if count != n:
+                        return False, f"{role} {pk} has {count} {rel} rows, not {n}"
+        if nodeid in self.sql_failures:
+            return False, self.sql_failures[nodeid]
         return True, ""
 
     @property
@@ -85,7 +100,41 @@ def _model_map(conn) -> tuple[dict[str, tuple[str, str, dict, dict]], dict[str, 
     return models, roles
 
 
-def read(db: Path | None) -> Evidence:
+class _Missing(Exception):
+    """A table or column the evidence needs is not where the child said (a grader problem)."""
+
+
+def render_sql(query: str, models: dict, roles: dict[str, str], tracked: dict[str, list[str]]) -> tuple[str, list]:
+    """An [evidence] query with {role}, {role.field} and {tracked.role} filled in: real,
+    quoted table and column names; tracked primary keys as parameters."""
+    params: list = []
+
+    def fill(match) -> str:
+        name = match.group(1)
+        head, _, tail = name.partition(".")
+        if head == "tracked":
+            pks = tracked.get(tail, [])
+            params.extend(pks)
+            return "(" + ", ".join("?" for _ in pks) + ")" if pks else "(NULL)"
+        model = models.get(roles.get(head, ""))
+        if model is None:
+            raise _Missing(f"no model for the role {head!r}")
+        if not tail:
+            return _quote(model[0])
+        if tail == "pk":
+            return _quote(model[1])
+        if tail not in model[2]:
+            raise _Missing(f"the {head} model has no field {tail!r}")
+        return _quote(model[2][tail])
+
+    import re
+    return re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\}", fill, query), params
+
+
+def read(db: Path | None, specs: dict[str, EvidenceSpec] | None = None) -> Evidence:
+    """The evidence of a run: what its tests recorded, checked against the tables they name.
+    `specs` (the rubric's [evidence]) say which related rows to count and which queries to run."""
+    specs = specs or {}
     if db is None or not db.is_file():
         return Evidence(False, "the test run left no database")
     try:
@@ -104,33 +153,44 @@ def read(db: Path | None) -> Evidence:
                 ev.started.append(nodeid)
             elif kind == "done":
                 ev.done.add(nodeid)
-            elif kind == "user":
-                ev.users.setdefault(nodeid, []).append(int(value))
+            elif isinstance(kind, str) and kind.startswith(OBJECT_KIND):
+                ev.track(nodeid, kind[len(OBJECT_KIND):], value)
         try:
             models, roles = _model_map(conn)
         except (sqlite3.Error, ValueError, TypeError):
             models, roles = {}, {}
         ev.roles = roles
-        wanted = sorted({pk for pks in ev.users.values() for pk in pks})
-        if not wanted:
-            return ev  # nothing to look up (no test created users)
-        if "profile" not in roles:
-            return ev  # no Profile model: every claim with users fails (no profiles)
-        user, profile = models.get(roles.get("user", "")), models.get(roles["profile"])
-        if user is None or profile is None:
-            return grader_problem("the grading database does not say where the users and profiles are")
-        link = next((profile[2][name] for name, target in profile[3].items()
-                     if target == roles["user"] and name in profile[2]), None)
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if link is None or user[0] not in tables or profile[0] not in tables:
-            return grader_problem(f"the grader cannot find the table {profile[0]!r} or {user[0]!r}, "
-                                  "or the profile's link to the user")
-        for pk in wanted:
-            if conn.execute(f"SELECT 1 FROM {_quote(user[0])} WHERE {_quote(user[1])} = ?",
+        wanted = sorted({(role, pk) for per in ev.tracked.values() for role, pks in per.items() for pk in pks})
+        related_roles = sorted({rel for spec in specs.values() for rel in spec.related})
+        for role, pk in wanted:
+            model = models.get(roles.get(role, ""))
+            if model is None or model[0] not in tables:
+                return grader_problem(f"the grading database does not say where the {role} objects are")
+            if conn.execute(f"SELECT 1 FROM {_quote(model[0])} WHERE {_quote(model[1])} = ?",
                             (pk,)).fetchone():
-                ev.existing_users.add(pk)
-            ev.profiles[pk] = conn.execute(
-                f"SELECT COUNT(*) FROM {_quote(profile[0])} WHERE {_quote(link)} = ?", (pk,)).fetchone()[0]
+                ev.existing.add((role, pk))
+            for rel in related_roles:
+                if rel not in roles:
+                    continue  # the project has no such model: no rows point anywhere (claims fail)
+                other = models.get(roles[rel])
+                link = other and next((other[2][name] for name, target in other[3].items()
+                                       if target == roles[role] and name in other[2]), None)
+                if other is None or link is None or other[0] not in tables:
+                    return grader_problem(f"the grader cannot find the table of {rel} or its link to {role}")
+                ev.related[(rel, role, pk)] = conn.execute(
+                    f"SELECT COUNT(*) FROM {_quote(other[0])} WHERE {_quote(link)} = ?", (pk,)).fetchone()[0]
+        for nodeid, spec in specs.items():
+            for i, query in enumerate(spec.sql, 1):
+                try:
+                    text, params = render_sql(query, models, roles, ev.tracked.get(nodeid, {}))
+                except _Missing as exc:
+                    return grader_problem(f"evidence query {i} of {nodeid}: {exc}")
+                found = conn.execute(text, params).fetchmany(3)
+                if found:
+                    ev.sql_failures[nodeid] = (f"the database check {i} of this test found rows it must "
+                                               f"not have: {found!r}"[:300])
+                    break
         return ev
     except (sqlite3.Error, ValueError, TypeError, OverflowError, RecursionError, MemoryError) as exc:
         # made unreadable by the submission (nothing of the grader's own goes wrong here)

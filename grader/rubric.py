@@ -40,13 +40,36 @@ class Check:
 
 
 @dataclass(frozen=True)
+class EvidenceSpec:
+    """What the grader checks in the grading database, itself, before it believes that a
+    hidden test passed: the test ran to its end, and
+
+    - ``objects``: {role: n}: the test tracked exactly n objects of that role, each still there;
+    - ``related``: {role: n}: every tracked object has exactly n rows of that role pointing at
+      it (through the role's foreign key or one-to-one field to the tracked object's model);
+    - ``sql``: queries over the roles' real tables that must return no rows. ``{role}`` is the
+      role's table, ``{role.field}`` a field's column, ``{tracked.role}`` the primary keys of
+      the objects of that role the test tracked, as a parenthesised list.
+    """
+
+    objects: dict[str, int] = field(default_factory=dict)
+    related: dict[str, int] = field(default_factory=dict)
+    sql: tuple[str, ...] = ()
+
+
+USER_ROLE = "user"   # always the project's AUTH_USER_MODEL
+
+
+@dataclass(frozen=True)
 class Assignment:
     name: str
     title: str
     root: Path
-    profile_model: str
+    # role -> "app_label.ModelName": the models the exercise is about (the role "user" is
+    # always the project's user model). The child records their real tables for the grader.
+    models: dict[str, str]
     checks: tuple[Check, ...]
-    evidence: dict[str, int]
+    evidence: dict[str, EvidenceSpec]
     limits: Limits
     digest: str = ""
     solution_dir: Path | None = field(default=None)
@@ -121,6 +144,33 @@ def _require(table: dict, key: str, kind: type, where: str):
     return value
 
 
+def _evidence_spec(spec, roles: set[str], where: str) -> EvidenceSpec:
+    """An [evidence] entry: a whole number n (the test tracked n users), or a table with
+    objects, related and sql (see EvidenceSpec)."""
+    if isinstance(spec, int) and not isinstance(spec, bool):
+        if spec < 0:
+            raise RubricError(f"{where} must be a whole number >= 0")
+        return EvidenceSpec(objects={USER_ROLE: spec} if spec else {})
+    if not isinstance(spec, dict) or set(spec) - {"objects", "related", "sql"}:
+        raise RubricError(f"{where} is a whole number, or a table with objects, related and sql")
+    counts = {}
+    for key in ("objects", "related"):
+        table = spec.get(key, {})
+        if not isinstance(table, dict) or not all(
+                isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in table.values()):
+            raise RubricError(f"{where}: {key} maps roles to whole numbers >= 0")
+        unknown = set(table) - roles
+        if unknown:
+            raise RubricError(f"{where}: {key} names roles {sorted(unknown)} that [models] does not define")
+        counts[key] = dict(table)
+    sql = spec.get("sql", [])
+    if not isinstance(sql, list) or not all(isinstance(q, str) and q.strip() for q in sql):
+        raise RubricError(f"{where}: sql is a list of queries that must return no rows")
+    if counts["related"] and not counts["objects"]:
+        raise RubricError(f"{where}: related counts rows pointing at tracked objects: name them in objects")
+    return EvidenceSpec(counts["objects"], counts["related"], tuple(sql))
+
+
 def load(root: Path) -> Assignment:
     path = root / "rubric.toml"
     raw = path.read_bytes()
@@ -158,15 +208,26 @@ def load(root: Path) -> Assignment:
     all_tests = [t for c in checks for t in c.tests]
     if len(all_tests) != len(set(all_tests)):
         raise RubricError(f"{path}: a hidden test decides more than one check")
-    evidence = data.get("evidence", {})
-    missing = [t for t in all_tests if t not in evidence]
+    models = data.get("models", {})
+    if "profile_model" in data:   # the 0.1 spelling of [models] profile
+        models = {"profile": data["profile_model"], **models}
+    if not isinstance(models, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and v.count(".") == 1 for k, v in models.items()):
+        raise RubricError(f"{path}: [models] maps roles to models, like profile = \"users.Profile\"")
+    if USER_ROLE in models:
+        raise RubricError(f"{path}: [models] cannot name the role {USER_ROLE!r}: it is always the "
+                          "project's user model")
+    roles = {USER_ROLE, *models}
+    evidence_raw = data.get("evidence", {})
+    missing = [t for t in all_tests if t not in evidence_raw]
     if missing:
         raise RubricError(f"{path}: [evidence] has no entry for {', '.join(missing)}")
-    for test, count in evidence.items():
+    evidence: dict[str, EvidenceSpec] = {}
+    for test, spec in evidence_raw.items():
+        where = f"{path}: [evidence] {test!r}"
         if test not in all_tests:
             raise RubricError(f"{path}: [evidence] names {test!r}, which no check uses")
-        if not isinstance(count, int) or count < 0:
-            raise RubricError(f"{path}: [evidence] {test!r} must be a whole number >= 0")
+        evidence[test] = _evidence_spec(spec, roles, where)
     for test in all_tests:
         if not (root / "tests" / test.split("::")[0]).is_file():
             raise RubricError(f"{path}: hidden test file for {test!r} not found")
@@ -215,9 +276,9 @@ def load(root: Path) -> Assignment:
         name=_require(data, "assignment", str, str(path)),
         title=data.get("title", root.name),
         root=root,
-        profile_model=_require(data, "profile_model", str, str(path)),
+        models=dict(models),
         checks=tuple(checks),
-        evidence=dict(evidence),
+        evidence=evidence,
         limits=limits,
         digest=digest.hexdigest()[:16],
         solution_dir=solution if solution.is_dir() else None,

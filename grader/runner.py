@@ -462,7 +462,7 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
             "stack_fd": child.stack_fd, "verdict_fd": child.verdict_fd,
             "stack_after_s": max(0.5, deadline - time.monotonic() - STACK_MARGIN_S),
             "settings": project.settings_module, "db": child.inside(work / "db" / "grading.sqlite3"),
-            "token": token, "profile_model": assignment.profile_model,
+            "token": token, "models": assignment.models, "connections": assignment.connections,
             "allowed_packages": sorted(assignment.runtime.names),
             "disk_cap_mb": disk_cap(assignment) // (1024 * 1024),
             "runtime_ok": child.runtime.usable or not assignment.runtime.packages,

@@ -19,7 +19,10 @@ def test_real_rubric_loads():
     a = rubric.load(ASSIGNMENT)
     assert a.name == "signals-profile"
     assert a.title == "Signals: one Profile per user"
-    assert a.profile_model == "users.Profile"
+    assert a.models == {"profile": "users.Profile"}
+    assert a.evidence["test_creation.py::test_admin_add_form"] == rubric.EvidenceSpec(
+        objects={"user": 2}, related={"profile": 1})
+    assert a.evidence["test_project.py::test_project_loads"] == rubric.EvidenceSpec()
     assert a.root == ASSIGNMENT
     assert a.tests_dir == ASSIGNMENT / "tests"
     assert a.solution_dir == ASSIGNMENT / "solution"
@@ -34,19 +37,15 @@ def test_real_rubric_loads():
     assert len(a.checks[2].tests) == 6
     assert all(c.hint and c.title for c in a.checks)
     assert len(a.test_ids) == 11 == len(set(a.test_ids))
-    assert a.evidence == {
-        "test_project.py::test_project_loads": 0,
-        "test_registration.py::test_receiver_registered_in_ready": 0,
-        "test_creation.py::test_create_user": 1,
-        "test_creation.py::test_create_superuser": 1,
-        "test_creation.py::test_objects_create": 1,
-        "test_creation.py::test_instance_save": 1,
-        "test_creation.py::test_createsuperuser_command": 1,
-        "test_creation.py::test_admin_add_form": 2,
-        "test_resave.py::test_save_again": 1,
-        "test_resave.py::test_save_again_with_update_fields": 1,
-        "test_resave.py::test_save_many_times": 3,
-    }
+    users = {"test_project.py::test_project_loads": 0,
+             "test_registration.py::test_receiver_registered_in_ready": 0,
+             "test_creation.py::test_create_user": 1, "test_creation.py::test_create_superuser": 1,
+             "test_creation.py::test_objects_create": 1, "test_creation.py::test_instance_save": 1,
+             "test_creation.py::test_createsuperuser_command": 1, "test_creation.py::test_admin_add_form": 2,
+             "test_resave.py::test_save_again": 1, "test_resave.py::test_save_again_with_update_fields": 1,
+             "test_resave.py::test_save_many_times": 3}
+    assert a.evidence == {t: rubric.EvidenceSpec(objects={"user": n}, related={"profile": 1}) if n
+                          else rubric.EvidenceSpec() for t, n in users.items()}
     assert a.limits == Limits(wall_time_s=60, memory_mb=2048, max_processes=64, max_file_mb=64,
                               max_output_kb=64)
     assert len(a.digest) == 16 and int(a.digest, 16) >= 0
@@ -130,6 +129,9 @@ def _cut_section(text: str, header: str) -> str:
     return text[:start] + text[end + 1:]
 
 
+MANY = '"test_resave.py::test_save_many_times" = { objects = { user = 3 }, related = { profile = 1 } }'
+
+
 def _sub(old: str, new: str, count: int = 1):
     def edit(text: str) -> str:
         assert text.count(old) == count, old
@@ -150,16 +152,16 @@ MALFORMED = {
                                "depends on 'resave-no-duplicate', which is not an earlier check"),
     "depends-on-itself": (_sub('depends = ["profile-created-once"]', 'depends = ["resave-no-duplicate"]'),
                           "depends on 'resave-no-duplicate', which is not an earlier check"),
-    "missing-evidence-entry": (_sub('"test_resave.py::test_save_many_times" = 3\n', ''),
+    "missing-evidence-entry": (_sub(MANY + '\n', ''),
                                r"\[evidence\] has no entry for test_resave.py::test_save_many_times"),
-    "evidence-for-unused-test": (_sub('"test_resave.py::test_save_many_times" = 3\n',
-                                      '"test_resave.py::test_save_many_times" = 3\n'
-                                      '"test_resave.py::test_other" = 1\n'),
+    "evidence-for-unused-test": (_sub(MANY + '\n', MANY + '\n"test_resave.py::test_other" = 1\n'),
                                  "names 'test_resave.py::test_other', which no check uses"),
-    "negative-evidence": (_sub('"test_resave.py::test_save_many_times" = 3', '"test_resave.py::test_save_many_times" = -1'),
-                          "must be a whole number >= 0"),
-    "fractional-evidence": (_sub('"test_resave.py::test_save_many_times" = 3', '"test_resave.py::test_save_many_times" = 1.5'),
-                            "must be a whole number >= 0"),
+    "negative-evidence": (_sub(MANY, MANY.replace("user = 3", "user = -1")),
+                          "objects maps roles to whole numbers >= 0"),
+    "fractional-evidence": (_sub(MANY, MANY.replace("user = 3", "user = 1.5")),
+                            "objects maps roles to whole numbers >= 0"),
+    "negative-bare-evidence": (_sub('"test_project.py::test_project_loads" = 0', '"test_project.py::test_project_loads" = -1'),
+                               "must be a whole number >= 0"),
     "unknown-limits-key": (_sub('max_output_kb = 64', 'max_output_kb = 64\ncpu_seconds = 10'),
                            r"unknown \[limits\] keys \['cpu_seconds'\]"),
     "missing-test-file": (_sub('"test_project.py::test_project_loads"', '"test_missing.py::test_project_loads"', 2),
@@ -181,7 +183,12 @@ MALFORMED = {
     "missing-id": (_sub('id = "project-loads"\n', ''), "checks\\[0\\]: missing key 'id'"),
     "missing-title": (_sub('title = "The project loads and its migrations match the models"\n', ''), "checks\\[0\\]: missing key 'title'"),
     "missing-assignment-name": (_sub('assignment = "signals-profile"\n', ''), "missing key 'assignment'"),
-    "missing-profile-model": (_sub('profile_model = "users.Profile"\n', ''), "missing key 'profile_model'"),
+    "related-to-an-unknown-role": (_sub('[models]\nprofile = "users.Profile"\n', ''),
+                                   "related names roles \\['profile'\\] that \\[models\\] does not define"),
+    "models-naming-user": (_sub('profile = "users.Profile"\n', 'profile = "users.Profile"\nuser = "auth.User"\n'),
+                           "cannot name the role 'user'"),
+    "evidence-bad-key": (_sub('{ objects = { user = 3 }, related', '{ objcts = { user = 3 }, related'),
+                         "a table with objects, related and sql"),
     "no-checks": (lambda text: text[:text.index("[[checks]]")], "no \\[\\[checks\\]\\]"),
 }
 

@@ -8,7 +8,7 @@ from grader import rubric
 from grader.evidence import Evidence
 from grader.model import CheckStatus, RunStatus
 from grader.model import TestOutcome as Outcome  # not "Test*": pytest would try to collect it
-from grader.rubric import Assignment, Check, Limits
+from grader.rubric import Assignment, Check, EvidenceSpec, Limits
 from grader.runner import Controls, RunResult
 from grader.scoring import decide_checks, parse_outcomes, score
 
@@ -25,8 +25,8 @@ def small_assignment() -> Assignment:
         Check("d", "D", 4.0, ("t_d.py::t1", "t_d.py::t2"), "hint d"),
         Check("e", "E", 5.0, ("t_e.py::t1",), "hint e", ("a", "d")),
     )
-    evidence = {t: 0 for c in checks for t in c.tests}
-    return Assignment("small", "Small", ASSIGNMENT, "users.Profile", checks, evidence, Limits())
+    evidence = {t: EvidenceSpec() for c in checks for t in c.tests}
+    return Assignment("small", "Small", ASSIGNMENT, {"profile": "users.Profile"}, checks, evidence, Limits())
 
 
 SMALL = small_assignment()
@@ -157,11 +157,14 @@ def full_evidence(assignment: Assignment = REAL) -> Evidence:
     for t in assignment.test_ids:
         ev.started.append(t)
         ev.done.add(t)
-        for _ in range(assignment.evidence[t]):
-            pk += 1
-            ev.users.setdefault(t, []).append(pk)
-            ev.existing_users.add(pk)
-            ev.profiles[pk] = 1
+        spec = assignment.evidence[t]
+        for role, n in spec.objects.items():
+            for _ in range(n):
+                pk += 1
+                ev.track(t, role, pk)
+                ev.existing.add((role, str(pk)))
+                for rel, count in spec.related.items():
+                    ev.related[(rel, role, str(pk))] = count
     ev.roles = {"user": "auth.User", "profile": "users.Profile"}
     return ev
 
@@ -246,14 +249,20 @@ def test_unexplained_failure_shows_the_error_not_the_test():
 
 # ---------------------------------------------------------------- score(): tampered
 
+def _pk(ev: Evidence, nodeid: str, i: int) -> str:
+    return ev.tracked[nodeid]["user"][i]
+
+
 @pytest.mark.parametrize("spoil,reason", [
     (lambda ev: ev.done.discard("test_creation.py::test_create_user"), "never reached its end"),
-    (lambda ev: ev.profiles.update({ev.users["test_creation.py::test_admin_add_form"][1]: 2}), "has 2 profiles"),
-    (lambda ev: ev.profiles.update({ev.users["test_resave.py::test_save_again"][0]: 0}), "has 0 profiles"),
-    (lambda ev: ev.users["test_resave.py::test_save_many_times"].pop(), "left 2 users, not 3"),
-    (lambda ev: ev.existing_users.discard(ev.users["test_creation.py::test_objects_create"][0]),
+    (lambda ev: ev.related.update({("profile", "user", _pk(ev, "test_creation.py::test_admin_add_form", 1)): 2}),
+     "has 2 profile rows, not 1"),
+    (lambda ev: ev.related.update({("profile", "user", _pk(ev, "test_resave.py::test_save_again", 0)): 0}),
+     "has 0 profile rows"),
+    (lambda ev: ev.tracked["test_resave.py::test_save_many_times"]["user"].pop(), "left 2 user objects, not 3"),
+    (lambda ev: ev.existing.discard(("user", _pk(ev, "test_creation.py::test_objects_create", 0))),
      "is not in the database"),
-    (lambda ev: ev.users.update({"test_project.py::test_project_loads": [999]}), "left 1 users, not 0"),
+    (lambda ev: ev.track("test_project.py::test_project_loads", "user", 999), "left 1 user objects, not 0"),
 ])
 def test_pass_not_backed_by_evidence_is_tampered(spoil, reason):
     ev = full_evidence()
@@ -507,7 +516,7 @@ def test_evidence_reading_gives_up_on_an_endless_query(tmp_path, monkeypatch):
     db = tmp_path / "grading.sqlite3"
     conn = sqlite3.connect(db)
     conn.execute("CREATE TABLE _grader_evidence (nodeid TEXT, kind TEXT, value INTEGER)")
-    conn.execute("INSERT INTO _grader_evidence VALUES ('t', 'user', 1)")
+    conn.execute("INSERT INTO _grader_evidence VALUES ('t', 'object:user', 1)")
     conn.execute("CREATE TABLE _grader_roles (role TEXT, label TEXT)")
     conn.execute("INSERT INTO _grader_roles VALUES ('user', 'auth.User'), ('profile', 'users.Profile')")
     conn.execute("CREATE VIEW _grader_models AS WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 "
@@ -519,7 +528,7 @@ def test_evidence_reading_gives_up_on_an_endless_query(tmp_path, monkeypatch):
     started = time.monotonic()
     ev = evidence.read(db)
     assert time.monotonic() - started < 5
-    ok, _ = ev.confirms("t", 1)
+    ok, _ = ev.confirms("t", EvidenceSpec(objects={"user": 1}))
     assert not ok  # nothing confirmed from a database the grader could not read
 
 

@@ -132,7 +132,8 @@ def main() -> None:
     config.STUDENT_SETTINGS = run["settings"]
     config.DB_PATH = run["db"]
     config.TOKEN = run["token"]
-    config.PROFILE_MODEL = run["profile_model"]
+    config.MODELS = dict(run.get("models", {}))
+    config.CONNECTIONS = dict(run.get("connections", {}))
     config.ALLOWED_PACKAGES = list(run.get("allowed_packages", []))
     config.DISK_CAP_MB = int(run.get("disk_cap_mb", config.DISK_CAP_MB))
     config.RUNTIME_OK = bool(run.get("runtime_ok", True))

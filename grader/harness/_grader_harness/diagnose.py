@@ -98,7 +98,7 @@ def registration_problem() -> tuple[str, str, str] | None:
     from django.dispatch.dispatcher import _make_id
 
     User = get_user_model()
-    app_label = config.PROFILE_MODEL.split(".")[0]
+    app_label = config.exercise_app()
     live = {_make_id(r) for r in probe.live_receivers(model_signals.post_save, User)}
     ours = [c for c in probe.CONNECTS if c.student]
     post_save = [c for c in ours if c.signal is model_signals.post_save]
@@ -197,7 +197,7 @@ def warnings() -> list[str]:
     from django.apps import apps
 
     found = []
-    app_label = config.PROFILE_MODEL.split(".")[0]
+    app_label = config.exercise_app()
     try:
         app_config = apps.get_app_config(app_label)
     except LookupError:
@@ -272,8 +272,8 @@ def migration_state() -> tuple[dict | None, list[str]]:
     from django.db.migrations.loader import MigrationLoader
     from django.db.migrations.state import ProjectState
 
-    app_label, _, model_name = config.PROFILE_MODEL.partition(".")
     student_apps = [a.label for a in apps.get_app_configs() if probe.relpath(a.path + "/")]
+    exercise_apps = {m.partition(".")[0] for m in config.MODELS.values()}
     loader = MigrationLoader(connection, ignore_no_migrations=True)
     MIGRATIONS[:] = list(loader.graph.nodes)  # for recording them applied, without a second loader
     old_state = loader.project_state()
@@ -284,7 +284,7 @@ def migration_state() -> tuple[dict | None, list[str]]:
         folder = probe.relpath(apps.get_app_config(label).path.rstrip("/") + "/") or f"{label}/"
         unmigrated = _unmigrated(loader, label)
         if unmigrated:
-            if label == app_label:
+            if label in exercise_apps:
                 problem = {"type": "migrations", "location": f"{folder}migrations/", "traceback": [],
                            "message": unmigrated}
             else:
@@ -304,10 +304,13 @@ def migration_state() -> tuple[dict | None, list[str]]:
                          f"the database ({described}); `makemigrations --check` would still report "
                          f"them. {fix}")
             continue
-        touches_model = any(getattr(op, "name", "").lower() == model_name.lower()
-                            or getattr(op, "model_name", "").lower() == model_name.lower()
-                            for op in db_ops)
-        if label == app_label and touches_model:
+        exercise_models = {m.partition(".")[2].lower(): m.partition(".")[2]
+                           for m in config.MODELS.values() if m.partition(".")[0] == label}
+        touched = [exercise_models[n] for op in db_ops
+                   for n in {getattr(op, "name", "").lower(), getattr(op, "model_name", "").lower()}
+                   if n in exercise_models]
+        if touched:
+            model_name = touched[0]
             problem = {
                 "type": "migrations", "location": f"{folder}migrations/", "traceback": [],
                 "message": f"the migrations of the '{label}' app are out of step with "

@@ -66,7 +66,7 @@ def record(**feedback) -> None:
     STATE["feedback"].setdefault(STATE["nodeid"], {}).update(feedback)
 
 
-def evidence(kind: str, value: int = 0) -> None:
+def evidence(kind: str, value: int | str = 0) -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -161,10 +161,11 @@ def record_model_map() -> None:
                    if f.is_relation and f.related_model is not None}
         rows.append((meta.label, meta.db_table, meta.pk.column, json.dumps(columns), json.dumps(related)))
     roles = [("user", get_user_model()._meta.label)]
-    try:
-        roles.append(("profile", apps.get_model(config.PROFILE_MODEL)._meta.label))
-    except (LookupError, ValueError):
-        pass
+    for role, label in sorted(config.MODELS.items()):
+        try:
+            roles.append((role, apps.get_model(label)._meta.label))
+        except (LookupError, ValueError):
+            pass  # the project has no such model: the hidden tests say so
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TABLE IF NOT EXISTS {MODELS_TABLE} (label TEXT, db_table TEXT, "
                        "pk_column TEXT, columns TEXT, related TEXT)")

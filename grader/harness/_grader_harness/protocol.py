@@ -6,10 +6,12 @@ it imports nothing but the standard library, so the grader can read it without D
 student code.
 """
 import re
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3   # 3: tracked objects by role (was: users only)
 
-# Per hidden test: (nodeid, kind, value); kind is "start", "done" or "user" (value: a pk).
+# Per hidden test: (nodeid, kind, value); kind is "start", "done", or OBJECT_KIND + role for
+# an object the test tracked (value: its primary key).
 EVIDENCE_TABLE = "_grader_evidence"
+OBJECT_KIND = "object:"
 # Every model's real table and columns, from Model._meta, written by the child when it
 # creates the database: (label, db_table, pk_column, columns, related), the last two as
 # JSON objects {field name: column} and {field name: label of the related model}.
