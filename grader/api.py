@@ -60,7 +60,7 @@ def _report(assignment, submission, status, message, checks, started, sandbox, w
         warnings=warnings, rubric_digest=assignment.digest, output=output)
 
 
-def grade(path: str | Path, assignment: str | rubric.Assignment = rubric.DEFAULT_ASSIGNMENT,
+def grade(path: str | Path, assignment: str | rubric.Assignment | None = None,
           sandbox: str = "auto", name: str | None = None, child: runner.Child | None = None) -> Report:
     """Grade the Django project at `path`. Never raises for a student's mistake.
 
@@ -70,7 +70,7 @@ def grade(path: str | Path, assignment: str | rubric.Assignment = rubric.DEFAULT
     """
     started = time.monotonic()
     if not isinstance(assignment, rubric.Assignment):
-        assignment = rubric.find(assignment)
+        assignment = rubric.find(assignment or rubric.default_name(Path(path)))
     path = Path(path)
     name = name or submission_name(path)
     try:

@@ -53,8 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "1 when below --fail-under), 2 for usage errors, 3 for grader faults.")
     g.add_argument("submission", nargs="?", default=".", type=Path,
                    help="the project folder (the one with manage.py); default: the current folder")
-    g.add_argument("--assignment", default=rubric.DEFAULT_ASSIGNMENT,
-                   help=f"assignment name or folder with a rubric.toml (default: {rubric.DEFAULT_ASSIGNMENT})")
+    g.add_argument("--assignment",
+                   help="assignment name or folder with a rubric.toml (default: the one the project's "
+                        f"{rubric.MARKER} file names, else the only one the grader knows)")
     g.add_argument("--output", "-o", type=Path,
                    help="where to write the JSON (default: reports/<submission-name>.json)")
     g.add_argument("--sandbox", choices=sandbox.MODES, default="auto",
@@ -82,8 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "interrupted (run again to carry on).")
     b.add_argument("source", type=Path,
                    help="the class: a folder (or .zip) of submissions, as a platform's download gives it")
-    b.add_argument("--assignment", default=rubric.DEFAULT_ASSIGNMENT,
-                   help=f"assignment name or folder with a rubric.toml (default: {rubric.DEFAULT_ASSIGNMENT})")
+    b.add_argument("--assignment",
+                   help="assignment name or folder with a rubric.toml (default: the only one the grader "
+                        "knows; a submission's own marker file is never read here)")
     b.add_argument("--jobs", "-j", type=int, metavar="N",
                    help="submissions graded at the same time (default: the number of CPUs)")
     b.add_argument("--output-dir", "-o", type=Path, metavar="DIR",
@@ -166,7 +168,7 @@ def cmd_grade(args) -> int:
 
 
 def _grade(args, path: Path, name: str | None) -> int:
-    assignment = rubric.find(args.assignment)
+    assignment = rubric.find(args.assignment or rubric.default_name(path))
     # Start the grading child first: it imports pytest and Django while this process
     # imports the rest of the grader and copies the submission.
     from grader import runner, runtime

@@ -8,7 +8,7 @@ from pathlib import Path
 
 # Top-level names the grading child imports itself; a submission must not shadow them.
 RESERVED = frozenset({
-    "_grader_harness", "grader", "django", "pytest", "_pytest", "pluggy", "py",
+    "_grader_harness", "_grader_assignment", "grader", "django", "pytest", "_pytest", "pluggy", "py",
     "pytest_django", "pytest_jsonreport", "pytest_metadata", "iniconfig", "packaging",
     "asgiref", "sqlparse", "tzdata", "typing_extensions",
 })

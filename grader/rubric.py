@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +11,11 @@ from pathlib import Path
 from grader import runtime as _runtime
 
 ASSIGNMENTS_ENV = "GRADER_ASSIGNMENTS"
-DEFAULT_ASSIGNMENT = "signals-profile"
+# A starter names its assignment in this file at the top of the project, so that a student's
+# `grader grade .` needs no --assignment. Only `grader grade` reads it (a class is graded with
+# the assignment the instructor names: a submission must not choose its own).
+MARKER = ".grader-assignment"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 class RubricError(Exception):
@@ -122,7 +127,43 @@ def available() -> list[str]:
     return sorted(names)
 
 
-def find(name: str = DEFAULT_ASSIGNMENT) -> Assignment:
+def named_by(project: Path) -> str | None:
+    """The assignment a project's marker file names (the folder or up to three above it)."""
+    folder = Path(project).resolve()
+    for candidate in [folder, *list(folder.parents)[:3]]:
+        marker = candidate / MARKER
+        try:
+            if marker.is_symlink() or not marker.is_file():
+                continue
+            with open(marker, "rb") as fh:
+                text = fh.read(256).decode("utf-8", "replace").strip()
+        except OSError:
+            continue
+        name = text.splitlines()[0].strip() if text else ""
+        if _NAME.match(name):
+            return name
+    return None
+
+
+def default_name(project: Path | None = None) -> str:
+    """The assignment to use when none is named: the project's marker file (``grader grade``
+    only), else the only assignment the grader knows."""
+    if project is not None:
+        name = named_by(project)
+        if name:
+            return name
+    names = available()
+    if len(names) == 1:
+        return names[0]
+    raise RubricError("which assignment? name it with --assignment NAME (known: "
+                      f"{', '.join(names) or 'none'}), or put its name in a {MARKER} file at the "
+                      "top of the project")
+
+
+def find(name: str | None = None) -> Assignment:
+    """The assignment `name` (a name, or a folder with a rubric.toml); without one, the only
+    assignment the grader knows."""
+    name = name or default_name()
     candidate = Path(name)
     if (candidate / "rubric.toml").is_file():
         return load(candidate)

@@ -64,7 +64,7 @@ def test_find_by_name_and_by_folder():
     by_path = rubric.find(str(ASSIGNMENT))
     assert by_name.name == by_path.name == "signals-profile"
     assert by_name.digest == by_path.digest
-    assert rubric.find().name == rubric.DEFAULT_ASSIGNMENT == "signals-profile"
+    assert rubric.find().name == "signals-profile"          # the only one the grader knows
     assert "signals-profile" in rubric.available()
 
 
@@ -239,3 +239,33 @@ def test_limits_must_be_positive_numbers(line, bad, tmp_path):
     (copy / "rubric.toml").write_text(_sub(line, bad)(REAL_TEXT))
     with pytest.raises(RubricError, match=r"\[limits\]"):
         rubric.load(copy)
+
+
+# ---------------------------------------------------------------- which assignment
+
+def test_the_project_marker_names_the_assignment(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    (project / "users").mkdir(parents=True)
+    assert rubric.named_by(project) is None
+    (project / rubric.MARKER).write_text("signals-profile\n")
+    assert rubric.named_by(project) == rubric.named_by(project / "users") == "signals-profile"
+    (project / rubric.MARKER).write_text("../../etc/passwd\n")        # not a name: ignored
+    assert rubric.named_by(project) is None
+    (project / rubric.MARKER).unlink()
+    (project / rubric.MARKER).symlink_to("/dev/zero")                  # never read
+    assert rubric.named_by(project) is None
+
+
+def test_without_a_marker_the_only_assignment_is_used_else_the_user_must_say(monkeypatch, tmp_path):
+    assert rubric.default_name(tmp_path) == "signals-profile"
+    monkeypatch.setattr(rubric, "available", lambda: ["signals-m2m", "signals-profile"])
+    with pytest.raises(rubric.RubricError, match="name it with --assignment NAME"):
+        rubric.default_name(tmp_path)
+    (tmp_path / rubric.MARKER).write_text("signals-m2m")
+    assert rubric.default_name(tmp_path) == "signals-m2m"
+
+
+def test_the_starter_names_its_assignment():
+    from conftest import TEMPLATE
+
+    assert rubric.named_by(TEMPLATE) == "signals-profile"

@@ -3,22 +3,24 @@ import pytest
 
 from _grader_harness import support
 
+import _grader_assignment as profiles
+
 
 def test_create_user():
     User = support.user_model()
-    support.create_tracked("cu", "User.objects.create_user(...)",
+    profiles.create_tracked("cu", "User.objects.create_user(...)",
                            lambda f: User._default_manager.create_user(password=support.PASSWORD, **f))
 
 
 def test_create_superuser():
     User = support.user_model()
-    support.create_tracked("cs", "User.objects.create_superuser(...)",
+    profiles.create_tracked("cs", "User.objects.create_superuser(...)",
                            lambda f: User._default_manager.create_superuser(password=support.PASSWORD, **f))
 
 
 def test_objects_create():
     User = support.user_model()
-    support.create_tracked("oc", "User.objects.create(...)",
+    profiles.create_tracked("oc", "User.objects.create(...)",
                            lambda f: User._default_manager.create(**f))
 
 
@@ -31,7 +33,7 @@ def test_instance_save():
         user.save()
         return user
 
-    support.create_tracked("is", "User(...).save()", make)
+    profiles.create_tracked("is", "User(...).save()", make)
 
 
 def test_createsuperuser_command():
@@ -44,7 +46,7 @@ def test_createsuperuser_command():
         key = User.USERNAME_FIELD
         return User._default_manager.get(**{key: fields[key]})
 
-    support.create_tracked("cc", "the createsuperuser command", make, as_text=True)
+    profiles.create_tracked("cc", "the createsuperuser command", make, as_text=True)
 
 
 def _log_in_without_saving(client, user):
@@ -73,7 +75,7 @@ def test_admin_add_form():
         url = reverse(f"admin:{User._meta.app_label}_{User._meta.model_name}_add")
     except NoReverseMatch:
         support.skip("your user model has no add page in the admin")
-    admin = support.create_tracked("aa", "User.objects.create_superuser(...)",
+    admin = profiles.create_tracked("aa", "User.objects.create_superuser(...)",
                                    lambda f: User._default_manager.create_superuser(
                                        password=support.PASSWORD, **f))
     client = Client()
@@ -115,4 +117,4 @@ def test_admin_add_form():
         support.fail(f"the admin's add-user form did not create the user (HTTP {response.status_code})"
                      + (f"; the page says: {errors}" if errors else "") + ".", diagnosis="admin-form")
     support.track(user)
-    support.expect_one_profile(user, how)
+    profiles.expect_one_profile(user, how)

@@ -3,13 +3,15 @@ from django.utils import timezone
 
 from _grader_harness import support
 
+import _grader_assignment as profiles
+
 
 def _fresh_user(tag):
     User = support.user_model()
-    user = support.create_tracked(tag, "User.objects.create_user(...)",
+    user = profiles.create_tracked(tag, "User.objects.create_user(...)",
                                   lambda f: User._default_manager.create_user(
                                       password=support.PASSWORD, **f))
-    marked = support.mark_profile(user)
+    marked = profiles.mark_profile(user)
     user = User._default_manager.get(pk=user.pk)  # as a later request would load it
     user._grader_profile = marked
     return user
@@ -18,8 +20,8 @@ def _fresh_user(tag):
 def _resave(user, how, **kwargs):
     with support.student_code(how, when="resave"):
         user.save(**kwargs)
-    support.expect_one_profile(user, how, when="resave")
-    support.expect_same_profile(user, user._grader_profile, how)
+    profiles.expect_one_profile(user, how, when="resave")
+    profiles.expect_same_profile(user, user._grader_profile, how)
 
 
 def test_save_again():

@@ -1,5 +1,6 @@
-"""Helpers for the hidden tests: make users of any user model, run student code
-with feedback, count profiles, record evidence for the grader."""
+"""Helpers for the hidden tests of every assignment: make users of any user model, run
+student code with feedback, record evidence for the grader. An assignment's own helpers (its
+models, its expectations) live beside its hidden tests, in ``_grader_assignment.py``."""
 from __future__ import annotations
 
 import contextlib
@@ -44,16 +45,6 @@ def require_migrations() -> None:
     err = plugin.STATE["migration_problem"]
     if err:
         fail(err["message"], diagnosis="migrations", location=err["location"], traceback=err["traceback"])
-
-
-def profile_model():
-    from django.apps import apps
-
-    try:
-        return apps.get_model(config.MODELS.get("profile", ""))
-    except (LookupError, ValueError):
-        fail(f"there is no model {config.MODELS.get('profile')}: keep the Profile model of the template "
-             "in users/models.py and 'users' in INSTALLED_APPS.", diagnosis="no-profile-model")
 
 
 def user_model():
@@ -309,87 +300,22 @@ def track(obj, role: str = "user") -> None:
     plugin.evidence(OBJECT_KIND + role, obj.pk)
 
 
-def profile_count(user) -> int:
-    return profile_model()._default_manager.filter(user_id=user.pk).count()
-
-
-def expect_one_profile(user, how: str, when: str = "create") -> None:
-    count = profile_count(user)
-    if count == 1:
-        return
-    if count == 0:
-        if when == "create":
-            fail(f"no profile exists after {how}. A post_save receiver for the user model must "
-                 "create it, and it must be connected when the app starts (in ready()).",
-                 diagnosis="no-profile")
-        fail(f"the user has no profile any more after {how}.", diagnosis="profile-lost")
-    fail(f"{count} profiles exist for one user after {how}; there must be exactly one.",
-         diagnosis="no-created-check" if when == "resave" else "several-receivers")
-
-
-PROFILE_MARK = "written by the grader: must survive saving the user again"
-_TEXT_TYPES = ("CharField", "TextField", "SlugField")
-
-
-def _mark_field():
-    """A field of the profile that can hold a mark: (name, value), or None.
-
-    Any text field (not a file or an e-mail, no choices, not unique), else any number
-    field; profiles of every shape are graded, and one without such a field is checked
-    by its primary key alone.
-    """
-    Profile = profile_model()
-    for types, value in ((_TEXT_TYPES, PROFILE_MARK), (_INTEGER_TYPES, 7919)):
-        for field in Profile._meta.concrete_fields:
-            if (field.primary_key or field.is_relation or field.choices or field.unique
-                    or field.get_internal_type() not in types or getattr(field, "generated", False)):
-                continue
-            if isinstance(value, str):
-                max_length = field.max_length or len(value)
-                if max_length < 8:
-                    continue
-                value = value[:max_length]
-            return field.name, value
-    return None
-
-
-def mark_profile(user) -> tuple[int, tuple | None]:
-    """Give the user's profile some data (without sending signals); return (its pk, the mark)."""
-    manager = profile_model()._default_manager
-    mark = _mark_field()
-    if mark is not None:
-        manager.filter(user_id=user.pk).update(**{mark[0]: mark[1]})
-    return manager.get(user_id=user.pk).pk, mark
-
-
-def expect_same_profile(user, before: tuple[int, tuple | None], how: str) -> None:
-    pk, mark = before
-    profile = profile_model()._default_manager.filter(user_id=user.pk).first()
-    if profile is not None and profile.pk == pk and (mark is None or getattr(profile, mark[0]) == mark[1]):
-        return
-    replaced = profile is not None and profile.pk != pk
-    what = "replaced by a new one" if replaced else "overwritten"
-    data = f" (its {mark[0]})" if mark is not None and not replaced else ""
-    fail(f"after {how} the user's profile was {what}: its data{data} was lost. Saving an "
-         "existing user must leave its profile alone: create the profile only when `created` "
-         "is True (or use get_or_create), never delete and re-create it.",
-         diagnosis="profile-replaced")
-
-
-def create_tracked(tag: str, how: str, make, as_text: bool = False) -> object:
-    """Create a user with `make(fields)`, record it, and check it has one profile."""
+def create_tracked(tag: str, how: str, make, as_text: bool = False, role: str = "user",
+                   then=None) -> object:
+    """Create an object of `role` (by default a user) with `make(fields)` (fields valid for
+    the user model), record it as evidence, and run the assignment's check `then(obj, how)`."""
     require_database()
-    profile_model()
     fields = fields_for(tag, as_text)
     try:
         with student_code(how):
-            user = make(fields)
+            obj = make(fields)
     except pytest.fail.Exception:
         _skip_if_made_up_value_refused(fields, how)
         raise
-    track(user)
-    expect_one_profile(user, how)
-    return user
+    track(obj, role)
+    if then is not None:
+        then(obj, how)
+    return obj
 
 
 class _FormReader(HTMLParser):
