@@ -19,7 +19,7 @@ import re
 import unicodedata
 from typing import Any, Iterator
 
-from grader.gradebook import FAILED_CHECK, STATUSES, identity_of, num
+from grader.classdata import FAILED_CHECK, STATUSES, identity_of, num
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 TOP_DIAGNOSES = 10       # diagnoses in the main table; the rest are in a <details> below it

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader import classreport
+from grader.classdata import FAILED_CHECK, STATUSES, identity_of, num
 from grader.renderers import write_atomic
 
 GRADES_CSV = "grades.csv"
@@ -43,8 +45,6 @@ SUMMARY_KIND = "grader-batch-summary"
 SUMMARY_VERSION = "1.2"  # 1.1: unsandboxed; 1.2: identity of each student, status missing
 # Files of the output folder that are not per-student reports.
 OWN_FILES = frozenset({GRADES_CSV, CANVAS_CSV, MOODLE_CSV, REPORT_HTML, SUMMARY_JSON})
-STATUSES = ("graded", "error", "timeout", "tampered", "missing")
-FAILED_CHECK = ("failed", "error")
 MAX_REPORT_BYTES = 16 * 1024 * 1024
 # Spreadsheet programs run a cell starting with these as a formula (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -122,14 +122,6 @@ def load_reports(folder: Path) -> Loaded:
 
 # ----------------------------------------------------------------------------- maths
 
-def num(value: float | None) -> str:
-    """A number as the gradebook and report show it: no exponent, at most 2 decimals."""
-    if value is None:
-        return ""
-    text = f"{float(value):.2f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
-
-
 def distribution(scores: list[float], max_score: float) -> list[dict[str, Any]]:
     """Bins of the score distribution: one per whole point for small integer scales,
     else ten equal bins (the last one includes the maximum)."""
@@ -147,15 +139,6 @@ def distribution(scores: list[float], max_score: float) -> list[dict[str, Any]]:
         index = min(int(max(score, 0) / width), 9)
         bins[index]["count"] += 1
     return bins
-
-
-def identity_of(report: dict[str, Any]) -> dict[str, Any]:
-    """The platform identity of a report (name, platform id, gradebook login, late), with
-    empty values where the report has none (``grader grade`` reports, old reports)."""
-    ident = report.get("identity") if isinstance(report.get("identity"), dict) else {}
-    return {"name": str(ident.get("name") or ""), "platform": str(ident.get("platform") or ""),
-            "id": str(ident.get("id") or ""), "login": str(ident.get("login") or ""),
-            "late": bool(ident.get("late")), "folder": str(ident.get("folder") or "")}
 
 
 def _stat(func, values: list[float]) -> float | None:
@@ -363,8 +346,6 @@ def write_all(folder: Path, blank: bool = False) -> Written:
     """(Re)write grades.csv, grades-canvas.csv, grades-moodle.csv (when the class came from
     Moodle), report.html and summary.json from the reports in `folder`. `blank`: leave the
     total of error, timeout and tampered submissions empty in the platform CSVs."""
-    from grader import classreport  # the HTML needs the maths above, not the other way round
-
     folder = Path(folder)
     loaded = load_reports(folder)
     if not loaded.reports:

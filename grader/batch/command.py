@@ -1,0 +1,229 @@
+"""The batch itself (``grader batch``): lock the output folder, read SOURCE, write the reports
+of the submissions that cannot be graded, grade the others that are not up to date in the
+workers, then write the gradebook; and ``grader report``, which only rewrites the gradebook."""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from grader import api, discover, fstree, gradebook, platforms, rubric, runtime, sandbox
+from grader.batch.display import make_display
+from grader.batch.errors import BatchError
+from grader.batch.freshness import decide, refresh_identity
+from grader.batch.names import printable
+from grader.batch.reports import check_common_problem, fault_report, read_outcome, rejected_report, write_report
+from grader.batch.sources import Submission, open_source
+from grader.batch.workers import WORKER_GRACE_S, default_jobs, execute, grade_worker
+
+LOCK_NAME = ".grader-batch.lock"   # what graders before 0.2 left behind
+
+
+@dataclass
+class BatchResult:
+    total: int = 0                     # submissions in SOURCE
+    graded: int = 0                    # graded in this run
+    skipped: int = 0                   # reports kept (up to date)
+    faults: int = 0                    # reports written by the batch because the grader failed
+    rejected: int = 0                  # submissions refused (too large, damaged)
+    unwritten: list[str] = field(default_factory=list)   # students without a report
+    interrupted: bool = False
+    missing: int = 0                   # on the roster, nothing submitted
+    layout: str = "folders"
+    gradebook: gradebook.Written | None = None
+    feedback: Any = None               # handback.Written, with --feedback
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def nothing_graded(self) -> bool:
+        """Every submission is an error (no report of the class says 'graded')."""
+        data = self.gradebook.data if self.gradebook else None
+        return bool(data) and data["count"] > data["by_status"].get("missing", 0) and \
+            not data["by_status"].get("graded", 0)
+
+
+@contextlib.contextmanager
+def _lock(folder: Path):
+    """Hold the output folder for this batch: a lock on the folder itself (flock on its
+    descriptor), so that nothing is left behind when the batch ends, however it ends."""
+    import fcntl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):  # a lock file of an older grader
+        (folder / LOCK_NAME).unlink()
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise BatchError(f"another grader batch is writing to {folder}") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _interrupt_on_signals():
+    """SIGTERM and SIGHUP stop the batch like Ctrl-C: workers stopped, finished reports kept."""
+    def handler(signum, frame):  # noqa: ARG001
+        raise KeyboardInterrupt
+
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(ValueError):  # not the main thread
+            previous[sig] = signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def run(source: Path, assignment: rubric.Assignment, output_dir: Path, *, jobs: int | None = None,
+        force: bool = False, mode: str = "auto", display=None, worker: Callable = grade_worker,
+        ctx=None, layout: str = "auto", roster: Path | None = None, feedback: Path | None = None,
+        blank: bool = False, keep_going: bool = False) -> BatchResult:
+    """Grade every submission of `source` into `output_dir`, then write the gradebook.
+
+    A class is never graded without the sandbox by accident: where bubblewrap cannot run,
+    --sandbox auto is refused (a usage error) and only an explicit --sandbox none goes on,
+    with one loud line here and a banner in report.html and summary.json."""
+    resolved, _ = sandbox.resolve(mode)  # an unavailable --sandbox bwrap is a usage error, before any work
+    if resolved == "none" and mode != "none":
+        raise BatchError(
+            f"{sandbox.bwrap_problem()}: without the sandbox every submission of the class could read "
+            "and change the grader, the other students' files and their reports. Install the "
+            "Debian package 'bubblewrap' (or grade on a machine that has it), or pass --sandbox none "
+            "to grade without isolation anyway.")
+    if not Path(source).exists():
+        raise BatchError(f"{source} does not exist")
+    if jobs is None:
+        jobs = default_jobs()
+    if jobs < 1:
+        raise BatchError("--jobs must be at least 1")
+    display = display or make_display()
+    if resolved == "none":
+        display.note("WARNING: grading WITHOUT the sandbox (--sandbox none): each submission runs "
+                     "with this user's rights and can read or change the grader, the other "
+                     "submissions and their reports. Do not use these marks as grades.")
+    output_dir = Path(output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise BatchError(f"{output_dir} exists and is not a folder")
+    if layout not in platforms.LAYOUTS:
+        raise BatchError(f"unknown --layout {layout!r} (choose from {', '.join(platforms.LAYOUTS)})")
+    class_roster = None
+    if roster is not None:
+        try:
+            class_roster = platforms.read_roster(Path(roster))
+        except platforms.RosterError as exc:
+            raise BatchError(str(exc)) from None
+    result = BatchResult()
+    with _lock(output_dir):
+        for stale in output_dir.glob(".*.tmp"):  # left by a batch that was killed mid-write
+            with contextlib.suppress(OSError):
+                stale.unlink()
+        scratch = Path(tempfile.mkdtemp(prefix="grader-batch-"))
+        try:
+            src = open_source(Path(source), output_dir, scratch, layout, class_roster)
+        except BaseException:
+            fstree.remove(scratch)
+            raise
+        try:
+            result.layout = src.layout
+            result.notes = list(src.notes)
+            if layout == "auto" and src.layout != "folders":
+                display.note(f"recognised a {src.layout} download")
+            for note in src.notes:
+                display.note(note)
+            result.total = len(src.submissions) + len(src.rejected)
+            if not result.total:
+                raise BatchError(f"no submissions found in {source} (layout: {src.layout})")
+            problems = dict(src.kinds)
+            whys = dict(src.rejected)
+            for sub in src.submissions:
+                try:
+                    discover.discover(sub.path)
+                except discover.DiscoveryError as exc:
+                    problems[sub.student], whys[sub.student] = exc.kind, str(exc)
+            if not keep_going:
+                check_common_problem(problems, whys, result.total, src.layout)
+            for student, why in sorted(src.rejected.items()):
+                report = rejected_report(assignment, student, why, mode)
+                report.identity = src.identities.get(student)
+                write_report(src.reports[student], report)
+                result.rejected += 1
+                display.note(f"{printable(student)}: {why}")
+            for student in src.missing:
+                report = api.missing_report(assignment, student)
+                report.identity = src.identities.get(student)
+                write_report(src.reports[student], report)
+                result.missing += 1
+
+            todo = []
+            for sub in src.submissions:
+                decision = decide(sub.report, sub.path, sub.student, assignment.digest, force=force)
+                if decision.grade:
+                    todo.append(sub)
+                else:
+                    result.skipped += 1
+                    refresh_identity(sub.report, sub.identity)
+            if result.skipped:
+                display.note(f"{result.skipped} of {len(src.submissions)} report(s) are up to date and kept "
+                             "(--force grades them again)")
+            jobs = max(1, min(jobs, len(todo) or 1))
+
+            def on_finish(sub: Submission, exitcode: int | None) -> None:
+                outcome = read_outcome(sub.report) if exitcode == 0 else None
+                if outcome is None:
+                    what = ("the worker did not finish within "
+                            f"{assignment.limits.wall_time_s + WORKER_GRACE_S:g} s" if exitcode is None
+                            else f"the worker process ended with exit code {exitcode}" if exitcode
+                            else "the worker wrote no readable report")
+                    try:
+                        write_report(sub.report, fault_report(assignment, sub.student, what, mode))
+                        outcome = read_outcome(sub.report)
+                        result.faults += 1
+                    except OSError as exc:
+                        result.unwritten.append(sub.student)
+                        display.note(f"{printable(sub.student)}: report not written ({exc})")
+                else:
+                    result.graded += 1
+                display.finished(sub, outcome, outcome is None or outcome["status"] != "graded")
+
+            if todo and not runtime.installed(assignment.runtime):
+                # once, here: a worker waiting for the install would spend its own deadline
+                display.note(f"installing the packages {assignment.name} allows (once): "
+                             + ", ".join(assignment.runtime.packages))
+                env = runtime.ensure(assignment.runtime)
+                if not env.usable:
+                    display.note(f"the allowed packages could not be installed ({env.problem}); "
+                                 "grading goes on without them and every report says so")
+            if todo:
+                display.start(len(todo))
+                try:
+                    with _interrupt_on_signals():
+                        execute(todo, worker, (assignment, mode, str(scratch)), jobs,
+                                assignment.limits.wall_time_s + WORKER_GRACE_S, on_finish, ctx=ctx)
+                except KeyboardInterrupt:
+                    result.interrupted = True
+                finally:
+                    display.close()
+        finally:
+            src.cleanup()
+            fstree.remove(scratch)
+        if not result.interrupted:
+            result.gradebook = gradebook.write_all(output_dir, blank=blank)
+            if feedback is not None:
+                from grader import handback
+
+                result.feedback = handback.write(output_dir, Path(feedback))
+    return result
+
+
+def report_command(folder: Path, blank: bool = False) -> gradebook.Written:
+    """``grader report DIR``: (re)write the gradebook from the reports in DIR."""
+    return gradebook.write_all(Path(folder), blank=blank)

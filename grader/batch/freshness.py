@@ -1,0 +1,69 @@
+"""Up to date? A report is kept, not graded again, when it was made from the same submission
+content, for the same student, by the same grader and rubric, and is not a grader fault."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader import __version__, fstree
+from grader.model import Identity
+from grader.renderers import write_atomic
+from grader.runner import COPY_IGNORE, SUBMISSION_LIMITS
+
+
+@dataclass(frozen=True)
+class Decision:
+    grade: bool
+    reason: str
+
+
+def submission_digest(folder: Path) -> str:
+    """A hash of what grading copies of `folder` (not .git, caches or virtual environments):
+    a resubmission counts as new when its content differs, whatever its files' times.
+    Raises fstree.TreeLimit for a folder over the limits a submission has."""
+    return fstree.digest(folder, COPY_IGNORE, fstree.Limits(**SUBMISSION_LIMITS))
+
+
+def decide(report_path: Path, submission: Path, student: str, digest: str,
+           version: str = __version__, force: bool = False) -> Decision:
+    """Grade `submission` again, or keep its report? Keep it only when the report was made
+    from the same content (submission_digest), names the same student, was made by the same
+    grader version and rubric, and is not a grader fault."""
+    if force:
+        return Decision(True, "--force")
+    try:
+        data = json.loads(report_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Decision(True, "no report yet")
+    except (OSError, ValueError, RecursionError):
+        return Decision(True, "the report cannot be read")
+    if not isinstance(data, dict) or data.get("submission") != student:
+        return Decision(True, "the report is not this student's")
+    if data.get("rubric_digest") != digest:
+        return Decision(True, "the rubric or hidden suite changed")
+    if data.get("grader_version") != version:
+        return Decision(True, "another grader version made the report")
+    if data.get("grader_fault"):  # set by the grader only; a warning's text decides nothing
+        return Decision(True, "the grader failed last time")
+    try:
+        if submission_digest(submission) != data.get("submission_digest"):
+            return Decision(True, "the submission changed")
+    except fstree.TreeLimit as exc:
+        return Decision(True, f"the submission is over a limit ({exc})")
+    except OSError as exc:
+        return Decision(True, f"the submission cannot be read ({exc})")
+    return Decision(False, "up to date")
+
+
+def refresh_identity(path: Path, identity: Identity | None) -> None:
+    """Put the current identity (a name or login from a new roster) in a kept report."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    wanted = None if identity is None else dataclasses.asdict(identity)
+    if isinstance(data, dict) and data.get("identity") != wanted:
+        data["identity"] = wanted
+        write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")

@@ -1,0 +1,179 @@
+"""The worker processes: each submission graded in its own process, forked from a
+single-threaded fork server with the grader preloaded, `jobs` at a time; a worker past its
+deadline is stopped, and takes its grading child (and that child's process group) with it."""
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import sys
+import tempfile
+import time
+from typing import Any, Callable
+
+from grader import api, fstree, rubric
+from grader.batch.freshness import submission_digest
+from grader.batch.reports import fault_report, write_report
+from grader.batch.sources import Submission
+
+# Time a worker may take beyond the assignment's wall_time_s (copying, start-up, evidence).
+WORKER_GRACE_S = 120.0
+STOP_WAIT_S = 10.0
+
+
+def default_jobs() -> int:
+    """One worker per CPU this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def _children(pid: int) -> list[int]:
+    """Direct child processes of `pid` (Linux /proc; empty elsewhere)."""
+    found = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                text = fh.read().decode(errors="replace")
+            if int(text[text.rindex(")") + 2:].split()[1]) == pid:
+                found.append(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def _kill_children() -> None:
+    """Kill the grading child (and its process group) of this worker. The runner starts it in
+    a session of its own, so it would outlive a worker that is stopped mid-run."""
+    for pid in _children(os.getpid()):
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+def _stop_worker(signum, frame):  # noqa: ARG001  (signal handler)
+    _kill_children()
+    raise SystemExit(128 + signum)
+
+
+def become_worker() -> None:
+    """Set up a worker process: its own process group (a Ctrl-C in the terminal reaches the
+    batch, which stops the workers), stop cleanly on SIGTERM, and die with the batch."""
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, _stop_worker)
+    # A forkserver child holds a copy of the pipe by which the fork server notices that the
+    # batch died; drop it, or the fork server (and so PDEATHSIG below) waits for every worker.
+    with contextlib.suppress(Exception):
+        from multiprocessing import forkserver
+
+        alive = forkserver._forkserver._forkserver_alive_fd
+        if alive is not None:
+            forkserver._forkserver._forkserver_alive_fd = None
+            os.close(alive)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG: the fork server died
+        if os.getppid() == 1:
+            raise SystemExit(1)
+
+
+def grade_worker(sub: Submission, assignment: rubric.Assignment, mode: str, scratch: str) -> None:
+    """Worker process: grade one submission and write its report (a grader fault inside
+    the grading becomes a fault report; anything else is left to the batch).
+
+    The grading's temporary folders go under `scratch` (which the batch removes at the end,
+    whatever happened to the worker), and are removed here too when the worker is stopped.
+    """
+    become_worker()
+    own = tempfile.mkdtemp(prefix="w-", dir=scratch)
+    tempfile.tempdir = own
+    try:
+        try:
+            content = submission_digest(sub.path)
+        except (fstree.TreeLimit, OSError):
+            content = ""  # grading refuses it with the reason; the next run looks again
+        try:
+            report = api.grade(sub.path, assignment, sandbox=mode, name=sub.student)
+        except Exception as exc:  # noqa: BLE001  (a bug of the grader: this student only)
+            report = fault_report(assignment, sub.student, f"{type(exc).__name__}: {exc}", mode)
+        report.submission_digest = content
+        report.identity = sub.identity
+        write_report(sub.report, report)
+    finally:
+        fstree.remove(own)
+
+
+def mp_context(method: str | None = None):
+    """A fork server (single-threaded, with the grader preloaded) where available."""
+    methods = multiprocessing.get_all_start_methods()
+    method = method or ("forkserver" if "forkserver" in methods else "spawn")
+    ctx = multiprocessing.get_context(method)
+    if method == "forkserver":
+        ctx.set_forkserver_preload(["grader.batch"])
+    return ctx
+
+
+Finish = Callable[[Submission, "int | None"], None]   # exit code; None when past its deadline
+
+
+def execute(subs: list[Submission], target: Callable, args: tuple, jobs: int, deadline_s: float,
+            on_finish: Finish, ctx=None, poll_s: float = 0.5) -> None:
+    """Run ``target(sub, *args)`` for every submission in its own process, `jobs` at a time.
+
+    `on_finish` is called in this process for every submission that ended (exit code) or
+    that was stopped past `deadline_s` (None). On KeyboardInterrupt (or any exception) the
+    running workers are stopped (SIGTERM, then SIGKILL) before it propagates; they get no
+    `on_finish`.
+    """
+    ctx = ctx or mp_context()
+    pending = list(reversed(subs))
+    running: dict[int, tuple[Any, Submission, float]] = {}
+    try:
+        while pending or running:
+            while pending and len(running) < jobs:
+                sub = pending.pop()
+                proc = ctx.Process(target=target, args=(sub, *args), name=f"grader-{sub.student}",
+                                   daemon=False)
+                proc.start()
+                running[proc.sentinel] = (proc, sub, time.monotonic())
+            ready = multiprocessing.connection.wait(list(running), timeout=poll_s)
+            for sentinel in ready:
+                proc, sub, _ = running.pop(sentinel)
+                proc.join()
+                on_finish(sub, proc.exitcode)
+            now = time.monotonic()
+            for sentinel, (proc, sub, started) in list(running.items()):
+                if now - started > deadline_s:
+                    running.pop(sentinel)
+                    _stop([proc])
+                    on_finish(sub, None)
+    finally:
+        _stop([proc for proc, _, _ in running.values()])
+
+
+def _stop(procs: list) -> None:
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.terminate()
+    end = time.monotonic() + STOP_WAIT_S
+    for proc in procs:
+        proc.join(max(0.0, end - time.monotonic()))
+        if proc.exitcode is None:
+            with contextlib.suppress(Exception):
+                proc.kill()
+            proc.join(5)
