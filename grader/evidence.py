@@ -154,7 +154,11 @@ def read(db: Path | None, specs: dict[str, EvidenceSpec] | None = None) -> Evide
             elif kind == "done":
                 ev.done.add(nodeid)
             elif isinstance(kind, str) and kind.startswith(OBJECT_KIND):
-                ev.track(nodeid, kind[len(OBJECT_KIND):], value)
+                if isinstance(value, float) and not value.is_integer() or not isinstance(value, (int, float, str)):
+                    raise ValueError(f"a tracked object has the primary key {value!r}")
+                ev.track(nodeid, kind[len(OBJECT_KIND):], int(value) if isinstance(value, float) else value)
+            else:  # the child writes nothing else: another writer changed the ledger
+                raise ValueError(f"the evidence table holds a row of an unknown kind {kind!r}")
         try:
             models, roles = _model_map(conn)
         except (sqlite3.Error, ValueError, TypeError):

@@ -567,3 +567,20 @@ def test_a_connection_for_every_sender_backs_registration_too():
     run = run_result(child_report())
     run.events = [{**READY_CONNECT, "sender": ""}]
     assert score(REAL, run, full_evidence()).score == 10
+
+
+@pytest.mark.parametrize("row", [("t", "user", 1), ("t", "object:user", 1.5), ("t", "object:user", 9e999)],
+                         ids=["unknown-kind", "fractional-pk", "infinite-pk"])
+def test_a_ledger_row_the_child_never_writes_makes_the_evidence_unreadable(tmp_path, row):
+    import sqlite3
+
+    from grader import evidence
+
+    db = tmp_path / "grading.sqlite3"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE _grader_evidence (nodeid TEXT, kind TEXT, value INTEGER)")
+    conn.execute("INSERT INTO _grader_evidence VALUES (?, ?, ?)", row)
+    conn.commit()
+    conn.close()
+    ev = evidence.read(db)
+    assert not ev.available and "cannot be read" in ev.problem
