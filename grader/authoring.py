@@ -13,6 +13,11 @@ An assignment proves its hidden suite right with known submissions: the referenc
     description = "the receiver ignores `created`: a second save raises IntegrityError"
     base = "solution"            # or "starter": what the overlay goes on (default: solution)
     delete = ["users/signals.py"]  # files of the base to remove (optional)
+
+    [[edits]]                    # a change to one file of the base (after files/ and delete)
+    file = "mysite/settings.py"
+    replace = "DEBUG = True"     # must be found exactly once
+    with = "DEBUG = False"
     status = "graded"            # the run's status (default: graded)
     score = 7                    # the total (optional)
 
@@ -55,6 +60,7 @@ class Case:
     base: str = "solution"                      # starter | solution
     files: Path | None = None                   # the overlay
     delete: list[str] = field(default_factory=list)
+    edits: list[dict[str, str]] = field(default_factory=list)   # file, replace, with
     status: str = "graded"
     score: float | None = None
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)   # id -> status, score, diagnosis
@@ -85,12 +91,19 @@ def _expectation(path: Path, assignment: rubric.Assignment) -> Case:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise AuthoringError(f"{where}: cannot be read ({exc})") from None
-    unknown = set(data) - {"description", "base", "delete", "status", "score", "checks"}
+    unknown = set(data) - {"description", "base", "delete", "edits", "status", "score", "checks"}
     if unknown:
         raise AuthoringError(f"{where}: unknown keys {sorted(unknown)}")
     case = Case(path.parent.name, str(data.get("description", "")), str(data.get("base", "solution")),
-                path.parent / "files" if (path.parent / "files").is_dir() else None,
-                list(data.get("delete", [])), str(data.get("status", "graded")), data.get("score"))
+                files=path.parent / "files" if (path.parent / "files").is_dir() else None,
+                delete=list(data.get("delete", [])), status=str(data.get("status", "graded")),
+                score=data.get("score"))
+    edits = data.get("edits", [])
+    if not isinstance(edits, list) or not all(
+            isinstance(e, dict) and set(e) == {"file", "replace", "with"}
+            and all(isinstance(v, str) for v in e.values()) and e["replace"] for e in edits):
+        raise AuthoringError(f"{where}: each [[edits]] has file, replace and with (texts)")
+    case.edits = edits
     if not case.description:
         raise AuthoringError(f"{where}: say in `description` what this submission does wrong")
     if case.base not in ("starter", "solution"):
@@ -122,10 +135,9 @@ def cases(assignment: rubric.Assignment) -> list[Case]:
         raise AuthoringError(f"{assignment.root}: no starter (a Django project with manage.py, in "
                              "starter/ or where [authoring] starter says)")
     full = {c.id: {"status": "passed"} for c in assignment.checks}
-    found = [Case("solution", "the reference solution: full marks", "solution", None, [], "graded",
-                  assignment.max_score, full)]
-    starter = Case("starter", "the starter as students receive it", "starter", None, [], "graded",
-                   assignment.starter_score, {})
+    found = [Case("solution", "the reference solution: full marks", "solution",
+                  score=assignment.max_score, checks=full)]
+    starter = Case("starter", "the starter as students receive it", "starter", score=assignment.starter_score)
     found.append(starter)
     folder = assignment.variants_dir
     if folder.is_dir():
@@ -148,6 +160,14 @@ def build(assignment: rubric.Assignment, case: Case, dest: Path) -> Path:
             shutil.rmtree(target)
         else:
             target.unlink(missing_ok=True)
+    for edit in case.edits:
+        target = dest / edit["file"]
+        text = target.read_text(encoding="utf-8") if target.is_file() else ""
+        found = text.count(edit["replace"])
+        if found != 1:
+            raise AuthoringError(f"variants/{case.name}: the edit of {edit['file']} finds the text to "
+                                 f"replace {found} times, not once: {edit['replace'][:80]!r}")
+        target.write_text(text.replace(edit["replace"], edit["with"]), encoding="utf-8")
     return dest
 
 

@@ -96,3 +96,24 @@ def test_a_malformed_expectation_is_named(tmp_path, expect, message):
     folder = _small_copy(tmp_path, {"bad": (expect, {})})
     with pytest.raises(authoring.AuthoringError, match=message):
         authoring.cases(rubric.load(folder))
+
+
+def test_an_edit_must_find_its_text_exactly_once(tmp_path):
+    expect = WRONG_EXPECTATION + '''
+    [[edits]]
+    file = "mysite/settings.py"
+    replace = "no such line"
+    with = "anything"
+    '''
+    # [[edits]] after the [checks.*] tables would belong to them: put it first.
+    head, _, checks = textwrap.dedent(expect).partition("[checks.project-loads]")
+    edit = checks[checks.index("[[edits]]"):]
+    text = head + edit + "[checks.project-loads]" + checks[:checks.index("[[edits]]")]
+    folder = _small_copy(tmp_path, {"bad-edit": (text, {})})
+    assignment = rubric.load(folder)
+    case = next(c for c in authoring.cases(assignment) if c.name == "bad-edit")
+    with pytest.raises(authoring.AuthoringError, match="finds the text to replace 0 times"):
+        authoring.build(assignment, case, tmp_path / "built")
+    case.edits = [{"file": "mysite/settings.py", "replace": "DEBUG = True", "with": "DEBUG = False"}]
+    built = authoring.build(assignment, case, tmp_path / "built2")
+    assert "DEBUG = False" in (built / "mysite" / "settings.py").read_text()
