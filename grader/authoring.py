@@ -102,7 +102,10 @@ def _expectation(path: Path, assignment: rubric.Assignment) -> Case:
     if not isinstance(edits, list) or not all(
             isinstance(e, dict) and set(e) == {"file", "replace", "with"}
             and all(isinstance(v, str) for v in e.values()) and e["replace"] for e in edits):
-        raise AuthoringError(f"{where}: each [[edits]] has file, replace and with (texts)")
+        stray = sorted({k for e in edits if isinstance(e, dict) for k in e} - {"file", "replace", "with"})
+        raise AuthoringError(f"{where}: each [[edits]] has file, replace and with (texts)"
+                             + (f"; {', '.join(stray)} belong before the first [[edits]] (TOML puts "
+                                "the keys after a table header into that table)" if stray else ""))
     case.edits = edits
     if not case.description:
         raise AuthoringError(f"{where}: say in `description` what this submission does wrong")
@@ -284,3 +287,25 @@ def matrix(checked: Checked) -> str:
         lines.append(f"PROBLEM {p}")
     lines.append("OK: every case gives what it expects" if checked.ok else "FAILED")
     return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- new-assignment
+
+SKELETON = Path(__file__).parent / "skeleton"
+PLACEHOLDER = "__ASSIGNMENT__"
+
+
+def new_assignment(name: str, parent: Path) -> Path:
+    """A working assignment folder `parent/name`, made from the grader's example (an
+    m2m_changed receiver that keeps a count right): rubric, starter, solution, hidden tests
+    and two variants, which `check-assignment` passes as it is."""
+    if not rubric._NAME.match(name):
+        raise AuthoringError(f"{name!r} is not an assignment name (letters, digits, '.', '_', '-')")
+    dest = Path(parent) / name
+    if dest.exists():
+        raise AuthoringError(f"{dest} exists already: choose another name or folder")
+    shutil.copytree(SKELETON, dest, ignore=COPY_IGNORE)
+    for rel in ("rubric.toml", "starter/" + rubric.MARKER):
+        target = dest / rel
+        target.write_text(target.read_text(encoding="utf-8").replace(PLACEHOLDER, name), encoding="utf-8")
+    return dest

@@ -123,6 +123,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--sandbox", choices=sandbox.MODES, default="auto",
                    help="isolation of the cases' code (default: bubblewrap when it works)")
 
+    n = sub.add_parser("new-assignment", help="start a new assignment from a working example",
+                       description="Make DIR/NAME (default DIR: ./assignments): a working assignment (an "
+                                   "m2m_changed exercise with its rubric, starter, solution, hidden tests and "
+                                   "variants) to change into yours; `grader check-assignment DIR/NAME` passes "
+                                   "on it as it is.")
+    n.add_argument("name", metavar="NAME", help="the assignment's name (letters, digits, '.', '_', '-')")
+    n.add_argument("--dir", type=Path, default=Path("assignments"), metavar="DIR",
+                   help="where to make it (default: ./assignments)")
+
     r = sub.add_parser("report", help="rewrite the gradebook from the JSON reports in a folder",
                        description="Read DIR/*.json (per-student reports) and write DIR/grades.csv, "
                                    "DIR/grades-canvas.csv, DIR/report.html and DIR/summary.json.")
@@ -291,6 +300,19 @@ def cmd_check_assignment(args) -> int:
     return EXIT_OK if checked.ok else EXIT_BELOW
 
 
+def cmd_new_assignment(args) -> int:
+    from grader import authoring
+
+    try:
+        dest = authoring.new_assignment(args.name, args.dir)
+    except authoring.AuthoringError as exc:
+        print(f"grader: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"made {dest}: rubric.toml, starter/, solution/, tests/, variants/\n"
+          f"next: change them into your exercise, then run: grader check-assignment {dest}")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -303,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_report(args)
         if args.command == "check-assignment":
             return cmd_check_assignment(args)
+        if args.command == "new-assignment":
+            return cmd_new_assignment(args)
         if args.command == "assignments":
             for name in rubric.available():
                 print(name)

@@ -2,6 +2,7 @@
 solution, its starter and every variant, and must find what each expects."""
 from __future__ import annotations
 
+import re
 import shutil
 import textwrap
 
@@ -117,3 +118,31 @@ def test_an_edit_must_find_its_text_exactly_once(tmp_path):
     case.edits = [{"file": "mysite/settings.py", "replace": "DEBUG = True", "with": "DEBUG = False"}]
     built = authoring.build(assignment, case, tmp_path / "built2")
     assert "DEBUG = False" in (built / "mysite" / "settings.py").read_text()
+
+
+@pytest.mark.e2e
+def test_new_assignment_makes_a_working_m2m_assignment_with_outside_evidence(tmp_path):
+    """The example new-assignment makes is another signal (m2m_changed) on other models; its
+    evidence is the rubric's own (objects, related rows through the m2m table, an SQL check), and
+    a submission that fakes the count in memory is caught by the database, not by the test."""
+    made = run_cli("new-assignment", "toy-m2m", "--dir", str(tmp_path), cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    folder = tmp_path / "toy-m2m"
+    assignment = rubric.load(folder)
+    assert assignment.name == "toy-m2m" and rubric.named_by(folder / "starter") == "toy-m2m"
+    spec = assignment.evidence["test_tag_count.py::test_tag_count"]
+    assert spec.objects == {"article": 1} and spec.related == {"tagging": 1} and spec.sql
+    proc = run_cli("check-assignment", str(folder), "--jobs", "2", timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"count-faked-in-memory\s+!\s+!\s+0\s+ok", proc.stdout), proc.stdout
+    again = run_cli("new-assignment", "toy-m2m", "--dir", str(tmp_path), cwd=tmp_path)
+    assert again.returncode == 2 and "exists already" in again.stderr
+    bad = run_cli("new-assignment", "../escape", "--dir", str(tmp_path), cwd=tmp_path)
+    assert bad.returncode == 2 and "not an assignment name" in bad.stderr
+
+
+def test_keys_after_an_edit_are_explained(tmp_path):
+    expect = 'description = "x"\n[[edits]]\nfile = "a"\nreplace = "b"\nwith = "c"\nstatus = "error"\n'
+    folder = _small_copy(tmp_path, {"late-keys": (expect, {})})
+    with pytest.raises(authoring.AuthoringError, match="status belong before the first"):
+        authoring.cases(rubric.load(folder))

@@ -213,4 +213,5 @@ def test_the_installed_package_holds_the_hidden_suite_but_no_reference_solution(
     assert (shipped / "rubric.toml").is_file() and (shipped / "tests" / "test_creation.py").is_file()
     assert not (shipped / "solution").exists()
     assert not (shipped / "variants").exists()                 # known wrong submissions and their results
-    assert not [p for p in (site / "grader").rglob("*") if {"solution", "variants"} & set(p.relative_to(site).parts)]
+    assert not [p for p in (site / "grader" / "assignments").rglob("*")
+                if {"solution", "variants"} & set(p.relative_to(site).parts)]
