@@ -6,16 +6,16 @@ An assignment proves its hidden suite right with known submissions: the referenc
 
     variants/no-created-check/
         expect.toml        # description, base, delete, status, score, [checks.<id>]
-        files/users/signals.py
+        files/blog/signals.py
 
 ``expect.toml``::
 
     description = "the receiver ignores `created`: a second save raises IntegrityError"
     base = "solution"            # or "starter": what the overlay goes on (default: solution)
-    delete = ["users/signals.py"]  # files of the base to remove (optional)
+    delete = ["blog/signals.py"]   # files of the base to remove (optional)
 
     [[edits]]                    # a change to one file of the base (after files/ and delete)
-    file = "mysite/settings.py"
+    file = "config/settings.py"
     replace = "DEBUG = True"     # must be found exactly once
     with = "DEBUG = False"
     status = "graded"            # the run's status (default: graded)

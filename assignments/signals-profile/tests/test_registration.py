@@ -8,7 +8,7 @@ import _grader_assignment as profiles
 
 def test_receiver_registered_in_ready():
     profiles.profile_model()
-    problem = diagnose.registration_problem()
+    problem = diagnose.registration_problem(advice=profiles.REGISTRATION_ADVICE)
     if problem:
         diagnosis, message, location = problem
         support.fail(message, diagnosis=diagnosis, location=location)

@@ -16,7 +16,7 @@ from _grader_harness import config, errors, probe
 
 
 def app_names(app_label: str) -> tuple[str, str]:
-    """("users/", "UsersConfig"): the app's folder in the project and the name of the
+    """("blog/", "BlogConfig"): the app's folder in the project and the name of the
     AppConfig Django loads for it, for advice in the student's own terms."""
     from django.apps import AppConfig, apps
 
@@ -66,7 +66,7 @@ def _defines_receiver(path: Path) -> bool:
 
 
 def appconfig_problem(app_label: str) -> tuple[str, str] | None:
-    """When users/apps.py defines a ready() that Django does not run: why."""
+    """When <app>/apps.py defines a ready() that Django does not run: why."""
     from django.apps import AppConfig, apps
 
     loaded = apps.get_app_config(app_label)
@@ -88,30 +88,68 @@ def appconfig_problem(app_label: str) -> tuple[str, str] | None:
             f"are several. Put '{dotted}' in INSTALLED_APPS, or keep one AppConfig in apps.py.")
 
 
-def registration_problem() -> tuple[str, str, str] | None:
-    """(diagnosis, message, location) when no live post_save receiver for the user
-    model was connected in the profile app's ready(); None when one was."""
-    from django.apps import apps
+SIGNAL_MODULES = ("django.db.models.signals", "django.core.signals", "django.test.signals",
+                  "django.contrib.auth.signals")
 
+
+def _signal(name: str):
+    """The Django signal object called `name` (post_save, m2m_changed, request_finished, ...)."""
+    import importlib
+
+    for module in SIGNAL_MODULES:
+        found = getattr(importlib.import_module(module), name, None)
+        if found is not None:
+            return found
+    raise LookupError(f"no Django signal named {name!r}")
+
+
+def _role_model(role: str):
+    from django.apps import apps
     from django.contrib.auth import get_user_model
-    from django.db.models import signals as model_signals
+
+    return get_user_model() if role == "user" else apps.get_model(config.MODELS[role])
+
+
+def _spec(spec: dict | None) -> dict:
+    """The connection the running hidden test asks about: `spec`, else the rubric's
+    [connections] entry of the running test, else its first entry."""
+    if spec:
+        return spec
+    from _grader_harness import plugin
+
+    nodeid = plugin.STATE.get("nodeid") or ""
+    return config.CONNECTIONS.get(nodeid) or next(iter(config.CONNECTIONS.values()))
+
+
+def registration_problem(spec: dict | None = None, advice: dict | None = None) -> tuple[str, str, str] | None:
+    """(diagnosis, message, location) when no live receiver of the rubric's connection (a
+    signal, for the model of a role, connected in the ready() of the app of a role) was
+    connected; None when one was. `advice`: the assignment's words to add, by diagnosis."""
+    from django.apps import apps
     from django.dispatch.dispatcher import _make_id
 
-    User = get_user_model()
-    app_label = config.exercise_app()
-    live = {_make_id(r) for r in probe.live_receivers(model_signals.post_save, User)}
+    spec = _spec(spec)
+    advice = advice or {}
+    signal, signal_name = _signal(spec["signal"]), spec["signal"]
+    Sender = _role_model(spec["sender"])
+    sender_text = "the user model" if spec["sender"] == "user" else Sender.__name__
+    app_label = _role_model(spec["ready"])._meta.app_label
+    live = {_make_id(r) for r in probe.live_receivers(signal, Sender)}
     ours = [c for c in probe.CONNECTS if c.student]
-    post_save = [c for c in ours if c.signal is model_signals.post_save]
-    for_user = [c for c in post_save if c.sender in (User, None)]
-    if any(c.phase == "ready" and c.app_label == app_label and c.receiver_key in live for c in for_user):
+    on_signal = [c for c in ours if c.signal is signal]
+    for_sender = [c for c in on_signal if c.sender in (Sender, None)]
+    if any(c.phase == "ready" and c.app_label == app_label and c.receiver_key in live for c in for_sender):
         return None
 
     def at(c):
         return f"{c.receiver_name} ({c.receiver_where or c.call_site})"
 
+    def plus(diagnosis: str) -> str:
+        return f" {advice[diagnosis]}" if advice.get(diagnosis) else ""
+
     folder, config_name = app_names(app_label)
 
-    for c in for_user:
+    for c in for_sender:
         if c.phase == "models":
             importer = next((f for f in c.student_stack if f.split(":")[0].endswith("models.py")),
                             c.call_site)
@@ -119,51 +157,58 @@ def registration_problem() -> tuple[str, str, str] | None:
                     f"your receiver {at(c)} is connected while models.py is imported "
                     f"({importer or 'an import in models.py'}), not in AppConfig.ready(). "
                     "Remove that import from models.py and import your receiver module inside "
-                    f"{config_name}.ready().", importer)
-    for c in for_user:
+                    f"{config_name}.ready().{plus('connected-in-models')}", importer)
+    for c in for_sender:
         if c.receiver_key not in live:
             return ("receiver-garbage-collected",
-                    f"your receiver {at(c)} was connected but was gone before the first user was "
-                    "saved: Django keeps only a weak reference to receivers, so a function defined "
-                    "inside ready() (or a lambda) is garbage-collected. Define the receiver at "
-                    f"module level in {folder}signals.py, or connect it with weak=False.", c.call_site)
-    for c in for_user:
+                    f"your receiver {at(c)} was connected but was gone before the first "
+                    f"{signal_name} of {sender_text}: Django keeps only a weak reference to "
+                    "receivers, so a function defined inside ready() (or a lambda) is "
+                    f"garbage-collected. Define the receiver at module level in {folder}signals.py, "
+                    f"or connect it with weak=False.{plus('receiver-garbage-collected')}", c.call_site)
+    for c in for_sender:
         if c.phase == "ready":
             return ("wrong-app-ready",
                     f"your receiver {at(c)} is connected in the ready() of {c.app_class}, not in "
-                    f"the ready() of the '{app_label}' app. Connect it in {folder}apps.py.", c.call_site)
-    if for_user:
-        c = for_user[0]
+                    f"the ready() of the '{app_label}' app. Connect it in {folder}apps.py."
+                    f"{plus('wrong-app-ready')}", c.call_site)
+    if for_sender:
+        c = for_sender[0]
         own_file = c.receiver_where.split(":")[0]
         importer = next((f for f in c.student_stack if f.split(":")[0] != own_file), c.call_site)
         return ("connected-outside-ready",
                 f"your receiver {at(c)} is connected outside AppConfig.ready(), when "
                 f"{importer or 'another module'} imports it, so it is missing until then. "
-                f"Import the receiver module in {config_name}.ready() instead.", importer)
-    for c in post_save:
+                f"Import the receiver module in {config_name}.ready() instead."
+                f"{plus('connected-outside-ready')}", importer)
+    for c in on_signal:
         sender = getattr(c.sender, "__name__", str(c.sender))
+        wanted = (f"the user model ({Sender._meta.label}). Use sender=settings.AUTH_USER_MODEL or "
+                  "get_user_model()." if spec["sender"] == "user"
+                  else f"{Sender._meta.label}.")
         return ("wrong-sender",
-                f"your post_save receiver {at(c)} listens to {sender}, not to the user model "
-                f"({User._meta.label}). Use sender=settings.AUTH_USER_MODEL or get_user_model().",
-                c.call_site)
+                f"your {signal_name} receiver {at(c)} listens to {sender}, not to {wanted}"
+                f"{plus('wrong-sender')}", c.call_site)
     for c in ours:
         return ("wrong-signal",
-                f"your receiver {at(c)} is connected to {probe.signal_name(c.signal) or 'a custom signal'}, not to post_save. "
-                "A profile must be created after a new user is saved: use post_save and its "
-                "`created` argument.", c.call_site)
+                f"your receiver {at(c)} is connected to {probe.signal_name(c.signal) or 'a custom signal'}, "
+                f"not to {signal_name}.{plus('wrong-signal') or f' Connect it to {signal_name}.'}",
+                c.call_site)
     problem = appconfig_problem(app_label)
     if problem:
         return (*problem, "")
-    save_code = getattr(getattr(User.save, "__func__", User.save), "__code__", None)
-    overridden = save_code and probe.relpath(save_code.co_filename)
-    if overridden:
-        where = f"{overridden}:{save_code.co_firstlineno}"
-        return ("save-overridden",
-                f"the user model's save() is replaced ({where}) instead of a post_save receiver "
-                "being connected. That is the anti-pattern of the lesson: save() runs on every "
-                "save, and other code (bulk operations, fixtures, other apps) does not go through "
-                "it. Move the profile creation into a post_save receiver connected in "
-                f"{config_name}.ready().", where)
+    if signal_name in ("pre_save", "post_save"):
+        save_code = getattr(getattr(Sender.save, "__func__", Sender.save), "__code__", None)
+        overridden = save_code and probe.relpath(save_code.co_filename)
+        if overridden:
+            where = f"{overridden}:{save_code.co_firstlineno}"
+            return ("save-overridden",
+                    f"{'the user model' if spec['sender'] == 'user' else Sender.__name__}'s save() "
+                    f"is replaced ({where}) instead of a {signal_name} receiver being connected. "
+                    "That is the anti-pattern of the lesson: save() runs on every save, and other "
+                    "code (bulk operations, fixtures, other apps) does not go through it."
+                    f"{plus('save-overridden') or f' Connect a {signal_name} receiver in {config_name}.ready() instead.'}",
+                    where)
     unimported = unimported_receiver_modules(app_label)
     has_ready = "ready" in vars(type(apps.get_app_config(app_label)))
     if unimported and has_ready:
@@ -175,9 +220,9 @@ def registration_problem() -> tuple[str, str, str] | None:
         if importer:
             return ("connected-outside-ready",
                     f"{rel} is imported only by {importer}, which Django loads later (urls.py and "
-                    "views on the first request), not while the app starts: users created before "
-                    f"that get no profile. Import the receiver module in {config_name}.ready() "
-                    f"({folder}apps.py) instead.", importer)
+                    "views on the first request), not while the app starts."
+                    f"{plus('connected-outside-ready')} Import the receiver module in "
+                    f"{config_name}.ready() ({folder}apps.py) instead.", importer)
     if unimported:
         where = ", ".join(unimported)
         why = (f"{config_name} has no ready() method" if not has_ready
@@ -187,7 +232,7 @@ def registration_problem() -> tuple[str, str, str] | None:
                 f"`def ready(self): from . import signals` to {config_name} in {folder}apps.py.",
                 unimported[0])
     return ("receiver-not-connected",
-            "no post_save receiver for the user model is connected when the app starts. Write the "
+            f"no {signal_name} receiver for {sender_text} is connected when the app starts. Write the "
             f"receiver in {folder}signals.py and import that module in {config_name}.ready() "
             f"({folder}apps.py).", "")
 
@@ -210,9 +255,11 @@ def warnings() -> list[str]:
     if tree and any(isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "default_app_config"
                                                       for t in n.targets) for n in ast.walk(tree)):
         rel = probe.relpath(str(init)) or "__init__.py"
+        folder, config_name = app_names(app_label)
+        dotted = f"{app_config.name}.apps.{config_name}"
         found.append(f"{rel}: default_app_config is ignored since Django 4.1 (it was removed). "
                      "Django finds the AppConfig in apps.py by itself; put the dotted path "
-                     "('users.apps.UsersConfig') in INSTALLED_APPS if you need to choose one.")
+                     f"('{dotted}') in INSTALLED_APPS if you need to choose one.")
     return found
 
 
@@ -400,7 +447,7 @@ MAX_SCANNED_FILES = 400
 
 def _importer_of(app_config, rel: str) -> str:
     """file:line of a student module (not apps.py, not a migration) that imports the app's
-    module `rel` (users/signals.py): `import users.signals`, `from users import signals`,
+    module `rel` (<app>/signals.py): `import users.signals`, `from users import signals`,
     `from .signals import x`, ..."""
     stem = Path(rel).stem
     dotted = f"{app_config.name}.{stem}"

@@ -238,8 +238,8 @@ def setup_advice(exc: BaseException, where: str) -> tuple[str, str]:
                 "colon often shows up one line later).")
     if isinstance(exc, ImportError):
         return ("import-error", "An import in your code fails: check the spelling of the module and "
-                "of the name, and that the file exists. Inside the users app use relative imports "
-                "(from .models import Profile).")
+                "of the name, and that the file exists. Inside an app, use relative imports "
+                "(from .models import MyModel).")
     if isinstance(exc, ValueError) and "keyword arguments" in text:
         return ("receiver-kwargs", "Django calls receivers with keyword arguments (signal, "
                 "created, raw, using, update_fields, ...). Give your receiver a **kwargs parameter.")

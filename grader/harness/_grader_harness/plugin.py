@@ -4,7 +4,7 @@
   database access in autocommit mode, so what a test does is really written
   to the file the grader inspects afterwards;
 - marks in that database every test that ran to its end, and records the
-  users each test created (the grader's outside evidence);
+  objects each test tracked (the grader's outside evidence);
 - collects structured feedback from the tests and hands the final
   pytest-json-report document to the bootstrap.
 """
