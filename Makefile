@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: setup system-tools test-tools examples test compat clean
+.PHONY: setup system-tools test-tools examples test test-fast compat clean
 
 setup: $(STAMP) system-tools
 
@@ -56,12 +56,16 @@ test: setup test-tools
 	$(BIN)/python -m pytest
 	@$(MAKE) --no-print-directory compat
 
+# The fast part of the suite: tests/unit and tests/harness (no sandboxed subprocess).
+test-fast: setup
+	$(BIN)/python -m pytest -m "not e2e"
+
 # The end-to-end, feedback and real-project tests again under the other supported ends
 # of the range, each in its own virtual environment, when the interpreter is on the
 # machine (python3.X on PATH, or pyenv's): Python 3.13 + Django 6.1, Python 3.11 + Django
 # 4.2. The main run above uses $(PYTHON) with the newest Django it can install.
 COMPAT       ?= 3.13:6.1 3.11:4.2
-COMPAT_TESTS  = tests/test_e2e_grading.py tests/test_feedback.py tests/test_real_projects.py
+COMPAT_TESTS  = tests/e2e/test_e2e_grading.py tests/e2e/test_feedback.py tests/e2e/test_real_projects.py
 
 compat:
 	@for pair in $(COMPAT); do \

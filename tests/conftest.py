@@ -144,3 +144,13 @@ def apps_running(code: str, import_signals: bool = True) -> str:
             "    def ready(self):\n"
             f"{imports}"
             + "".join(f"        {line}\n" for line in code.strip().splitlines()))
+
+
+def pytest_collection_modifyitems(config, items):
+    """The suite is split the way it runs: tests/unit (pure logic, no subprocess), tests/harness
+    (the child's pieces and the starter project, run without the grader's sandbox) and tests/e2e
+    (the real CLI in a subprocess, sandboxed). Every test under tests/e2e is marked e2e, so
+    `pytest -m "not e2e"` is the fast run."""
+    for item in items:
+        if "e2e" in Path(str(item.fspath)).relative_to(ROOT / "tests").parts[:1]:
+            item.add_marker(pytest.mark.e2e)
