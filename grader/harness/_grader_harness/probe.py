@@ -1,4 +1,8 @@
-"""Records every Signal.connect() call, with where it happened.
+"""Records what happens to signals, for any signal, with where it happened: connections
+(receiver, sender, weak, dispatch_uid, and which app's ready() or import_models() was running,
+by identity), disconnections, signals created (custom signals: module and name) and sends
+(send, send_robust, asend: signal, sender, keyword names, transaction depth, the student's
+line). Hidden tests ask questions of these facts (CONNECTS, DISCONNECTS, CREATED, SENDS).
 
 Installed before django.setup(), so it sees receivers connected while models
 are imported and while each AppConfig.ready() runs. It keeps no strong
@@ -30,9 +34,45 @@ class Connect:
     weak: bool
     student: bool              # the receiver is defined in the student's files
     module_level: bool = False  # a plain function defined at module level (never garbage)
+    dispatch_uid: object = None
+
+
+@dataclass
+class Disconnect:
+    signal: object
+    receiver_name: str         # '' when disconnected by dispatch_uid only
+    sender: object
+    dispatch_uid: object
+    call_site: str             # file:line in the student's code, '' when not the student's
+    removed: bool              # what Signal.disconnect() returned
+
+
+@dataclass
+class Created:
+    signal: object             # a Signal the student's code created (a custom signal)
+    call_site: str             # where: file:line
+
+    @property
+    def name(self) -> str:
+        """'module.name' of the signal, once a module of the project has it as an attribute."""
+        return signal_name(self.signal)
+
+
+@dataclass
+class Send:
+    signal: object
+    method: str                # send | send_robust | asend | asend_robust
+    sender: object
+    keywords: tuple            # names of the keyword arguments sent
+    atomic_depth: int          # transaction.atomic() blocks open on the default database
+    call_site: str             # the student's file:line that sent it, '' when not the student's
 
 
 CONNECTS: list[Connect] = []
+DISCONNECTS: list[Disconnect] = []
+CREATED: list[Created] = []
+SENDS: list[Send] = []
+MAX_SENDS = 5_000   # a run that sends more keeps the first ones
 
 
 def relpath(filename: str) -> str | None:
@@ -110,7 +150,32 @@ def signal_name(signal) -> str:
         for attr, value in list(vars(module).items()):
             if value is signal:
                 return attr
+    for module in list(sys.modules.values()):
+        if relpath(getattr(module, "__file__", None) or "") is None:
+            continue
+        for attr, value in list(vars(module).items()):
+            if value is signal:
+                return f"{module.__name__}.{attr}"
     return ""
+
+
+def _student_line(frame) -> str:
+    """The first file:line of the student's code on the stack from `frame` outwards."""
+    while frame is not None:
+        rel = relpath(frame.f_code.co_filename)
+        if rel:
+            return f"{rel}:{frame.f_lineno}"
+        frame = frame.f_back
+    return ""
+
+
+def _atomic_depth() -> int:
+    try:
+        from django.db import connection
+
+        return len(connection.savepoint_ids) + (1 if connection.in_atomic_block else 0)
+    except Exception:
+        return 0
 
 
 def _label(sender) -> str:
@@ -178,7 +243,7 @@ def install() -> None:
                 sender=sender, phase=phase, app_label=label, app_class=cls,
                 call_site=stack[0] if stack else "", student_stack=stack, weak=weak,
                 student=bool(where) or _connected_by_student(caller),
-                module_level=_module_level(receiver),
+                module_level=_module_level(receiver), dispatch_uid=dispatch_uid,
             )
             CONNECTS.append(connection)
             if connection.student:
@@ -191,6 +256,72 @@ def install() -> None:
 
     connect.__wrapped__ = original
     dispatcher.Signal.connect = connect
+    _wrap_disconnect(dispatcher)
+    _wrap_creation(dispatcher)
+    _wrap_sends(dispatcher)
+
+
+def _wrap_disconnect(dispatcher) -> None:
+    original = dispatcher.Signal.disconnect
+
+    def disconnect(self, receiver=None, sender=None, dispatch_uid=None, **kwargs):
+        removed = original(self, receiver, sender=sender, dispatch_uid=dispatch_uid, **kwargs)
+        try:
+            DISCONNECTS.append(Disconnect(
+                self, getattr(receiver, "__qualname__", "") if receiver is not None else "", sender,
+                dispatch_uid, _student_line(sys._getframe(1)), bool(removed)))
+        except Exception:  # the probe must never change the student's behaviour
+            pass
+        return removed
+
+    disconnect.__wrapped__ = original
+    dispatcher.Signal.disconnect = disconnect
+
+
+def _wrap_creation(dispatcher) -> None:
+    original = dispatcher.Signal.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        try:
+            where = _student_line(sys._getframe(1))
+            if where:
+                CREATED.append(Created(self, where))
+        except Exception:
+            pass
+
+    init.__wrapped__ = original
+    dispatcher.Signal.__init__ = init
+
+
+def _wrap_sends(dispatcher) -> None:
+    for method in ("send", "send_robust", "asend", "asend_robust"):
+        original = getattr(dispatcher.Signal, method, None)
+        if original is None:   # asend: Django 5.0+
+            continue
+        setattr(dispatcher.Signal, method, _recording(original, method))
+
+
+def _recording(original, method: str):
+    def note(self, sender, named, frame) -> None:
+        if len(SENDS) < MAX_SENDS:
+            try:
+                SENDS.append(Send(self, method, sender, tuple(sorted(named)), _atomic_depth(),
+                                  _student_line(frame)))
+            except Exception:  # the probe must never change the student's behaviour
+                pass
+
+    if method.startswith("a"):
+        async def send(self, sender, **named):
+            note(self, sender, named, sys._getframe(1))
+            return await original(self, sender, **named)
+    else:
+        def send(self, sender, **named):
+            note(self, sender, named, sys._getframe(1))
+            return original(self, sender, **named)
+
+    send.__wrapped__ = original
+    return send
 
 
 def live_receivers(signal, sender) -> list:
