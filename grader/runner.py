@@ -23,6 +23,7 @@ from pathlib import Path
 
 from grader import fstree, runtime, sandbox
 from grader.discover import Project
+from grader.harness._grader_harness.protocol import RunSettings
 from grader.rubric import Assignment
 
 HARNESS = Path(__file__).resolve().parent / "harness"
@@ -402,9 +403,9 @@ class Child:
         self.drain = _Drain(self.proc.stdout, limits.max_output_kb * 1024)
         self.drain.start()
 
-    def send(self, settings: dict) -> None:
+    def send(self, settings: RunSettings) -> None:
         try:
-            self.proc.stdin.write((json.dumps(settings) + "\n").encode())
+            self.proc.stdin.write(settings.to_line())
             self.proc.stdin.close()
         except BrokenPipeError:
             pass
@@ -456,19 +457,18 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
         # The hidden files run in the rubric's order: the cheap checks first, so that a
         # receiver that hangs keeps the points already earned.
         tests = list(dict.fromkeys(t.split("::")[0] for t in assignment.test_ids)) + [controls.file]
-        child.send({
-            "report_fd": child.report_fd, "submission": child.submission_inside,
-            "source": child.inside(work / "submission") if child.mode == "bwrap" else None,
-            "stack_fd": child.stack_fd, "verdict_fd": child.verdict_fd,
-            "stack_after_s": max(0.5, deadline - time.monotonic() - STACK_MARGIN_S),
-            "settings": project.settings_module, "db": child.inside(work / "db" / "grading.sqlite3"),
-            "token": token, "models": assignment.models, "connections": assignment.connections,
-            "allowed_packages": sorted(assignment.runtime.names),
-            "disk_cap_mb": disk_cap(assignment) // (1024 * 1024),
-            "runtime_ok": child.runtime.usable or not assignment.runtime.packages,
-            "suite": child.inside(work / "suite"), "tests": tests,
-            "rlimits": sandbox.rlimits(limits, child.mode),
-        })
+        child.send(RunSettings(
+            submission=child.submission_inside, settings=project.settings_module,
+            db=child.inside(work / "db" / "grading.sqlite3"), suite=child.inside(work / "suite"),
+            tests=tests, token=token, report_fd=child.report_fd, verdict_fd=child.verdict_fd,
+            stack_fd=child.stack_fd, stack_after_s=max(0.5, deadline - time.monotonic() - STACK_MARGIN_S),
+            source=child.inside(work / "submission") if child.mode == "bwrap" else None,
+            models=dict(assignment.models), connections=dict(assignment.connections),
+            allowed_packages=sorted(assignment.runtime.names),
+            disk_cap_mb=disk_cap(assignment) // (1024 * 1024),
+            runtime_ok=child.runtime.usable or not assignment.runtime.packages,
+            rlimits=sandbox.rlimits(limits, child.mode),
+        ))
         proc = child.proc
         # Popen.wait(timeout) polls with sleeps of up to 50 ms; a thread blocked in
         # wait() ends the moment the child does, and join() wakes right then.

@@ -67,3 +67,22 @@ hello</textarea>
         "profile-0-bio": ["hello"], "profile-0-kind": ["a"], "profile-0-size": ["small"]}
     assert {"is_staff", "usable_password", "profile-0-image", "locked"} <= controls
     assert "q" not in data
+
+
+def test_run_settings_travel_as_one_json_line_and_refuse_another_protocol():
+    import json
+
+    import pytest
+
+    from _grader_harness.protocol import PROTOCOL_VERSION, RunSettings
+
+    sent = RunSettings(submission="/grading/run/submission", settings="mysite.settings", db="/db",
+                       suite="/suite", tests=["test_a.py"], models={"profile": "users.Profile"},
+                       rlimits={"RLIMIT_NPROC": [64, 64]})
+    line = sent.to_line()
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    assert RunSettings.from_line(line.decode()) == sent
+    older = json.loads(line)
+    older["version"] = PROTOCOL_VERSION - 1
+    with pytest.raises(ValueError, match="install them from the same version"):
+        RunSettings.from_line(json.dumps(older))

@@ -110,39 +110,42 @@ def main() -> None:
     # (about 5% of a run); reference counting frees everything as usual.
     gc.set_threshold(20000, 50, 50)
     _preload()  # while the grader copies the submission in
-    run = json.loads(sys.stdin.readline())
-    if run.get("stack_fd") is not None:
+    harness_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, harness_parent)  # before the submission: nothing of it can shadow the harness
+    from _grader_harness.protocol import RunSettings
+
+    run = RunSettings.from_line(sys.stdin.readline())
+    if run.stack_fd is not None:
         # Just before the grader's time limit, write where every thread is (a C-level
         # watchdog: it works in an endless loop too); the grader shows the student's frame.
         import faulthandler
-        faulthandler.dump_traceback_later(float(run["stack_after_s"]), file=int(run["stack_fd"]))
-    limits_not_set = _set_limits(run.get("rlimits", {}))  # before any student code runs
+        faulthandler.dump_traceback_later(float(run.stack_after_s), file=int(run.stack_fd))
+    limits_not_set = _set_limits(run.rlimits)  # before any student code runs
     sys.stdin.close()
     sys.stdin = open(os.devnull)  # the student's code never reads the grader's input
-    report_fd = int(run["report_fd"])
-    if run.get("source"):  # under bubblewrap: fill the size-capped tmpfs from the read-only copy
+    report_fd = int(run.report_fd)
+    if run.source:  # under bubblewrap: fill the size-capped tmpfs from the read-only copy
         import shutil
-        shutil.copytree(run["source"], run["submission"], symlinks=True, dirs_exist_ok=True)
-    harness_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    sys.path[:0] = [harness_parent, run["submission"]]
-    os.chdir(run["submission"])
+        shutil.copytree(run.source, run.submission, symlinks=True, dirs_exist_ok=True)
+    sys.path.insert(1, run.submission)
+    os.chdir(run.submission)
 
     from _grader_harness import config
-    config.SUBMISSION = run["submission"]
-    config.STUDENT_SETTINGS = run["settings"]
-    config.DB_PATH = run["db"]
-    config.TOKEN = run["token"]
-    config.MODELS = dict(run.get("models", {}))
-    config.CONNECTIONS = dict(run.get("connections", {}))
-    config.ALLOWED_PACKAGES = list(run.get("allowed_packages", []))
-    config.DISK_CAP_MB = int(run.get("disk_cap_mb", config.DISK_CAP_MB))
-    config.RUNTIME_OK = bool(run.get("runtime_ok", True))
+    config.SUBMISSION = run.submission
+    config.STUDENT_SETTINGS = run.settings
+    config.DB_PATH = run.db
+    config.TOKEN = run.token
+    config.MODELS = dict(run.models)
+    config.CONNECTIONS = dict(run.connections)
+    config.ALLOWED_PACKAGES = list(run.allowed_packages)
+    config.DISK_CAP_MB = int(run.disk_cap_mb)
+    config.RUNTIME_OK = bool(run.runtime_ok)
     os.environ["DJANGO_SETTINGS_MODULE"] = "_grader_harness.settings"
 
     from _grader_harness import errors, plugin, probe
-    if run.get("verdict_fd") is not None:  # verdicts and connections, as they happen
-        probe.STREAM_FD = int(run["verdict_fd"])
-    refused = load_dotenv(os.path.join(run["submission"], ".env"))
+    if run.verdict_fd is not None:  # verdicts and connections, as they happen
+        probe.STREAM_FD = int(run.verdict_fd)
+    refused = load_dotenv(os.path.join(run.submission, ".env"))
     if refused:
         plugin.STATE["warnings"].append(
             f".env: {', '.join(refused)} {'was' if len(refused) == 1 else 'were'} not loaded: the grader "
@@ -169,8 +172,8 @@ def main() -> None:
     import pytest
 
     args = [
-        *[os.path.join(run["suite"], t) for t in run["tests"]],
-        "-c", os.path.join(run["suite"], "pytest.ini"), "--rootdir", run["suite"],
+        *[os.path.join(run.suite, t) for t in run.tests],
+        "-c", os.path.join(run.suite, "pytest.ini"), "--rootdir", run.suite,
         "-p", "pytest_django.plugin", "-p", "pytest_jsonreport.plugin",
         "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:doctest",
         # unraisableexception runs two full garbage collections at exit (~50 ms); the

@@ -5,8 +5,11 @@ Imported by both sides (the grader as ``grader.harness._grader_harness.protocol`
 it imports nothing but the standard library, so the grader can read it without Django or
 student code.
 """
+import json
 import re
-PROTOCOL_VERSION = 3   # 3: tracked objects by role (was: users only)
+from dataclasses import asdict, dataclass, field, fields
+
+PROTOCOL_VERSION = 3   # 3: tracked objects by role (was: users only); RunSettings
 
 # Per hidden test: (nodeid, kind, value); kind is "start", "done", or OBJECT_KIND + role for
 # an object the test tracked (value: its primary key).
@@ -34,6 +37,42 @@ KNOWN_MODULES = {
     "phonenumber_field": "django-phonenumber-field", "django_filters": "django-filter",
     "import_export": "django-import-export", "social_django": "social-auth-app-django",
 }
+
+
+@dataclass
+class RunSettings:
+    """What the grader tells the child about one run: one JSON line on the child's stdin."""
+
+    submission: str                 # where the project is, inside the child's view
+    settings: str                   # the project's settings module
+    db: str                         # the grading database file
+    suite: str                      # the hidden suite's folder
+    tests: list = field(default_factory=list)         # hidden files to run, in order
+    token: str = ""                 # the run's secret for the control tests
+    report_fd: int = -1             # where the child writes its report
+    verdict_fd: int | None = None   # where it streams verdicts and connections as they happen
+    stack_fd: int | None = None     # where faulthandler writes the stack before the time limit
+    stack_after_s: float = 0.0
+    source: str | None = None       # under bubblewrap: the read-only copy to fill the tmpfs from
+    models: dict = field(default_factory=dict)        # role -> "app_label.Model"
+    connections: dict = field(default_factory=dict)   # hidden test -> {signal, sender, ready}
+    allowed_packages: list = field(default_factory=list)
+    disk_cap_mb: int = 512
+    runtime_ok: bool = True
+    rlimits: dict = field(default_factory=dict)
+    version: int = PROTOCOL_VERSION
+
+    def to_line(self) -> bytes:
+        return (json.dumps(asdict(self)) + "\n").encode()
+
+    @classmethod
+    def from_line(cls, line: str) -> "RunSettings":
+        data = json.loads(line)
+        if data.get("version") != PROTOCOL_VERSION:
+            raise ValueError(f"the grader speaks protocol {data.get('version')}, this harness "
+                             f"{PROTOCOL_VERSION}: install them from the same version")
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 def canonical(name: str) -> str:
