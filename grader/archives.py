@@ -27,7 +27,8 @@ UNSUPPORTED_SUFFIXES = (".rar", ".7z", ".gz", ".bz2", ".xz", ".zst")
 # Folders archivers add that are never part of a project.
 JUNK_DIRS = frozenset({"__MACOSX"})
 JUNK_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# Characters no name may keep (control characters, undecodable bytes): replaced by "_".
+CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 CHUNK = 1024 * 1024
 
 
@@ -88,7 +89,7 @@ def member_parts(name: str) -> list[str] | None:
     parts = [p for p in name.split("/") if p not in ("", ".")]
     if any(p == ".." for p in parts):
         return None
-    return [_CONTROL.sub("_", p) for p in parts]
+    return [CONTROL_CHARS.sub("_", p) for p in parts]
 
 
 def zip_name(info: zipfile.ZipInfo) -> str:
@@ -253,11 +254,4 @@ def _notes(result: Unpacked, archive: Path, skipped: dict[str, int]) -> None:
                       ("encrypted", "that are password-protected")):
         if skipped[key]:
             result.notes.append(f"{archive.name}: {skipped[key]} member(s) {what} were not unpacked")
-
-
-def is_archive(path: Path) -> bool:
-    try:
-        return kind(path) is not None and path.is_file() and not path.is_symlink()
-    except OSError:
-        return False
 

@@ -19,7 +19,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import gradebook
+from grader import gradebook, platforms
 from grader.model import Report
 from grader.renderers import render, write_atomic
 
@@ -40,12 +40,12 @@ def _moodle_folder(report: Report) -> str | None:
     ident = report.identity
     if ident is None or ident.platform != "moodle" or not ident.id.isdigit():
         return None
-    folder = ident.folder or f"{ident.name.replace('_', ' ')}_{ident.id}_assignsubmission_file_"
+    folder = ident.folder or platforms.moodle_folder(ident.name, ident.id)
     # Moodle splits the folder name at '_' (name, participant id, plugin type, plugin name):
     # the download's own name has no other '_' before the id, a made-up one must not either.
     name, _, rest = folder.partition(f"_{ident.id}_")
     folder = f"{name.replace('_', ' ')}_{ident.id}_{rest}"
-    return _UNSAFE.sub("_", folder).strip(" .") or f"Participant_{ident.id}_assignsubmission_file_"
+    return _UNSAFE.sub("_", folder).strip(" .") or platforms.moodle_folder("Participant", ident.id)
 
 
 def write(reports_dir: Path, feedback_dir: Path) -> Written:

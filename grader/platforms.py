@@ -119,6 +119,26 @@ def _common_prefix(names: list[str]) -> str:
 
 # --------------------------------------------------------------------------- layouts
 
+def moodle_folder(name: str, participant: str, plugin: str = "assignsubmission_file") -> str:
+    """The folder name Moodle gives a participant's submission in its download, and reads back
+    from a feedback-files zip: it splits the name at '_' (full name, participant id, plugin
+    type, plugin name), so the full name must hold no '_'."""
+    return f"{name.replace('_', ' ')}_{participant}_{plugin}_"
+
+
+def own_name(entry: Path, platform: str) -> str:
+    """The name the student gave a file the platform renamed in its flat download
+    (Canvas: ``<name>_<uid>_<aid>_<file>``; Moodle's older layout:
+    ``<name>_<id>_assignsubmission_file_<file>``)."""
+    if platform == "canvas":
+        m = CANVAS.match(entry.name)
+        return m["file"] if m else entry.name
+    if platform == "moodle":
+        m = MOODLE.match(entry.name)
+        return m["rest"] if m and m["rest"] else entry.name
+    return entry.name
+
+
 def _moodle(entries: list[Path]) -> tuple[list[Found], list[str]]:
     by_id: dict[str, Found] = {}
     notes: list[str] = []
@@ -145,7 +165,7 @@ def _moodle(entries: list[Path]) -> tuple[list[Found], list[str]]:
             else:
                 found.items.append(entry)
                 if not found.identity.folder:
-                    found.identity.folder = f"{m['name']}_{pid}_{plugin}_"
+                    found.identity.folder = moodle_folder(m["name"], pid, plugin)
         else:
             other += 1
     if other:
@@ -153,7 +173,7 @@ def _moodle(entries: list[Path]) -> tuple[list[Found], list[str]]:
                      "submission folders or files; left out")
     for found in by_id.values():
         if not found.identity.folder:
-            found.identity.folder = f"{found.identity.name}_{found.identity.id}_assignsubmission_file_"
+            found.identity.folder = moodle_folder(found.identity.name, found.identity.id)
     return list(by_id.values()), notes
 
 
@@ -202,13 +222,13 @@ def _canvas(entries: list[Path]) -> tuple[list[Found], list[str]]:
     return list(by_uid.values()), notes
 
 
-def _github(entries: list[Path], prefix: str | None, usernames: set[str]) -> tuple[list[Found], list[str]]:
+def _github(entries: list[Path], usernames: set[str]) -> tuple[list[Found], list[str]]:
     folders = [e for e in entries if e.is_dir() and not e.is_symlink()]
     notes = []
     if len(folders) < len(entries):
         notes.append(f"{len(entries) - len(folders)} entr{'y' if len(entries) - len(folders) == 1 else 'ies'} "
                      "of the source are not folders; left out")
-    prefix = _common_prefix([f.name for f in folders]) if prefix is None else prefix
+    prefix = _common_prefix([f.name for f in folders])
     found = []
     for folder in folders:
         name = folder.name
@@ -358,7 +378,7 @@ def gather(root: Path, layout: str = "auto", roster: Roster | None = None) -> Ga
         found, notes = _canvas(entries)
     elif chosen == "github":
         usernames = {e.key for e in roster.entries} if roster and roster.kind in ("github", "generic") else set()
-        found, notes = _github(entries, None, usernames)
+        found, notes = _github(entries, usernames)
     elif chosen == "folders":
         found, notes = _folders(entries)
     else:
@@ -410,7 +430,7 @@ def _apply_roster(result: Gathered, roster: Roster) -> None:
         platform = {"github": "github", "moodle": "moodle", "canvas": "canvas"}.get(roster.kind, "roster")
         ident = Identity(platform=platform, id=entry.key, name=entry.name, login=entry.login)
         if platform == "moodle":
-            ident.folder = f"{entry.name}_{entry.key}_assignsubmission_file_"
+            ident.folder = moodle_folder(entry.name, entry.key)
         result.missing.append(Found(entry.key, ident))
     if strays:
         shown = ", ".join(sorted(strays)[:8]) + (" ..." if len(strays) > 8 else "")

@@ -3,10 +3,9 @@ each student's report, and text safe to print on the instructor's terminal."""
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 
-from grader import gradebook
+from grader import archives, gradebook
 from grader.renderers import safe
 
 # Report names that would collide with the gradebook's own files (or, with --feedback in the
@@ -14,12 +13,11 @@ from grader.renderers import safe
 RESERVED_STEMS = frozenset(Path(name).stem.casefold() for name in gradebook.OWN_FILES) | {"moodle-feedback"}
 MAX_NAME_BYTES = 200
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def student_id(name: str) -> str:
     """The student id of a folder name: control characters and undecodable bytes replaced."""
-    return _CONTROL.sub("_", name).strip() or "_"
+    return archives.CONTROL_CHARS.sub("_", name).strip() or "_"
 
 
 def report_names(students: list[str]) -> dict[str, str]:

@@ -15,11 +15,10 @@ from pathlib import Path
 from grader import archives, discover, fstree, platforms
 from grader.batch.errors import BatchError
 from grader.batch.names import printable, report_names, student_id
-from grader.discover import IGNORED_DIRS
 from grader.model import Identity
 from grader.runner import COPY_IGNORE, SUBMISSION_LIMITS
 
-SKIP_NAMES = frozenset({"__MACOSX"}) | IGNORED_DIRS
+SKIP_NAMES = platforms.SKIP_NAMES   # never submissions: tool folders, __MACOSX
 
 # Zip extraction limits.
 ZIP_MAX_TOTAL_BYTES = 4 * 1024 ** 3          # the whole archive, uncompressed
@@ -373,13 +372,7 @@ def prepare(found: platforms.Found, work: Path) -> tuple[Path, list[str]]:
         elif archives.kind(item):
             notes += _unpack_into(item, work)
         else:
-            name = item.name
-            m = platforms.CANVAS.match(name) if found.identity.platform == "canvas" else None
-            if found.identity.platform == "canvas" and m:
-                name = m["file"]
-            elif found.identity.platform == "moodle":
-                mm = platforms.MOODLE.match(name)
-                name = (mm["rest"] if mm and mm["rest"] else name)
+            name = platforms.own_name(item, found.identity.platform)
             if item.stat().st_size > SUBMISSION_LIMITS["max_bytes"]:
                 raise Unprepared(f"{name} is larger than a submission may be", "over-a-limit")
             shutil.copyfile(item, work / name)
