@@ -170,7 +170,7 @@ def run(source: Path, assignment: rubric.Assignment, output_dir: Path, *, jobs: 
                     todo.append(sub)
                 else:
                     result.skipped += 1
-                    refresh_identity(sub.report, sub.identity)
+                    refresh_identity(sub.report, decision.kept, sub.identity)
             if result.skipped:
                 display.note(f"{result.skipped} of {len(src.submissions)} report(s) are up to date and kept "
                              "(--force grades them again)")

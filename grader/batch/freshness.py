@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import __version__, fstree
@@ -17,6 +17,9 @@ from grader.runner import COPY_IGNORE, SUBMISSION_LIMITS
 class Decision:
     grade: bool
     reason: str
+    # The report read while deciding, when it is kept: the batch updates it without reading
+    # it again (refresh_identity).
+    kept: dict | None = field(default=None, compare=False, repr=False)
 
 
 def submission_digest(folder: Path) -> str:
@@ -54,16 +57,13 @@ def decide(report_path: Path, submission: Path, student: str, digest: str,
         return Decision(True, f"the submission is over a limit ({exc})")
     except OSError as exc:
         return Decision(True, f"the submission cannot be read ({exc})")
-    return Decision(False, "up to date")
+    return Decision(False, "up to date", data)
 
 
-def refresh_identity(path: Path, identity: Identity | None) -> None:
-    """Put the current identity (a name or login from a new roster) in a kept report."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return
+def refresh_identity(path: Path, data: dict, identity: Identity | None) -> None:
+    """Put the current identity (a name or login from a new roster) in a kept report, `data`
+    as decide() read it from `path`."""
     wanted = None if identity is None else dataclasses.asdict(identity)
-    if isinstance(data, dict) and data.get("identity") != wanted:
+    if data.get("identity") != wanted:
         data["identity"] = wanted
         write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
