@@ -145,6 +145,9 @@ def cases(assignment: rubric.Assignment) -> list[Case]:
     folder = assignment.variants_dir
     if folder.is_dir():
         for path in sorted(folder.glob("*/expect.toml")):
+            if path.parent.name in ("solution", "starter"):   # the cases above have these names
+                raise AuthoringError(f"variants/{path.parent.name}: that name is the {path.parent.name}'s "
+                                     "own case; give the variant another name")
             found.append(_expectation(path, assignment))
     return found
 

@@ -10,6 +10,7 @@ expected, and that the assignment's queries over the real tables return nothing.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -127,7 +128,6 @@ def render_sql(query: str, models: dict, roles: dict[str, str], tracked: dict[st
             raise _Missing(f"the {head} model has no field {tail!r}")
         return _quote(model[2][tail])
 
-    import re
     return re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\}", fill, query), params
 
 

@@ -146,3 +146,9 @@ def test_keys_after_an_edit_are_explained(tmp_path):
     folder = _small_copy(tmp_path, {"late-keys": (expect, {})})
     with pytest.raises(authoring.AuthoringError, match="status belong before the first"):
         authoring.cases(rubric.load(folder))
+
+
+def test_a_variant_cannot_take_the_name_of_the_solution_or_the_starter(tmp_path):
+    folder = _small_copy(tmp_path, {"starter": (WRONG_EXPECTATION, {})})
+    with pytest.raises(authoring.AuthoringError, match="variants/starter: that name is the starter's own case"):
+        authoring.cases(rubric.load(folder))
