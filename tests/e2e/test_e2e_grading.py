@@ -10,14 +10,12 @@ import hashlib
 import json
 import os
 import sys
-import textwrap
 from importlib import metadata
 from pathlib import Path
 
 import pytest
 
-from conftest import (APPS_IMPORTING_SIGNALS, ASSIGNMENT, CHECK_IDS, GOOD_SIGNALS, TEMPLATE, check, run_cli, scores,
-                      validate)
+from conftest import APPS_IMPORTING_SIGNALS, ASSIGNMENT, CHECK_IDS, check, run_cli, scores, validate
 from grader import authoring, rubric
 
 pytestmark = pytest.mark.e2e
@@ -26,45 +24,13 @@ DJANGO_VERSION = tuple(int(p) for p in metadata.version("django").split(".")[:2]
 FULL = {"project-loads": 1.0, "receiver-registered-in-ready": 3.0,
         "profile-created-once": 3.0, "resave-no-duplicate": 3.0}
 NOTHING = dict.fromkeys(CHECK_IDS, 0.0)
-TEMPLATE_SETTINGS = (TEMPLATE / "mysite" / "settings.py").read_text()
 
 
-
-# A receiver defined inside ready() and connected with the default weak=True.
-NESTED_RECEIVER_APPS = """
-    from django.apps import AppConfig
-    from django.conf import settings
-    from django.db.models.signals import post_save
-
-
-    class UsersConfig(AppConfig):
-        default_auto_field = "django.db.models.BigAutoField"
-        name = "users"
-
-        def ready(self):
-            from .models import Profile
-
-            def create_profile(sender, instance, created, **kwargs):
-                if created:
-                    Profile.objects.create(user=instance)
-
-            post_save.connect(create_profile, sender=settings.AUTH_USER_MODEL)
-"""
-
-
-def line_of(files: dict, path: str, marker: str) -> str:
-    """'path:line' of the first line of `marker` in the overlay text of `path`."""
-    text = textwrap.dedent(files[path]).lstrip("\n")
+def line_of(project: Path, path: str, marker: str) -> str:
+    """'path:line' of the first line of `marker` in the project's file `path`."""
+    text = (project / path).read_text()
     assert text.count(marker) >= 1, marker
     return f"{path}:{text[:text.index(marker)].count(chr(10)) + 1}"
-
-
-def settings_with(*, replace: tuple[str, str] | None = None, append: str = "") -> str:
-    text = TEMPLATE_SETTINGS
-    if replace:
-        assert replace[0] in text
-        text = text.replace(*replace)
-    return text + append
 
 
 # ---------------------------------------------------------------- reference and template
@@ -101,10 +67,13 @@ def test_untouched_template_only_loads(make_submission, grade):
 
 # ---------------------------------------------------------------- wrong solutions
 
+# The submissions are signals-profile's variants of the same names (their files live once,
+# there); these tests read what each gets: the exact points, diagnosis, phrase and line.
+ASSIGNED = rubric.load(ASSIGNMENT)
+VARIANTS = {case.name: case for case in authoring.cases(ASSIGNED)}
 WRONG = {
     # The receiver is written, but nothing ever imports users/signals.py.
     "signals-never-imported": dict(
-        files={"users/signals.py": GOOD_SIGNALS},
         scores={**NOTHING, "project-loads": 1.0},
         status="graded",
         failing={"receiver-registered-in-ready": ("receiver-module-not-imported",
@@ -114,11 +83,6 @@ WRONG = {
     ),
     # Connected as a side effect of importing models.py: works, but not in ready().
     "connected-from-models": dict(
-        files={
-            "users/signals.py": GOOD_SIGNALS,
-            "users/models.py": (TEMPLATE / "users" / "models.py").read_text()
-            + "\n\nfrom . import signals  # noqa: E402,F401\n",
-        },
         scores={**FULL, "receiver-registered-in-ready": 0.0},
         status="graded",
         failing={"receiver-registered-in-ready": ("connected-in-models", "while models.py is imported",
@@ -126,21 +90,6 @@ WRONG = {
     ),
     # No `created` check: every save of a user creates another profile.
     "no-created-check": dict(
-        files={
-            "users/apps.py": APPS_IMPORTING_SIGNALS,
-            "users/signals.py": """
-                from django.conf import settings
-                from django.db.models.signals import post_save
-                from django.dispatch import receiver
-
-                from .models import Profile
-
-
-                @receiver(post_save, sender=settings.AUTH_USER_MODEL)
-                def create_profile(sender, instance, **kwargs):
-                    Profile.objects.create(user=instance)
-            """,
-        },
         scores={**FULL, "resave-no-duplicate": 0.0},
         status="graded",
         failing={"resave-no-duplicate": ("no-created-check", "IntegrityError",
@@ -148,21 +97,6 @@ WRONG = {
     ),
     # Listens to the Profile model instead of the user model.
     "wrong-sender": dict(
-        files={
-            "users/apps.py": APPS_IMPORTING_SIGNALS,
-            "users/signals.py": """
-                from django.db.models.signals import post_save
-                from django.dispatch import receiver
-
-                from .models import Profile
-
-
-                @receiver(post_save, sender=Profile)
-                def create_profile(sender, instance, created, **kwargs):
-                    if created:
-                        Profile.objects.create(user=instance)
-            """,
-        },
         scores={**NOTHING, "project-loads": 1.0},
         status="graded",
         failing={"receiver-registered-in-ready": ("wrong-sender", "listens to Profile, not to the user model",
@@ -171,22 +105,6 @@ WRONG = {
     ),
     # pre_save: the user has no primary key yet, the profile cannot be saved.
     "pre-save": dict(
-        files={
-            "users/apps.py": APPS_IMPORTING_SIGNALS,
-            "users/signals.py": """
-                from django.conf import settings
-                from django.db.models.signals import pre_save
-                from django.dispatch import receiver
-
-                from .models import Profile
-
-
-                @receiver(pre_save, sender=settings.AUTH_USER_MODEL)
-                def create_profile(sender, instance, **kwargs):
-                    if instance.pk is None:
-                        Profile.objects.create(user=instance)
-            """,
-        },
         scores={**NOTHING, "project-loads": 1.0},
         status="graded",
         failing={"receiver-registered-in-ready": ("wrong-signal", "connected to pre_save",
@@ -196,20 +114,6 @@ WRONG = {
     ),
     # user_logged_in: a profile only appears at the first login.
     "user-logged-in": dict(
-        files={
-            "users/apps.py": APPS_IMPORTING_SIGNALS,
-            "users/signals.py": """
-                from django.contrib.auth.signals import user_logged_in
-                from django.dispatch import receiver
-
-                from .models import Profile
-
-
-                @receiver(user_logged_in)
-                def create_profile(sender, request, user, **kwargs):
-                    Profile.objects.get_or_create(user=user)
-            """,
-        },
         scores={**NOTHING, "project-loads": 1.0},
         status="graded",
         failing={"receiver-registered-in-ready": ("wrong-signal", "connected to user_logged_in",
@@ -218,28 +122,6 @@ WRONG = {
     ),
     # Two receivers both create a profile for each new user.
     "two-creating-receivers": dict(
-        files={
-            "users/apps.py": APPS_IMPORTING_SIGNALS,
-            "users/signals.py": """
-                from django.conf import settings
-                from django.db.models.signals import post_save
-                from django.dispatch import receiver
-
-                from .models import Profile
-
-
-                @receiver(post_save, sender=settings.AUTH_USER_MODEL)
-                def create_profile(sender, instance, created, **kwargs):
-                    if created:
-                        Profile.objects.create(user=instance)
-
-
-                @receiver(post_save, sender=settings.AUTH_USER_MODEL)
-                def make_user_profile(sender, instance, created, **kwargs):
-                    if created:
-                        Profile.objects.create(user=instance, bio="")
-            """,
-        },
         scores={**NOTHING, "project-loads": 1.0, "receiver-registered-in-ready": 3.0},
         status="graded",
         failing={"profile-created-once": ("several-receivers", "IntegrityError",
@@ -247,22 +129,6 @@ WRONG = {
     ),
     # No **kwargs: with DEBUG = True Django refuses the receiver when it is connected.
     "receiver-without-kwargs": dict(
-        files={
-            "users/apps.py": APPS_IMPORTING_SIGNALS,
-            "users/signals.py": """
-                from django.conf import settings
-                from django.db.models.signals import post_save
-                from django.dispatch import receiver
-
-                from .models import Profile
-
-
-                @receiver(post_save, sender=settings.AUTH_USER_MODEL)
-                def create_profile(sender, instance, created):
-                    if created:
-                        Profile.objects.create(user=instance)
-            """,
-        },
         scores=NOTHING,
         status="error",
         failing={"project-loads": ("receiver-kwargs", "must accept keyword arguments (**kwargs)",
@@ -270,23 +136,6 @@ WRONG = {
     ),
     # Saves its own instance in post_save: endless recursion.
     "receiver-saves-instance": dict(
-        files={
-            "users/apps.py": APPS_IMPORTING_SIGNALS,
-            "users/signals.py": """
-                from django.conf import settings
-                from django.db.models.signals import post_save
-                from django.dispatch import receiver
-
-                from .models import Profile
-
-
-                @receiver(post_save, sender=settings.AUTH_USER_MODEL)
-                def create_profile(sender, instance, created, **kwargs):
-                    if created:
-                        Profile.objects.get_or_create(user=instance)
-                    instance.save()
-            """,
-        },
         scores={**NOTHING, "project-loads": 1.0, "receiver-registered-in-ready": 3.0},
         status="graded",
         failing={"profile-created-once": ("receiver-recursion", "RecursionError",
@@ -299,7 +148,6 @@ WRONG = {
     # grader sees a live receiver and gives 10/10 to code that loses its receiver as
     # soon as DEBUG is off (see the -debug-off variant below).
     "nested-receiver-garbage-collected": dict(
-        files={"users/apps.py": NESTED_RECEIVER_APPS},
         scores={**NOTHING, "project-loads": 1.0},
         status="graded",
         failing={"receiver-registered-in-ready": ("receiver-garbage-collected", "garbage-collected"),
@@ -308,10 +156,6 @@ WRONG = {
     # The same nested receiver with DEBUG = False: Django's signature cache (filled only
     # when DEBUG is on) no longer keeps the function alive, so it really is collected.
     "nested-receiver-garbage-collected-debug-off": dict(
-        files={
-            "mysite/settings.py": settings_with(replace=("DEBUG = True", "DEBUG = False")),
-            "users/apps.py": NESTED_RECEIVER_APPS,
-        },
         scores={**NOTHING, "project-loads": 1.0},
         status="graded",
         failing={"receiver-registered-in-ready": ("receiver-garbage-collected", "garbage-collected",
@@ -321,22 +165,6 @@ WRONG = {
     # users/apps.py has two AppConfig subclasses and none is marked default:
     # Django uses a plain AppConfig and the ready() with the import never runs.
     "two-appconfigs-wrong-one-used": dict(
-        files={
-            "users/signals.py": GOOD_SIGNALS,
-            "users/apps.py": """
-                from django.apps import AppConfig
-
-
-                class BaseUsersConfig(AppConfig):
-                    default_auto_field = "django.db.models.BigAutoField"
-                    name = "users"
-
-
-                class UsersConfig(BaseUsersConfig):
-                    def ready(self):
-                        from . import signals  # noqa: F401
-            """,
-        },
         scores={**NOTHING, "project-loads": 1.0},
         status="graded",
         failing={"receiver-registered-in-ready": ("appconfig-not-loaded",
@@ -346,22 +174,6 @@ WRONG = {
     ),
     # Connected in the ready() of another app of the project, not of the users app.
     "connected-in-another-apps-ready": dict(
-        files={
-            "mysite/settings.py": settings_with(replace=("    'users',\n", "    'users',\n    'accounts',\n")),
-            "accounts/__init__.py": "",
-            "accounts/apps.py": """
-                from django.apps import AppConfig
-
-
-                class AccountsConfig(AppConfig):
-                    default_auto_field = "django.db.models.BigAutoField"
-                    name = "accounts"
-
-                    def ready(self):
-                        import users.signals  # noqa: F401
-            """,
-            "users/signals.py": GOOD_SIGNALS,
-        },
         scores={**FULL, "receiver-registered-in-ready": 0.0},
         status="graded",
         failing={"receiver-registered-in-ready": ("wrong-app-ready",
@@ -372,52 +184,12 @@ WRONG = {
     # profiles, but whatever the profile held (bio) is lost at each save.
     # KNOWN GRADER GAP: the resave tests only count profiles, so this earns 10/10.
     "profile-recreated-on-every-save": dict(
-        files={
-            "users/apps.py": APPS_IMPORTING_SIGNALS,
-            "users/signals.py": """
-                from django.conf import settings
-                from django.db.models.signals import post_save
-                from django.dispatch import receiver
-
-                from .models import Profile
-
-
-                @receiver(post_save, sender=settings.AUTH_USER_MODEL)
-                def reset_profile(sender, instance, **kwargs):
-                    Profile.objects.filter(user=instance).delete()
-                    Profile.objects.create(user=instance)
-            """,
-        },
         scores={**FULL, "resave-no-duplicate": 0.0},
         status="graded",
         failing={"resave-no-duplicate": ("profile-replaced", "replaced by a new one")},
     ),
     # The anti-pattern of the lesson: User.save() overridden (monkeypatched) in ready().
     "monkeypatched-user-save": dict(
-        files={
-            "users/apps.py": """
-                from django.apps import AppConfig
-
-
-                class UsersConfig(AppConfig):
-                    default_auto_field = "django.db.models.BigAutoField"
-                    name = "users"
-
-                    def ready(self):
-                        from django.contrib.auth import get_user_model
-
-                        from .models import Profile
-
-                        User = get_user_model()
-                        original_save = User.save
-
-                        def save(user, *args, **kwargs):
-                            original_save(user, *args, **kwargs)
-                            Profile.objects.create(user=user)
-
-                        User.save = save
-            """,
-        },
         scores={**NOTHING, "project-loads": 1.0, "profile-created-once": 3.0},
         status="graded",
         failing={"receiver-registered-in-ready": ("save-overridden",
@@ -430,9 +202,10 @@ WRONG = {
 
 
 @pytest.mark.parametrize("name", list(WRONG))
-def test_wrong_solution_gets_exact_partial_score(name, make_submission, grade):
+def test_wrong_solution_gets_exact_partial_score(name, grade, tmp_path):
     case = WRONG[name]
-    report = grade(make_submission(case["files"], name=name))
+    project = authoring.build(ASSIGNED, VARIANTS[name], tmp_path / name)
+    report = grade(project)
     assert scores(report) == case["scores"], json.dumps(report["checks"], indent=1)
     assert report["status"] == case["status"]
     assert report["score"] == sum(case["scores"].values())
@@ -445,7 +218,7 @@ def test_wrong_solution_gets_exact_partial_score(name, make_submission, grade):
         assert phrase in result["feedback"], result
         assert result["hint"], result  # a failed check always says what to do
         if where:
-            expected = where[0] if isinstance(where[0], str) else line_of(case["files"], *where[0])
+            expected = where[0] if isinstance(where[0], str) else line_of(project, *where[0])
             assert result.get("location") == expected, result
 
 
@@ -491,8 +264,7 @@ def test_syntax_error_names_file_and_line(make_submission, grade):
 
 # The correct ways of writing it are signals-profile's variants named correct-* (graded by
 # check-assignment too); this test grades them as a student would and reads what they get.
-ASSIGNED = rubric.load(ASSIGNMENT)
-CORRECT = {case.name: case for case in authoring.cases(ASSIGNED) if case.name.startswith("correct-")}
+CORRECT = {name: case for name, case in VARIANTS.items() if name.startswith("correct-")}
 # Kept here, not a variant: it is right only where Django runs async receivers (5.0+).
 ASYNC_RECEIVER = {
     "users/apps.py": APPS_IMPORTING_SIGNALS,
