@@ -6,116 +6,60 @@ import re
 
 import pytest
 
-from conftest import ASSIGNMENT, TEMPLATE, check, scores
+from conftest import ASSIGNMENT, check
+from grader import authoring, rubric
 
 pytestmark = pytest.mark.e2e
 
-SETTINGS = (TEMPLATE / "mysite" / "settings.py").read_text()
-MODELS = (TEMPLATE / "users" / "models.py").read_text()
-
+# Each case is signals-profile's variant of the same name (its files live there, once); this
+# test reads the feedback it gets: the diagnosis, the phrase, the line, the warning.
+ASSIGNED = rubric.load(ASSIGNMENT)
+VARIANTS = {case.name: case for case in authoring.cases(ASSIGNED)}
 CASES = {
     # Warnings cost no points.
     "default-app-config": dict(
-        files={"users/__init__.py": "default_app_config = 'users.apps.UsersConfig'\n"},
         scores=10, diagnosis=None, warning="default_app_config is ignored since Django 4.1"),
     "other-app-missing-migration": dict(
-        files={"notes/__init__.py": "", "notes/models.py": """
-            from django.db import models
-
-            class Note(models.Model):
-                text = models.TextField()
-            """, "notes/migrations/__init__.py": "",
-               "mysite/settings.py": SETTINGS.replace("'users',", "'users',\n    'notes',")},
         scores=10, diagnosis=None, warning="the 'notes' app has model changes without a migration"),
     # Migrations out of step with the Profile model: migrate would leave the site broken.
     # Only the check covering migrations loses its point: the receivers work (grading
     # makes its tables from the models), and the behaviour checks do not depend on it.
     "missing-migration": dict(
-        files={"users/migrations/0001_initial.py": None},
         scores=9, diagnosis=("project-loads", "migrations", "makemigrations users")),
     "stale-migration": dict(
-        files={"users/models.py": MODELS.replace(
-            "    bio = models.TextField(blank=True)\n",
-            "    bio = models.TextField(blank=True)\n    website = models.URLField(blank=True)\n")},
         scores=9, diagnosis=("project-loads", "migrations", "Add field website to profile")),
     "import-error": dict(
-        files={"users/signals.py": "from .modles import Profile\n"},
         scores=0, diagnosis=("project-loads", "import-error", "users.modles"),
         location="users/signals.py:1"),
     "kwargs-without-debug": dict(
-        files={"mysite/settings.py": SETTINGS.replace("DEBUG = True", "DEBUG = False"),
-               "users/signals.py": """
-            from django.conf import settings
-            from django.db.models.signals import post_save
-            from django.dispatch import receiver
-
-            from .models import Profile
-
-
-            @receiver(post_save, sender=settings.AUTH_USER_MODEL)
-            def create_profile(sender, instance, created):
-                if created:
-                    Profile.objects.create(user=instance)
-            """},
         scores=4, diagnosis=("profile-created-once", "receiver-kwargs", "**kwargs"),
         location="users/signals.py"),
     "receiver-without-sender": dict(
-        files={"users/signals.py": """
-            from django.db.models.signals import post_save
-            from django.dispatch import receiver
-
-            from .models import Profile
-
-
-            @receiver(post_save)
-            def create_profile(sender, instance, created, **kwargs):
-                if created:
-                    Profile.objects.create(user=instance)
-            """},
         scores=4, diagnosis=("profile-created-once", "receiver-without-sender", "sender=settings.AUTH_USER_MODEL"),
         location="users/signals.py:10"),
     "connected-from-urls": dict(
-        files={"users/apps.py": (TEMPLATE / "users" / "apps.py").read_text(),
-               "mysite/urls.py": (TEMPLATE / "mysite" / "urls.py").read_text()
-               + "\nimport users.signals  # noqa: E402,F401\n"},
-        # urls.py is imported on the first request only: the receiver is connected late,
-        # so users created before any request get no profile
         scores=1, diagnosis=("receiver-registered-in-ready", "connected-outside-ready", "mysite/urls.py"),
         location="mysite/urls.py:"),
     "bad-auth-user-model": dict(
-        files={"mysite/settings.py": SETTINGS + "\nAUTH_USER_MODEL = 'users.Nope'\n"},
         scores=0, diagnosis=("project-loads", "settings-error", "AUTH_USER_MODEL")),
     "models-imported-at-top-of-apps": dict(
-        files={"users/apps.py": "from django.contrib.auth.models import User  # noqa: F401\n"
-                                + (TEMPLATE / "users" / "apps.py").read_text()},
         scores=0, diagnosis=("project-loads", "app-registry-not-ready", "inside ready()"),
         location="users/apps.py:1"),
     "exit-in-settings": dict(
-        files={"mysite/settings.py": SETTINGS + "\nimport sys\nsys.exit('bye')\n"},
         scores=0, diagnosis=("project-loads", "exit-during-startup", "sys.exit()")),
     "receiver-in-other-app-ready": dict(
-        files={"notes/__init__.py": "", "notes/apps.py": """
-            from django.apps import AppConfig
-
-            class NotesConfig(AppConfig):
-                name = "notes"
-
-                def ready(self):
-                    import users.signals  # noqa: F401
-            """, "users/apps.py": (TEMPLATE / "users" / "apps.py").read_text(),
-               "mysite/settings.py": SETTINGS.replace("'users',", "'users',\n    'notes',")},
         scores=7, diagnosis=("receiver-registered-in-ready", "wrong-app-ready", "notes.apps.NotesConfig")),
 }
 
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory):
-    from conftest import build_submission, run_cli, validate
+    from conftest import run_cli, validate
 
     base = tmp_path_factory.mktemp("feedback")
     out = {}
     for name, case in CASES.items():
-        project = build_submission(base / name, case["files"], solution=True)
+        project = authoring.build(ASSIGNED, VARIANTS[name], base / name)
         target = base / f"{name}.json"
         proc = run_cli("grade", str(project), "--output", str(target), "--quiet", "--format", "markdown")
         assert proc.returncode == 0, proc.stderr

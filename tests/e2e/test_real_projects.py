@@ -1,6 +1,7 @@
 """Issue 10: student projects shaped like the real thing are graded right.
 
-Each case is a submission built from the template and an overlay of tests/realworld.py,
+Each case is signals-profile's variant real-<case> (or, for the few that depend on the
+machine, a submission built here from the template and an overlay of tests/realworld.py),
 graded once with the real CLI (module fixture); the assertions say what a student must
 read. A failure caused by the grading environment (a package, a variable, a Python or
 Django version, the grader's own guesses) is never charged to the student's receiver.
@@ -17,7 +18,8 @@ from importlib import metadata
 import pytest
 
 import realworld as rw
-from conftest import build_submission, check, make_migrations, run_cli, scores, validate
+from conftest import ASSIGNMENT, build_submission, check, make_migrations, run_cli, scores, validate
+from grader import authoring, rubric
 
 pytestmark = pytest.mark.e2e
 
@@ -25,6 +27,8 @@ DJANGO = tuple(int(p) for p in metadata.version("django").split(".")[:2])
 FULL = {"project-loads": 1.0, "receiver-registered-in-ready": 3.0,
         "profile-created-once": 3.0, "resave-no-duplicate": 3.0}
 NO_MIGRATIONS = {**FULL, "project-loads": 0.0}
+ASSIGNED = rubric.load(ASSIGNMENT)
+VARIANTS = {case.name: case for case in authoring.cases(ASSIGNED)}
 
 
 def _signals_and_apps(**files) -> dict:
@@ -33,122 +37,80 @@ def _signals_and_apps(**files) -> dict:
 
 CASES = {
     # Meta.db_table and a db_column: the grader reads the real names (was `tampered`).
-    "db-table": dict(files=_signals_and_apps(**{"users/models.py": rw.DB_TABLE_MODELS,
-                                                "users/migrations/0001_initial.py": rw.DB_TABLE_MIGRATION})),
+    "db-table": dict(),
     # The image-profile tutorial: Pillow, crispy forms, two receivers, Profile without bio.
-    "image-tutorial": dict(files=rw.IMAGE_TUTORIAL),
+    "image-tutorial": dict(),
     # The Django docs' ProfileInline on UserAdmin: the add form posts its management form.
-    "profile-inline-admin": dict(files=_signals_and_apps(**{"users/admin.py": rw.PROFILE_INLINE_ADMIN})),
+    "profile-inline-admin": dict(),
     # A profile with only a location: re-saving is judged on that field.
-    "location-profile": dict(files=_signals_and_apps(**{
-        "users/models.py": rw.MODELS.replace("bio = models.TextField(blank=True)",
-                                             "location = models.CharField(max_length=30, blank=True)"),
-        "users/migrations/0001_initial.py": rw.MIGRATION.replace(
-            "('bio', models.TextField(blank=True))", "('location', models.CharField(blank=True, max_length=30))")})),
+    "location-profile": dict(),
     # A custom user model whose required fields are a choice, a date, a bounded number and a link.
     "typed-custom-user": dict(files=rw.TYPED_USER, migrate=("users",), solution=True,
                               skipped=("createsuperuser command refused the value the grader made up for country",)),
     # Settings read from the environment, with a .env file as the tutorials write it.
-    "environ-with-dotenv": dict(files=_signals_and_apps(**{
-        "mysite/settings.py": rw.ENV_SETTINGS,
-        ".env": "# local settings\nDJANGO_SECRET_KEY='not-secret at all'\nexport DJANGO_DEBUG=1  # dev\n"
-                "PYTHONPATH=/somewhere/else\n"}),
-        warning=".env: PYTHONPATH was not loaded"),
+    "environ-with-dotenv": dict(warning=".env: PYTHONPATH was not loaded"),
     # python-decouple, a Windows .env (CRLF) and Windows line endings in the Python files.
-    "decouple-windows-files": dict(files={
-        "mysite/settings.py": rw.crlf(rw.DECOUPLE_SETTINGS), "users/signals.py": rw.crlf(rw.GOOD_SIGNALS),
-        "users/apps.py": rw.crlf(rw.GOOD_APPS), ".env": "SECRET_KEY=abc\r\nDEBUG=True\r\n"}),
+    "decouple-windows-files": dict(),
     # A split-settings project whose settings package is `core` (core/settings/dev.py).
-    "split-settings-core": dict(files=_signals_and_apps(**rw.core_project(rw.SETTINGS))),
+    "split-settings-core": dict(),
     # Django 6.x startproject output (no DEFAULT_AUTO_FIELD, MAILERS), graded on any Django.
-    "django6-startproject": dict(files={**_signals_and_apps(), "users/apps.py": rw.DJANGO6_APPS,
-                                        "mysite/settings.py": rw.DJANGO6_SETTINGS,
-                                        "users/migrations/0001_initial.py": rw.DJANGO6_MIGRATION}),
+    "django6-startproject": dict(),
     # Production-style static files (DEBUG off, whitenoise's manifest storage, no collectstatic):
     # the admin pages still render.
-    "whitenoise-production": dict(files=_signals_and_apps(**{
-        "users/admin.py": rw.PROFILE_INLINE_ADMIN,
-        "mysite/settings.py": rw.settings_with(append=rw.WHITENOISE_PRODUCTION)})),
+    "whitenoise-production": dict(),
     # Settings from dj-database-url, as deployment tutorials write them.
-    "dj-database-url": dict(files=_signals_and_apps(**{"mysite/settings.py": rw.settings_with(
-        ("DATABASES = {", "import dj_database_url\nDATABASES = {'default': dj_database_url.config("
-                          "default='sqlite:///' + str(BASE_DIR / 'db.sqlite3'))}\n_UNUSED = {"))})),
+    "dj-database-url": dict(),
     # A Meta.ordering added without a migration: a warning, not a failure.
-    "ordering-without-migration": dict(files=_signals_and_apps(**{"users/models.py": rw.MODELS.replace(
-        "    def __str__", "    class Meta:\n        ordering = ['user']\n\n    def __str__")}),
-        warning="do not touch the database"),
+    "ordering-without-migration": dict(warning="do not touch the database"),
     # requirements.txt from PowerShell (UTF-16) naming a package the grader does not have.
-    "requirements-utf16": dict(files=_signals_and_apps(), raw={
-        "requirements.txt": "\ufeffDjango>=4.2\r\nstripe==9.1.0\r\ncelery\r\n".encode("utf-16-le")},
-        warning="lists celery, stripe==9.1.0, which the grader does not install"),
+    "requirements-utf16": dict(warning="lists celery, stripe==9.1.0, which the grader does not install"),
     # A middleware of a package the grader does not have: the admin form test is skipped, not failed.
-    "middleware-not-installed": dict(files=_signals_and_apps(**{"mysite/settings.py": rw.settings_with(
-        ("MIDDLEWARE = [\n", "MIDDLEWARE = [\n    'corsheaders.middleware.CorsMiddleware',\n"))}),
-        skipped=("corsheaders (the package django-cors-headers) is not installed where the grader runs",)),
+    "middleware-not-installed": dict(skipped=("corsheaders (the package django-cors-headers) is not installed where the grader runs",)),
 }
 
 WRONG = {
     # An app the grader does not have in INSTALLED_APPS: named, with the settings line.
     "app-not-installed": dict(
-        files=_signals_and_apps(**{"mysite/settings.py": rw.settings_with(
-            ("    'users',\n", "    'users',\n    'rest_framework',\n"))}),
         status="error", check="project-loads", diagnosis="package-not-available",
         phrases=("rest_framework (the package djangorestframework) is not installed where the grader runs",
                  "ask your instructor to allow djangorestframework"),
         location=("mysite/settings.py", "'rest_framework',")),
     # os.environ[...] without a .env: the variable is named, and why it is missing.
     "environ-without-dotenv": dict(
-        files=_signals_and_apps(**{"mysite/settings.py": rw.ENV_SETTINGS}),
         status="error", check="project-loads", diagnosis="missing-environment-variable",
         phrases=("DJANGO_SECRET_KEY", "the grader never sees your own environment", ".env"),
         location=("mysite/settings.py", "os.environ['DJANGO_SECRET_KEY']")),
     # `with suppress(ImportError): from . import signals` hiding a typo in signals.py.
     "suppressed-import-error": dict(
-        files={"users/signals.py": rw.GOOD_SIGNALS.replace("from .models import Profile",
-                                                           "from .models import Profiles as Profile"),
-               "users/apps.py": rw.GOOD_APPS.replace(
-                   "            from . import signals  # noqa: F401",
-                   "            from contextlib import suppress\n\n"
-                   "            with suppress(ImportError):\n                from . import signals  # noqa: F401")},
         check="receiver-registered-in-ready", diagnosis="import-error",
         phrases=("cannot import name 'Profiles'", "hides the error"),
         location=("users/signals.py", "from .models import Profiles")),
     # Profile.save(self) without *args, **kwargs: the model's save is named, not the receiver.
     "profile-save-without-kwargs": dict(
-        files=_signals_and_apps(**{"users/models.py": rw.MODELS.replace(
-            "    def __str__", "    def save(self):\n        super().save()\n\n    def __str__")}),
         check="profile-created-once", diagnosis="save-signature",
         phrases=("Profile.save()", "def save(self, *args, **kwargs):"),
         location=("users/models.py", "def save(self):")),
     # The tutorial's media/default.jpg left out of the repository: the file is named.
     "tutorial-without-default-image": dict(
-        files={**rw.IMAGE_TUTORIAL, "media/default.jpg": None},
         check="profile-created-once", diagnosis="file-missing",
         phrases=("media/default.jpg", "not in your submission"),
         location=("users/models.py", "img = Image.open(self.image.path)")),
     # A typo in views.py, which only the URLconf imports (on the first request): named where
     # it is, as a start-up error would be, not "an unexpected error".
     "typo-in-a-view-module": dict(
-        files={**rw.IMAGE_TUTORIAL, "users/views.py": rw.TUTORIAL_VIEWS.replace(
-            "from .forms import UserRegisterForm", "from .forms import UserRegisterFrom")},
         check="profile-created-once", diagnosis="import-error",
         phrases=("cannot import name 'UserRegisterFrom'", "check the spelling"),
         location=("users/views.py", "from .forms import UserRegisterFrom")),
     # Settings errors name the project's own settings file, not mysite/settings.py.
     "settings-error-in-core": dict(
-        files=_signals_and_apps(**rw.core_project(rw.SETTINGS + "\nAUTH_USER_MODEL = 'users.Nope'\n")),
         status="error", check="project-loads", diagnosis="settings-error",
         phrases=("core/settings/",), absent="mysite/settings.py"),
     # A migrations folder without __init__.py: migrate would never create the tables.
     "migrations-without-init": dict(
-        files=_signals_and_apps(**{"users/migrations/__init__.py": None}),
         scores=NO_MIGRATIONS, check="project-loads", diagnosis="migrations",
         phrases=("users/migrations/ has no __init__.py",)),
     # GeoDjango: the grader grades on SQLite without GDAL; that is said plainly.
     "geodjango": dict(
-        files=_signals_and_apps(**{"mysite/settings.py": rw.settings_with(
-            ("    'users',\n", "    'users',\n    'django.contrib.gis',\n"),
-            ("'django.db.backends.sqlite3'", "'django.contrib.gis.db.backends.postgis'"))}),
         status="error", check="project-loads", diagnosis="database-not-supported",
         phrases=("grades every project on a plain SQLite database",)),
 }
@@ -166,6 +128,8 @@ if sys.version_info < (3, 12):
 
 
 def _build(base, name, case):
+    if f"real-{name}" in VARIANTS:   # the submission is signals-profile's variant real-<name>
+        return authoring.build(ASSIGNED, VARIANTS[f"real-{name}"], base / name)
     project = build_submission(base / name, case["files"], solution=case.get("solution", False))
     for rel, data in case.get("raw", {}).items():
         (project / rel).write_bytes(data)
