@@ -240,18 +240,27 @@ def _receiver_named_in(text: str) -> str:
     return ""
 
 
-# An assignment's own explanations, tried first: functions (exc, when) -> (diagnosis, advice)
-# or None. Its tests/_grader_assignment.py appends to this list when it is imported.
+# What an assignment adds, from its tests/_grader_assignment.py when that is imported:
+# EXPLAINERS are tried first, functions (exc, when) -> (diagnosis, advice) or None, for
+# mistakes only the exercise can name; ADVICE replaces the core's words for a diagnosis the
+# core names ({diagnosis: advice in the exercise's terms}).
 EXPLAINERS: list = []
+ADVICE: dict[str, str] = {}
 
 
 def explain(exc: Exception, when: str) -> tuple[str, str]:
-    """Name the mistake behind an exception, with what to change: the assignment's own words
-    first (EXPLAINERS), then what any signals exercise can go wrong with."""
+    """Name the mistake behind an exception, with what to change: the assignment's own
+    explainers first, then what any signals exercise can go wrong with, in the assignment's
+    words where it has them."""
     for explainer in EXPLAINERS:
         named = explainer(exc, when)
         if named:
             return named
+    diagnosis, advice = _explain(exc)
+    return diagnosis, ADVICE.get(diagnosis, advice)
+
+
+def _explain(exc: Exception) -> tuple[str, str]:
     text = str(exc)
     if isinstance(exc, RecursionError):
         return ("receiver-recursion",
