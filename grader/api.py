@@ -10,7 +10,7 @@ import platform
 import time
 from pathlib import Path
 
-from grader import __version__, evidence, fstree, redact, rubric, runner, runtime, scoring
+from grader import __version__, evidence, fstree, redact, rubric, runner, runtime, scoring, verify
 from grader.discover import DiscoveryError, discover
 from grader.model import CheckStatus, Report, RunStatus
 
@@ -87,7 +87,9 @@ def grade(path: str | Path, assignment: str | rubric.Assignment | None = None,
     except fstree.DiskFull as exc:
         return grader_fault_report(assignment, name, str(exc), started, mode)
     try:
-        ev = evidence.read(run.db_copy, assignment.evidence)
+        verifier = verify.Verifier(assignment.verify_file, run.db_copy, run.folders) \
+            if any(spec.verify for spec in assignment.evidence.values()) else None
+        ev = evidence.read(run.db_copy, assignment.evidence, verifier)
         scored = scoring.score(assignment, run, ev)
     finally:
         run.cleanup()

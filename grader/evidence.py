@@ -16,8 +16,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.harness._grader_harness.protocol import EVIDENCE_TABLE, MODELS_TABLE, OBJECT_KIND, ROLES_TABLE
-from grader.rubric import EvidenceSpec
+from grader.harness._grader_harness.protocol import EVIDENCE_TABLE, MODELS_TABLE, NOTE_KIND, OBJECT_KIND, ROLES_TABLE
+from grader.rubric import ANY_SENDER, EvidenceSpec
+from grader.verify import Verifier, VerifyError
 
 READ_TIMEOUT_S = 10.0
 
@@ -32,11 +33,14 @@ class Evidence:
     tracked: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     existing: set[tuple[str, str]] = field(default_factory=set)            # (role, pk) still there
     related: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (rel role, role, pk) -> rows
-    sql_failures: dict[str, str] = field(default_factory=dict)             # nodeid -> why
+    sql_failures: dict[str, str] = field(default_factory=dict)             # nodeid -> why (sql, verify.py)
+    notes: dict[str, dict[str, list[str]]] = field(default_factory=dict)   # nodeid -> name -> values
     # The grader cannot find what it needs (the model map, a recorded table): not proof of
     # tampering, so the run is an error rather than `tampered`.
     grader_problem: bool = False
     roles: dict[str, str] = field(default_factory=dict)  # role -> model label, as the child recorded them
+    # the assignment's verify.py, for the tests whose [evidence] names its functions
+    verifier: "Verifier | None" = None
 
     def track(self, nodeid: str, role: str, pk) -> None:
         self.tracked.setdefault(nodeid, {}).setdefault(role, []).append(str(pk))
@@ -44,9 +48,12 @@ class Evidence:
     def confirms_connection(self, spec: dict[str, str], events: list[dict]) -> tuple[bool, str]:
         """Did the child stream, as it happened, the connection `spec` asks for (a signal, for
         the sender's role or every sender, made in the ready() of the app of a role)?"""
-        sender = self.roles.get(spec["sender"], "")
-        app = self.roles.get(spec["ready"], "").partition(".")[0]
-        if not sender or not app:
+        any_sender = spec["sender"] == ANY_SENDER
+        sender = "" if any_sender else self.roles.get(spec["sender"], "")
+        # a role's app, or an app label itself (a role the child did not record names no app
+        # that a connection could have been made in, so nothing passes by it)
+        app = self.roles[spec["ready"]].partition(".")[0] if spec["ready"] in self.roles else spec["ready"]
+        if not (sender or any_sender) or not app:
             return False, "the grading database does not say which models the exercise is about"
         for event in events:
             if (event.get("signal") == spec["signal"] and event.get("sender") in (sender, "")
@@ -75,6 +82,17 @@ class Evidence:
                         return False, f"{role} {pk} has {count} {rel} rows, not {n}"
         if nodeid in self.sql_failures:
             return False, self.sql_failures[nodeid]
+        if spec.verify:
+            if self.verifier is None:
+                self.grader_problem = True
+                return False, "the grader was given no verify.py to check this test with"
+            try:
+                reason = self.verifier(nodeid, spec.verify, tracked, self.notes.get(nodeid, {}))
+            except VerifyError as exc:
+                self.grader_problem = True
+                return False, str(exc)
+            if reason:
+                return False, reason
         return True, ""
 
     @property
@@ -131,10 +149,17 @@ def render_sql(query: str, models: dict, roles: dict[str, str], tracked: dict[st
     return re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\}", fill, query), params
 
 
-def read(db: Path | None, specs: dict[str, EvidenceSpec] | None = None) -> Evidence:
+def read(db: Path | None, specs: dict[str, EvidenceSpec] | None = None,
+         verifier: Verifier | None = None) -> Evidence:
     """The evidence of a run: what its tests recorded, checked against the tables they name.
-    `specs` (the rubric's [evidence]) say which related rows to count and which queries to run."""
-    specs = specs or {}
+    `specs` (the rubric's [evidence]) say which related rows to count and which queries to run;
+    `verifier` runs the assignment's verify.py for the tests whose pass is claimed."""
+    ev = _read(db, specs or {})
+    ev.verifier = verifier
+    return ev
+
+
+def _read(db: Path | None, specs: dict[str, EvidenceSpec]) -> Evidence:
     if db is None or not db.is_file():
         return Evidence(False, "the test run left no database")
     try:
@@ -153,6 +178,8 @@ def read(db: Path | None, specs: dict[str, EvidenceSpec] | None = None) -> Evide
                 ev.started.append(nodeid)
             elif kind == "done":
                 ev.done.add(nodeid)
+            elif isinstance(kind, str) and kind.startswith(NOTE_KIND):
+                ev.notes.setdefault(nodeid, {}).setdefault(kind[len(NOTE_KIND):], []).append(str(value)[:1000])
             elif isinstance(kind, str) and kind.startswith(OBJECT_KIND):
                 if isinstance(value, float) and not value.is_integer() or not isinstance(value, (int, float, str)):
                     raise ValueError(f"a tracked object has the primary key {value!r}")

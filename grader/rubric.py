@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import runtime as _runtime
+from grader.harness._grader_harness.protocol import FOLDERS
 
 ASSIGNMENTS_ENV = "GRADER_ASSIGNMENTS"
 # A starter names its assignment in this file at the top of the project, so that a student's
@@ -54,15 +55,20 @@ class EvidenceSpec:
       it (through the role's foreign key or one-to-one field to the tracked object's model);
     - ``sql``: queries over the roles' real tables that must return no rows. ``{role}`` is the
       role's table, ``{role.field}`` a field's column, ``{tracked.role}`` the primary keys of
-      the objects of that role the test tracked, as a parenthesised list.
+      the objects of that role the test tracked, as a parenthesised list;
+    - ``verify``: names of functions of the assignment's ``verify.py``, each given what the run
+      left (the database read-only, the test's tracked objects and notes, the [folders]) and
+      returning why the pass is not backed, or None (see grader/verify.py).
     """
 
     objects: dict[str, int] = field(default_factory=dict)
     related: dict[str, int] = field(default_factory=dict)
     sql: tuple[str, ...] = ()
+    verify: tuple[str, ...] = ()
 
 
 USER_ROLE = "user"   # always the project's AUTH_USER_MODEL
+ANY_SENDER = "*"     # a [connections] sender: connected for every sender (no sender=)
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,8 @@ class Assignment:
     digest: str = ""
     solution_dir: Path | None = field(default=None)
     # test id -> the connection its pass needs the child to have streamed as it happened:
-    # {"signal": "post_save", "sender": role, "ready": role whose app's ready() was running}
+    # {"signal": "post_save" or "shop.signals.order_placed", "sender": role or "*" (connected
+    # for every sender), "ready": a role whose app's ready() was running, or an app label}
     connections: dict[str, dict[str, str]] = field(default_factory=dict)
     # What students see of a report: {"output": "visible" | "hidden"} (what the submission printed)
     visibility: dict[str, str] = field(default_factory=dict)
@@ -88,6 +95,16 @@ class Assignment:
     # must earn untouched.
     starter_dir: Path | None = None
     starter_score: float | None = None
+    # What the assignment teaches, in a line (`grader assignments` shows it).
+    teaches: str = ""
+    # [folders]: the grader-owned folders the child writes into and verify.py reads ("media", "mail").
+    folders: tuple[str, ...] = ()
+
+    @property
+    def verify_file(self) -> Path:
+        """The assignment's own checks of what data cannot say (files, e-mail): trusted
+        instructor code, run by the grader after the child has exited."""
+        return self.root / "verify.py"
 
     @property
     def variants_dir(self) -> Path:
@@ -192,8 +209,8 @@ def _evidence_spec(spec, roles: set[str], where: str) -> EvidenceSpec:
         if spec < 0:
             raise RubricError(f"{where} must be a whole number >= 0")
         return EvidenceSpec(objects={USER_ROLE: spec} if spec else {})
-    if not isinstance(spec, dict) or set(spec) - {"objects", "related", "sql"}:
-        raise RubricError(f"{where} is a whole number, or a table with objects, related and sql")
+    if not isinstance(spec, dict) or set(spec) - {"objects", "related", "sql", "verify"}:
+        raise RubricError(f"{where} is a whole number, or a table with objects, related, sql and verify")
     counts = {}
     for key in ("objects", "related"):
         table = spec.get(key, {})
@@ -209,7 +226,10 @@ def _evidence_spec(spec, roles: set[str], where: str) -> EvidenceSpec:
         raise RubricError(f"{where}: sql is a list of queries that must return no rows")
     if counts["related"] and not counts["objects"]:
         raise RubricError(f"{where}: related counts rows pointing at tracked objects: name them in objects")
-    return EvidenceSpec(counts["objects"], counts["related"], tuple(sql))
+    verify = spec.get("verify", [])
+    if not isinstance(verify, list) or not all(isinstance(v, str) and v.isidentifier() for v in verify):
+        raise RubricError(f"{where}: verify lists functions of the assignment's verify.py by name")
+    return EvidenceSpec(counts["objects"], counts["related"], tuple(sql), tuple(verify))
 
 
 def load(root: Path) -> Assignment:
@@ -295,6 +315,15 @@ def load(root: Path) -> Assignment:
                 or not all(isinstance(v, str) and v for v in spec.values()):
             raise RubricError(f"{path}: [connections] {test!r} must be "
                               "{ signal = \"...\", sender = \"<role>\", ready = \"<role>\" }")
+        if spec["sender"] not in roles | {ANY_SENDER}:
+            raise RubricError(f"{path}: [connections] {test!r}: sender {spec['sender']!r} is neither "
+                              f"a role of [models] nor {ANY_SENDER!r} (every sender)")
+        if spec["ready"] not in roles and not spec["ready"].isidentifier():
+            raise RubricError(f"{path}: [connections] {test!r}: ready {spec['ready']!r} is neither "
+                              "a role of [models] nor an app label")
+        if not all(part.isidentifier() for part in spec["signal"].split(".")):
+            raise RubricError(f"{path}: [connections] {test!r}: signal is a Django signal's name "
+                              "(post_save) or the dotted path of the project's own (shop.signals.order_placed)")
     try:
         runtime = _runtime.parse(data.get("runtime"), str(path))
     except ValueError as exc:
@@ -309,9 +338,27 @@ def load(root: Path) -> Assignment:
                                       or not isinstance(starter_score, (int, float))):
         raise RubricError(f"{path}: [authoring] starter_score must be a number")
 
+    folders = data.get("folders", {})
+    if not isinstance(folders, dict) or set(folders) - set(FOLDERS) \
+            or not all(isinstance(v, bool) for v in folders.values()):
+        raise RubricError(f"{path}: [folders] takes media = true and mail = true")
+    verifiers = sorted({name for spec in evidence.values() for name in spec.verify})
+    if verifiers:
+        defined = _defined_functions(root / "verify.py")
+        if defined is None:
+            raise RubricError(f"{path}: [evidence] names verify functions, but {root / 'verify.py'} "
+                              "is missing or not valid Python")
+        unknown = [name for name in verifiers if name not in defined]
+        if unknown:
+            raise RubricError(f"{path}: verify.py defines no function {', '.join(unknown)}")
+    teaches = data.get("teaches", "")
+    if not isinstance(teaches, str):
+        raise RubricError(f"{path}: teaches is a line of text")
+
     digest = hashlib.sha256(raw)
-    for test_file in sorted((root / "tests").rglob("*.py")):
-        digest.update(test_file.read_bytes())
+    for test_file in sorted((root / "tests").rglob("*.py")) + [root / "verify.py"]:
+        if test_file.is_file():
+            digest.update(test_file.read_bytes())
     solution = root / "solution"
     return Assignment(
         name=_require(data, "assignment", str, str(path)),
@@ -328,4 +375,17 @@ def load(root: Path) -> Assignment:
         visibility=dict(visibility),
         starter_dir=starter if (starter / "manage.py").is_file() else None,
         starter_score=None if starter_score is None else float(starter_score),
+        teaches=teaches,
+        folders=tuple(name for name in FOLDERS if folders.get(name)),
     )
+
+
+def _defined_functions(path: Path) -> set[str] | None:
+    """Names of the functions a verify.py defines at module level (read, not imported)."""
+    import ast
+
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    return {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}

@@ -87,6 +87,9 @@ class RunResult:
     stack: list[str] = field(default_factory=list)  # at a time-out: the student's frames running, innermost first
     verdicts: dict[str, dict] = field(default_factory=dict)  # nodeid -> the child's verdict, streamed as it ended
     events: list[dict] = field(default_factory=list)        # connections the child streamed as they happened
+    # the assignment's [folders] ("media", "mail") as the child left them, moved to the private
+    # folder after it exited: for the assignment's verify.py
+    folders: dict[str, Path] = field(default_factory=dict)
 
     def cleanup(self) -> None:
         if self.private:
@@ -316,6 +319,19 @@ def _copy_db(src_dir: Path, dest_dir: Path) -> Path | None:
     return dest
 
 
+def _keep_folders(work: Path, private: Path, names: tuple[str, ...]) -> dict[str, Path]:
+    """Move the run's [folders] out of the work folder (removed with the child) into the
+    private one, for verify.py; the child is gone, so nothing changes them any more."""
+    kept = {}
+    for name in names:
+        src = work / name
+        if src.is_dir() and not src.is_symlink():
+            dest = private / f"folder-{name}"
+            os.rename(src, dest)
+            kept[name] = dest
+    return kept
+
+
 class Child:
     """A grading child started ahead of its submission.
 
@@ -362,7 +378,7 @@ class Child:
 
     def _start(self, assignment: Assignment) -> None:
         work, limits = self.work, assignment.limits
-        for name in ("submission", "suite", "db", "tmp"):
+        for name in ("submission", "suite", "db", "tmp", *assignment.folders):
             (work / name).mkdir()
         shutil.copytree(HARNESS, work / "harness", ignore=COPY_IGNORE)
         bootstrap = work / "harness" / "_grader_harness" / "bootstrap.py"
@@ -381,7 +397,8 @@ class Child:
                 cwd=self.submission_inside, extra_roots=extra, tmp_bytes=cap,
                 tmpfs=((self.submission_inside, cap + SUBMISSION_LIMITS["max_bytes"]),
                        (layout.inside(work / "db", "bwrap"), 64 * 1024)),
-                writable_files=(work / "db" / "grading.sqlite3",))
+                writable_files=(work / "db" / "grading.sqlite3",),
+                writable_dirs=tuple(work / name for name in assignment.folders))
         self.cgroup = sandbox.ChildCgroups(limits.max_processes, sandbox.memory_cap(limits))
         if not self.cgroup.pids and self.mode == "none":
             self.warnings.append("no pids cgroup available: the number of processes is not capped")
@@ -450,7 +467,8 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
     deadline = started + limits.wall_time_s  # copying the submission is part of the run's time
     try:
         result.warnings += _fill(project, assignment, work, controls, deadline)
-        watch = _DiskWatch([work / "submission", work / "db", work / "tmp"], disk_cap(assignment),
+        own = [work / name for name in assignment.folders]   # on the grader's disk under bwrap too
+        watch = _DiskWatch([work / "submission", work / "db", work / "tmp", *own], disk_cap(assignment),
                            mounts=_sandbox_mounts(child.proc.pid, ["/tmp", child.submission_inside])
                            if child.mode == "bwrap" else None)
         result.warnings += runtime.requirement_warnings(project.root, assignment.runtime, child.runtime)
@@ -468,6 +486,7 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
             disk_cap_mb=disk_cap(assignment) // (1024 * 1024),
             runtime_ok=child.runtime.usable or not assignment.runtime.packages,
             rlimits=sandbox.rlimits(limits, child.mode),
+            folders={name: child.inside(work / name) for name in assignment.folders},
         ))
         proc = child.proc
         # Popen.wait(timeout) polls with sleeps of up to 50 ms; a thread blocked in
@@ -501,6 +520,7 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
             result.stack = running_frames(child.stack_path, child.submission_inside)
         result.verdicts, result.events = read_stream(child.verdict_path)
         result.db_copy = _copy_db(work / "db", child.private)
+        result.folders = _keep_folders(work, child.private, assignment.folders)
     except BaseException:
         fstree.remove(child.private)
         raise

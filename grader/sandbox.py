@@ -253,11 +253,14 @@ def _python_roots() -> list[str]:
 
 def bwrap_argv(layout: Layout, readonly: list[Path], command: list[str], cwd: str,
                extra_roots: tuple[str, ...] = (), tmp_bytes: int = 512 * 1024 * 1024,
-               tmpfs: tuple[tuple[str, int], ...] = (), writable_files: tuple[Path, ...] = ()) -> list[str]:
+               tmpfs: tuple[tuple[str, int], ...] = (), writable_files: tuple[Path, ...] = (),
+               writable_dirs: tuple[Path, ...] = ()) -> list[str]:
     """The bubblewrap command line. Nothing the child writes reaches the grader's disk but
     `writable_files` (each capped by RLIMIT_FSIZE and, as a mount point, impossible to delete
-    or multiply): /tmp and the `tmpfs` folders (path inside, bytes) are size-capped tmpfs, so
-    space held by deleted-but-open files counts against the cap too."""
+    or multiply) and `writable_dirs` (the grader-owned folders an assignment reads after the
+    run: the runner measures them while the child runs and stops it past the disk cap): /tmp
+    and the `tmpfs` folders (path inside, bytes) are size-capped tmpfs, so space held by
+    deleted-but-open files counts against the cap too."""
     argv = [shutil.which("bwrap") or "bwrap",
             "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
             "--disable-userns", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
@@ -286,7 +289,7 @@ def bwrap_argv(layout: Layout, readonly: list[Path], command: list[str], cwd: st
         argv += ["--ro-bind", str(path), layout.inside(path, "bwrap")]
     for inside, size in tmpfs:
         argv += ["--size", str(size), "--tmpfs", inside]
-    for path in writable_files:
+    for path in (*writable_files, *writable_dirs):
         argv += ["--bind", str(path), layout.inside(path, "bwrap")]
     # Everything is mounted: make the sandbox's own root (a tmpfs holding the mount
     # points) read-only, so that the child writes in its work folders only, and

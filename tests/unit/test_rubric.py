@@ -188,7 +188,7 @@ MALFORMED = {
     "models-naming-user": (_sub('profile = "users.Profile"\n', 'profile = "users.Profile"\nuser = "auth.User"\n'),
                            "cannot name the role 'user'"),
     "evidence-bad-key": (_sub('{ objects = { user = 3 }, related', '{ objcts = { user = 3 }, related'),
-                         "a table with objects, related and sql"),
+                         "a table with objects, related, sql and verify"),
     "no-checks": (lambda text: text[:text.index("[[checks]]")], "no \\[\\[checks\\]\\]"),
 }
 

@@ -140,6 +140,7 @@ def main() -> None:
     config.ALLOWED_PACKAGES = list(run.allowed_packages)
     config.DISK_CAP_MB = int(run.disk_cap_mb)
     config.RUNTIME_OK = bool(run.runtime_ok)
+    config.FOLDERS = dict(run.folders)
     os.environ["DJANGO_SETTINGS_MODULE"] = "_grader_harness.settings"
 
     from _grader_harness import errors, plugin, probe

@@ -92,15 +92,27 @@ SIGNAL_MODULES = ("django.db.models.signals", "django.core.signals", "django.tes
                   "django.contrib.auth.signals")
 
 
+ANY_SENDER = "*"   # a [connections] sender: connected for every sender (no sender=)
+
+
 def _signal(name: str):
-    """The Django signal object called `name` (post_save, m2m_changed, request_finished, ...)."""
+    """The signal object called `name`: one of Django's (post_save, m2m_changed,
+    request_finished, ...), or the project's own by its dotted path (shop.signals.order_placed).
+    None when the project has no such signal (its module does not import, or the name is
+    missing)."""
     import importlib
 
-    for module in SIGNAL_MODULES:
-        found = getattr(importlib.import_module(module), name, None)
-        if found is not None:
-            return found
-    raise LookupError(f"no Django signal named {name!r}")
+    if "." not in name:
+        for module in SIGNAL_MODULES:
+            found = getattr(importlib.import_module(module), name, None)
+            if found is not None:
+                return found
+        raise LookupError(f"no Django signal named {name!r}")
+    module, _, attr = name.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), attr, None)
+    except Exception:
+        return None
 
 
 def _role_model(role: str):
@@ -108,6 +120,14 @@ def _role_model(role: str):
     from django.contrib.auth import get_user_model
 
     return get_user_model() if role == "user" else apps.get_model(config.MODELS[role])
+
+
+def ready_app(ready: str) -> str:
+    """The app label whose ready() a [connections] entry names: the app of a role's model, or
+    an app label itself (an app without models, such as a subscriber app)."""
+    if ready == "user" or ready in config.MODELS:
+        return _role_model(ready)._meta.app_label
+    return ready
 
 
 def _spec(spec: dict | None) -> dict:
@@ -121,6 +141,10 @@ def _spec(spec: dict | None) -> dict:
     return config.CONNECTIONS.get(nodeid) or next(iter(config.CONNECTIONS.values()))
 
 
+def _plus(advice: dict, diagnosis: str) -> str:
+    return f" {advice[diagnosis]}" if advice.get(diagnosis) else ""
+
+
 def registration_problem(spec: dict | None = None, advice: dict | None = None) -> tuple[str, str, str] | None:
     """(diagnosis, message, location) when no live receiver of the rubric's connection (a
     signal, for the model of a role, connected in the ready() of the app of a role) was
@@ -131,13 +155,20 @@ def registration_problem(spec: dict | None = None, advice: dict | None = None) -
     spec = _spec(spec)
     advice = advice or {}
     signal, signal_name = _signal(spec["signal"]), spec["signal"]
-    Sender = _role_model(spec["sender"])
-    sender_text = "the user model" if spec["sender"] == "user" else Sender.__name__
-    app_label = _role_model(spec["ready"])._meta.app_label
+    any_sender = spec["sender"] == ANY_SENDER
+    Sender = None if any_sender else _role_model(spec["sender"])
+    sender_text = ("any sender" if any_sender else
+                   "the user model" if spec["sender"] == "user" else Sender.__name__)
+    app_label = ready_app(spec["ready"])
+    if signal is None:
+        return ("signal-not-defined",
+                f"there is no signal {signal_name}: define it at module level in "
+                f"{signal_name.rpartition('.')[0].replace('.', '/')}.py "
+                f"(`{signal_name.rpartition('.')[2]} = Signal()`).{_plus(advice, 'signal-not-defined')}", "")
     live = {_make_id(r) for r in probe.live_receivers(signal, Sender)}
     ours = [c for c in probe.CONNECTS if c.student]
     on_signal = [c for c in ours if c.signal is signal]
-    for_sender = [c for c in on_signal if c.sender in (Sender, None)]
+    for_sender = [c for c in on_signal if c.sender is None or (not any_sender and c.sender is Sender)]
     if any(c.phase == "ready" and c.app_label == app_label and c.receiver_key in live for c in for_sender):
         return None
 
@@ -145,7 +176,7 @@ def registration_problem(spec: dict | None = None, advice: dict | None = None) -
         return f"{c.receiver_name} ({c.receiver_where or c.call_site})"
 
     def plus(diagnosis: str) -> str:
-        return f" {advice[diagnosis]}" if advice.get(diagnosis) else ""
+        return _plus(advice, diagnosis)
 
     folder, config_name = app_names(app_label)
 
@@ -183,7 +214,9 @@ def registration_problem(spec: dict | None = None, advice: dict | None = None) -
                 f"{plus('connected-outside-ready')}", importer)
     for c in on_signal:
         sender = getattr(c.sender, "__name__", str(c.sender))
-        wanted = (f"the user model ({Sender._meta.label}). Use sender=settings.AUTH_USER_MODEL or "
+        wanted = ("every sender: connect it without sender=, so that it runs whoever sends it."
+                  if any_sender else
+                  f"the user model ({Sender._meta.label}). Use sender=settings.AUTH_USER_MODEL or "
                   "get_user_model()." if spec["sender"] == "user"
                   else f"{Sender._meta.label}.")
         return ("wrong-sender",
@@ -197,7 +230,7 @@ def registration_problem(spec: dict | None = None, advice: dict | None = None) -
     problem = appconfig_problem(app_label)
     if problem:
         return (*problem, "")
-    if signal_name in ("pre_save", "post_save"):
+    if signal_name in ("pre_save", "post_save") and Sender is not None:
         save_code = getattr(getattr(Sender.save, "__func__", Sender.save), "__code__", None)
         overridden = save_code and probe.relpath(save_code.co_filename)
         if overridden:

@@ -83,7 +83,7 @@ def pytest_configure(config):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _grading_database(django_db_blocker):
+def _grading_database(django_db_blocker, django_test_environment):
     """Create the grading database once.
 
     The student's migrations are checked against the models with Django's
@@ -96,6 +96,7 @@ def _grading_database(django_db_blocker):
     from django.apps import apps
     from django.db import connection
 
+    _mail_to_folder()
     with django_db_blocker.unblock():
         try:
             problem, notes = diagnose.migration_state()
@@ -130,6 +131,21 @@ def _grading_database(django_db_blocker):
         except Exception:  # the grader then cannot check the passes and says so (an error)
             pass
     yield
+
+
+def _mail_to_folder() -> None:
+    """pytest-django's test environment sends e-mail to memory; an assignment that reads the
+    e-mail sent (rubric [folders] mail) gets the grading settings' file backend back, whose
+    files the grader reads after the run."""
+    if not config.FOLDERS.get("mail"):
+        return
+    from django.conf import settings
+
+    from _grader_harness import settings as grading
+
+    for name in ("EMAIL_BACKEND", "EMAIL_FILE_PATH", "MAILERS"):
+        if hasattr(grading, name):
+            setattr(settings, name, getattr(grading, name))
 
 
 def _record_migrations_applied(connection) -> None:

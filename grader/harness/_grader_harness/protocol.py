@@ -9,12 +9,17 @@ import json
 import re
 from dataclasses import asdict, dataclass, field, fields
 
-PROTOCOL_VERSION = 3   # 3: tracked objects by role (was: users only); RunSettings
+PROTOCOL_VERSION = 4   # 3: tracked objects by role (was: users only); RunSettings; 4: notes, folders
 
-# Per hidden test: (nodeid, kind, value); kind is "start", "done", or OBJECT_KIND + role for
-# an object the test tracked (value: its primary key).
+# Per hidden test: (nodeid, kind, value); kind is "start", "done", OBJECT_KIND + role for
+# an object the test tracked (value: its primary key), or NOTE_KIND + name for a value the
+# test tells the assignment's verify.py (a file name it expects gone, an order id, ...).
 EVIDENCE_TABLE = "_grader_evidence"
 OBJECT_KIND = "object:"
+NOTE_KIND = "note:"
+# Folders the grader owns, writable in the child and read by the assignment's verify.py after
+# the child has exited (rubric [folders]): MEDIA_ROOT, and where e-mail is written as files.
+FOLDERS = ("media", "mail")
 # Every model's real table and columns, from Model._meta, written by the child when it
 # creates the database: (label, db_table, pk_column, columns, related), the last two as
 # JSON objects {field name: column} and {field name: label of the related model}.
@@ -60,6 +65,7 @@ class RunSettings:
     disk_cap_mb: int = 512
     runtime_ok: bool = True
     rlimits: dict = field(default_factory=dict)
+    folders: dict = field(default_factory=dict)       # "media" / "mail" -> the folder inside the child's view
     version: int = PROTOCOL_VERSION
 
     def to_line(self) -> bytes:

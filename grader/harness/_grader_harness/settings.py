@@ -52,18 +52,35 @@ AUTH_PASSWORD_VALIDATORS = []  # the grader's passwords are fixed; loading the l
 # Mail goes to memory, configured the way the running Django expects: Django 6.1 replaced
 # EMAIL_BACKEND and the other EMAIL_* settings with MAILERS and refuses a mix of the two
 # (a 6.1 startproject writes MAILERS).
+# An assignment whose verify.py reads the e-mail sent (rubric [folders] mail) has it written as
+# files into a folder the grader owns instead (Django's file backend: one file per connection).
 _LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
+_FILES = "django.core.mail.backends.filebased.EmailBackend"
+_MAIL_DIR = config.FOLDERS.get("mail")
 try:
     from django.conf import DEPRECATED_EMAIL_SETTINGS as _OLD_MAIL_SETTINGS
 except ImportError:  # before Django 6.1
     _OLD_MAIL_SETTINGS = None
 if _OLD_MAIL_SETTINGS is None:
     globals().pop("MAILERS", None)
-    EMAIL_BACKEND = _LOCMEM
+    EMAIL_BACKEND = _FILES if _MAIL_DIR else _LOCMEM
+    if _MAIL_DIR:
+        EMAIL_FILE_PATH = _MAIL_DIR
 else:
     for _name in _OLD_MAIL_SETTINGS:
         globals().pop(_name, None)
-    MAILERS = {"default": {"BACKEND": _LOCMEM}}
+    MAILERS = {"default": {"BACKEND": _FILES, "OPTIONS": {"file_path": _MAIL_DIR}} if _MAIL_DIR
+               else {"BACKEND": _LOCMEM}}
+
+# Stored files go to a folder the grader owns and reads after the run (rubric [folders] media),
+# through Django's own file storage whatever the project configured.
+if config.FOLDERS.get("media"):
+    MEDIA_ROOT = config.FOLDERS["media"]
+    _FS = "django.core.files.storage.FileSystemStorage"
+    if isinstance(globals().get("STORAGES"), dict):
+        STORAGES = {**STORAGES, "default": {"BACKEND": _FS}}  # noqa: F821
+    elif "DEFAULT_FILE_STORAGE" in globals():  # Django 4.2's older setting
+        DEFAULT_FILE_STORAGE = _FS
 
 
 def _made_with() -> tuple[int, int] | None:

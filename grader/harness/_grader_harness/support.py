@@ -307,6 +307,14 @@ def track(obj, role: str = "user") -> None:
     plugin.evidence(OBJECT_KIND + role, obj.pk)
 
 
+def note(name: str, value) -> None:
+    """Tell the assignment's verify.py something about this test, as text (a stored file's
+    name it expects gone, an order id whose e-mail it expects): `run.notes[name]` there."""
+    from _grader_harness.protocol import NOTE_KIND
+
+    plugin.evidence(NOTE_KIND + name, str(value))
+
+
 def create_tracked(tag: str, how: str, make, as_text: bool = False, role: str = "user",
                    then=None) -> object:
     """Create an object of `role` (by default a user) with `make(fields)` (fields valid for
