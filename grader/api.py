@@ -106,6 +106,49 @@ def grade(path: str | Path, assignment: str | rubric.Assignment | None = None,
     return redactor(assignment, run.work, run.private).report(report)
 
 
+class UsageError(Exception):
+    """What was asked cannot be graded as asked (no such path, a file that is no archive)."""
+
+
+def grade_path(path: Path, assignment: str | rubric.Assignment | None = None, sandbox: str = "auto",
+               notify=None) -> Report:
+    """`grader grade`: grade a project folder, or an archive of one (unpacked into a temporary
+    folder with a submission's limits; the report is named after the archive). The grading
+    child is started first: it imports pytest and Django while this process copies the
+    submission. `notify(text)` hears of slow set-up (installing the [runtime] packages).
+    Raises UsageError, rubric.RubricError, sandbox.SandboxError."""
+    import tempfile
+
+    from grader import archives
+
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(f"{path} does not exist (give the folder that holds manage.py, or a .zip of it)")
+    if path.is_file() and not archives.kind(path):
+        raise UsageError(f"{path} is a file, not a project folder or an archive of one (.zip, .tar.gz)")
+    if not path.is_file():
+        return _grade_started(path, assignment or rubric.default_name(path), sandbox, None, notify)
+    with tempfile.TemporaryDirectory(prefix="grader-archive-") as tmp:
+        folder = Path(tmp) / "submission"
+        try:
+            archives.unpack(path, folder)
+            return _grade_started(folder, assignment or rubric.default_name(folder), sandbox,
+                                  archives.stem(path), notify)
+        except archives.ArchiveError as exc:
+            raise UsageError(str(exc)) from None
+        finally:
+            fstree.remove(folder)
+
+
+def _grade_started(path: Path, assignment, sandbox: str, name: str | None, notify) -> Report:
+    if not isinstance(assignment, rubric.Assignment):
+        assignment = rubric.find(assignment)
+    if notify and not runtime.installed(assignment.runtime):
+        notify(f"installing the packages {assignment.name} allows (once; later runs reuse them): "
+               f"{', '.join(assignment.runtime.packages)}")
+    return grade(path, assignment, sandbox=sandbox, child=runner.Child(assignment, sandbox), name=name)
+
+
 def grader_fault_report(assignment: rubric.Assignment, submission: str, what: str, started: float,
                         sandbox: str = "none") -> Report:
     """The report of a submission the grader could not grade for a reason of its own."""

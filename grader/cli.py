@@ -69,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exit with status 1 when the score is below SCORE (for CI)")
     g.add_argument("--quiet", "-q", action="store_true", help="do not print the table")
 
-    sub.add_parser("assignments", help="list the assignments the grader knows")
+    sub.add_parser("assignments", help="list the assignments the grader knows, with what each teaches",
+                   description="List every assignment the grader finds ($GRADER_ASSIGNMENTS, the installed "
+                               "package, the source checkout): name, points, title and what it teaches.")
 
     b = sub.add_parser("batch", help="grade every submission of a class and write the gradebook",
                        description="Grade every sub-folder of SOURCE (a folder, or a .zip of folders; the "
@@ -145,61 +147,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_grade(args) -> int:
-    from grader import archives
-
-    path = args.submission
-    if not path.exists():
-        print(f"grader: error: {path} does not exist (give the folder that holds manage.py, or a "
-              ".zip of it)", file=sys.stderr)
-        return EXIT_USAGE
-    if path.is_file() and not archives.kind(path):
-        print(f"grader: error: {path} is a file, not a project folder or an archive of one (.zip, "
-              ".tar.gz)", file=sys.stderr)
-        return EXIT_USAGE
-    if path.is_file():
-        import tempfile
-
-        from grader import fstree
-
-        with tempfile.TemporaryDirectory(prefix="grader-archive-") as tmp:
-            try:
-                archives.unpack(path, Path(tmp) / "submission")
-            except archives.ArchiveError as exc:
-                print(f"grader: error: {exc}", file=sys.stderr)
-                return EXIT_USAGE
-            name = archives.stem(path)
-            args.output = args.output or default_output(path.with_name(name))
-            try:
-                return _grade(args, Path(tmp) / "submission", name)
-            finally:
-                fstree.remove(Path(tmp) / "submission")
-    return _grade(args, path, None)
-
-
-def _grade(args, path: Path, name: str | None) -> int:
-    assignment = rubric.find(args.assignment or rubric.default_name(path))
-    # Start the grading child first: it imports pytest and Django while this process
-    # imports the rest of the grader and copies the submission.
-    from grader import runner, runtime
-
-    if not runtime.installed(assignment.runtime):
-        print(f"grader: installing the packages {assignment.name} allows (once; later runs reuse "
-              f"them): {', '.join(assignment.runtime.packages)}", file=sys.stderr)
-    child = runner.Child(assignment, args.sandbox)
     from grader import api
 
-    report = api.grade(path, assignment, sandbox=args.sandbox, child=child, name=name)
-    output = args.output or default_output(path)
-    write_atomic(output, json_report.render(report))
-    to_stdout = []
-    written = [output]
-    for name, path in args.format:
-        if path == "-":
-            to_stdout.append(name)
-        elif name != "json" or path:
-            target = Path(path) if path else format_path(output, name)
-            write_atomic(target, render(name, report))
-            written.append(target)
+    try:
+        report = api.grade_path(args.submission, args.assignment, args.sandbox, notify=_notify)
+    except api.UsageError as exc:
+        print(f"grader: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    # an archive's report is named after it: reports/<archive stem>.json
+    output = args.output or default_output(args.submission.resolve().parent / report.submission
+                                           if args.submission.is_file() else args.submission)
+    written, to_stdout = write_outputs(report, output, args.format)
     for name in to_stdout:
         sys.stdout.write(render(name, report))
     if not args.quiet and not to_stdout:
@@ -212,6 +170,24 @@ def _grade(args, path: Path, name: str | None) -> int:
         print(f"grader: score {report.score:g} is below --fail-under {args.fail_under:g}", file=sys.stderr)
         return EXIT_BELOW
     return EXIT_OK
+
+
+def _notify(text: str) -> None:
+    print(f"grader: {text}", file=sys.stderr)
+
+
+def write_outputs(report, output: Path, formats) -> tuple[list[Path], list[str]]:
+    """Write the JSON and every --format with a file; (files written, formats to print)."""
+    write_atomic(output, json_report.render(report))
+    written, to_stdout = [output], []
+    for name, path in formats:
+        if path == "-":
+            to_stdout.append(name)
+        elif name != "json" or path:
+            target = Path(path) if path else format_path(output, name)
+            write_atomic(target, render(name, report))
+            written.append(target)
+    return written, to_stdout
 
 
 def _print_gradebook(written) -> None:
@@ -288,6 +264,20 @@ def cmd_report(args) -> int:
     return EXIT_OK
 
 
+def cmd_assignments(args) -> int:
+    """Every assignment the grader finds: its name, points and title, and what it teaches."""
+    for name in rubric.available():
+        try:
+            found = rubric.find(name)
+        except rubric.RubricError as exc:
+            print(f"{name}\n    (its rubric does not load: {exc})")
+            continue
+        print(f"{name}  ({found.max_score:g} points)  {found.title}")
+        if found.teaches:
+            print(f"    {found.teaches}")
+    return EXIT_OK
+
+
 def cmd_check_assignment(args) -> int:
     from grader import authoring
 
@@ -328,9 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "new-assignment":
             return cmd_new_assignment(args)
         if args.command == "assignments":
-            for name in rubric.available():
-                print(name)
-            return EXIT_OK
+            return cmd_assignments(args)
     except (rubric.RubricError, sandbox.SandboxError) as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
