@@ -21,9 +21,10 @@ $(STAMP): pyproject.toml
 # System packages, installed with apt where missing and allowed (root, or sudo):
 # bubblewrap isolates student code (without it the grader falls back to a plain
 # child and says so in every report); chromium renders the class report in the
-# tests (without it that test is skipped). Pairs are command:package.
+# tests (without it that test is skipped); redis-server runs the queue's tests (started
+# by the tests themselves on a loopback port). Pairs are command:package.
 SANDBOX_PACKAGES = bwrap:bubblewrap
-TEST_PACKAGES    = $(SANDBOX_PACKAGES) chromium:chromium
+TEST_PACKAGES    = $(SANDBOX_PACKAGES) chromium:chromium redis-server:redis-server
 
 define apt_install
 	@missing=""; for pair in $(1); do \
@@ -33,7 +34,7 @@ define apt_install
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; \
 	  elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
 	    (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; \
-	  else echo "note: not installed:$$missing (bubblewrap: grading runs without the sandbox; chromium: the report.html test is skipped)"; fi; \
+	  else echo "note: not installed:$$missing (bubblewrap: grading runs without the sandbox; chromium: the report.html test is skipped; redis-server: the queue tests are skipped)"; fi; \
 	fi
 endef
 

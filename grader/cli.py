@@ -111,9 +111,31 @@ def build_parser() -> argparse.ArgumentParser:
                    help="leave the total of error, timeout and tampered submissions empty in "
                         "grades-canvas.csv and grades-moodle.csv, so the import flags them for review "
                         "instead of recording 0")
+    b.add_argument("--queue", metavar="REDIS_URL",
+                   help="grade on a Redis queue instead of here: enqueue one job per submission for "
+                        "`grader worker` processes (any number of machines) and write each report as its "
+                        "result arrives; interrupted, the same command carries on "
+                        "(e.g. redis://:PASSWORD@10.0.0.5:6379/0)")
+    b.add_argument("--queue-name", default="grader", metavar="NAME",
+                   help="the queue's name (default: grader); workers must use the same")
     b.add_argument("--keep-going", action="store_true",
                    help="grade even when most submissions cannot be found the same way (which usually "
                         "means the wrong folder or --layout)")
+
+    w = sub.add_parser("worker", help="grade jobs from a Redis queue (for grader batch --queue)",
+                       description="Grade the submissions `grader batch --queue REDIS_URL` enqueues, each in "
+                                   "its own sandbox with the assignment's limits, as a local batch does. Run "
+                                   "one worker per core, on as many machines as you like; every worker needs "
+                                   "the same grader version and assignments as the batch, and bubblewrap. "
+                                   "Stop it with Ctrl-C or SIGTERM (the job it holds is graded again "
+                                   "elsewhere). Exit status: 0 when stopped (or, with --burst, when the "
+                                   "queue is empty), 2 for usage errors (Redis unreachable, no bubblewrap).")
+    w.add_argument("redis_url", metavar="REDIS_URL", help="the queue's Redis, e.g. redis://:PASSWORD@10.0.0.5:6379/0")
+    w.add_argument("--queue", default="grader", metavar="NAME", help="the queue's name (default: grader)")
+    w.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+    w.add_argument("--sandbox", choices=sandbox.MODES, default="auto",
+                   help="isolation of student code (default: bubblewrap, refused without it; "
+                        "'none' grades without isolation)")
 
     c = sub.add_parser("check-assignment", help="prove an assignment's hidden suite right with its known submissions",
                        description="Grade the assignment's reference solution (full marks), its starter (its "
@@ -212,7 +234,8 @@ def cmd_batch(args) -> int:
     try:
         result = batch.run(source, assignment, output_dir, jobs=args.jobs, force=args.force,
                            mode=args.sandbox, layout=args.layout, roster=args.roster,
-                           feedback=args.feedback, blank=args.blank_errors, keep_going=args.keep_going)
+                           feedback=args.feedback, blank=args.blank_errors, keep_going=args.keep_going,
+                           queue=args.queue, queue_name=args.queue_name)
     except (batch.BatchError, gradebook.GradebookError) as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -261,6 +284,18 @@ def cmd_report(args) -> int:
     _print_gradebook(written)
     if feedback is not None:
         _print_feedback(feedback)
+    return EXIT_OK
+
+
+def cmd_worker(args) -> int:
+    from grader import batch
+    from grader.batch import rqueue
+
+    try:
+        rqueue.work(args.redis_url, args.queue, burst=args.burst, mode=args.sandbox)
+    except batch.BatchError as exc:
+        print(f"grader: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 
@@ -319,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_new_assignment(args)
         if args.command == "assignments":
             return cmd_assignments(args)
+        if args.command == "worker":
+            return cmd_worker(args)
     except (rubric.RubricError, sandbox.SandboxError) as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

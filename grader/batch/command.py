@@ -86,14 +86,17 @@ def _interrupt_on_signals():
 def run(source: Path, assignment: rubric.Assignment, output_dir: Path, *, jobs: int | None = None,
         force: bool = False, mode: str = "auto", display=None, worker: Callable = grade_worker,
         ctx=None, layout: str = "auto", roster: Path | None = None, feedback: Path | None = None,
-        blank: bool = False, keep_going: bool = False) -> BatchResult:
+        blank: bool = False, keep_going: bool = False, queue: str | None = None,
+        queue_name: str = "grader") -> BatchResult:
     """Grade every submission of `source` into `output_dir`, then write the gradebook.
 
     A class is never graded without the sandbox by accident: where bubblewrap cannot run,
     --sandbox auto is refused (a usage error) and only an explicit --sandbox none goes on,
-    with one loud line here and a banner in report.html and summary.json."""
-    resolved, _ = sandbox.resolve(mode)  # an unavailable --sandbox bwrap is a usage error, before any work
-    if resolved == "none" and mode != "none":
+    with one loud line here and a banner in report.html and summary.json. With `queue` (a
+    Redis URL) the submissions are graded by `grader worker`s (batch/rqueue.py), which make
+    that choice themselves."""
+    resolved, _ = sandbox.resolve(mode if queue is None else "none")  # an unavailable --sandbox bwrap
+    if resolved == "none" and mode != "none" and queue is None:      # is a usage error, before any work
         raise BatchError(
             f"{sandbox.bwrap_problem()}: without the sandbox every submission of the class could read "
             "and change the grader, the other students' files and their reports. Install the "
@@ -106,7 +109,11 @@ def run(source: Path, assignment: rubric.Assignment, output_dir: Path, *, jobs: 
     if jobs < 1:
         raise BatchError("--jobs must be at least 1")
     display = display or make_display()
-    if resolved == "none":
+    if queue is not None:
+        from grader.batch import rqueue
+
+        rqueue.connect(queue)  # an unreachable Redis is a usage error, before any work
+    elif resolved == "none":
         display.note("WARNING: grading WITHOUT the sandbox (--sandbox none): each submission runs "
                      "with this user's rights and can read or change the grader, the other "
                      "submissions and their reports. Do not use these marks as grades.")
@@ -176,10 +183,10 @@ def run(source: Path, assignment: rubric.Assignment, output_dir: Path, *, jobs: 
                              "(--force grades them again)")
             jobs = max(1, min(jobs, len(todo) or 1))
 
-            def on_finish(sub: Submission, exitcode: int | None) -> None:
+            def on_finish(sub: Submission, exitcode: int | None, why: str = "") -> None:
                 outcome = read_outcome(sub.report) if exitcode == 0 else None
                 if outcome is None:
-                    what = ("the worker did not finish within "
+                    what = why or ("the worker did not finish within "
                             f"{assignment.limits.wall_time_s + WORKER_GRACE_S:g} s" if exitcode is None
                             else f"the worker process ended with exit code {exitcode}" if exitcode
                             else "the worker wrote no readable report")
@@ -194,7 +201,7 @@ def run(source: Path, assignment: rubric.Assignment, output_dir: Path, *, jobs: 
                     result.graded += 1
                 display.finished(sub, outcome, outcome is None or outcome["status"] != "graded")
 
-            if todo and not runtime.installed(assignment.runtime):
+            if todo and queue is None and not runtime.installed(assignment.runtime):
                 # once, here: a worker waiting for the install would spend its own deadline
                 display.note(f"installing the packages {assignment.name} allows (once): "
                              + ", ".join(assignment.runtime.packages))
@@ -206,8 +213,11 @@ def run(source: Path, assignment: rubric.Assignment, output_dir: Path, *, jobs: 
                 display.start(len(todo))
                 try:
                     with _interrupt_on_signals():
-                        execute(todo, worker, (assignment, mode, str(scratch)), jobs,
-                                assignment.limits.wall_time_s + WORKER_GRACE_S, on_finish, ctx=ctx)
+                        if queue is not None:
+                            rqueue.execute(todo, assignment, queue, queue_name, on_finish, display, force=force)
+                        else:
+                            execute(todo, worker, (assignment, mode, str(scratch)), jobs,
+                                    assignment.limits.wall_time_s + WORKER_GRACE_S, on_finish, ctx=ctx)
                 except KeyboardInterrupt:
                     result.interrupted = True
                 finally:

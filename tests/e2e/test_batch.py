@@ -829,7 +829,7 @@ def test_zip_source_with_a_nested_submission(tmp_path):
         zf.writestr(link, "/etc/passwd")
         zf.writestr("__MACOSX/zoe/._manage.py", "junk")
     out = tmp_path / "out"
-    proc = run_cli("batch", str(archive), "--jobs", "2", "--output-dir", str(out))
+    proc = run_cli("batch", str(archive), "--assignment", "signals-profile", "--jobs", "2", "--output-dir", str(out))
     assert proc.returncode == 0, proc.stderr + proc.stdout
     reports = reports_in(out)
     assert set(reports) == {"zoe", "yan"}
@@ -838,18 +838,18 @@ def test_zip_source_with_a_nested_submission(tmp_path):
     assert not (tmp_path / "escape.txt").exists() and not (tmp_path.parent / "escape.txt").exists()
     assert "symbolic link" in proc.stderr and "'..' path" in proc.stderr
     # The archive's file times make the re-run find both reports up to date.
-    again = run_cli("batch", str(archive), "--jobs", "2", "--output-dir", str(out))
+    again = run_cli("batch", str(archive), "--assignment", "signals-profile", "--jobs", "2", "--output-dir", str(out))
     assert again.returncode == 0 and "0 graded now, 2 up to date" in again.stdout, again.stderr
 
 
 @pytest.mark.e2e
 def test_usage_errors(tmp_path):
-    proc = run_cli("batch", str(tmp_path / "missing"), "--output-dir", str(tmp_path / "out"))
+    proc = run_cli("batch", str(tmp_path / "missing"), "--assignment", "signals-profile", "--output-dir", str(tmp_path / "out"))
     assert proc.returncode == 2 and "does not exist" in proc.stderr
     (tmp_path / "empty").mkdir()
-    proc = run_cli("batch", str(tmp_path / "empty"), "--output-dir", str(tmp_path / "out"))
+    proc = run_cli("batch", str(tmp_path / "empty"), "--assignment", "signals-profile", "--output-dir", str(tmp_path / "out"))
     assert proc.returncode == 2 and "no submissions" in proc.stderr
     proc = run_cli("report", str(tmp_path / "empty"))
     assert proc.returncode == 2 and "no grader reports" in proc.stderr
-    proc = run_cli("batch", str(tmp_path / "empty"), "--jobs", "0", "--output-dir", str(tmp_path / "out"))
+    proc = run_cli("batch", str(tmp_path / "empty"), "--assignment", "signals-profile", "--jobs", "0", "--output-dir", str(tmp_path / "out"))
     assert proc.returncode == 2 and "--jobs" in proc.stderr

@@ -14,7 +14,7 @@ from conftest import ROOT, apps_running, assignment_copy, build_submission, vali
 pytestmark = pytest.mark.e2e
 
 def batch(source, out, *extra):
-    return subprocess.run([sys.executable, "-m", "grader", "batch", str(source), "--output-dir", str(out),
+    return subprocess.run([sys.executable, "-m", "grader", "batch", str(source), "--assignment", "signals-profile", "--output-dir", str(out),
                            "--jobs", "1", *extra], cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
@@ -149,12 +149,12 @@ def test_a_class_is_never_graded_without_the_sandbox_by_accident(tmp_path):
     build_submission(source / "ada", solution=True)
     out = tmp_path / "out"
     env = {**os.environ, **NO_BWRAP}
-    refused = subprocess.run([sys.executable, "-m", "grader", "batch", str(source), "--output-dir", str(out)],
+    refused = subprocess.run([sys.executable, "-m", "grader", "batch", str(source), "--assignment", "signals-profile", "--output-dir", str(out)],
                              cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert refused.returncode == 2, refused.stderr
     assert "bubblewrap" in refused.stderr and "--sandbox none" in refused.stderr
     assert not (out / "ada.json").exists()
-    explicit = subprocess.run([sys.executable, "-m", "grader", "batch", str(source), "--output-dir", str(out),
+    explicit = subprocess.run([sys.executable, "-m", "grader", "batch", str(source), "--assignment", "signals-profile", "--output-dir", str(out),
                                "--sandbox", "none"], cwd=ROOT, capture_output=True, text=True, timeout=300,
                               env=env)
     assert explicit.returncode == 0, explicit.stderr

@@ -378,7 +378,7 @@ def _rows(path: Path) -> list[dict]:
 
 
 def _batch(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return run_cli("batch", *args, "--jobs", "2", cwd=cwd, timeout=600)
+    return run_cli("batch", *args, "--assignment", "signals-profile", "--jobs", "2", cwd=cwd, timeout=600)
 
 
 @pytest.mark.e2e
