@@ -6,6 +6,7 @@ Measures, in one run on this machine, medians over several runs:
   naive  plain pytest + pytest-django on the hidden suite with the student's own settings
   grade  `grader grade` on the reference solution
   batch  `grader batch` over N generated submissions with --jobs 1 and --jobs 2
+  queue  the same batch on a Redis queue (a local redis-server) with two `grader worker`s
   rss    peak RSS of a grading child
 and prints the ratios the targets are about. Usage:
 
@@ -144,7 +145,52 @@ def make_class(base: Path, size: int) -> Path:
 
 def bench_batch(source: Path, jobs: int, out: Path) -> float:
     shutil.rmtree(out, ignore_errors=True)
-    return timed([*GRADER, "batch", str(source), "--jobs", str(jobs), "--output-dir", str(out)], ROOT)
+    return timed([*GRADER, "batch", str(source), "--assignment", "signals-profile", "--jobs", str(jobs),
+                  "--output-dir", str(out)], ROOT)
+
+
+def bench_queue(source: Path, workers: int, runs: int, out: Path) -> float | None:
+    """`grader batch --queue` with `workers` warm `grader worker`s and a redis-server of its own
+    on a loopback port; Redis is emptied before each run, so that every run grades everything."""
+    import socket
+
+    if not shutil.which("redis-server"):
+        print("note: no redis-server: the queue is not measured", file=sys.stderr)
+        return None
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"redis://127.0.0.1:{port}/0"
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    procs = []
+    try:
+        import redis
+
+        conn = redis.Redis.from_url(url)
+        for _ in range(100):
+            try:
+                conn.ping()
+                break
+            except redis.RedisError:
+                time.sleep(0.05)
+        procs = [subprocess.Popen([*GRADER, "worker", url], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL) for _ in range(workers)]
+        time.sleep(2)   # the workers are up and waiting, as they are in a real deployment
+
+        def once() -> float:
+            conn.flushall()
+            shutil.rmtree(out, ignore_errors=True)
+            return timed([*GRADER, "batch", str(source), "--assignment", "signals-profile", "--queue", url,
+                          "--output-dir", str(out)], ROOT)
+        return median_of(runs, once)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(30)
+        server.terminate()
+        server.wait(10)
 
 
 def peak_child_rss(project: Path, out: Path) -> float:
@@ -203,6 +249,9 @@ def main() -> int:
             runs = max(1, args.batch_runs)
             results["batch_jobs1_s"] = median_of(runs, lambda: bench_batch(source, 1, work / "b1"))
             results["batch_jobs2_s"] = median_of(runs, lambda: bench_batch(source, 2, work / "b2"))
+            queued = bench_queue(source, 2, runs, work / "q2")
+            if queued is not None:
+                results["queue_workers2_s"] = queued
         if args.class_size:
             source = make_class(work, args.class_size)
             results["class_n"] = args.class_size
@@ -224,6 +273,14 @@ def main() -> int:
             (f"grader batch, {r['batch_n']} submissions, --jobs 1", f"{r['batch_jobs1_s']:.1f} s", ""),
             (f"grader batch, {r['batch_n']} submissions, --jobs 2", f"{r['batch_jobs2_s']:.1f} s", ""),
             ("throughput jobs2 / jobs1", f"{r['batch_jobs1_s'] / r['batch_jobs2_s']:.2f}x", "target >= 1.8x"),
+        ]
+    if "queue_workers2_s" in r:
+        rows += [
+            (f"grader batch --queue, {r['batch_n']} submissions, 2 workers", f"{r['queue_workers2_s']:.1f} s", ""),
+            ("throughput queue / local jobs2", f"{r['batch_jobs2_s'] / r['queue_workers2_s']:.2f}x",
+             "target >= 0.85x"),
+            ("added cost per job on the queue",
+             f"{(r['queue_workers2_s'] - r['batch_jobs2_s']) / r['batch_n'] * 1000:.0f} ms", ""),
         ]
     if "class_n" in r:
         rows.append((f"grader batch, {r['class_n']} submissions, {r['cores']} jobs",
