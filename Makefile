@@ -44,14 +44,23 @@ system-tools:
 test-tools:
 	$(call apt_install,$(TEST_PACKAGES))
 
-# Grade the bundled examples: the untouched template and the reference solution.
+# Grade the bundled examples: every assignment's untouched starter and its reference solution
+# (reports/<assignment>-starter.json and -solution.json); signals-profile's starter is
+# student_template/. The summary line of each is printed.
 examples: setup
 	rm -rf build/examples && mkdir -p build/examples reports
-	cp -R student_template build/examples/template
-	cp -R student_template build/examples/solution
-	cp -R assignments/signals-profile/solution/. build/examples/solution/
-	$(BIN)/grader grade build/examples/template --output reports/template.json
-	$(BIN)/grader grade build/examples/solution --output reports/solution.json
+	@set -e; for dir in assignments/*/; do \
+	  name=$$(basename "$$dir"); starter="$$dir/starter"; \
+	  [ -f "$$starter/manage.py" ] || starter=student_template; \
+	  cp -R "$$starter" "build/examples/$$name-starter"; \
+	  cp -R "$$starter" "build/examples/$$name-solution"; \
+	  cp -R "$$dir/solution/." "build/examples/$$name-solution/"; \
+	  for case in starter solution; do \
+	    $(BIN)/grader grade "build/examples/$$name-$$case" --assignment "$$name" \
+	      --output "reports/$$name-$$case.json" --quiet; \
+	    $(BIN)/python -c 'import json, sys; r = json.load(open(sys.argv[1])); print("%s: %s %g/%g" % (sys.argv[1], r["status"], r["score"], r["max_score"]))' "reports/$$name-$$case.json"; \
+	  done; \
+	done
 
 test: setup test-tools
 	$(BIN)/python -m pytest

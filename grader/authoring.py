@@ -253,7 +253,7 @@ def check_assignment(path: Path | str, jobs: int | None = None, mode: str = "aut
         if report.get("grader_fault"):
             problems.append(f"grader fault: {report['grader_fault']}")
         outcomes.append(Outcome(case, report, problems))
-    named = [d for c in assignment.checks for d in c.diagnoses]
+    named = list(dict.fromkeys(d for c in assignment.checks for d in c.diagnoses))   # each once
     shown = {c.get("diagnosis") for o in outcomes if o.report for c in o.report["checks"]}
     checked = Checked(assignment, outcomes, uncovered=[d for d in named if d not in shown])
     return checked

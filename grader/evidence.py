@@ -35,6 +35,9 @@ class Evidence:
     related: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (rel role, role, pk) -> rows
     sql_failures: dict[str, str] = field(default_factory=dict)             # nodeid -> why (sql, verify.py)
     notes: dict[str, dict[str, list[str]]] = field(default_factory=dict)   # nodeid -> name -> values
+    # nodeid -> why its queries cannot run (a table or field they name is missing): the
+    # grader's problem only for a test whose pass it must check (a failed test's are moot)
+    unreadable: dict[str, str] = field(default_factory=dict)
     # The grader cannot find what it needs (the model map, a recorded table): not proof of
     # tampering, so the run is an error rather than `tampered`.
     grader_problem: bool = False
@@ -80,6 +83,9 @@ class Evidence:
                     count = self.related.get((rel, role, pk), 0)
                     if count != n:
                         return False, f"{role} {pk} has {count} {rel} rows, not {n}"
+        if nodeid in self.unreadable:
+            self.grader_problem = True
+            return False, self.unreadable[nodeid]
         if nodeid in self.sql_failures:
             return False, self.sql_failures[nodeid]
         if spec.verify:
@@ -216,7 +222,8 @@ def _read(db: Path | None, specs: dict[str, EvidenceSpec]) -> Evidence:
                 try:
                     text, params = render_sql(query, models, roles, ev.tracked.get(nodeid, {}))
                 except _Missing as exc:
-                    return grader_problem(f"evidence query {i} of {nodeid}: {exc}")
+                    ev.unreadable[nodeid] = f"evidence query {i} of {nodeid}: {exc}"
+                    break
                 found = conn.execute(text, params).fetchmany(3)
                 if found:
                     ev.sql_failures[nodeid] = (f"the database check {i} of this test found rows it must "

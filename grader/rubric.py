@@ -69,6 +69,9 @@ class EvidenceSpec:
 
 USER_ROLE = "user"   # always the project's AUTH_USER_MODEL
 ANY_SENDER = "*"     # a [connections] sender: connected for every sender (no sender=)
+LEGACY_MODEL_KEY = "profile_model"   # 0.1: an alias of [models] profile
+TOP_LEVEL_KEYS = frozenset({"assignment", "title", "teaches", "models", LEGACY_MODEL_KEY, "authoring", "limits",
+                            "visibility", "runtime", "folders", "checks", "evidence", "connections"})
 
 
 @dataclass(frozen=True)
@@ -240,6 +243,10 @@ def load(root: Path) -> Assignment:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise RubricError(f"{path}: not valid TOML: {exc}") from None
 
+    unknown = set(data) - TOP_LEVEL_KEYS
+    if unknown:
+        raise RubricError(f"{path}: unknown keys {sorted(unknown)} (a rubric has "
+                          f"{', '.join(sorted(TOP_LEVEL_KEYS))})")
     checks: list[Check] = []
     seen: set[str] = set()
     for i, entry in enumerate(data.get("checks", [])):

@@ -187,6 +187,23 @@ def _die_with_worker() -> None:
             os._exit(1)
 
 
+def _install_runtimes() -> None:
+    """The packages every assignment allows, installed before the first job (once; cached), so
+    that no job spends its time limit on an install."""
+    import sys
+
+    from grader import runtime
+
+    for name in rubric.available():
+        with contextlib.suppress(rubric.RubricError):
+            found = rubric.find(name)
+            if not runtime.installed(found.runtime):
+                print(f"grader: installing the packages {name} allows (once)", file=sys.stderr, flush=True)
+                env = runtime.ensure(found.runtime)
+                if not env.usable:
+                    print(f"grader: {name}: {env.problem}", file=sys.stderr, flush=True)
+
+
 def worker_classes():
     """RQ's Worker and Job, made to run grading jobs only, with a short heartbeat."""
     _, rq, JSONSerializer = _rq()
@@ -217,6 +234,7 @@ def work(url: str, queue: str = QUEUE, burst: bool = False, mode: str = "auto") 
                          "--sandbox none to grade without isolation anyway.")
     _WORKER_SANDBOX = resolved
     conn = connect(url)
+    _install_runtimes()
     GraderWorker, GraderJob, JSONSerializer = worker_classes()
     _, rq, _ = _rq()
     q = rq.Queue(queue, connection=conn, serializer=JSONSerializer, job_class=GraderJob)

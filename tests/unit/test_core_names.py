@@ -8,7 +8,7 @@ from conftest import ROOT
 
 EXERCISE_WORDS = re.compile(r"[Pp]rofile|UsersConfig|signals-profile|\busers/|'users'|\"users\"")
 # The 0.1 rubric key is still read, as an alias of [models] profile.
-ALLOWED = ('if "profile_model" in data:', 'models = {"profile": data["profile_model"], **models}',
+ALLOWED = ('if "profile_model" in data:', 'LEGACY_MODEL_KEY = "profile_model"', 'models = {"profile": data["profile_model"], **models}',
            '[models] maps roles to models, like profile = \\"users.Profile\\"')
 
 

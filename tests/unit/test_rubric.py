@@ -189,6 +189,11 @@ MALFORMED = {
     "evidence-bad-key": (_sub('{ objects = { user = 3 }, related', '{ objcts = { user = 3 }, related'),
                          "a table with objects, related, sql and verify"),
     "no-checks": (lambda text: text[:text.index("[[checks]]")], "no \\[\\[checks\\]\\]"),
+    "misspelt-top-level-key": (_sub('[limits]\n', '[limit]\n'), "unknown keys \\['limit'\\]"),
+    "connection-sender-not-a-role": (_sub('sender = "user"', 'sender = "users"'), "neither a role of \\[models\\] nor '\\*'"),
+    "verify-function-missing": (_sub('"test_resave.py::test_save_again" = { objects = { user = 1 }, related = { profile = 1 } }',
+                                     '"test_resave.py::test_save_again" = { objects = { user = 1 }, verify = ["gone"] }'),
+                                "names verify functions, but .*verify.py is missing"),
 }
 
 

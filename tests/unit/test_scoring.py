@@ -584,3 +584,107 @@ def test_a_ledger_row_the_child_never_writes_makes_the_evidence_unreadable(tmp_p
     conn.close()
     ev = evidence.read(db)
     assert not ev.available and "cannot be read" in ev.problem
+
+
+def _ledger(tmp_path, rows, models=(), roles=()):
+    """A grading database with the child's ledger, model map and roles."""
+    import json
+    import sqlite3
+
+    db = tmp_path / "grading.sqlite3"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE _grader_evidence (nodeid TEXT, kind TEXT, value INTEGER)")
+    conn.executemany("INSERT INTO _grader_evidence VALUES (?, ?, ?)", rows)
+    conn.execute("CREATE TABLE _grader_models (label TEXT, db_table TEXT, pk_column TEXT, columns TEXT, related TEXT)")
+    conn.executemany("INSERT INTO _grader_models VALUES (?, ?, ?, ?, ?)",
+                     [(label, table, "id", json.dumps(cols), "{}") for label, table, cols in models])
+    conn.execute("CREATE TABLE _grader_roles (role TEXT, label TEXT)")
+    conn.executemany("INSERT INTO _grader_roles VALUES (?, ?)", roles)
+    conn.execute("CREATE TABLE blog_tag (id INTEGER PRIMARY KEY, name TEXT)")
+    conn.execute("INSERT INTO blog_tag VALUES (7, 'red')")
+    conn.commit()
+    conn.close()
+    return db
+
+
+def test_a_query_naming_a_missing_field_matters_only_for_a_test_that_passed(tmp_path):
+    """A student who renamed a field fails the tests that need it: their queries are moot; the
+    grader cannot vouch for a pass whose query cannot run, so that is an error, not tampered."""
+    from grader import evidence
+    from grader.rubric import EvidenceSpec
+
+    db = _ledger(tmp_path, [("t::a", "start", 0), ("t::a", "done", 0), ("t::a", "object:tag", 7)],
+                 models=[("blog.Tag", "blog_tag", {"id": "id", "name": "name"})], roles=[("tag", "blog.Tag")])
+    spec = EvidenceSpec(objects={"tag": 1}, sql=("SELECT 1 FROM {tag} WHERE {tag.post_count} < 0",))
+    ev = evidence.read(db, {"t::a": spec, "t::b": spec})
+    assert ev.available and not ev.grader_problem
+    ok, reason = ev.confirms("t::a", spec)
+    assert not ok and ev.grader_problem and "post_count" in reason
+
+
+def test_notes_and_verify_functions_back_a_pass_or_say_why_not(tmp_path):
+    from grader import evidence, verify
+    from grader.rubric import EvidenceSpec
+
+    db = _ledger(tmp_path, [("t::a", "start", 0), ("t::a", "note:file", "docs/a.txt"), ("t::a", "done", 0)],
+                 models=[("blog.Tag", "blog_tag", {"id": "id", "name": "name"})], roles=[("tag", "blog.Tag")])
+    media = tmp_path / "media"
+    (media / "docs").mkdir(parents=True)
+    (tmp_path / "verify.py").write_text(
+        "def gone(run):\n"
+        "    name = run.note('file')\n"
+        "    return f'{name} is still there' if run.media.exists(name) else None\n"
+        "def tags(run):\n"
+        "    return None if run.query('SELECT {tag.name} FROM {tag}') == [('red',)] else 'no red tag'\n"
+        "def broken(run):\n"
+        "    raise KeyError('oops')\n")
+    spec = EvidenceSpec(verify=("gone", "tags"))
+    ev = evidence.read(db, {"t::a": spec}, verify.Verifier(tmp_path / "verify.py", db, {"media": media}))
+    assert ev.notes == {"t::a": {"file": ["docs/a.txt"]}}
+    assert ev.confirms("t::a", spec) == (True, "")
+    (media / "docs" / "a.txt").write_text("still here")
+    assert ev.confirms("t::a", spec) == (False, "docs/a.txt is still there")
+    (media / "docs" / "a.txt").unlink()
+    (media / "docs" / "a.txt").symlink_to(tmp_path / "verify.py")     # a link is not the file
+    assert ev.confirms("t::a", spec) == (True, "")
+    ok, reason = ev.confirms("t::a", EvidenceSpec(verify=("broken",)))
+    assert not ok and ev.grader_problem and "broken() failed" in reason
+
+
+def test_a_folder_is_read_without_following_links(tmp_path):
+    from grader.verify import Folder, Mailbox
+
+    root = tmp_path / "media"
+    root.mkdir()
+    (root / "a.txt").write_text("a")
+    (root / "out").symlink_to(tmp_path)            # a link out of the folder
+    (tmp_path / "secret.txt").write_text("s")
+    folder = Folder(root)
+    assert folder.files() == {"a.txt": 1}
+    assert folder.read("a.txt") == b"a" and folder.read("out/secret.txt") is None
+    assert not folder.exists("../secret.txt") and not folder.exists("out/secret.txt")
+    mail = tmp_path / "mail"
+    mail.mkdir()
+    (mail / "1.log").write_bytes(b"Subject: Order 1\nTo: a@localhost\n\nhi\n" + b"-" * 79 + b"\n"
+                                 b"Subject: Order 2\nTo: b@localhost\n\nho\n" + b"-" * 79 + b"\n")
+    assert [str(m["subject"]) for m in Mailbox(mail).messages] == ["Order 1", "Order 2"]
+
+
+@pytest.mark.parametrize("spec, events, ok", [
+    ({"signal": "request_started", "sender": "*", "ready": "stats"},
+     [{"event": "connect", "signal": "request_started", "sender": "", "phase": "ready", "app": "stats"}], True),
+    ({"signal": "request_started", "sender": "*", "ready": "stats"},        # one handler only
+     [{"event": "connect", "signal": "request_started", "sender": "<class 'WSGIHandler'>", "phase": "ready",
+       "app": "stats"}], False),
+    ({"signal": "shop.signals.order_placed", "sender": "order", "ready": "inventory"},
+     [{"event": "connect", "signal": "shop.signals.order_placed", "sender": "shop.Order", "phase": "ready",
+       "app": "inventory"}], True),
+    ({"signal": "shop.signals.order_placed", "sender": "order", "ready": "inventory"},
+     [{"event": "connect", "signal": "shop.signals.order_placed", "sender": "shop.Order", "phase": "ready",
+       "app": "shop"}], False),
+])
+def test_connections_for_every_sender_custom_signals_and_apps_without_models(spec, events, ok):
+    from grader.evidence import Evidence
+
+    ev = Evidence(True, roles={"order": "shop.Order", "user": "auth.User"})
+    assert ev.confirms_connection(spec, events)[0] is ok

@@ -141,6 +141,24 @@ def _spec(spec: dict | None) -> dict:
     return config.CONNECTIONS.get(nodeid) or next(iter(config.CONNECTIONS.values()))
 
 
+def sender_name(sender) -> str:
+    """A sender as the student wrote it: `Post.tags.through` for the table Django makes for a
+    many-to-many field (not its internal name Post_tags), `Post.tags` for the field itself, a
+    model's or class's name."""
+    meta = getattr(sender, "_meta", None)
+    if meta is not None and meta.auto_created:
+        owner = meta.auto_created
+        for field in owner._meta.many_to_many:
+            if field.remote_field.through is sender:
+                return f"{owner.__name__}.{field.name}.through"
+    field = getattr(sender, "field", None)   # a many-to-many descriptor (Post.tags)
+    if meta is None and field is not None and getattr(field, "model", None) is not None:
+        model = field.related_model if getattr(sender, "reverse", False) else field.model
+        name = field.remote_field.related_name if getattr(sender, "reverse", False) else field.name
+        return f"{getattr(model, '__name__', model)}.{name}"
+    return getattr(sender, "__name__", None) or str(sender)
+
+
 def _plus(advice: dict, diagnosis: str) -> str:
     return f" {advice[diagnosis]}" if advice.get(diagnosis) else ""
 
@@ -213,12 +231,12 @@ def registration_problem(spec: dict | None = None, advice: dict | None = None) -
                 f"Import the receiver module in {config_name}.ready() instead."
                 f"{plus('connected-outside-ready')}", importer)
     for c in on_signal:
-        sender = getattr(c.sender, "__name__", str(c.sender))
+        sender = sender_name(c.sender)
         wanted = ("every sender: connect it without sender=, so that it runs whoever sends it."
                   if any_sender else
                   f"the user model ({Sender._meta.label}). Use sender=settings.AUTH_USER_MODEL or "
                   "get_user_model()." if spec["sender"] == "user"
-                  else f"{Sender._meta.label}.")
+                  else f"{sender_name(Sender)}.")
         return ("wrong-sender",
                 f"your {signal_name} receiver {at(c)} listens to {sender}, not to {wanted}"
                 f"{plus('wrong-sender')}", c.call_site)

@@ -277,8 +277,9 @@ def _explain(exc: Exception) -> tuple[str, str]:
                 "`super().save(*args, **kwargs)`.")
     if isinstance(exc, TypeError) and "unexpected keyword argument" in text:
         return ("receiver-kwargs",
-                "Django calls receivers with keyword arguments (signal, raw, using, "
-                "update_fields, ...). Give your receiver a **kwargs parameter.")
+                "Django calls receivers with keyword arguments (sender, signal and the signal's own: "
+                "created and update_fields for post_save, action and pk_set for m2m_changed, ...), "
+                "and a later Django may add more. Give your receiver a **kwargs parameter.")
     if isinstance(exc, ValueError) and "must be a" in text and "instance" in text:
         return ("receiver-without-sender",
                 "Your receiver also runs when other models send the signal and treats their "
