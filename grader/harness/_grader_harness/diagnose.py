@@ -176,7 +176,7 @@ def registration_problem(spec: dict | None = None, advice: dict | None = None) -
     any_sender = spec["sender"] == ANY_SENDER
     Sender = None if any_sender else _role_model(spec["sender"])
     sender_text = ("any sender" if any_sender else
-                   "the user model" if spec["sender"] == "user" else Sender.__name__)
+                   "the user model" if spec["sender"] == "user" else sender_name(Sender))
     app_label = ready_app(spec["ready"])
     if signal is None:
         return ("signal-not-defined",
