@@ -132,12 +132,20 @@ def grade_path(path: Path, assignment: str | rubric.Assignment | None = None, sa
         folder = Path(tmp) / "submission"
         try:
             archives.unpack(path, folder)
-            return _grade_started(folder, assignment or rubric.default_name(folder), sandbox,
+            return _grade_started(folder, assignment or rubric.default_name(_project_root(folder)), sandbox,
                                   archives.stem(path), notify)
         except archives.ArchiveError as exc:
             raise UsageError(str(exc)) from None
         finally:
             fstree.remove(folder)
+
+
+def _project_root(folder: Path) -> Path:
+    """Where the project is in an unpacked archive (its marker file names the assignment)."""
+    try:
+        return discover(folder).root
+    except DiscoveryError:
+        return folder
 
 
 def _grade_started(path: Path, assignment, sandbox: str, name: str | None, notify) -> Report:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from grader.model import Identity, Report
+
 STATUSES = ("graded", "error", "timeout", "tampered", "missing")
 FAILED_CHECK = ("failed", "error")
 
@@ -18,10 +20,10 @@ def num(value: float | None) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def identity_of(report: dict[str, Any]) -> dict[str, Any]:
-    """The platform identity of a report (name, platform id, gradebook login, late), with
-    empty values where the report has none (``grader grade`` reports, old reports)."""
-    ident = report.get("identity") if isinstance(report.get("identity"), dict) else {}
-    return {"name": str(ident.get("name") or ""), "platform": str(ident.get("platform") or ""),
-            "id": str(ident.get("id") or ""), "login": str(ident.get("login") or ""),
-            "late": bool(ident.get("late")), "folder": str(ident.get("folder") or "")}
+def identity_of(report: Report) -> dict[str, Any]:
+    """The platform identity of a report (name, platform id, gradebook login, late, the
+    download's folder), with empty values where the report has none (``grader grade`` reports,
+    old reports)."""
+    ident = report.identity or Identity()
+    return {"name": ident.name, "platform": ident.platform, "id": ident.id, "login": ident.login,
+            "late": ident.late, "folder": ident.folder}

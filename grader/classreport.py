@@ -10,7 +10,8 @@ Made to stay usable for a class of hundreds: the students who need attention com
 (lowest score first), those with full marks are folded in a ``<details>``; each student's
 section has an id made from the student id (``student-<slug>``) that every link uses; every
 diagnosis is listed. :func:`student_section` and :func:`page` also make the one-student page
-(``renderers/html.py``).
+(``renderers/html.py``). :func:`render_lesson` makes the page of a lesson (several
+assignments, ``grader report DIR DIR...``).
 """
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ import html
 import re
 import unicodedata
 from typing import Any, Iterator
+from urllib.parse import quote
 
-from grader.classdata import FAILED_CHECK, STATUSES, identity_of, num
+from grader.classdata import FAILED_CHECK, STATUSES, num
+from grader.model import Identity, Report
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 TOP_DIAGNOSES = 10       # diagnoses in the main table; the rest are in a <details> below it
@@ -326,42 +329,45 @@ def _overview(s: dict[str, Any], anchors: list[str], failing: list[int], passing
 
 # ----------------------------------------------------------------------------- one student
 
-def student_section(report: dict[str, Any], anchor: str = "", heading: str = "h3") -> str:
+def student_section(report: Report | dict[str, Any], anchor: str = "", heading: str = "h3") -> str:
     """One student's feedback as a <section>: who (name and id, late), score and status,
     the run's message, every check (result, points, feedback, where, diagnosis, the
     student's traceback, hint), warnings, what the submission printed, and the versions
-    that graded it. `report` is a per-student report as its JSON has it. Used for each
-    student of report.html and for the one-student page (renderers/html.py)."""
-    ident = identity_of(report)
-    status = str(report.get("status", ""))
+    that graded it. `report` is a per-student report (a dict as its JSON has it is read with
+    Report.from_dict). Used for each student of report.html and for the one-student page
+    (renderers/html.py)."""
+    if isinstance(report, dict):
+        report = Report.from_dict(report)
+    ident = report.identity or Identity()
+    status = report.status.value
     checks = []
-    for c in report.get("checks", []) or []:
-        check_status = str(c.get("status", ""))
+    for c in report.checks:
+        check_status = c.status.value
         mark, cls = MARKS.get(check_status, ("?", "error"))
-        body = [f'<div class="feedback">{esc(c.get("feedback", ""))}</div>'] if c.get("feedback") else []
-        if c.get("location"):
-            body.append(f'<div class="where">where: <code>{esc(c["location"])}</code></div>')
-        if c.get("diagnosis") and check_status in FAILED_CHECK:
-            body.append(f'<div>diagnosis: <code>{esc(c["diagnosis"])}</code></div>')
-        if c.get("student_traceback"):
-            body.append(f'<pre class="traceback">{esc(chr(10).join(map(str, c["student_traceback"])))}</pre>')
-        if check_status != "passed" and c.get("hint"):
-            body.append(f'<div class="hint">hint: {esc(c["hint"])}</div>')
-        checks.append(f'<tr class="check" data-check="{esc(c.get("id", ""))}">'
-                      f'<td>{esc(c.get("title", ""))}<br><code>{esc(c.get("id", ""))}</code></td>'
+        body = [f'<div class="feedback">{esc(c.feedback)}</div>'] if c.feedback else []
+        if c.location:
+            body.append(f'<div class="where">where: <code>{esc(c.location)}</code></div>')
+        if c.diagnosis and check_status in FAILED_CHECK:
+            body.append(f'<div>diagnosis: <code>{esc(c.diagnosis)}</code></div>')
+        if c.student_traceback:
+            body.append(f'<pre class="traceback">{esc(chr(10).join(map(str, c.student_traceback)))}</pre>')
+        if check_status != "passed" and c.hint:
+            body.append(f'<div class="hint">hint: {esc(c.hint)}</div>')
+        checks.append(f'<tr class="check" data-check="{esc(c.id)}">'
+                      f'<td>{esc(c.title)}<br><code>{esc(c.id)}</code></td>'
                       f'<td class="check-{cls}">{mark} {esc(check_status)}</td>'
-                      f'<td class="n">{esc(num(c.get("score", 0)))} / {esc(num(c.get("max_score", 0)))}</td>'
+                      f'<td class="n">{esc(num(c.score))} / {esc(num(c.max_score))}</td>'
                       f'<td>{"".join(body)}</td></tr>')
-    warnings = "".join(f"<li>{esc(w)}</li>" for w in report.get("warnings", []) or [])
-    output = report.get("output") or ""
-    message = report.get("message") or ("No submission was found for this student."
-                                        if status == "missing" else "")
+    warnings = "".join(f"<li>{esc(w)}</li>" for w in report.warnings or [])
+    output = report.output or ""
+    message = report.message or ("No submission was found for this student."
+                                 if status == "missing" else "")
     id_attr = f' id="{esc(anchor)}"' if anchor else ""
     parts = [
-        f'<section class="student {esc(status)}"{id_attr} data-student="{esc(report["submission"])}">',
-        f'<{heading}>{_who(report["submission"], ident["name"], ident["late"])}</{heading}>',
-        f'<p class="score"><span class="student-score">{esc(num(report["score"]))}</span> / '
-        f'{esc(num(report["max_score"]))} · <span class="status-{esc(status)}">{esc(status)}</span></p>',
+        f'<section class="student {esc(status)}"{id_attr} data-student="{esc(report.submission)}">',
+        f'<{heading}>{_who(report.submission, ident.name, ident.late)}</{heading}>',
+        f'<p class="score"><span class="student-score">{esc(num(report.score))}</span> / '
+        f'{esc(num(report.max_score))} · <span class="status-{esc(status)}">{esc(status)}</span></p>',
         f'<p class="message">{esc(message)}</p>',
     ]
     # A missing student has nothing graded: every check would only say "skipped".
@@ -373,14 +379,14 @@ def student_section(report: dict[str, Any], anchor: str = "", heading: str = "h3
     if output.strip():
         parts.append(f'<details><summary>what the submission printed</summary><pre class="output">'
                      f'{esc(output)}</pre></details>')
-    duration = report.get("duration_s")
+    duration = report.duration_s
     meta = " · ".join(esc(x) for x in (
-        f'graded {report["graded_at"]}' if report.get("graded_at") else "",
+        f'graded {report.graded_at}' if report.graded_at else "",
         f'{num(duration)} s' if isinstance(duration, (int, float)) and not isinstance(duration, bool) else "",
-        f'sandbox {report["sandbox"]}' if report.get("sandbox") else "",
-        f'grader {report["grader_version"]}' if report.get("grader_version") else "",
-        f'Django {report["django_version"]}' if report.get("django_version") else "",
-        f'Python {report["python_version"]}' if report.get("python_version") else "") if x)
+        f'sandbox {report.sandbox}' if report.sandbox else "",
+        f'grader {report.grader_version}' if report.grader_version else "",
+        f'Django {report.django_version}' if report.django_version else "",
+        f'Python {report.python_version}' if report.python_version else "") if x)
     parts.append(f'<p class="meta versions">{meta}</p></section>')
     return "".join(parts)
 
@@ -421,7 +427,7 @@ def _sandbox_banner(s: dict[str, Any]) -> str:
             "on a machine with bubblewrap.</p>\n")
 
 
-def render(summary: dict[str, Any], reports: list[dict[str, Any]]) -> str:
+def render(summary: dict[str, Any], reports: list[Report]) -> str:
     """The whole page: summary, distribution, checks, diagnoses, then every student (who
     needs attention first; those with full marks folded in a <details>)."""
     s = summary
@@ -458,4 +464,117 @@ generated {esc(s["generated_at"])} · grader {esc(", ".join(s["grader_versions"]
 {len(passing)} with full marks (folded below them).</p>
 {_overview(s, anchors, failing, passing)}
 {sections}"""
+    return page(title, header, main)
+
+
+# ----------------------------------------------------------------------------- a lesson
+
+def _lesson_cards(s: dict[str, Any]) -> str:
+    def stat(key: str) -> str:
+        return num(s[key]) if s[key] is not None else "–"
+
+    cards = [("count", "Students", str(s["count"])),
+             ("assignments", "Assignments", str(len(s["assignments"]))),
+             ("mean", "Mean total", f'{stat("mean")} / {num(s["max_score"])}' if s["mean"] is not None else "–"),
+             ("median", "Median", stat("median")), ("min", "Lowest", stat("min")), ("max", "Highest", stat("max")),
+             ("full-marks", "Full marks", str(s["full_marks"])),
+             ("incomplete", "Missing a report", str(s["incomplete"]))]
+    items = "".join(f'<div class="card"><dt>{esc(label)}</dt><dd id="stat-{key}">{esc(value)}</dd></div>'
+                    for key, label, value in cards)
+    return f'<dl class="cards">{items}</dl>'
+
+
+def _href(path: str, fragment: str = "") -> str:
+    """A link to a file given relative to the page, with an optional #fragment."""
+    return quote(path, safe="/") + (f"#{fragment}" if fragment else "")
+
+
+def _assignments_table(s: dict[str, Any]) -> str:
+    rows = []
+    for a in s["assignments"]:
+        name = f'<code>{esc(a["assignment"])}</code>'
+        if a["report"]:
+            name = f'<a href="{esc(_href(a["report"]))}">{name}</a>'
+        by = a["by_status"]
+        not_graded = sum(by.get(k, 0) for k in ("error", "timeout", "tampered"))
+        missing = by.get("missing", 0) + a["no_report"]
+        rows.append(
+            f'<tr class="assignment-row" data-assignment="{esc(a["assignment"])}"><td>{name}</td>'
+            f'<td class="n points">{esc(num(a["max_score"]))}</td><td class="n reports">{a["count"]}</td>'
+            f'<td class="n mean">{esc(num(a["mean"])) if a["mean"] is not None else "–"}</td>'
+            f'<td class="n full-marks">{a["full_marks"]}</td><td class="n not-graded">{not_graded}</td>'
+            f'<td class="n missing">{missing}</td></tr>')
+    return ('<table id="assignments"><thead><tr><th>assignment</th><th class="n">points</th>'
+            '<th class="n">reports</th><th class="n">mean</th><th class="n">full marks</th>'
+            '<th class="n" title="error, timeout or tampered">not graded</th>'
+            '<th class="n" title="no report in its folder, or nothing submitted">missing</th></tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
+
+
+def _lesson_cell(a: dict[str, Any], cell: dict[str, Any] | None, links: dict[str, str], student: str) -> str:
+    name = esc(a["assignment"])
+    if cell is None:
+        return (f'<td class="n mark status-missing no-report" data-assignment="{name}" '
+                f'title="no report in this assignment\'s folder">–</td>')
+    score = esc(num(cell["score"]))
+    if a["report"] and student in links:
+        score = f'<a href="{esc(_href(a["report"], links[student]))}">{score}</a>'
+    status = cell["status"]
+    label = "" if status == "graded" else f' <span class="status-{esc(status)}">{esc(status)}</span>'
+    late = '<span class="late" title="submitted after the deadline">late</span>' if cell["late"] else ""
+    return (f'<td class="n mark status-{esc(status)}" data-assignment="{name}" title="{esc(status)}">'
+            f'{score}{label}{late}</td>')
+
+
+def render_lesson(lesson: dict[str, Any], anchors: dict[str, dict[str, str]] | None = None) -> str:
+    """The page of a lesson (the dict gradebook.lesson_summary makes): the lesson's summary,
+    per assignment its points, mean, full marks and who is missing, then every student's
+    score and status in each assignment and their total. A score links to the student's
+    section of that assignment's report.html. `anchors`: per assignment, each student's
+    anchor in its report.html (by default those report.html gives them, from the lesson's
+    students)."""
+    s = lesson
+    names = [a["assignment"] for a in s["assignments"]]
+    if anchors is None:
+        # report.html of an assignment names its sections from its own students, sorted as
+        # its summary.json lists them (by student id), which the lesson keeps.
+        anchors = {}
+        for name in names:
+            ids = [st["student"] for st in s["students"] if st["assignments"][name] is not None]
+            anchors[name] = {}
+            for sid, anchor in zip(ids, student_anchors(ids)):
+                anchors[name].setdefault(sid, anchor)
+    order = sorted(range(len(s["students"])),
+                   key=lambda i: (_natural(s["students"][i]["student"]), s["students"][i]["student"]))
+    own = student_anchors([st["student"] for st in s["students"]])
+    rows = []
+    for i in order:
+        st = s["students"][i]
+        cells = "".join(_lesson_cell(a, st["assignments"][a["assignment"]], anchors.get(a["assignment"], {}),
+                                     st["student"]) for a in s["assignments"])
+        rows.append(f'<tr class="student-row" id="{esc(own[i])}" data-student="{esc(st["student"])}">'
+                    f'<td>{esc(student_label(st["student"], st["name"]))}</td>{cells}'
+                    f'<td class="n total">{esc(num(st["total"]))} / {esc(num(st["max_score"]))}</td></tr>')
+    head = "".join(f'<th class="n"><code>{esc(name)}</code></th>' for name in names)
+    title = f"Lesson report: {', '.join(names)}"
+    unsandboxed = [f"{name}: {', '.join(a['unsandboxed'][:10])}" + (
+        f" and {len(a['unsandboxed']) - 10} more" if len(a["unsandboxed"]) > 10 else "")
+        for a in s["assignments"] for name in [a["assignment"]] if a.get("unsandboxed")]
+    banner = (f'<p class="banner" role="alert"><strong>Graded without the sandbox:</strong> '
+              f'{esc("; ".join(unsandboxed))}. These submissions ran without bubblewrap, so each could '
+              "read and change whatever the grader could. Do not use these marks as grades: grade "
+              "again on a machine with bubblewrap.</p>\n") if unsandboxed else ""
+    header = f"""<h1>{esc(title)}</h1>
+{banner}<p class="meta">{esc(s["count"])} students · {len(names)} assignments · \
+maximum {esc(num(s["max_score"]))} points ·
+generated {esc(s["generated_at"])}</p>"""
+    main = f"""<h2 id="summary">Summary</h2>
+{_lesson_cards(s)}
+<p class="meta">A student's total sums the points of the assignments they have a report in: an assignment
+whose folder holds no report of theirs shows an empty cell (–), adds nothing and counts as missing.</p>
+<h2 id="per-assignment">Assignments</h2>
+{_assignments_table(s)}
+<h2 id="all-students">Students</h2>
+<table id="students" class="marks"><thead><tr><th>student</th>{head}<th class="n">total</th></tr></thead>
+<tbody>{"".join(rows)}</tbody></table>"""
     return page(title, header, main)

@@ -156,15 +156,35 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--dir", type=Path, default=Path("assignments"), metavar="DIR",
                    help="where to make it (default: ./assignments)")
 
-    r = sub.add_parser("report", help="rewrite the gradebook from the JSON reports in a folder",
+    r = sub.add_parser("report", help="rewrite the gradebook from the JSON reports in a folder, or a "
+                                      "lesson's from a folder per assignment",
                        description="Read DIR/*.json (per-student reports) and write DIR/grades.csv, "
-                                   "DIR/grades-canvas.csv, DIR/report.html and DIR/summary.json.")
-    r.add_argument("folder", type=Path, metavar="DIR", help="folder with the per-student JSON reports")
+                                   "DIR/grades-canvas.csv, DIR/report.html and DIR/summary.json (and "
+                                   "DIR/grades-moodle.csv for a Moodle class). "
+                                   "With several DIRs, one per assignment of a lesson (or with "
+                                   "--output-dir), write one sheet for the lesson into the --output-dir "
+                                   "instead, the DIRs being only read: grades.csv (a column per assignment "
+                                   "in the order given, the lesson's total, each assignment's status), "
+                                   "grades-canvas.csv (a column per assignment and a Points Possible row; no "
+                                   "total, Canvas computes its own), grades-moodle-<assignment>.csv (Moodle's "
+                                   "grading worksheet is per assignment: one for each assignment of a Moodle "
+                                   "class), report.html and summary.json. Students are matched across the DIRs "
+                                   "by their student id (the report's submission). A student without a report "
+                                   "in a DIR gets an empty cell there and counts as missing there; the total "
+                                   "sums the points that exist. Exit status: 0 when written, 2 for usage errors "
+                                   "(a DIR without reports, or with reports of several assignments, two DIRs "
+                                   "of the same assignment).")
+    r.add_argument("folders", type=Path, nargs="+", metavar="DIR",
+                   help="folder with the per-student JSON reports (of one assignment); several for a lesson")
+    r.add_argument("--output-dir", "-o", type=Path, metavar="OUT",
+                   help="where the lesson's sheet goes (default: reports/lesson in the current folder); "
+                        "with one DIR, writes that assignment's sheet as a lesson of one there")
     r.add_argument("--blank-errors", action="store_true",
                    help="leave the total of error, timeout and tampered submissions empty in the "
-                        "platform CSVs")
-    r.add_argument("--feedback", type=Path, metavar="DIR",
-                   help="also write each student's own feedback into DIR (as grader batch --feedback)")
+                        "platform CSVs (for a lesson: their assignment's cell)")
+    r.add_argument("--feedback", type=Path, metavar="FB",
+                   help="also write each student's own feedback into FB (as grader batch --feedback); "
+                        "for a lesson, each assignment's into FB/<assignment>/")
     return parser
 
 
@@ -213,11 +233,19 @@ def write_outputs(report, output: Path, formats) -> tuple[list[Path], list[str]]
 
 
 def _print_gradebook(written) -> None:
+    from grader import gradebook
+
     s = written.data
-    statuses = ", ".join(f"{n} {k}" for k, n in s["by_status"].items() if n)
     mean = "-" if s["mean"] is None else f"{s['mean']:.2f}".rstrip("0").rstrip(".")
     median = "-" if s["median"] is None else f"{s['median']:g}"
-    print(f"class: {s['count']} students ({statuses}); mean {mean} / {s['max_score']:g}, median {median}")
+    if s["kind"] == gradebook.LESSON_KIND:
+        names = ", ".join(a["assignment"] for a in s["assignments"])
+        print(f"lesson: {s['count']} students, {len(s['assignments'])} assignments ({names}); mean total "
+              f"{mean} / {s['max_score']:g}, median {median}"
+              + (f"; {s['incomplete']} without a report in some assignment" if s["incomplete"] else ""))
+    else:
+        statuses = ", ".join(f"{n} {k}" for k, n in s["by_status"].items() if n)
+        print(f"class: {s['count']} students ({statuses}); mean {mean} / {s['max_score']:g}, median {median}")
     for path in written.files:
         print(f"written: {path}")
     for problem in written.skipped:
@@ -270,20 +298,26 @@ def _print_feedback(written) -> None:
 
 def cmd_report(args) -> int:
     from grader import batch, gradebook
+    from grader.batch.command import lesson_command
 
     try:
-        written = batch.report_command(args.folder, blank=args.blank_errors)
-        feedback = None
-        if args.feedback is not None:
-            from grader import handback
+        if len(args.folders) > 1 or args.output_dir is not None:
+            output = args.output_dir or Path.cwd() / gradebook.DEFAULT_LESSON_DIR
+            lesson = lesson_command(args.folders, output, blank=args.blank_errors, feedback=args.feedback)
+            written, feedback = lesson.gradebook, lesson.feedback
+        else:
+            written = batch.report_command(args.folders[0], blank=args.blank_errors)
+            feedback = []
+            if args.feedback is not None:
+                from grader import handback
 
-            feedback = handback.write(args.folder, args.feedback)
+                feedback.append(handback.write(args.folders[0], args.feedback))
     except gradebook.GradebookError as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     _print_gradebook(written)
-    if feedback is not None:
-        _print_feedback(feedback)
+    for each in feedback:
+        _print_feedback(each)
     return EXIT_OK
 
 

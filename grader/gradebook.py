@@ -1,11 +1,13 @@
-"""The class view of a batch: read the per-student JSON reports of a folder and
-write the gradebook (``grades.csv``, and ``grades-canvas.csv`` in the layout
-Canvas imports), the instructor's ``report.html`` and a machine-readable
-``summary.json``.
+"""The class view of a batch: read the per-student JSON reports of a folder (as typed
+:class:`~grader.model.Report` objects) and write the gradebook (``grades.csv``, and
+``grades-canvas.csv`` in the layout Canvas imports), the instructor's ``report.html`` and a
+machine-readable ``summary.json``.
 
 Everything here is pure data work on the JSON contract (no student code runs,
 no Django): ``grader report DIR`` and the end of ``grader batch`` call
-:func:`write_all`.
+:func:`write_all`. ``grader report DIR DIR...`` (one folder per assignment of a lesson) calls
+:func:`write_lesson`, which writes one sheet for the lesson: a column per assignment and the
+lesson's total.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import csv
 import datetime as _dt
 import io
 import json
+import os
 import re
 import statistics
 from collections import Counter
@@ -22,6 +25,7 @@ from typing import Any
 
 from grader import classreport
 from grader.classdata import FAILED_CHECK, STATUSES, identity_of, num
+from grader.model import CheckStatus, Report
 from grader.renderers import write_atomic
 
 GRADES_CSV = "grades.csv"
@@ -43,6 +47,12 @@ REPORT_HTML = "report.html"
 SUMMARY_JSON = "summary.json"
 SUMMARY_KIND = "grader-batch-summary"
 SUMMARY_VERSION = "1.2"  # 1.1: unsandboxed; 1.2: identity of each student, status missing
+LESSON_KIND = "grader-lesson-summary"
+LESSON_VERSION = "1.0"
+# A lesson's Moodle grading worksheets, one per assignment (a worksheet belongs to one assignment).
+MOODLE_LESSON_CSV = "grades-moodle-{}.csv"
+# Where `grader report DIR DIR...` writes the lesson's sheet unless told (--output-dir).
+DEFAULT_LESSON_DIR = Path("reports") / "lesson"
 # Files of the output folder that are not per-student reports.
 OWN_FILES = frozenset({GRADES_CSV, CANVAS_CSV, MOODLE_CSV, REPORT_HTML, SUMMARY_JSON})
 MAX_REPORT_BYTES = 16 * 1024 * 1024
@@ -71,7 +81,7 @@ class GradebookError(Exception):
 
 @dataclass
 class Loaded:
-    reports: list[dict[str, Any]] = field(default_factory=list)   # sorted by student
+    reports: list[Report] = field(default_factory=list)           # sorted by student
     files: list[str] = field(default_factory=list)                # file name of each report
     skipped: list[str] = field(default_factory=list)              # "name: why" of unusable files
 
@@ -82,6 +92,8 @@ def _looks_like_report(data: Any) -> str | None:
         return "not a JSON object"
     if data.get("kind") == SUMMARY_KIND:
         return "a batch summary"
+    if data.get("kind") == LESSON_KIND:
+        return "a lesson summary"
     for key, kind in (("submission", str), ("assignment", str), ("status", str),
                       ("score", (int, float)), ("max_score", (int, float)), ("checks", list)):
         if not isinstance(data.get(key), kind) or isinstance(data.get(key), bool):
@@ -89,15 +101,21 @@ def _looks_like_report(data: Any) -> str | None:
     for check in data["checks"]:
         if not isinstance(check, dict) or not isinstance(check.get("id"), str):
             return "a check without an id"
+        for key in ("score", "max_score"):
+            if key in check and (not isinstance(check[key], (int, float)) or isinstance(check[key], bool)):
+                return f"a check with no valid {key!r}"
     return None
 
 
 def load_reports(folder: Path) -> Loaded:
-    """Every per-student report (``*.json``) directly in `folder`, sorted by student."""
+    """Every per-student report (``*.json``) directly in `folder`, read into the typed model
+    and sorted by student. A file that is not a usable report (unreadable, larger than
+    MAX_REPORT_BYTES, not a report, an unknown status or check status) is left out, with why
+    in ``skipped``; lone surrogates are replaced in every text first."""
     folder = Path(folder)
     if not folder.is_dir():
         raise GradebookError(f"{folder} is not a folder")
-    found: list[tuple[str, str, dict]] = []
+    found: list[tuple[str, str, Report]] = []
     loaded = Loaded()
     for path in sorted(folder.glob("*.json")):
         if path.name in OWN_FILES or path.name.startswith(".") or not path.is_file():
@@ -113,9 +131,14 @@ def load_reports(folder: Path) -> Loaded:
         if why:
             loaded.skipped.append(f"{path.name}: {why}")
             continue
-        found.append((data["submission"], path.name, data))
+        try:
+            report = Report.from_dict(data)
+        except (KeyError, TypeError, ValueError) as exc:
+            loaded.skipped.append(f"{path.name}: {exc}")
+            continue
+        found.append((report.submission, path.name, report))
     found.sort(key=lambda item: (item[0], item[1]))
-    loaded.reports = [data for _, _, data in found]
+    loaded.reports = [report for _, _, report in found]
     loaded.files = [name for _, name, _ in found]
     return loaded
 
@@ -145,29 +168,27 @@ def _stat(func, values: list[float]) -> float | None:
     return round(func(values), 4) if values else None
 
 
-def summarize(reports: list[dict[str, Any]], files: list[str] | None = None,
+def summarize(reports: list[Report], files: list[str] | None = None,
               generated_at: str | None = None) -> dict[str, Any]:
     """The class summary (the contents of summary.json) of per-student reports."""
-    assignments = sorted({r["assignment"] for r in reports})
+    assignments = sorted({r.assignment for r in reports})
     if len(assignments) > 1:
         raise GradebookError("the reports belong to several assignments "
                              f"({', '.join(assignments)}); keep one assignment per folder")
-    files = files or [f"{r['submission']}.json" for r in reports]
-    maxima = Counter(float(r["max_score"]) for r in reports)
+    files = files or [f"{r.submission}.json" for r in reports]
+    maxima = Counter(float(r.max_score) for r in reports)
     max_score = maxima.most_common(1)[0][0] if maxima else 0.0
-    scores = [float(r["score"]) for r in reports]
+    scores = [float(r.score) for r in reports]
     n = len(reports)
 
     # Checks in rubric order, as the reports list them (union, first seen first).
     checks: dict[str, dict[str, Any]] = {}
     for report in reports:
-        for c in report["checks"]:
-            entry = checks.setdefault(c["id"], {
-                "id": c["id"], "title": c.get("title", c["id"]),
-                "max_score": float(c.get("max_score", 0)),
-                **{s: 0 for s in ("passed", "failed", "error", "skipped")}})
-            if c.get("status") in ("passed", "failed", "error", "skipped"):
-                entry[c["status"]] += 1
+        for c in report.checks:
+            entry = checks.setdefault(c.id, {
+                "id": c.id, "title": c.title, "max_score": float(c.max_score),
+                **{status.value: 0 for status in CheckStatus}})
+            entry[c.status.value] += 1
     for entry in checks.values():
         entry["pass_rate"] = round(entry["passed"] / n, 4) if n else None
 
@@ -176,15 +197,15 @@ def summarize(reports: list[dict[str, Any]], files: list[str] | None = None,
     diag_checks: dict[str, list[str]] = {}
     for report in reports:
         seen: set[str] = set()
-        for c in report["checks"]:
-            name = c.get("diagnosis") or ""
-            if c.get("status") not in FAILED_CHECK or not isinstance(name, str) or not name:
+        for c in report.checks:
+            name = c.diagnosis or ""
+            if c.status.value not in FAILED_CHECK or not isinstance(name, str) or not name:
                 continue
-            if c["id"] not in diag_checks.setdefault(name, []):
-                diag_checks[name].append(c["id"])
+            if c.id not in diag_checks.setdefault(name, []):
+                diag_checks[name].append(c.id)
             if name not in seen:
                 seen.add(name)
-                diag_students.setdefault(name, []).append(report["submission"])
+                diag_students.setdefault(name, []).append(report.submission)
     diagnoses = [{"diagnosis": name, "count": len(students),
                   "share": round(len(students) / n, 4) if n else None,
                   "checks": diag_checks[name], "students": students}
@@ -193,25 +214,23 @@ def summarize(reports: list[dict[str, Any]], files: list[str] | None = None,
 
     by_status = dict.fromkeys(STATUSES, 0)
     for report in reports:
-        by_status[report["status"]] = by_status.get(report["status"], 0) + 1
+        by_status[report.status.value] += 1
 
     # (a 'missing' student ran nothing, so nothing ran outside the sandbox)
-    unsandboxed = sorted(r["submission"] for r in reports
-                         if r.get("sandbox") != "bwrap" and r["status"] != "missing")
+    unsandboxed = sorted(r.submission for r in reports if r.sandbox != "bwrap" and r.status.value != "missing")
 
     students = [{
-        "student": r["submission"], **identity_of(r),
-        "score": float(r["score"]), "max_score": float(r["max_score"]),
-        "status": r["status"], "report": file, "graded_at": r.get("graded_at", ""),
-        "checks": {c["id"]: {"status": c.get("status"), "score": float(c.get("score", 0))}
-                   for c in r["checks"]},
+        "student": r.submission, **identity_of(r),
+        "score": float(r.score), "max_score": float(r.max_score),
+        "status": r.status.value, "report": file, "graded_at": r.graded_at,
+        "checks": {c.id: {"status": c.status.value, "score": float(c.score)} for c in r.checks},
     } for r, file in zip(reports, files)]
 
     return {
         "kind": SUMMARY_KIND,
         "summary_version": SUMMARY_VERSION,
         "assignment": assignments[0] if assignments else "",
-        "generated_at": generated_at or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "generated_at": generated_at or _now(),
         "count": n,
         "max_score": max_score,
         "by_status": by_status,
@@ -219,17 +238,21 @@ def summarize(reports: list[dict[str, Any]], files: list[str] | None = None,
         "median": _stat(statistics.median, scores),
         "min": _stat(min, scores),
         "max": _stat(max, scores),
-        "full_marks": sum(1 for r in reports if float(r["score"]) >= float(r["max_score"]) > 0),
+        "full_marks": sum(1 for r in reports if float(r.score) >= float(r.max_score) > 0),
         "distribution": distribution(scores, max_score),
         "checks": list(checks.values()),
         "diagnoses": diagnoses,
         # Students graded without the sandbox (--sandbox none): their submissions could read
         # and change what the grader could; report.html says so in a banner.
         "unsandboxed": unsandboxed,
-        "grader_versions": sorted({str(r.get("grader_version", "")) for r in reports}),
-        "rubric_digests": sorted({str(r.get("rubric_digest", "")) for r in reports}),
+        "grader_versions": sorted({str(r.grader_version) for r in reports}),
+        "rubric_digests": sorted({str(r.rubric_digest) for r in reports}),
         "students": students,
     }
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
 # ----------------------------------------------------------------------------- CSV
@@ -273,38 +296,43 @@ def build_canvas_csv(summary: dict[str, Any], blank: bool = False) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([*CANVAS_COLUMNS, summary["assignment"] or "grader"])
     for student in summary["students"]:
-        name = csv_cell(student["name"] or student["student"])
-        if student["platform"] == "canvas":
-            row = [name, csv_cell(student["id"]), "", csv_cell(student["login"]), ""]
-        else:
-            sid = csv_cell(student["login"] or student["student"])
-            row = [name, "", sid, sid, ""]
-        writer.writerow([*row, _total(student, blank)])
+        writer.writerow([*_canvas_student(student), _total(student, blank)])
     return out.getvalue()
 
 
-def comment(report: dict[str, Any]) -> str:
+def _canvas_student(student: dict[str, Any]) -> list[str]:
+    """The five student cells of a row Canvas imports (CANVAS_COLUMNS): a Canvas download
+    gives the user id (ID); otherwise the gradebook login (or the student id) goes in SIS User
+    ID and SIS Login ID."""
+    name = csv_cell(student["name"] or student["student"])
+    if student["platform"] == "canvas":
+        return [name, csv_cell(student["id"]), "", csv_cell(student["login"]), ""]
+    sid = csv_cell(student["login"] or student["student"])
+    return [name, "", sid, sid, ""]
+
+
+def comment(report: Report) -> str:
     """A short plain-text feedback comment for a gradebook (Moodle's Feedback comments): the
     score, then what to change for each check that did not pass. HTML-escaped: Moodle shows
     the comment as HTML, and all of it may come from the student."""
     import html
 
-    lines = [f"{num(report['score'])}/{num(report['max_score'])} points ({report['status']}). "
-             f"{report.get('message', '')}".strip()]
-    seen = {str(report.get("message", "")).strip()}
-    for c in report.get("checks", []):
-        feedback = str(c.get("feedback", "")).strip()
-        if c.get("status") != "passed" and feedback not in seen:
+    lines = [f"{num(report.score)}/{num(report.max_score)} points ({report.status.value}). "
+             f"{report.message}".strip()]
+    seen = {str(report.message).strip()}
+    for c in report.checks:
+        feedback = str(c.feedback).strip()
+        if c.status != CheckStatus.PASSED and feedback not in seen:
             seen.add(feedback)
-            where = f" ({c['location']})" if c.get("location") else ""
-            lines.append(f"{c.get('title', c.get('id'))}: {feedback}{where}".strip())
+            where = f" ({c.location})" if c.location else ""
+            lines.append(f"{c.title}: {feedback}{where}".strip())
     text = "\n".join(lines)
     if len(text) > MAX_COMMENT_CHARS:
         text = text[:MAX_COMMENT_CHARS - 40].rstrip() + " [... see your feedback file]"
     return html.escape(text, quote=False).replace("\n", "<br>")
 
 
-def build_moodle_csv(summary: dict[str, Any], reports: list[dict[str, Any]], blank: bool = False) -> str:
+def build_moodle_csv(summary: dict[str, Any], reports: list[Report], blank: bool = False) -> str:
     """grades-moodle.csv: Moodle's grading worksheet, one row per Moodle participant, keyed
     ``Participant <id>`` as Moodle's "Upload grading worksheet" reads it, with a feedback comment.
     Last modified (grade) is the grading time, so that Moodle keeps a grade changed by hand
@@ -312,16 +340,16 @@ def build_moodle_csv(summary: dict[str, Any], reports: list[dict[str, Any]], bla
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(MOODLE_COLUMNS)
-    by_student = {r["submission"]: r for r in reports}
+    by_student = {r.submission: r for r in reports}
     for student in summary["students"]:
         if student["platform"] != "moodle" or not student["id"].isdigit():
             continue
-        report = by_student.get(student["student"], {})
+        report = by_student.get(student["student"])
         graded = student["graded_at"].replace("T", " ")
         writer.writerow([f"Participant {student['id']}", csv_cell(student["name"]),
                          csv_cell(student["login"] if "@" in student["login"] else ""),
                          student["status"], _total(student, blank), num(student["max_score"]), "Yes",
-                         "", graded, csv_cell(comment(report)) if report else ""])
+                         "", graded, csv_cell(comment(report)) if report is not None else ""])
     return out.getvalue()
 
 
@@ -336,10 +364,15 @@ class Written:
     data: dict[str, Any]
     skipped: list[str]
     moodle: Path | None = None
+    # A lesson only (write_lesson): its Moodle worksheets (one per assignment) and the folder
+    # of each assignment, in the lesson's order.
+    moodle_sheets: list[Path] = field(default_factory=list)
+    assignments: dict[str, Path] = field(default_factory=dict)
 
     @property
     def files(self) -> list[Path]:
-        return [self.csv, self.canvas, *([self.moodle] if self.moodle else []), self.html, self.summary]
+        return [self.csv, self.canvas, *([self.moodle] if self.moodle else []), *self.moodle_sheets,
+                self.html, self.summary]
 
 
 def write_all(folder: Path, blank: bool = False) -> Written:
@@ -364,4 +397,224 @@ def write_all(folder: Path, blank: bool = False) -> Written:
         moodle.unlink()  # left by an earlier batch of another platform
     write_atomic(paths.summary, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     write_atomic(paths.html, classreport.render(summary, loaded.reports))
+    return paths
+
+
+# ----------------------------------------------------------------------------- a lesson
+
+@dataclass
+class Part:
+    """One assignment of a lesson: the folder of its reports, those reports and their summary
+    (what ``grader report`` of that folder alone would write in its summary.json)."""
+    folder: Path
+    loaded: Loaded
+    summary: dict[str, Any]
+
+    @property
+    def assignment(self) -> str:
+        return self.summary["assignment"]
+
+
+def file_stems(assignments: list[str]) -> dict[str, str]:
+    """Each assignment's name as a piece of a file or folder name (letters, digits, '.', '_',
+    '-'), distinct for distinct assignments."""
+    stems: dict[str, str] = {}
+    for name in assignments:
+        base = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "assignment"
+        stem, n = base, 1
+        while stem in stems.values():
+            n += 1
+            stem = f"{base}-{n}"
+        stems[name] = stem
+    return stems
+
+
+def load_lesson(folders: list[Path], output_dir: Path,
+                generated_at: str | None = None) -> tuple[list[Part], list[str]]:
+    """The assignments of a lesson, one folder of reports each, in the order given, and what
+    was left out ("where: why"). A usage error (GradebookError) for a folder that is not one,
+    holds no reports, reports of several assignments or two reports of one student, two
+    folders of one assignment, and an output folder that is one of the assignment folders. The
+    output folder itself, given as one of `folders` without reports in it (``grader report
+    reports/*``), is left out."""
+    output = Path(output_dir).resolve()
+    parts: list[Part] = []
+    skipped: list[str] = []
+    seen: dict[str, Path] = {}
+    for folder in map(Path, folders):
+        loaded = load_reports(folder)
+        if folder.resolve() == output:
+            if loaded.reports:
+                raise GradebookError(f"the --output-dir {folder} is one of the assignment folders: "
+                                     "give the lesson's sheet a folder of its own")
+            skipped.append(f"{folder}: the --output-dir itself, not an assignment's folder")
+            continue
+        if not loaded.reports:
+            extra = f" ({len(loaded.skipped)} unusable: {'; '.join(loaded.skipped[:3])})" if loaded.skipped else ""
+            raise GradebookError(f"no grader reports (*.json) in {folder}{extra}")
+        # One report per student and assignment (a second one is a copy under another name:
+        # which one counts is for the instructor to say).
+        for (first, a), (second, b) in zip(zip(loaded.reports, loaded.files),
+                                           zip(loaded.reports[1:], loaded.files[1:])):
+            if first.submission == second.submission:
+                raise GradebookError(f"{folder}: {a} and {b} are both reports of {first.submission!r}: "
+                                     "keep one")
+        try:
+            summary = summarize(loaded.reports, loaded.files, generated_at)
+        except GradebookError as exc:
+            raise GradebookError(f"{folder}: {exc}") from None
+        name = summary["assignment"]
+        if name in seen:
+            if seen[name].resolve() == folder.resolve():
+                raise GradebookError(f"{folder} is given twice")
+            raise GradebookError(f"{seen[name]} and {folder} both hold reports of {name}: "
+                                 "give one folder per assignment")
+        seen[name] = folder
+        skipped += [f"{folder}{os.sep}{why}" for why in loaded.skipped]
+        parts.append(Part(folder, loaded, summary))
+    if not parts:
+        raise GradebookError("no assignment folder with grader reports among " + ", ".join(map(str, folders)))
+    return parts, skipped
+
+
+def _relative(target: Path, start: Path) -> str:
+    """`target` as a path relative to the folder `start` ("/"-separated), or "" when there is none."""
+    try:
+        return Path(os.path.relpath(Path(target).resolve(), Path(start).resolve())).as_posix()
+    except ValueError:      # another drive
+        return ""
+
+
+def lesson_summary(parts: list[Part], output_dir: Path, generated_at: str | None = None) -> dict[str, Any]:
+    """The lesson's sheet (the contents of its summary.json): per assignment, its points,
+    mean and full marks; per student (matched across the assignments by the report's
+    ``submission``), each assignment's score and status (None: no report in that assignment's
+    folder) and the total, which sums the scores that exist."""
+    names = [part.assignment for part in parts]
+    max_total = round(sum(float(part.summary["max_score"]) for part in parts), 4)
+    students: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        for report, file in zip(part.loaded.reports, part.loaded.files):
+            ident = identity_of(report)
+            entry = students.setdefault(report.submission, {
+                "student": report.submission, "name": "", "platform": "", "id": "", "login": "",
+                "late": [], "total": 0.0, "max_score": max_total, "missing": [],
+                "assignments": dict.fromkeys(names)})
+            # The identity of the first assignment that knows it (platform and id go together).
+            if not entry["platform"] and not entry["id"]:
+                entry["platform"], entry["id"] = ident["platform"], ident["id"]
+            for key in ("name", "login"):
+                entry[key] = entry[key] or ident[key]
+            entry["assignments"][part.assignment] = {
+                "score": float(report.score), "max_score": float(report.max_score),
+                "status": report.status.value, "late": ident["late"], "report": file}
+    rows = []
+    for sid in sorted(students):
+        entry = students[sid]
+        cells = entry["assignments"]
+        entry["late"] = [name for name in names if cells[name] and cells[name]["late"]]
+        entry["missing"] = [name for name in names if cells[name] is None]
+        entry["total"] = round(sum(cell["score"] for cell in cells.values() if cell), 4)
+        rows.append(entry)
+    totals = [entry["total"] for entry in rows]
+    output = Path(output_dir)
+    assignments = []
+    for part in parts:
+        s = part.summary
+        page = part.folder / REPORT_HTML
+        assignments.append({
+            "assignment": part.assignment, "folder": _relative(part.folder, output),
+            "report": _relative(page, output) if page.is_file() else "",
+            "max_score": s["max_score"], "count": s["count"],
+            "no_report": sum(1 for entry in rows if entry["assignments"][part.assignment] is None),
+            "by_status": s["by_status"], "mean": s["mean"], "median": s["median"],
+            "min": s["min"], "max": s["max"], "full_marks": s["full_marks"],
+            "unsandboxed": s["unsandboxed"]})
+    return {
+        "kind": LESSON_KIND,
+        "summary_version": LESSON_VERSION,
+        "generated_at": generated_at or _now(),
+        "assignments": assignments,
+        "count": len(rows),
+        "max_score": max_total,
+        "mean": _stat(statistics.fmean, totals),
+        "median": _stat(statistics.median, totals),
+        "min": _stat(min, totals),
+        "max": _stat(max, totals),
+        # every assignment graded with every point
+        "full_marks": sum(1 for entry in rows if all(
+            cell and cell["status"] == "graded" and cell["score"] >= cell["max_score"] > 0
+            for cell in entry["assignments"].values())),
+        # students without a report in at least one assignment's folder
+        "incomplete": sum(1 for entry in rows if entry["missing"]),
+        "students": rows,
+    }
+
+
+def build_lesson_csv(lesson: dict[str, Any]) -> str:
+    """The lesson's grades.csv: the student columns of grades.csv (``late`` names the
+    assignments submitted late), one column per assignment (its points; empty when the
+    student has no report in that assignment's folder), the total (the sum of the points that
+    exist), then each assignment's status (``missing`` where there is no report)."""
+    names = [a["assignment"] for a in lesson["assignments"]]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["student", "name", "id", "login", "late", *map(csv_cell, names), "total",
+                     *(csv_cell(f"{name} status") for name in names)])
+    for student in lesson["students"]:
+        cells = [student["assignments"][name] for name in names]
+        writer.writerow([*(csv_cell(student[k]) for k in ("student", "name", "id", "login")),
+                         csv_cell(" ".join(student["late"])),
+                         *(num(cell["score"]) if cell else "" for cell in cells), num(student["total"]),
+                         *(cell["status"] if cell else "missing" for cell in cells)])
+    return out.getvalue()
+
+
+def build_lesson_canvas_csv(lesson: dict[str, Any], blank: bool = False) -> str:
+    """The lesson's grades-canvas.csv: Canvas's student columns, then one column per assignment
+    named after it (Canvas matches an existing assignment of that name, or creates one), and a
+    "Points Possible" row (as in Canvas's own export: a new assignment gets its points from
+    it). No total: Canvas computes its own from the assignments, and a column it does not
+    know would become one more assignment. A student with no report in an assignment's folder
+    has an empty cell (Canvas leaves that grade as it is); with `blank`, so do error, timeout
+    and tampered submissions."""
+    names = [a["assignment"] for a in lesson["assignments"]]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([*CANVAS_COLUMNS, *map(csv_cell, names)])
+    writer.writerow(["Points Possible", "", "", "", "", *(num(a["max_score"]) for a in lesson["assignments"])])
+    for student in lesson["students"]:
+        cells = [student["assignments"][name] for name in names]
+        writer.writerow([*_canvas_student(student),
+                         *("" if cell is None else _total(cell, blank) for cell in cells)])
+    return out.getvalue()
+
+
+def write_lesson(folders: list[Path], output_dir: Path, blank: bool = False) -> Written:
+    """Write the sheet of a lesson, one folder of reports per assignment, into `output_dir`:
+    grades.csv, grades-canvas.csv, one Moodle grading worksheet per assignment of a Moodle
+    class (grades-moodle-<assignment>.csv), report.html and summary.json. The assignment
+    folders are only read. `blank` as for write_all."""
+    output = Path(output_dir)
+    if output.exists() and not output.is_dir():
+        raise GradebookError(f"{output} exists and is not a folder")
+    generated_at = _now()
+    parts, skipped = load_lesson(folders, output, generated_at)
+    lesson = lesson_summary(parts, output, generated_at)
+    output.mkdir(parents=True, exist_ok=True)
+    paths = Written(output / GRADES_CSV, output / CANVAS_CSV, output / REPORT_HTML, output / SUMMARY_JSON,
+                    lesson, skipped, assignments={part.assignment: part.folder for part in parts})
+    write_atomic(paths.csv, build_lesson_csv(lesson))
+    write_atomic(paths.canvas, build_lesson_canvas_csv(lesson, blank))
+    stems = file_stems([part.assignment for part in parts])
+    for part in parts:
+        if any(st["platform"] == "moodle" for st in part.summary["students"]):
+            sheet = output / MOODLE_LESSON_CSV.format(stems[part.assignment])
+            write_atomic(sheet, build_moodle_csv(part.summary, part.loaded.reports, blank))
+            paths.moodle_sheets.append(sheet)
+    for stale in output.glob(MOODLE_LESSON_CSV.format("*")):
+        if stale not in paths.moodle_sheets and stale.is_file():
+            stale.unlink()   # an assignment no longer in the lesson, or no longer from Moodle
+    write_atomic(paths.summary, json.dumps(lesson, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(paths.html, classreport.render_lesson(lesson))
     return paths

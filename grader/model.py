@@ -106,18 +106,45 @@ class Report:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Report":
-        """A report read back from its JSON (unknown keys ignored): for renderers that work
-        on a batch's saved reports."""
+        """A report read back from its JSON, for what works on a batch's saved reports (the
+        gradebook, report.html, the feedback handed back). Tolerant as those must be: unknown
+        keys are ignored, and a field a report may lack is left empty ("" for text, 0 for
+        the duration, no checks); a check without a status counts as an error, one without a
+        title is named by its id. What cannot be read raises ValueError (an unknown status or
+        check status, a check that is not an object, no submission/assignment/status/score/
+        max_score), so that a reader can leave that report out and say why."""
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        missing = [k for k in ("assignment", "submission", "status", "score", "max_score") if k not in data]
+        if missing:
+            raise ValueError(f"no {', '.join(map(repr, missing))}")
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for key, empty in _EMPTY_FIELDS.items():
+            known.setdefault(key, empty)
         checks = []
         for c in data.get("checks") or []:
+            if not isinstance(c, dict):
+                raise ValueError("a check that is not an object")
             fields = {k: v for k, v in c.items() if k in CheckResult.__dataclass_fields__}
-            fields["status"] = CheckStatus(fields.get("status", "error"))
-            fields.setdefault("title", fields.get("id", ""))
+            status = fields.get("status", "error")
+            try:
+                fields["status"] = CheckStatus(status)
+            except ValueError:
+                raise ValueError(f"check {fields.get('id', '')!r} has an unknown status {status!r}") from None
+            fields.setdefault("id", "")
+            fields.setdefault("title", fields["id"])
             fields.setdefault("score", 0.0)
             fields.setdefault("max_score", 0.0)
             checks.append(CheckResult(**fields))
         known["checks"] = checks
-        known["status"] = RunStatus(known["status"])
+        try:
+            known["status"] = RunStatus(known["status"])
+        except ValueError:
+            raise ValueError(f"unknown status {known['status']!r}") from None
         known["identity"] = Identity.from_dict(data.get("identity"))
         return cls(**known)
+
+
+# What Report.from_dict gives a field without a default that a report's JSON lacks.
+_EMPTY_FIELDS: dict[str, Any] = {"message": "", "checks": [], "duration_s": 0.0, "grader_version": "",
+                                 "django_version": "", "python_version": "", "graded_at": ""}

@@ -1,6 +1,7 @@
 """The batch itself (``grader batch``): lock the output folder, read SOURCE, write the reports
 of the submissions that cannot be graded, grade the others that are not up to date in the
-workers, then write the gradebook; and ``grader report``, which only rewrites the gradebook."""
+workers, then write the gradebook; and ``grader report``, which only rewrites the gradebook
+(of one folder, or the sheet of a lesson from a folder per assignment)."""
 from __future__ import annotations
 
 import contextlib
@@ -237,3 +238,26 @@ def run(source: Path, assignment: rubric.Assignment, output_dir: Path, *, jobs: 
 def report_command(folder: Path, blank: bool = False) -> gradebook.Written:
     """``grader report DIR``: (re)write the gradebook from the reports in DIR."""
     return gradebook.write_all(Path(folder), blank=blank)
+
+
+@dataclass
+class LessonResult:
+    gradebook: gradebook.Written
+    feedback: list[Any] = field(default_factory=list)   # handback.Written per assignment, with --feedback
+
+
+def lesson_command(folders: list[Path], output_dir: Path, blank: bool = False,
+                   feedback: Path | None = None) -> LessonResult:
+    """``grader report DIR DIR... [-o OUT]``: one sheet for a lesson, one folder of reports per
+    assignment, written into `output_dir` (the folders are only read). With `feedback`, each
+    assignment's feedback goes into a folder of its own, ``feedback/<assignment>/``, in the
+    shape its platform uploads (a Moodle assignment takes its own feedback zip)."""
+    written = gradebook.write_lesson([Path(f) for f in folders], Path(output_dir), blank=blank)
+    result = LessonResult(written)
+    if feedback is not None:
+        from grader import handback
+
+        stems = gradebook.file_stems(list(written.assignments))
+        for name, folder in written.assignments.items():
+            result.feedback.append(handback.write(folder, Path(feedback) / stems[name]))
+    return result

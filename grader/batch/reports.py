@@ -59,10 +59,11 @@ def write_report(path: Path, report: Report) -> None:
 
 
 def read_outcome(path: Path) -> dict[str, Any] | None:
-    """status, score and max_score of a report file, or None when it is not readable."""
+    """status, score and max_score of a report file (read through the typed model), or None
+    when it is not a readable report."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return {"status": str(data["status"]), "score": float(data["score"]),
-                "max_score": float(data["max_score"])}
+        report = Report.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        return {"status": report.status.value, "score": float(report.score),
+                "max_score": float(report.max_score)}
     except (OSError, ValueError, KeyError, TypeError):
         return None

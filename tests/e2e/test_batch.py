@@ -61,6 +61,11 @@ def make_report(student: str, passed: set[str] | None = None, status: str = "gra
     return data
 
 
+def typed(reports: list[dict]) -> list[Report]:
+    """The reports as the gradebook reads them (gradebook.load_reports): the typed model."""
+    return [Report.from_dict(r) for r in reports]
+
+
 def write_reports(folder: Path, reports: list[dict]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for r in reports:
@@ -84,7 +89,7 @@ def test_summary_counts_mean_median_and_pass_rates():
         make_report("d", set(), status="error"),                                   # 0
         make_report("e", set(), status="timeout"),                                 # 0
     ]
-    s = gradebook.summarize(reports)
+    s = gradebook.summarize(typed(reports))
     assert s["count"] == 5
     assert s["by_status"] == {"graded": 3, "error": 1, "timeout": 1, "tampered": 0, "missing": 0}
     assert s["mean"] == pytest.approx(18 / 5)
@@ -106,7 +111,7 @@ def test_summary_of_nothing_and_several_assignments():
     empty = gradebook.summarize([])
     assert empty["count"] == 0 and empty["mean"] is None and empty["median"] is None
     with pytest.raises(gradebook.GradebookError, match="several assignments"):
-        gradebook.summarize([make_report("a"), make_report("b", assignment="other")])
+        gradebook.summarize(typed([make_report("a"), make_report("b", assignment="other")]))
 
 
 def test_distribution_integer_and_fractional_scales():
@@ -128,7 +133,7 @@ def test_diagnoses_most_common_first_counted_once_per_student():
         make_report("c", {"project-loads"}, diagnoses={"resave-no-duplicate": "no-created-check"}),
         make_report("d", diagnoses={"resave-no-duplicate": "ignored-because-passed"}),
     ]
-    diagnoses = gradebook.summarize(reports)["diagnoses"]
+    diagnoses = gradebook.summarize(typed(reports))["diagnoses"]
     assert [(d["diagnosis"], d["count"]) for d in diagnoses] == [("connected-in-models", 2),
                                                                  ("no-created-check", 1)]
     assert diagnoses[0]["checks"] == ["receiver-registered-in-ready", "profile-created-once"]
@@ -141,7 +146,7 @@ def test_csv_has_a_column_per_check_then_total_and_status():
     reports = [make_report("alice"),
                make_report("bob", {"project-loads", "profile-created-once"}),
                make_report("carol", set(), status="error")]
-    text = gradebook.build_csv(gradebook.summarize(reports))
+    text = gradebook.build_csv(gradebook.summarize(typed(reports)))
     assert "\r\n" in text and not text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["student", "name", "id", "login", "late", *CHECK_IDS, "total", "status"]
@@ -152,7 +157,7 @@ def test_csv_has_a_column_per_check_then_total_and_status():
 
 def test_canvas_csv_has_the_student_columns_canvas_requires():
     reports = [make_report("jdoe"), make_report("=1+1", {"project-loads"})]
-    rows = list(csv.reader(io.StringIO(gradebook.build_canvas_csv(gradebook.summarize(reports)))))
+    rows = list(csv.reader(io.StringIO(gradebook.build_canvas_csv(gradebook.summarize(typed(reports))))))
     # Canvas reads: Student, ID, SIS User ID, SIS Login ID, Section, then one column per assignment.
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "signals-profile"]
     assert rows[1:] == [["jdoe", "", "jdoe", "jdoe", "", "10"], ["'=1+1", "", "'=1+1", "'=1+1", "", "1"]]
@@ -161,7 +166,7 @@ def test_canvas_csv_has_the_student_columns_canvas_requires():
 def test_csv_neutralises_formulas_and_keeps_text_intact():
     reports = [make_report("=HYPERLINK(\"http://x\")"), make_report("Zoë, \"Z\" Ünal"),
                make_report("half", {"project-loads"}, score=1.5)]
-    rows = list(csv.reader(io.StringIO(gradebook.build_csv(gradebook.summarize(reports)))))
+    rows = list(csv.reader(io.StringIO(gradebook.build_csv(gradebook.summarize(typed(reports))))))
     names = [r[0] for r in rows[1:]]
     assert "'=HYPERLINK(\"http://x\")" in names      # not run as a formula by a spreadsheet
     assert "Zoë, \"Z\" Ünal" in names                  # quoted, not split
@@ -179,7 +184,7 @@ def test_load_reports_ignores_own_files_junk_and_cleans_text(tmp_path):
     (tmp_path / "weird.json").write_text(json.dumps(make_report("we\ud800ird")))  # a lone surrogate
     written = gradebook.write_all(tmp_path)
     loaded = gradebook.load_reports(tmp_path)        # summary.json, grades.csv, report.html now exist
-    assert [r["submission"] for r in loaded.reports] == ["alice", "bob", "we\ufffdird"]
+    assert [r.submission for r in loaded.reports] == ["alice", "bob", "we\ufffdird"]
     assert loaded.files == ["alice.json", "bob.json", "weird.json"]
     assert sorted(s.split(":")[0] for s in loaded.skipped) == ["broken.json", "notes.json"]
     assert written.data["count"] == 3
@@ -262,7 +267,7 @@ def test_html_escapes_student_text_and_references_nothing_outside():
     evil["checks"][1]["feedback"] = "<a href=javascript:alert(1)>click</a>"
     evil["checks"][1]["student_traceback"] = ['File "users/x.py", line 1, in <module>\n  \x00\x1b[31m']
     reports = [make_report("alice"), evil]
-    page = classreport.render(gradebook.summarize(reports), reports)
+    page = classreport.render(gradebook.summarize(typed(reports)), typed(reports))
     for raw in ("<script", "<img", "<iframe", "<a href=javascript", "<b>diag", "<style>body", "\x00", "\x1b"):
         assert raw not in page, raw
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
@@ -281,8 +286,8 @@ def test_html_escapes_student_text_and_references_nothing_outside():
 def test_html_shows_summary_numbers():
     reports = [make_report("a"), make_report("b", {"project-loads"}),
                make_report("c", set(), status="tampered")]
-    summary = gradebook.summarize(reports)
-    dom = read_dom(classreport.render(summary, reports))
+    summary = gradebook.summarize(typed(reports))
+    dom = read_dom(classreport.render(summary, typed(reports)))
     assert dom.stats["count"] == "3"
     assert dom.stats["mean"] == "3.67 / 10"
     assert dom.stats["median"] == "1"
@@ -632,7 +637,9 @@ def classroom(tmp_path_factory):
 
 
 def reports_in(folder: Path) -> dict[str, dict]:
-    return {r["submission"]: r for r in gradebook.load_reports(folder).reports}
+    loaded = gradebook.load_reports(folder)
+    return {r.submission: json.loads((folder / file).read_text(encoding="utf-8"))     # the file as written
+            for r, file in zip(loaded.reports, loaded.files)}
 
 
 @pytest.mark.e2e

@@ -20,7 +20,7 @@ import pytest
 import downloads as dl
 from conftest import build_submission, run_cli, validate
 from grader import archives, batch, discover, fstree, gradebook, handback, platforms
-from grader.model import Identity
+from grader.model import Identity, Report
 
 ADA = dl.Student("Ada Lovelace", "101", True, "ada@uni.example")
 JURGEN = dl.Student("Jürgen Müller", "102", False, "jm@uni.example")
@@ -297,14 +297,14 @@ def test_moodle_grading_worksheet_and_blank_totals(tmp_path):
     # Without --blank-errors the error is a 0; a class from elsewhere gets no worksheet.
     assert gradebook.write_all(tmp_path / "out").data["students"][1]["score"] == 0
     nothing_ran = dict(MOODLE_REPORTS[2], sandbox="none")     # a missing student ran nothing
-    assert gradebook.summarize([nothing_ran])["unsandboxed"] == []
+    assert gradebook.summarize([Report.from_dict(nothing_ran)])["unsandboxed"] == []
     other = gradebook.write_all(_write_reports(tmp_path / "gh", [_report("ada", 5, platform="github", id="ada")]))
     assert other.moodle is None and not (tmp_path / "gh" / gradebook.MOODLE_CSV).exists()
 
 
 def test_canvas_csv_uses_the_canvas_user_id():
-    reports = [_report("101", 7, platform="canvas", id="101", name="Lovelace, Ada", login="ada@uni.example",
-                       late=True)]
+    reports = [Report.from_dict(_report("101", 7, platform="canvas", id="101", name="Lovelace, Ada",
+                                        login="ada@uni.example", late=True))]
     rows = list(csv.reader(io.StringIO(gradebook.build_canvas_csv(gradebook.summarize(reports)))))
     assert rows[1] == ["Lovelace, Ada", "101", "", "ada@uni.example", "", "7"]
     plain = list(csv.reader(io.StringIO(gradebook.build_csv(gradebook.summarize(reports)))))

@@ -40,6 +40,11 @@ def make_report(student: str, passed: int = len(CHECKS), status: str = "graded",
     return data
 
 
+def typed(reports: list[dict]) -> list[Report]:
+    """The reports as the gradebook reads them (gradebook.load_reports): the typed model."""
+    return [Report.from_dict(r) for r in reports]
+
+
 class Page(HTMLParser):
     """What the tests read from a page: element ids, links, the order of student sections
     and overview rows, which sections are folded, diagnosis rows, chart ticks, rates."""
@@ -156,8 +161,8 @@ def big_class():
                 "x" * 200, '"><script>alert(1)</script>'):
         reports.append(make_report(sid, 1, diagnosis="diag-00"))
     reports.sort(key=lambda r: r["submission"])                 # as gradebook.load_reports does
-    summary = gradebook.summarize(reports)
-    page = classreport.render(summary, reports)
+    summary = gradebook.summarize(typed(reports))
+    page = classreport.render(summary, typed(reports))
     return reports, summary, page, Page(page)
 
 
@@ -233,16 +238,16 @@ def test_chart_ticks_are_distinct_whole_numbers(peak):
     # In the rendered chart too.
     distribution = [{"label": str(i), "from": float(i), "to": float(i), "count": c}
                     for i, c in enumerate([0, peak, peak // 2, 1 if peak else 0])]
-    summary = gradebook.summarize([make_report("a")])
+    summary = gradebook.summarize(typed([make_report("a")]))
     summary["distribution"] = distribution
-    ticks = Page(classreport.render(summary, [make_report("a")])).ticks
+    ticks = Page(classreport.render(summary, typed([make_report("a")]))).ticks
     assert ticks == [str(v) for v in values]
 
 
 def test_rates_have_one_format_everywhere():
     reports = [make_report("a"), make_report("b", 1, diagnosis="typo"),
                make_report("c", 1, diagnosis="typo")]
-    page = classreport.render(gradebook.summarize(reports), reports)
+    page = classreport.render(gradebook.summarize(typed(reports)), typed(reports))
     dom = Page(page)
     assert dom.rates == ["100%", "33.3%", "33.3%", "33.3%", "66.7%"]   # 4 pass rates, 1 share
     assert "66.67" not in page and "0.67" not in page
@@ -255,8 +260,8 @@ def test_names_late_marker_and_missing_students():
                make_report("2345", name="Alan Turing", passed=2),
                make_report("3456", status="missing", message=""),
                make_report("4567", status="missing")]
-    summary = gradebook.summarize(reports)
-    page = classreport.render(summary, reports)
+    summary = gradebook.summarize(typed(reports))
+    page = classreport.render(summary, typed(reports))
     dom = Page(page)
     labels = dict(dom.rows)
     assert labels["1234"] == "Ada <Lovelace> (1234)late"
