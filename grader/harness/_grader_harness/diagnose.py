@@ -240,12 +240,14 @@ def registration_problem(spec: dict | None = None, advice: dict | None = None) -
         return ("wrong-sender",
                 f"your {signal_name} receiver {at(c)} listens to {sender}, not to {wanted}"
                 f"{plus('wrong-sender')}", c.call_site)
-    # a receiver that rightly listens to another signal the exercise asks for (request_started
-    # beside request_finished) is not this one's mistake
+    # A receiver that rightly listens to another signal the exercise asks for (request_started
+    # beside request_finished) is not this one's mistake; of several on such a signal, the last
+    # connected is the likeliest misplaced one.
     others = {s.get("signal") for s in config.CONNECTIONS.values()} - {signal_name}
-    for c in ours:
-        if probe.signal_name(c.signal) in others:
-            continue
+    elsewhere = [c for c in ours if probe.signal_name(c.signal) not in others]
+    crowded = [c for c in ours if probe.signal_name(c.signal) in others
+               and sum(o.signal is c.signal for o in ours) > 1]
+    for c in elsewhere or crowded[-1:]:
         return ("wrong-signal",
                 f"your receiver {at(c)} is connected to {probe.signal_name(c.signal) or 'a custom signal'}, "
                 f"not to {signal_name}.{plus('wrong-signal') or f' Connect it to {signal_name}.'}",
