@@ -21,6 +21,7 @@ from grader.rubric import ANY_SENDER, EvidenceSpec
 from grader.verify import Verifier, VerifyError
 
 READ_TIMEOUT_S = 10.0
+VERIFY_PREFIX = "verify.py: "   # a reason that comes from the assignment's verify.py
 
 
 @dataclass
@@ -98,7 +99,7 @@ class Evidence:
                 self.grader_problem = True
                 return False, str(exc)
             if reason:
-                return False, reason
+                return False, VERIFY_PREFIX + reason
         return True, ""
 
     @property

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from grader.evidence import Evidence
+from grader.evidence import VERIFY_PREFIX, Evidence
 from grader.model import CheckResult, CheckStatus, RunStatus, TestOutcome
 from grader.rubric import Assignment
 from grader.runner import RunResult
@@ -264,7 +264,9 @@ def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
             if ok and nodeid in assignment.connections:
                 ok, reason = ev.confirms_connection(assignment.connections[nodeid], run.events)
             if not ok:
-                why = (f"the report says {nodeid} passed, but the grading database disagrees "
+                witness = ("the grader's evidence" if reason.startswith(VERIFY_PREFIX)
+                           else "the grading database")
+                why = (f"the report says {nodeid} passed, but {witness} disagrees "
                        f"({reason}): the test results were changed (instructor: inspect this submission)")
                 return _unscored(assignment, RunStatus.TAMPERED, why, warnings,
                                  "not scored: the test results were changed")

@@ -643,7 +643,7 @@ def test_notes_and_verify_functions_back_a_pass_or_say_why_not(tmp_path):
     assert ev.notes == {"t::a": {"file": ["docs/a.txt"]}}
     assert ev.confirms("t::a", spec) == (True, "")
     (media / "docs" / "a.txt").write_text("still here")
-    assert ev.confirms("t::a", spec) == (False, "docs/a.txt is still there")
+    assert ev.confirms("t::a", spec) == (False, "verify.py: docs/a.txt is still there")
     (media / "docs" / "a.txt").unlink()
     (media / "docs" / "a.txt").symlink_to(tmp_path / "verify.py")     # a link is not the file
     assert ev.confirms("t::a", spec) == (True, "")
