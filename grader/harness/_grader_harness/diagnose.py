@@ -178,15 +178,30 @@ def registration_problem(spec: dict | None = None, advice: dict | None = None) -
     sender_text = ("any sender" if any_sender else
                    "the user model" if spec["sender"] == "user" else sender_name(Sender))
     app_label = ready_app(spec["ready"])
+    module_file = signal_name.rpartition('.')[0].replace('.', '/') + ".py"
     if signal is None:
         return ("signal-not-defined",
-                f"there is no signal {signal_name}: define it at module level in "
-                f"{signal_name.rpartition('.')[0].replace('.', '/')}.py "
+                f"there is no signal {signal_name}: define it at module level in {module_file} "
                 f"(`{signal_name.rpartition('.')[2]} = Signal()`).{_plus(advice, 'signal-not-defined')}", "")
+    from django.dispatch import Signal
+
+    if not isinstance(signal, Signal):
+        return ("signal-not-a-signal",
+                f"{signal_name} is a {type(signal).__name__}, not a django.dispatch.Signal, so nothing "
+                f"can connect to it. Define it once, at module level in {module_file}: "
+                f"`{signal_name.rpartition('.')[2]} = Signal()`.{_plus(advice, 'signal-not-a-signal')}", "")
     live = {_make_id(r) for r in probe.live_receivers(signal, Sender)}
     ours = [c for c in probe.CONNECTS if c.student]
     on_signal = [c for c in ours if c.signal is signal]
     for_sender = [c for c in on_signal if c.sender is None or (not any_sender and c.sender is Sender)]
+    # Other apps the exercise wants subscribers of this signal in (inventory beside
+    # notifications): their own receivers, connected in their own ready(), are not this app's
+    # mistake (a receiver of this app connected there still is).
+    subscribers = {ready_app(s["ready"]) for s in config.CONNECTIONS.values()
+                   if s.get("signal") == signal_name} - {app_label}
+    for_sender = [c for c in for_sender if not (
+        c.phase == "ready" and c.app_label in subscribers
+        and (c.receiver_where or "").startswith(app_names(c.app_label)[0]))]
     if any(c.phase == "ready" and c.app_label == app_label and c.receiver_key in live for c in for_sender):
         return None
 

@@ -142,7 +142,9 @@ def stream(record: dict, limit: int = 16000) -> None:
 
 def signal_name(signal) -> str:
     """'post_save', 'request_started', ... for Django's own signals; a custom signal's
-    'module.name' when it is a module attribute; else ''."""
+    'module.name' when it is a module attribute (the module whose Signal() call made it, where
+    it has one: `from shop.signals import order_placed` in inventory/signals.py does not
+    rename it inventory.signals.order_placed); else ''."""
     for module in list(sys.modules.values()):
         name = getattr(module, "__name__", "")
         if not (name.startswith("django.") and name.endswith("signals")):
@@ -150,6 +152,13 @@ def signal_name(signal) -> str:
         for attr, value in list(vars(module).items()):
             if value is signal:
                 return attr
+    for created in list(CREATED):
+        if created.signal is signal:
+            path = created.call_site.rpartition(":")[0]
+            module = sys.modules.get(path[:-3].replace("/", ".").removesuffix(".__init__"))
+            for attr, value in list(vars(module).items()) if module is not None else ():
+                if value is signal:
+                    return f"{module.__name__}.{attr}"
     for module in list(sys.modules.values()):
         if relpath(getattr(module, "__file__", None) or "") is None:
             continue

@@ -1,0 +1,1 @@
+# The inventory app has no models of its own: it subscribes to the shop's order_placed signal.

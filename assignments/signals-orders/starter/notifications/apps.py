@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class NotificationsConfig(AppConfig):
+    default_auto_field = 'django.db.models.BigAutoField'
+    name = 'notifications'
+
+    # TODO 4: add a ready() method that imports your receiver module
+    # (`from . import signals`), so that the receiver is connected once, when the app starts.
