@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 
+from grader import fstree
+
 MAX_FILES = 10_000            # a folder's entries read at the most
 MAX_READ = 4 * 1024 * 1024    # bytes of one file, or of all the mail, read at the most
 READ_TIMEOUT_S = 10.0
@@ -76,24 +78,12 @@ class Folder:
         """Every regular file under the folder: relative path -> size (links are not followed;
         at most MAX_FILES entries are looked at)."""
         found: dict[str, int] = {}
-        stack, seen = [self.root], 0
-        while stack and seen < MAX_FILES:
-            try:
-                with os.scandir(stack.pop()) as it:
-                    for entry in it:
-                        seen += 1
-                        if seen > MAX_FILES:
-                            break
-                        try:
-                            st = entry.stat(follow_symlinks=False)
-                        except OSError:
-                            continue
-                        if stat.S_ISDIR(st.st_mode):
-                            stack.append(Path(entry.path))
-                        elif stat.S_ISREG(st.st_mode):
-                            found[Path(entry.path).relative_to(self.root).as_posix()] = st.st_size
-            except OSError:
-                continue
+        try:
+            for entry in fstree.walk(self.root, limits=fstree.Limits(max_entries=MAX_FILES, max_bytes=1 << 62)):
+                if entry.kind == "file":
+                    found[entry.rel] = entry.st.st_size
+        except fstree.TreeLimit:
+            pass   # what was read so far
         return found
 
 

@@ -100,33 +100,12 @@ def pack(folder: Path) -> bytes:
     """The submission folder as a .tar.gz of what grading copies (no links, no caches), within
     a submission's limits. Raises fstree.TreeLimit past them or past MAX_ARCHIVE_BYTES."""
     buffer = io.BytesIO()
-    entries = 0
     with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as tar:
-        stack = [Path(folder)]
-        while stack:
-            current = stack.pop()
-            try:
-                names = sorted(os.listdir(current))
-            except OSError:
-                continue
-            ignored = COPY_IGNORE(str(current), names)
-            for name in names:
-                if name in ignored:
-                    continue
-                path = current / name
-                entries += 1
-                if entries > SUBMISSION_LIMITS["max_entries"]:
-                    raise fstree.TreeLimit(f"more than {SUBMISSION_LIMITS['max_entries']} files and folders")
-                if path.is_symlink():
-                    continue
-                arcname = path.relative_to(folder).as_posix()
-                if path.is_dir():
-                    tar.add(path, arcname, recursive=False)
-                    stack.append(path)
-                elif path.is_file():
-                    tar.add(path, arcname, recursive=False)
-                if buffer.tell() > MAX_ARCHIVE_BYTES:
-                    raise fstree.TreeLimit(f"larger than {MAX_ARCHIVE_BYTES // (1024 * 1024)} MB packed")
+        for entry in fstree.walk(Path(folder), COPY_IGNORE, fstree.Limits(**SUBMISSION_LIMITS)):
+            if entry.kind in ("dir", "file"):   # links and the rest are not graded anyway
+                tar.add(entry.path, entry.rel, recursive=False)
+            if buffer.tell() > MAX_ARCHIVE_BYTES:
+                raise fstree.TreeLimit(f"larger than {MAX_ARCHIVE_BYTES // (1024 * 1024)} MB packed")
     return buffer.getvalue()
 
 
