@@ -74,8 +74,12 @@ test-fast: setup
 # of the range, each in its own virtual environment, when the interpreter is on the
 # machine (python3.X on PATH, or pyenv's): Python 3.13 + Django 6.1, Python 3.11 + Django
 # 4.2. The main run above uses $(PYTHON) with the newest Django it can install.
+# The lesson's other assignments are proved there too (check-assignment: solution, starter and
+# every variant), signals-profile by the three files above.
 COMPAT       ?= 3.13:6.1 3.11:4.2
-COMPAT_TESTS  = tests/e2e/test_e2e_grading.py tests/e2e/test_feedback.py tests/e2e/test_real_projects.py
+COMPAT_TESTS  = tests/e2e/test_e2e_grading.py tests/e2e/test_feedback.py tests/e2e/test_real_projects.py \
+  $(foreach a,$(filter-out signals-profile,$(notdir $(patsubst %/rubric.toml,%,$(wildcard assignments/*/rubric.toml)))),\
+  "tests/e2e/test_assignments.py::test_check_assignment_passes_for_every_assignment[$(a)]")
 
 compat:
 	@for pair in $(COMPAT); do \
@@ -92,7 +96,7 @@ compat:
 	    $$venv/bin/python -m pip install --quiet -e '.[test]' "django~=$$dj.0" && \
 	    touch $$venv/.installed || exit 1; \
 	  fi; \
-	  echo "== Python $$py + Django $$($$venv/bin/python -c 'import django; print(django.get_version())'): $(COMPAT_TESTS)"; \
+	  echo "== Python $$py + Django $$($$venv/bin/python -c 'import django; print(django.get_version())'): the e2e, feedback and real-project tests, and check-assignment of the other assignments"; \
 	  $$venv/bin/python -m pytest -q -p no:cacheprovider $(COMPAT_TESTS) || exit 1; \
 	done
 
