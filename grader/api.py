@@ -86,12 +86,14 @@ def grade(path: str | Path, assignment: str | rubric.Assignment | None = None,
         return error_report(assignment, name, f"Your submission could not be graded: {exc}.", started, mode)
     except fstree.DiskFull as exc:
         return grader_fault_report(assignment, name, str(exc), started, mode)
+    verifier = verify.Verifier(assignment.verify_file, run.db_copy, run.folders) \
+        if any(spec.verify for spec in assignment.evidence.values()) else None
     try:
-        verifier = verify.Verifier(assignment.verify_file, run.db_copy, run.folders) \
-            if any(spec.verify for spec in assignment.evidence.values()) else None
         ev = evidence.read(run.db_copy, assignment.evidence, verifier)
         scored = scoring.score(assignment, run, ev)
     finally:
+        if verifier is not None:
+            verifier.close()
         run.cleanup()
     output = run.output
     if run.output_bytes > len(run.output.encode()):

@@ -16,8 +16,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.harness._grader_harness.protocol import EVIDENCE_TABLE, MODELS_TABLE, NOTE_KIND, OBJECT_KIND, ROLES_TABLE
-from grader.rubric import ANY_SENDER, EvidenceSpec
+from grader.harness._grader_harness.protocol import (ANY_SENDER, EVIDENCE_TABLE, MODELS_TABLE, NOTE_KIND,
+                                                     OBJECT_KIND, ROLES_TABLE)
+from grader.rubric import EvidenceSpec
 from grader.verify import Verifier, VerifyError
 
 READ_TIMEOUT_S = 10.0
@@ -34,7 +35,7 @@ class Evidence:
     tracked: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     existing: set[tuple[str, str]] = field(default_factory=set)            # (role, pk) still there
     related: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (rel role, role, pk) -> rows
-    sql_failures: dict[str, str] = field(default_factory=dict)             # nodeid -> why (sql, verify.py)
+    sql_failures: dict[str, str] = field(default_factory=dict)             # nodeid -> why
     notes: dict[str, dict[str, list[str]]] = field(default_factory=dict)   # nodeid -> name -> values
     # nodeid -> why its queries cannot run (a table or field they name is missing): the
     # grader's problem only for a test whose pass it must check (a failed test's are moot)
@@ -166,17 +167,23 @@ def read(db: Path | None, specs: dict[str, EvidenceSpec] | None = None,
     return ev
 
 
+def open_readonly(db: Path) -> sqlite3.Connection:
+    """The grading database, read-only. The submission could make it pathological (a view that
+    never ends behind a table the grader reads): every query on this connection is abandoned
+    past READ_TIMEOUT_S in all."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    give_up = time.monotonic() + READ_TIMEOUT_S
+    conn.set_progress_handler(lambda: 1 if time.monotonic() > give_up else 0, 10_000)
+    return conn
+
+
 def _read(db: Path | None, specs: dict[str, EvidenceSpec]) -> Evidence:
     if db is None or not db.is_file():
         return Evidence(False, "the test run left no database")
     try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        conn = open_readonly(db)
     except sqlite3.Error as exc:
         return Evidence(False, f"the grading database cannot be opened: {exc}")
-    # The submission could make the database pathological (a view that never ends behind a
-    # table the grader reads): every query is abandoned past READ_TIMEOUT_S in all.
-    give_up = time.monotonic() + READ_TIMEOUT_S
-    conn.set_progress_handler(lambda: 1 if time.monotonic() > give_up else 0, 10_000)
     try:
         ev = Evidence(True)
         rows = conn.execute(f"SELECT nodeid, kind, value FROM {EVIDENCE_TABLE} ORDER BY rowid").fetchall()

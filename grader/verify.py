@@ -21,7 +21,6 @@ import importlib.util
 import os
 import sqlite3
 import stat
-import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -30,7 +29,6 @@ from grader import fstree
 
 MAX_FILES = 10_000            # a folder's entries read at the most
 MAX_READ = 4 * 1024 * 1024    # bytes of one file, or of all the mail, read at the most
-READ_TIMEOUT_S = 10.0
 # Django's file e-mail backend ends every message with a line of 79 dashes.
 MESSAGE_END = b"\n" + b"-" * 79 + b"\n"
 
@@ -162,29 +160,41 @@ def load(path: Path):
 
 
 class Verifier:
-    """Calls the functions of verify.py for a test, with the run's database and folders."""
+    """Calls the functions of verify.py for the tests whose pass is claimed. The database is
+    opened once for all of them (one READ_TIMEOUT_S budget, as the evidence has) and the mail
+    parsed once; close() when scoring is done."""
 
     def __init__(self, path: Path, db: Path | None, folders: dict[str, Path]):
         self.path, self.db, self.folders = path, db, folders
+        self._conn: sqlite3.Connection | None = None
+        self._maps: tuple[dict, dict] = ({}, {})
+        self.media = Folder(folders["media"]) if "media" in folders else None
+        self.mail = Mailbox(folders["mail"]) if "mail" in folders else None
+
+    def _connection(self) -> sqlite3.Connection:
+        from grader.evidence import _model_map, open_readonly
+
+        if self._conn is None:
+            if self.db is None or not self.db.is_file():
+                raise VerifyError("the test run left no database")
+            self._conn = open_readonly(self.db)
+            self._maps = _model_map(self._conn)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def __call__(self, nodeid: str, names: tuple[str, ...], tracked: dict[str, list[str]],
                  notes: dict[str, list[str]]) -> str | None:
         """Why the pass of `nodeid` is not backed (the first function that says so), or None.
         Raises VerifyError when a function fails or the run left nothing to read."""
-        from grader.evidence import _model_map
-
         module = load(self.path)
-        if self.db is None or not self.db.is_file():
-            raise VerifyError("the test run left no database")
-        conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
-        give_up = time.monotonic() + READ_TIMEOUT_S
-        conn.set_progress_handler(lambda: 1 if time.monotonic() > give_up else 0, 10_000)
         try:
-            models, roles = _model_map(conn)
-            run = Run(nodeid, conn, tracked, notes,
-                      media=Folder(self.folders["media"]) if "media" in self.folders else None,
-                      mail=Mailbox(self.folders["mail"]) if "mail" in self.folders else None,
-                      _models=models, _roles=roles)
+            conn = self._connection()
+            run = Run(nodeid, conn, tracked, notes, media=self.media, mail=self.mail,
+                      _models=self._maps[0], _roles=self._maps[1])
             for name in names:
                 try:
                     reason = getattr(module, name)(run)
@@ -196,5 +206,3 @@ class Verifier:
             return None
         except (sqlite3.Error, ValueError, TypeError) as exc:
             raise VerifyError(f"the grading database cannot be read: {type(exc).__name__}: {exc}"[:300]) from None
-        finally:
-            conn.close()
