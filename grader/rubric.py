@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import runtime as _runtime
-from grader.harness._grader_harness.protocol import FOLDERS
+from grader.harness._grader_harness.protocol import ANY_SENDER, FOLDERS
 
 ASSIGNMENTS_ENV = "GRADER_ASSIGNMENTS"
 # A starter names its assignment in this file at the top of the project, so that a student's
@@ -68,7 +68,6 @@ class EvidenceSpec:
 
 
 USER_ROLE = "user"   # always the project's AUTH_USER_MODEL
-ANY_SENDER = "*"     # a [connections] sender: connected for every sender (no sender=)
 LEGACY_MODEL_KEY = "profile_model"   # 0.1: an alias of [models] profile
 TOP_LEVEL_KEYS = frozenset({"assignment", "title", "teaches", "models", LEGACY_MODEL_KEY, "authoring", "limits",
                             "visibility", "runtime", "folders", "checks", "evidence", "connections"})

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from _grader_harness import config, errors, probe
+from _grader_harness.protocol import ANY_SENDER
 
 
 def app_names(app_label: str) -> tuple[str, str]:
@@ -90,9 +91,6 @@ def appconfig_problem(app_label: str) -> tuple[str, str] | None:
 
 SIGNAL_MODULES = ("django.db.models.signals", "django.core.signals", "django.test.signals",
                   "django.contrib.auth.signals")
-
-
-ANY_SENDER = "*"   # a [connections] sender: connected for every sender (no sender=)
 
 
 def _signal(name: str):

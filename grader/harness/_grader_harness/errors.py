@@ -204,6 +204,12 @@ def settings_file() -> str:
     return rel or config.STUDENT_SETTINGS.replace(".", "/") + ".py"
 
 
+RECEIVER_KWARGS_ADVICE = (
+    "Django calls receivers with keyword arguments (sender, signal and the signal's own: created "
+    "and update_fields for post_save, action and pk_set for m2m_changed, ...), and a later Django "
+    "may add more. Give your receiver a **kwargs parameter.")
+
+
 def setup_advice(exc: BaseException, where: str) -> tuple[str, str]:
     """What a student should do about an error raised while Django starts."""
     text = str(exc)
@@ -241,9 +247,7 @@ def setup_advice(exc: BaseException, where: str) -> tuple[str, str]:
                 "of the name, and that the file exists. Inside an app, use relative imports "
                 "(from .models import MyModel).")
     if isinstance(exc, ValueError) and "keyword arguments" in text:
-        return ("receiver-kwargs", "Django calls receivers with keyword arguments (sender, signal and the signal's own: "
-                "created and update_fields for post_save, action and pk_set for m2m_changed, ...), "
-                "and a later Django may add more. Give your receiver a **kwargs parameter.")
+        return ("receiver-kwargs", RECEIVER_KWARGS_ADVICE)
     if is_disk_full(exc):
         return ("too-much-disk", disk_full_advice())
     if isinstance(exc, BlockingIOError) or (isinstance(exc, OSError) and exc.errno == 11):

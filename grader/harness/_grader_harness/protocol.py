@@ -20,6 +20,8 @@ NOTE_KIND = "note:"
 # Folders the grader owns, writable in the child and read by the assignment's verify.py after
 # the child has exited (rubric [folders]): MEDIA_ROOT, and where e-mail is written as files.
 FOLDERS = ("media", "mail")
+# A [connections] sender meaning: connected for every sender (no sender=), as request signals need.
+ANY_SENDER = "*"
 # Every model's real table and columns, from Model._meta, written by the child when it
 # creates the database: (label, db_table, pk_column, columns, related), the last two as
 # JSON objects {field name: column} and {field name: label of the related model}.

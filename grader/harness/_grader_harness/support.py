@@ -276,10 +276,7 @@ def _explain(exc: Exception) -> tuple[str, str]:
                 "call it with them. Define it as `def save(self, *args, **kwargs):` and call "
                 "`super().save(*args, **kwargs)`.")
     if isinstance(exc, TypeError) and "unexpected keyword argument" in text:
-        return ("receiver-kwargs",
-                "Django calls receivers with keyword arguments (sender, signal and the signal's own: "
-                "created and update_fields for post_save, action and pk_set for m2m_changed, ...), "
-                "and a later Django may add more. Give your receiver a **kwargs parameter.")
+        return ("receiver-kwargs", errors.RECEIVER_KWARGS_ADVICE)
     if isinstance(exc, ValueError) and "must be a" in text and "instance" in text:
         return ("receiver-without-sender",
                 "Your receiver also runs when other models send the signal and treats their "
