@@ -249,7 +249,7 @@ def execute(subs: list[Submission], assignment: rubric.Assignment, url: str, que
             continue
         jid = job_id(assignment.digest, content, __version__)
         if jid not in waiting:
-            why = _ensure_enqueued(q, Job, JobStatus, jid, sub, assignment, conn, JSONSerializer, force)
+            why = _ensure_enqueued(q, jid, sub, assignment, force)
             if why:
                 finish(sub, 1, why)
                 continue
@@ -264,7 +264,7 @@ def execute(subs: list[Submission], assignment: rubric.Assignment, url: str, que
         for jid, job in zip(ids, Job.fetch_many(ids, connection=conn, serializer=JSONSerializer)):
             if job is None:       # expired or deleted under us: enqueue it again
                 sub, _ = waiting[jid][0]
-                why = _ensure_enqueued(q, Job, JobStatus, jid, sub, assignment, conn, JSONSerializer)
+                why = _ensure_enqueued(q, jid, sub, assignment)
                 if why:
                     for sub, _ in waiting.pop(jid):
                         finish(sub, 1, why)
@@ -288,17 +288,17 @@ def execute(subs: list[Submission], assignment: rubric.Assignment, url: str, que
             time.sleep(poll_s)
 
 
-def _ensure_enqueued(q, Job, JobStatus, jid: str, sub: Submission, assignment: rubric.Assignment,
-                     conn, serializer, force: bool = False) -> str:
+def _ensure_enqueued(q, jid: str, sub: Submission, assignment: rubric.Assignment, force: bool = False) -> str:
     """Enqueue the job `jid` unless it is there already (queued, running or finished); a job
     that failed for good (or, with `force`, that finished) is enqueued afresh. Returns why it
     cannot be, or "".
     """
     from rq import Retry
     from rq.exceptions import NoSuchJobError
+    from rq.job import Job, JobStatus
 
     try:
-        job = Job.fetch(jid, connection=conn, serializer=serializer)
+        job = Job.fetch(jid, connection=q.connection, serializer=q.serializer)
     except NoSuchJobError:
         job = None
     if job is not None:
