@@ -17,7 +17,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import fstree
+from grader import fstree, names
 
 ZIP_SUFFIXES = (".zip",)
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
@@ -27,8 +27,6 @@ UNSUPPORTED_SUFFIXES = (".rar", ".7z", ".gz", ".bz2", ".xz", ".zst")
 # Folders archivers add that are never part of a project.
 JUNK_DIRS = frozenset({"__MACOSX"})
 JUNK_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
-# Characters no name may keep (control characters, undecodable bytes): replaced by "_".
-CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 CHUNK = 1024 * 1024
 
 
@@ -82,14 +80,16 @@ def size_text(n: int) -> str:
 
 
 def member_parts(name: str) -> list[str] | None:
-    """The path components of an archive member name, or None when it is unsafe."""
+    """The path components of an archive member name as the grader creates them (see
+    :func:`grader.names.member`: no control or bidi characters, none longer than a file system
+    takes), or None when it is unsafe: absolute, a drive letter, or a ``..`` component."""
     name = name.replace("\\", "/")
     if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
         return None
-    parts = [p for p in name.split("/") if p not in ("", ".")]
+    parts = [p for p in (names.member(p) for p in name.split("/")) if p not in ("", ".")]
     if any(p == ".." for p in parts):
         return None
-    return [CONTROL_CHARS.sub("_", p) for p in parts]
+    return parts
 
 
 def zip_name(info: zipfile.ZipInfo) -> str:

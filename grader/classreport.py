@@ -23,13 +23,14 @@ from urllib.parse import quote
 
 from grader.classdata import FAILED_CHECK, STATUSES, num
 from grader.model import Identity, Report
+from grader.renderers import safe
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 TOP_DIAGNOSES = 10       # diagnoses in the main table; the rest are in a <details> below it
 SHOWN_NAMES = 20         # students named in a diagnosis's row before "and N more"
 MAX_TICKS = 5            # grid lines of the distribution chart, 0 included
-# Characters HTML does not allow in text (besides tab, newline, carriage return).
-_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+# Characters HTML does not allow in text that safe.text leaves (the noncharacters).
+_BAD_CHARS = re.compile("[\ufdd0-\ufdef\ufffe\uffff]")
 
 CSS = """
 :root { --ok: #1a7f37; --bad: #cf222e; --warn: #9a6700; --muted: #59636e; --line: #d1d9e0;
@@ -91,9 +92,10 @@ MARKS = {"passed": ("✓", "passed"), "failed": ("✗", "failed"), "error": ("!"
 
 
 def esc(value: Any) -> str:
-    """HTML-escape text (quotes too, so it is safe in attributes) and drop characters
-    HTML does not allow."""
-    return html.escape(_BAD_CHARS.sub("\ufffd", str(value)), quote=True)
+    """HTML-escape text (quotes too, so it is safe in attributes), without the bidi and control
+    characters (safe.text: undecodable bytes show as U+FFFD), and with U+FFFD for the
+    noncharacters HTML does not allow."""
+    return html.escape(_BAD_CHARS.sub("\ufffd", safe.text(str(value))), quote=True)
 
 
 def pct(rate: float | None) -> str:
@@ -392,8 +394,9 @@ def student_section(report: Report | dict[str, Any], anchor: str = "", heading: 
 
 
 def page(title: str, header: str, main: str) -> str:
-    """A whole self-contained page: the CSP, the CSS, no script."""
-    return f"""<!DOCTYPE html>
+    """A whole self-contained page: the CSP, the CSS, no script, no bidi control anywhere
+    (every text is esc()'d already: this is the last guard)."""
+    return safe.without_bidi(f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -412,7 +415,7 @@ def page(title: str, header: str, main: str) -> str:
 </main>
 </body>
 </html>
-"""
+""")
 
 
 def _sandbox_banner(s: dict[str, Any]) -> str:

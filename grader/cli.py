@@ -12,14 +12,17 @@ import sys
 from pathlib import Path
 
 from grader import __version__, rubric, sandbox
-from grader.renderers import EXTENSIONS, RENDERERS, json_report, render, write_atomic
+from grader.renderers import EXTENSIONS, RENDERERS, json_report, render, safe, write_atomic
 
 EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 
 
 def default_output(submission: Path) -> Path:
-    """reports/<name>.json in the current folder, but never inside the submission."""
-    name = Path(submission).resolve().name
+    """reports/<name>.json in the current folder, but never inside the submission (the name
+    made a safe file name of at most names.MAX_NAME_BYTES bytes: names.component)."""
+    from grader import names
+
+    name = names.component(Path(submission).resolve().name)
     candidate = Path.cwd() / "reports" / f"{name}.json"
     try:
         candidate.resolve().relative_to(submission.resolve())
@@ -239,7 +242,7 @@ def _print_gradebook(written) -> None:
     mean = "-" if s["mean"] is None else f"{s['mean']:.2f}".rstrip("0").rstrip(".")
     median = "-" if s["median"] is None else f"{s['median']:g}"
     if s["kind"] == gradebook.LESSON_KIND:
-        names = ", ".join(a["assignment"] for a in s["assignments"])
+        names = safe.terminal(", ".join(a["assignment"] for a in s["assignments"]), keep_newlines=False)
         print(f"lesson: {s['count']} students, {len(s['assignments'])} assignments ({names}); mean total "
               f"{mean} / {s['max_score']:g}, median {median}"
               + (f"; {s['incomplete']} without a report in some assignment" if s["incomplete"] else ""))
@@ -248,8 +251,8 @@ def _print_gradebook(written) -> None:
         print(f"class: {s['count']} students ({statuses}); mean {mean} / {s['max_score']:g}, median {median}")
     for path in written.files:
         print(f"written: {path}")
-    for problem in written.skipped:
-        print(f"grader: left out {problem}", file=sys.stderr)
+    for problem in written.skipped:   # (a file name in DIR is anyone's: no escape sequences)
+        print(f"grader: left out {safe.terminal(problem, keep_newlines=False)}", file=sys.stderr)
 
 
 def cmd_batch(args) -> int:

@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from grader import classreport
+from grader.names import fit
 from grader.classdata import FAILED_CHECK, STATUSES, identity_of, num
 from grader.model import CheckStatus, Report
-from grader.renderers import write_atomic
+from grader.renderers import safe, write_atomic
 
 GRADES_CSV = "grades.csv"
 CANVAS_CSV = "grades-canvas.csv"
@@ -58,21 +59,13 @@ OWN_FILES = frozenset({GRADES_CSV, CANVAS_CSV, MOODLE_CSV, REPORT_HTML, SUMMARY_
 MAX_REPORT_BYTES = 16 * 1024 * 1024
 # Spreadsheet programs run a cell starting with these as a formula (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+# An assignment's name as a piece of a file or folder name (grades-moodle-<name>.csv,
+# --feedback FB/<name>/) takes at most this many bytes.
+MAX_STEM_BYTES = 100
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def clean(value: Any) -> Any:
-    """`value` with lone surrogates (undecodable bytes of a file name, a bad JSON escape)
-    replaced, so that every text can be written as UTF-8."""
-    if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value)
-    if isinstance(value, list):
-        return [clean(v) for v in value]
-    if isinstance(value, dict):
-        return {clean(k): clean(v) for k, v in value.items()}
-    return value
+clean = safe.valid_unicode   # lone surrogates as U+FFFD in every text of a report's data
 
 
 class GradebookError(Exception):
@@ -257,9 +250,21 @@ def _now() -> str:
 
 # ----------------------------------------------------------------------------- CSV
 
-def csv_cell(text: str) -> str:
-    """Text for a CSV cell that no spreadsheet runs as a formula."""
-    return "'" + text if text.startswith(FORMULA_START) else text
+def csv_cell(text: Any) -> str:
+    """Text for a CSV cell: without bidi and control characters (safe.text: undecodable bytes
+    as U+FFFD), and with a leading "'" when it would start with =, +, -, @, tab or carriage
+    return, so that no spreadsheet runs it as a formula (a number, -1.5, is left as it is)."""
+    text = safe.text(str(text))
+    return "'" + text if text.startswith(FORMULA_START) and not _NUMBER.fullmatch(text) else text
+
+
+def _csv(rows: list[list[Any]]) -> str:
+    """A CSV file of `rows` as every sheet of the gradebook is written: UTF-8, comma-separated,
+    CRLF line ends, every cell through csv_cell."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerows([csv_cell(cell) for cell in row] for row in rows)
+    return out.getvalue()
 
 
 def build_csv(summary: dict[str, Any]) -> str:
@@ -268,18 +273,16 @@ def build_csv(summary: dict[str, Any]) -> str:
     per check (its points), the total and the run status. Plain UTF-8, comma-separated, "." as
     the decimal point, no extra rows: what the CSV grade imports of Moodle and Canvas read."""
     check_ids = [c["id"] for c in summary["checks"]]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["student", "name", "id", "login", "late", *check_ids, "total", "status"])
+    rows: list[list[Any]] = [["student", "name", "id", "login", "late", *check_ids, "total", "status"]]
     for student in summary["students"]:
-        cells = [csv_cell(student[k]) for k in ("student", "name", "id", "login")]
+        cells = [student[k] for k in ("student", "name", "id", "login")]
         cells.append("late" if student["late"] else "")
         for cid in check_ids:
             check = student["checks"].get(cid)
             cells.append(num(check["score"]) if check else "")
         cells += [num(student["score"]), student["status"]]
-        writer.writerow(cells)
-    return out.getvalue()
+        rows.append(cells)
+    return _csv(rows)
 
 
 def _total(student: dict[str, Any], blank: bool) -> str:
@@ -292,22 +295,18 @@ def build_canvas_csv(summary: dict[str, Any], blank: bool = False) -> str:
     Canvas matches a row by ID, then SIS User ID, then SIS Login ID, then the student's name.
     A Canvas download gives the user id (ID); otherwise the gradebook login from the roster
     (or the student id) goes in SIS User ID and SIS Login ID."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([*CANVAS_COLUMNS, summary["assignment"] or "grader"])
-    for student in summary["students"]:
-        writer.writerow([*_canvas_student(student), _total(student, blank)])
-    return out.getvalue()
+    return _csv([[*CANVAS_COLUMNS, summary["assignment"] or "grader"],
+                 *([*_canvas_student(student), _total(student, blank)] for student in summary["students"])])
 
 
 def _canvas_student(student: dict[str, Any]) -> list[str]:
     """The five student cells of a row Canvas imports (CANVAS_COLUMNS): a Canvas download
     gives the user id (ID); otherwise the gradebook login (or the student id) goes in SIS User
     ID and SIS Login ID."""
-    name = csv_cell(student["name"] or student["student"])
+    name = student["name"] or student["student"]
     if student["platform"] == "canvas":
-        return [name, csv_cell(student["id"]), "", csv_cell(student["login"]), ""]
-    sid = csv_cell(student["login"] or student["student"])
+        return [name, student["id"], "", student["login"], ""]
+    sid = student["login"] or student["student"]
     return [name, "", sid, sid, ""]
 
 
@@ -337,20 +336,18 @@ def build_moodle_csv(summary: dict[str, Any], reports: list[Report], blank: bool
     ``Participant <id>`` as Moodle's "Upload grading worksheet" reads it, with a feedback comment.
     Last modified (grade) is the grading time, so that Moodle keeps a grade changed by hand
     after it (unless the upload is told to overwrite those)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(MOODLE_COLUMNS)
+    rows: list[list[Any]] = [list(MOODLE_COLUMNS)]
     by_student = {r.submission: r for r in reports}
     for student in summary["students"]:
         if student["platform"] != "moodle" or not student["id"].isdigit():
             continue
         report = by_student.get(student["student"])
         graded = student["graded_at"].replace("T", " ")
-        writer.writerow([f"Participant {student['id']}", csv_cell(student["name"]),
-                         csv_cell(student["login"] if "@" in student["login"] else ""),
-                         student["status"], _total(student, blank), num(student["max_score"]), "Yes",
-                         "", graded, csv_cell(comment(report)) if report is not None else ""])
-    return out.getvalue()
+        rows.append([f"Participant {student['id']}", student["name"],
+                     student["login"] if "@" in student["login"] else "",
+                     student["status"], _total(student, blank), num(student["max_score"]), "Yes",
+                     "", graded, comment(report) if report is not None else ""])
+    return _csv(rows)
 
 
 # ----------------------------------------------------------------------------- files
@@ -417,10 +414,11 @@ class Part:
 
 def file_stems(assignments: list[str]) -> dict[str, str]:
     """Each assignment's name as a piece of a file or folder name (letters, digits, '.', '_',
-    '-'), distinct for distinct assignments."""
+    '-'; at most MAX_STEM_BYTES, cut with a hash of the name), distinct for distinct assignments."""
     stems: dict[str, str] = {}
     for name in assignments:
-        base = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "assignment"
+        base = fit(re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "assignment", MAX_STEM_BYTES,
+                   key=name)
         stem, n = base, 1
         while stem in stems.values():
             n += 1
@@ -557,17 +555,14 @@ def build_lesson_csv(lesson: dict[str, Any]) -> str:
     student has no report in that assignment's folder), the total (the sum of the points that
     exist), then each assignment's status (``missing`` where there is no report)."""
     names = [a["assignment"] for a in lesson["assignments"]]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["student", "name", "id", "login", "late", *map(csv_cell, names), "total",
-                     *(csv_cell(f"{name} status") for name in names)])
+    rows: list[list[Any]] = [["student", "name", "id", "login", "late", *names, "total",
+                              *(f"{name} status" for name in names)]]
     for student in lesson["students"]:
         cells = [student["assignments"][name] for name in names]
-        writer.writerow([*(csv_cell(student[k]) for k in ("student", "name", "id", "login")),
-                         csv_cell(" ".join(student["late"])),
-                         *(num(cell["score"]) if cell else "" for cell in cells), num(student["total"]),
-                         *(cell["status"] if cell else "missing" for cell in cells)])
-    return out.getvalue()
+        rows.append([*(student[k] for k in ("student", "name", "id", "login")), " ".join(student["late"]),
+                     *(num(cell["score"]) if cell else "" for cell in cells), num(student["total"]),
+                     *(cell["status"] if cell else "missing" for cell in cells)])
+    return _csv(rows)
 
 
 def build_lesson_canvas_csv(lesson: dict[str, Any], blank: bool = False) -> str:
@@ -579,15 +574,12 @@ def build_lesson_canvas_csv(lesson: dict[str, Any], blank: bool = False) -> str:
     has an empty cell (Canvas leaves that grade as it is); with `blank`, so do error, timeout
     and tampered submissions."""
     names = [a["assignment"] for a in lesson["assignments"]]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([*CANVAS_COLUMNS, *map(csv_cell, names)])
-    writer.writerow(["Points Possible", "", "", "", "", *(num(a["max_score"]) for a in lesson["assignments"])])
+    rows: list[list[Any]] = [[*CANVAS_COLUMNS, *names],
+                             ["Points Possible", "", "", "", "", *(num(a["max_score"]) for a in lesson["assignments"])]]
     for student in lesson["students"]:
         cells = [student["assignments"][name] for name in names]
-        writer.writerow([*_canvas_student(student),
-                         *("" if cell is None else _total(cell, blank) for cell in cells)])
-    return out.getvalue()
+        rows.append([*_canvas_student(student), *("" if cell is None else _total(cell, blank) for cell in cells)])
+    return _csv(rows)
 
 
 def write_lesson(folders: list[Path], output_dir: Path, blank: bool = False) -> Written:

@@ -10,22 +10,25 @@ platform uploads:
   which is how Moodle finds whose feedback a file is. The same tree is written unzipped in
   ``DIR/moodle/`` to look at first.
 - Everyone else: ``DIR/<student>.md`` and ``DIR/<student>.html`` (the names of the JSON reports).
+
+Every file and zip entry name is made by :mod:`grader.names` (bounded in bytes, no bidi or
+control characters, never hidden, distinct), so that no student's name, however long or
+strange, stops the feedback of the class.
 """
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import gradebook, platforms
+from grader import gradebook, names, platforms
 from grader.model import Report
 from grader.renderers import render, write_atomic
 
 MOODLE_ZIP = "moodle-feedback.zip"
 MOODLE_TREE = "moodle"
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+MAX_PARTICIPANT_DIGITS = 20   # a longer "participant id" is no Moodle's: its files are named as everyone's
 
 
 @dataclass
@@ -36,16 +39,21 @@ class Written:
     students: int = 0
 
 
-def _moodle_folder(report: Report) -> str | None:
+def _moodle_folder(report: Report, suffix: str = "") -> str | None:
+    """The student's folder in moodle-feedback.zip: as in the download (the name, the
+    participant id, the plugin as the download wrote it), made by names.moodle_folder, which
+    keeps Moodle's rule (no '_' in the name, the participant id whole) however long the name
+    is; None for a report that is not a Moodle participant's."""
     ident = report.identity
-    if ident is None or ident.platform != "moodle" or not ident.id.isdigit():
+    if ident is None or ident.platform != "moodle" or not ident.id.isascii() or not ident.id.isdigit() \
+            or len(ident.id) > MAX_PARTICIPANT_DIGITS:
         return None
-    folder = ident.folder or platforms.moodle_folder(ident.name, ident.id)
-    # Moodle splits the folder name at '_' (name, participant id, plugin type, plugin name):
-    # the download's own name has no other '_' before the id, a made-up one must not either.
-    name, _, rest = folder.partition(f"_{ident.id}_")
-    folder = f"{name.replace('_', ' ')}_{ident.id}_{rest}"
-    return _UNSAFE.sub("_", folder).strip(" .") or platforms.moodle_folder("Participant", ident.id)
+    m = platforms.MOODLE.match(ident.folder or "")
+    if m and m["id"] == ident.id and not m["rest"] and m["plugin"] != platforms.ONLINE_TEXT:
+        name, plugin, end = m["name"], m["plugin"], "_" if m["rest"] is not None else ""
+    else:
+        name, plugin, end = ident.name, "assignsubmission_file", "_"
+    return names.moodle_folder(name + suffix, ident.id, plugin, end)
 
 
 def write(reports_dir: Path, feedback_dir: Path) -> Written:
@@ -54,14 +62,19 @@ def write(reports_dir: Path, feedback_dir: Path) -> Written:
     feedback_dir = Path(feedback_dir)
     result = Written(feedback_dir)
     moodle: list[tuple[str, str, str]] = []   # (folder, markdown, html)
+    files, folders = names.Distinct(), names.Distinct()
     for report, file in zip(loaded.reports, loaded.files):
         markdown, page = render("markdown", report), render("html", report)
         result.students += 1
         folder = _moodle_folder(report)
         if folder is not None:
-            moodle.append((folder, markdown, page))
+            n = 1   # two reports of one participant (a copy in DIR): each its own folder
+            while folder.casefold() in folders.taken:
+                n += 1
+                folder = _moodle_folder(report, f" ~{n}")
+            moodle.append((folders(folder), markdown, page))
             continue
-        stem = file[:-len(".json")] if file.endswith(".json") else file
+        stem = files(names.component(file[:-len(".json")] if file.endswith(".json") else file))
         for text, ext in ((markdown, ".md"), (page, ".html")):
             target = feedback_dir / (stem + ext)
             write_atomic(target, text)

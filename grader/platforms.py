@@ -33,7 +33,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import archives
+from grader import archives, names
 from grader.discover import IGNORED_DIRS
 from grader.model import Identity
 
@@ -47,7 +47,23 @@ CANVAS_TEXT = re.compile(r"^(?:(?P<name>.*?)_)??(?:(?P<late>late)_)?(?P<uid>\d+)
 RESUBMITTED = re.compile(r"^(?P<base>.+?)-(?P<n>\d+)$")
 ONLINE_TEXT = "assignsubmission_onlinetext"
 SKIP_NAMES = IGNORED_DIRS | archives.JUNK_DIRS
+# What a download may hold beside its submissions and is never a student's: tool and version
+# control folders, what archivers, operating systems and editors leave. Every other entry is a
+# submission whatever its name: a folder ``.alice`` is the student ``.alice``'s, not hidden.
+NOT_SUBMISSIONS = SKIP_NAMES | archives.JUNK_FILES | frozenset({
+    ".svn", ".hg", ".github", ".gitignore", ".gitattributes", ".gitkeep", ".keep",
+    ".idea", ".vscode", ".cache", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".ipynb_checkpoints",
+    ".Trashes", ".Spotlight-V100", ".fseventsd", ".TemporaryItems", ".DocumentRevisions-V100",
+    ".directory", ".localized"})
+# ... and these patterns: macOS's AppleDouble files (._name), trash folders, LibreOffice's lock
+# files, the temporary files of an atomic write and the grader's own (.grader-batch.lock).
+_NOT_SUBMISSION = re.compile(r"\._.*|\.Trash(?:-\d+)?|\.~lock\..*#|\..*\.tmp|\.grader-.*", re.S)
 MAX_ROSTER_BYTES = 16 * 1024 * 1024
+
+
+def is_submission(name: str) -> bool:
+    """Whether an entry of a download named `name` may be a student's (see NOT_SUBMISSIONS)."""
+    return bool(name) and name not in NOT_SUBMISSIONS and not _NOT_SUBMISSION.fullmatch(name)
 
 
 class LayoutError(Exception):
@@ -75,7 +91,7 @@ def _visible(root: Path) -> tuple[list[Path], list[str]]:
     (symbolic links: a link to another student's folder must not be graded as theirs)."""
     entries, notes = [], []
     for e in sorted(root.iterdir()):
-        if e.name.startswith(".") or e.name in SKIP_NAMES or e.name in archives.JUNK_FILES:
+        if not is_submission(e.name):
             continue
         if e.is_symlink():
             notes.append(f"{e.name}: a symbolic link, not a folder; left out")
@@ -121,9 +137,9 @@ def _common_prefix(names: list[str]) -> str:
 
 def moodle_folder(name: str, participant: str, plugin: str = "assignsubmission_file") -> str:
     """The folder name Moodle gives a participant's submission in its download, and reads back
-    from a feedback-files zip: it splits the name at '_' (full name, participant id, plugin
-    type, plugin name), so the full name must hold no '_'."""
-    return f"{name.replace('_', ' ')}_{participant}_{plugin}_"
+    from a feedback-files zip (:func:`grader.names.moodle_folder`: the full name without '_',
+    cut when it is long, then the participant id and plugin)."""
+    return names.moodle_folder(name, participant, plugin)
 
 
 def own_name(entry: Path, platform: str) -> str:

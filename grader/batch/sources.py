@@ -4,6 +4,7 @@ unpacked); what cannot be graded is rejected with a reason for the student."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -15,6 +16,7 @@ from pathlib import Path
 from grader import archives, discover, fstree, platforms
 from grader.batch.errors import BatchError
 from grader.batch.names import printable, report_names, student_id
+from grader.names import Distinct, component, label
 from grader.model import Identity
 from grader.runner import COPY_IGNORE, SUBMISSION_LIMITS
 
@@ -134,7 +136,7 @@ def extract_zip(archive: Path, dest: Path, *, max_total: int = ZIP_MAX_TOTAL_BYT
             if parts is None:
                 unsafe += 1
                 continue
-            if parts and parts[0] not in SKIP_NAMES and not parts[0].startswith("."):
+            if parts and platforms.is_submission(parts[0]):
                 entries.append((parts, info))
         if unsafe:
             notes.append(f"{unsafe} member(s) with an absolute or '..' path were not extracted")
@@ -271,10 +273,21 @@ def open_source(source: Path, output_dir: Path, scratch: Path | None = None, lay
             result.notes.append(f"{printable(found.student)}: holds the output folder; left out")
         else:
             kept.append(found)
-    students = {student_id(f.student): f for f in kept}
-    if len(students) < len(kept):
-        result.notes.append("some student ids differ only in unprintable characters; one of each kept")
-    missing = {student_id(f.student): f for f in gathered.missing if student_id(f.student) not in students}
+    # The student id is text made from the platform's name (names.student_id): two students
+    # whose names differ only in what that leaves out (undecodable bytes, controls) are both
+    # graded, told apart by "~2".
+    students: dict[str, platforms.Found] = {}
+    distinct = Distinct()
+    for found in sorted(kept, key=lambda f: f.student.encode("utf-8", "surrogatepass")):
+        sid = distinct(student_id(found.student))
+        if sid != student_id(found.student):
+            result.notes.append(f"{printable(sid)}: another student's name reads the same once its "
+                                "unprintable characters are replaced; told apart by its ~ number")
+        students[sid] = found
+    missing = {student_id(f.student): f for f in gathered.missing if student_id(f.student).casefold()
+               not in distinct.taken}
+    for found in [*students.values(), *missing.values()]:
+        found.identity = _readable(found.identity)
     names = report_names([*students, *missing])
     result.reports = {s: output_dir / name for s, name in names.items()}
     result.missing = sorted(missing)
@@ -305,6 +318,13 @@ class Unprepared(Exception):
     def __init__(self, message: str, kind: str):
         super().__init__(message)
         self.kind = kind
+
+
+def _readable(identity: Identity) -> Identity:
+    """The identity as reports show it: names as text (names.label: no bidi or control
+    characters, undecodable bytes as U+FFFD)."""
+    return dataclasses.replace(identity, **{key: label(getattr(identity, key))
+                                            for key in ("id", "name", "login", "folder")})
 
 
 def _archives_in(folder: Path, depth: int = 2) -> list[Path]:
@@ -341,7 +361,9 @@ def _unpack_into(archive: Path, dest: Path) -> list[str]:
         raise Unprepared(f"{archive.name} is a {archives.kind_label(archive)} archive, which the grader "
                          "cannot open: submit the project as a .zip", "unsupported-archive")
     try:
-        return archives.unpack(archive, dest / archives.stem(archive),
+        # its own folder, named as a file the grader makes: never hidden (discovery would not
+        # look inside), never '..' (an archive named '...zip')
+        return archives.unpack(archive, dest / component(archives.stem(archive)),
                                fstree.Limits(**SUBMISSION_LIMITS)).notes
     except archives.ArchiveError as exc:
         raise Unprepared(str(exc), "damaged-archive") from None
@@ -365,7 +387,8 @@ def prepare(found: platforms.Found, work: Path) -> tuple[Path, list[str]]:
         if item.is_dir():
             bundled = _archives_in(item)
             if _has_project(item) or not bundled:
-                failed = fstree.copy(item, work / item.name, COPY_IGNORE, fstree.Limits(**SUBMISSION_LIMITS))
+                failed = fstree.copy(item, work / component(item.name), COPY_IGNORE,
+                                     fstree.Limits(**SUBMISSION_LIMITS))
                 notes += [f"{f} could not be copied" for f in failed[:3]]
             for archive in bundled:
                 notes += _unpack_into(archive, work)
@@ -375,7 +398,7 @@ def prepare(found: platforms.Found, work: Path) -> tuple[Path, list[str]]:
             name = platforms.own_name(item, found.identity.platform)
             if item.stat().st_size > SUBMISSION_LIMITS["max_bytes"]:
                 raise Unprepared(f"{name} is larger than a submission may be", "over-a-limit")
-            shutil.copyfile(item, work / name)
+            shutil.copyfile(item, work / component(name))   # (a Canvas name may end in '..')
     if not _has_project(work):
         inner = _archives_in(work, depth=4)
         if len(inner) == 1:  # an archive inside the archive

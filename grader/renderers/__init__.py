@@ -53,7 +53,9 @@ def write_atomic(path: Path, content: str | bytes) -> None:
     the permissions any new file of this user gets (0666 less the umask), not mkstemp's 0600."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # (the temporary name holds at most 100 bytes of the file's, so that it is never too long)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=os.fsdecode(b"." + os.fsencode(path.name)[:100] + b"."),
+                               suffix=".tmp")
     try:
         os.fchmod(fd, 0o666 & ~_umask())
         if isinstance(content, bytes):

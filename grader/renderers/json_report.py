@@ -2,7 +2,10 @@
 import json
 
 from grader.model import Report
+from grader.renderers import safe
 
 
 def render(report: Report) -> str:
-    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    """The report as JSON (UTF-8 text: an undecodable byte of a folder or file name, a lone
+    surrogate, shows as U+FFFD)."""
+    return json.dumps(safe.valid_unicode(report.to_dict()), indent=2, ensure_ascii=False) + "\n"

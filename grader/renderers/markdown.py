@@ -1,4 +1,6 @@
-"""Markdown rendering of a report: for CI job summaries and pull-request comments."""
+"""Markdown rendering of a report: for CI job summaries, pull-request comments and the feedback
+file handed back to a student. Every text from the report goes through safe.markdown (no HTML,
+no control or bidi characters) or a fence of its own."""
 from __future__ import annotations
 
 from grader.model import CheckStatus, Report
@@ -19,7 +21,7 @@ def render(report: Report) -> str:
     if ident is not None and ident.name:
         who = f"{cell(ident.name)} ({who})"
     late = " · **late**" if ident is not None and ident.late else ""
-    lines = [f"## {report.assignment}: {report.score:g} / {report.max_score:g} points",
+    lines = [f"## {cell(report.assignment)}: {report.score:g} / {report.max_score:g} points",
              "", f"**Submission:** {who} · **status:** {report.status.value}{late}", ""]
     if report.message and (report.score < report.max_score or report.status.value != "graded"):
         lines += [f"> {cell(report.message)}", ""]
@@ -44,4 +46,4 @@ def render(report: Report) -> str:
     lines += ["", f"<sub>grader {report.grader_version} · Django {report.django_version} · "
                   f"Python {report.python_version} · sandbox: {report.sandbox} · "
                   f"{report.duration_s:.1f} s</sub>", ""]
-    return "\n".join(lines)
+    return safe.without_bidi("\n".join(lines))

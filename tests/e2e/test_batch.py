@@ -406,7 +406,7 @@ def test_report_names_are_distinct_and_safe():
     assert names["summary"] != "summary.json" and names["summary"].endswith(".json")
     assert names["a\\b"] == "a_b.json" and not names[".x"].startswith(".")
     assert len(names["é" * 150].encode()) <= batch.MAX_NAME_BYTES + 5
-    assert batch.student_id("bad\x1b[31mname\udcff") == "bad_[31mname_"
+    assert batch.student_id("bad\x1b[31mname\udcff") == "bad_[31mname\ufffd"   # shown as U+FFFD
 
 
 # ============================================================================ zip extraction
