@@ -89,7 +89,7 @@ def grade(path: str | Path, assignment: str | rubric.Assignment | None = None,
     verifier = verify.Verifier(assignment.verify_file, run.db_copy, run.folders) \
         if any(spec.verify for spec in assignment.evidence.values()) else None
     try:
-        ev = evidence.read(run.db_copy, assignment.evidence, verifier)
+        ev = evidence.read(run.db_copy, assignment.evidence, verifier, run.ledger)
         scored = scoring.score(assignment, run, ev)
     finally:
         if verifier is not None:

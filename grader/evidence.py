@@ -1,10 +1,12 @@
 """Stage 3a: outside evidence, read by the grader itself from the grading database.
 
-After the child has exited, the grader opens a private copy of the SQLite file
-the hidden suite wrote to, read-only, with the standard sqlite3 module (no
-Django, no student code), and checks what each passed test claims, as the
-assignment's [evidence] says: that it ran to its end, that the objects it tracked
-(by role) exist, that the rows of other roles pointing at them are as many as
+What each test did comes from the ledger the child wrote on the grader's authenticated
+channel as the test ran (runner.read_channel_file): its start and end, the objects it
+tracked, the notes it left. After the child has exited, the grader opens a private copy of
+the SQLite file the hidden suite wrote to, read-only, with the standard sqlite3 module (no
+Django, no student code), and checks what each passed test claims, as the assignment's
+[evidence] says: that it ran to its end and left the notes it must, that the objects it
+tracked (by role) exist, that the rows of other roles pointing at them are as many as
 expected, and that the assignment's queries over the real tables return nothing.
 """
 from __future__ import annotations
@@ -16,8 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.harness._grader_harness.protocol import (ANY_SENDER, EVIDENCE_TABLE, MODELS_TABLE, NOTE_KIND,
-                                                     OBJECT_KIND, ROLES_TABLE)
+from grader.harness._grader_harness.protocol import ANY_SENDER, MODELS_TABLE, NOTE_KIND, OBJECT_KIND, ROLES_TABLE
 from grader.rubric import EvidenceSpec
 from grader.verify import Verifier, VerifyError
 
@@ -66,12 +67,24 @@ class Evidence:
                 return True, ""
         return False, f"no {spec['signal']} receiver was seen being connected in the ready() of '{app}'"
 
+    def missing_notes(self, nodeid: str, spec: EvidenceSpec) -> str:
+        """Why a claimed pass is not backed because the test left fewer notes than its
+        [evidence] `notes` declare ('' when every declared note is there): no note is no
+        proof of anything, so the test counts as not passed (it is no proof of tampering)."""
+        left = self.notes.get(nodeid, {})
+        missing = [name for name in spec.notes if not left.get(name)]
+        if not missing:
+            return ""
+        return (f"the grader holds no '{missing[0]}' note from this check, which it writes while the check "
+                "runs, so the pass cannot be confirmed (does your code stop or replace the grader's helpers, "
+                "or close files it did not open?)")
+
     def confirms(self, nodeid: str, spec: EvidenceSpec) -> tuple[bool, str]:
         """Does the database back the claim that `nodeid` passed?"""
         if not self.available:
             return False, self.problem
         if nodeid not in self.done:
-            return False, "the test never reached its end in the database"
+            return False, "the test never reached its end in the grader's record"
         tracked = self.tracked.get(nodeid, {})
         for role in sorted({*spec.objects, *tracked}):
             pks = sorted(set(tracked.get(role, [])))
@@ -158,11 +171,12 @@ def render_sql(query: str, models: dict, roles: dict[str, str], tracked: dict[st
 
 
 def read(db: Path | None, specs: dict[str, EvidenceSpec] | None = None,
-         verifier: Verifier | None = None) -> Evidence:
-    """The evidence of a run: what its tests recorded, checked against the tables they name.
-    `specs` (the rubric's [evidence]) say which related rows to count and which queries to run;
-    `verifier` runs the assignment's verify.py for the tests whose pass is claimed."""
-    ev = _read(db, specs or {})
+         verifier: Verifier | None = None, ledger: list[tuple[str, str, object]] | tuple = ()) -> Evidence:
+    """The evidence of a run: what its tests recorded (the channel's `ledger`: (nodeid, entry,
+    value) in the order written), checked against the tables they name. `specs` (the rubric's
+    [evidence]) say which related rows to count and which queries to run; `verifier` runs the
+    assignment's verify.py for the tests whose pass is claimed."""
+    ev = _read(db, specs or {}, ledger)
     ev.verifier = verifier
     return ev
 
@@ -177,7 +191,20 @@ def open_readonly(db: Path) -> sqlite3.Connection:
     return conn
 
 
-def _read(db: Path | None, specs: dict[str, EvidenceSpec]) -> Evidence:
+def _ledger(ev: Evidence, ledger) -> None:
+    """What the tests recorded, in the order the child wrote it on the channel."""
+    for nodeid, entry, value in ledger:
+        if entry == "start":
+            ev.started.append(nodeid)
+        elif entry == "done":
+            ev.done.add(nodeid)
+        elif entry.startswith(NOTE_KIND):
+            ev.notes.setdefault(nodeid, {}).setdefault(entry[len(NOTE_KIND):], []).append(str(value)[:1000])
+        elif entry.startswith(OBJECT_KIND) and isinstance(value, (int, str)) and not isinstance(value, bool):
+            ev.track(nodeid, entry[len(OBJECT_KIND):], value)
+
+
+def _read(db: Path | None, specs: dict[str, EvidenceSpec], ledger) -> Evidence:
     if db is None or not db.is_file():
         return Evidence(False, "the test run left no database")
     try:
@@ -186,20 +213,7 @@ def _read(db: Path | None, specs: dict[str, EvidenceSpec]) -> Evidence:
         return Evidence(False, f"the grading database cannot be opened: {exc}")
     try:
         ev = Evidence(True)
-        rows = conn.execute(f"SELECT nodeid, kind, value FROM {EVIDENCE_TABLE} ORDER BY rowid").fetchall()
-        for nodeid, kind, value in rows:
-            if kind == "start":
-                ev.started.append(nodeid)
-            elif kind == "done":
-                ev.done.add(nodeid)
-            elif isinstance(kind, str) and kind.startswith(NOTE_KIND):
-                ev.notes.setdefault(nodeid, {}).setdefault(kind[len(NOTE_KIND):], []).append(str(value)[:1000])
-            elif isinstance(kind, str) and kind.startswith(OBJECT_KIND):
-                if isinstance(value, float) and not value.is_integer() or not isinstance(value, (int, float, str)):
-                    raise ValueError(f"a tracked object has the primary key {value!r}")
-                ev.track(nodeid, kind[len(OBJECT_KIND):], int(value) if isinstance(value, float) else value)
-            else:  # the child writes nothing else: another writer changed the ledger
-                raise ValueError(f"the evidence table holds a row of an unknown kind {kind!r}")
+        _ledger(ev, ledger)
         try:
             models, roles = _model_map(conn)
         except (sqlite3.Error, ValueError, TypeError):

@@ -58,13 +58,17 @@ class EvidenceSpec:
       the objects of that role the test tracked, as a parenthesised list;
     - ``verify``: names of functions of the assignment's ``verify.py``, each given what the run
       left (the database read-only, the test's tracked objects and notes, the [folders]) and
-      returning why the pass is not backed, or None (see grader/verify.py).
+      returning why the pass is not backed, or None (see grader/verify.py);
+    - ``notes``: names of the notes (``support.note``) the test leaves on its way to a pass; a
+      pass without one of them is not believed (a verify.py function that finds nothing to
+      check must never be what makes a pass).
     """
 
     objects: dict[str, int] = field(default_factory=dict)
     related: dict[str, int] = field(default_factory=dict)
     sql: tuple[str, ...] = ()
     verify: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 USER_ROLE = "user"   # always the project's AUTH_USER_MODEL
@@ -211,8 +215,8 @@ def _evidence_spec(spec, roles: set[str], where: str) -> EvidenceSpec:
         if spec < 0:
             raise RubricError(f"{where} must be a whole number >= 0")
         return EvidenceSpec(objects={USER_ROLE: spec} if spec else {})
-    if not isinstance(spec, dict) or set(spec) - {"objects", "related", "sql", "verify"}:
-        raise RubricError(f"{where} is a whole number, or a table with objects, related, sql and verify")
+    if not isinstance(spec, dict) or set(spec) - {"objects", "related", "sql", "verify", "notes"}:
+        raise RubricError(f"{where} is a whole number, or a table with objects, related, sql, verify and notes")
     counts = {}
     for key in ("objects", "related"):
         table = spec.get(key, {})
@@ -231,7 +235,10 @@ def _evidence_spec(spec, roles: set[str], where: str) -> EvidenceSpec:
     verify = spec.get("verify", [])
     if not isinstance(verify, list) or not all(isinstance(v, str) and v.isidentifier() for v in verify):
         raise RubricError(f"{where}: verify lists functions of the assignment's verify.py by name")
-    return EvidenceSpec(counts["objects"], counts["related"], tuple(sql), tuple(verify))
+    notes = spec.get("notes", [])
+    if not isinstance(notes, list) or not all(isinstance(n, str) and n.isidentifier() for n in notes):
+        raise RubricError(f"{where}: notes lists the names of the notes the test leaves (support.note)")
+    return EvidenceSpec(counts["objects"], counts["related"], tuple(sql), tuple(verify), tuple(notes))
 
 
 def load(root: Path) -> Assignment:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from grader import fstree, runtime, sandbox
 from grader.discover import Project
-from grader.harness._grader_harness.protocol import RunSettings
+from grader.harness._grader_harness.protocol import RunSettings, read_channel
 from grader.rubric import Assignment
 
 HARNESS = Path(__file__).resolve().parent / "harness"
@@ -85,8 +85,13 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
     stopped: str = ""               # why the grader stopped the run early (a limit), if it did
     stack: list[str] = field(default_factory=list)  # at a time-out: the student's frames running, innermost first
-    verdicts: dict[str, dict] = field(default_factory=dict)  # nodeid -> the child's verdict, streamed as it ended
-    events: list[dict] = field(default_factory=list)        # connections the child streamed as they happened
+    # What the child wrote on the authenticated channel as it happened (protocol.py):
+    verdicts: dict[str, dict] = field(default_factory=dict)  # nodeid -> the child's verdict, as the test ended
+    events: list[dict] = field(default_factory=list)        # connections, as they were made
+    ledger: list[tuple[str, str, object]] = field(default_factory=list)  # (nodeid, entry, value)
+    # why the channel cannot be trusted (a line the run's key did not sign, one missing or out
+    # of place, the submission calling the grader's evidence functions): proof of tampering
+    channel_problem: str = ""
     # the assignment's [folders] ("media", "mail") as the child left them, moved to the private
     # folder after it exited: for the assignment's verify.py
     folders: dict[str, Path] = field(default_factory=dict)
@@ -283,28 +288,37 @@ def grader_disk_full(folder: Path | None) -> str:
     return ""
 
 
-def read_stream(path: Path, cap: int = 1024 * 1024) -> tuple[dict[str, dict], list[dict]]:
-    """What the child streamed as it happened, one JSON line each: test verdicts (the first
-    line of a test counts) and events (connections); malformed lines are ignored."""
+CHANNEL_CAP = 16 * 1024 * 1024   # the channel's lines read at the most (a run writes a few kB)
+
+
+def read_channel_file(path: Path, key: bytes, result: RunResult) -> None:
+    """Fill `result` from what the child wrote on the channel: verdicts (one per test),
+    connections, the ledger, and why the channel cannot be trusted, if it cannot."""
     try:
         with open(path, "rb") as fh:
-            data = fh.read(cap)
+            data = fh.read(CHANNEL_CAP + 1)
     except OSError:
-        return {}, []
-    verdicts: dict[str, dict] = {}
-    events: list[dict] = []
-    for line in data.splitlines():
-        try:
-            entry = json.loads(line)
-        except (ValueError, RecursionError):
-            continue
-        if not isinstance(entry, dict):
-            continue
-        if isinstance(entry.get("nodeid"), str) and entry.get("outcome") in ("passed", "failed", "skipped", "error"):
-            verdicts.setdefault(entry["nodeid"], entry)
-        elif entry.get("event") == "connect" and len(events) < 10_000:
-            events.append(entry)
-    return verdicts, events
+        data = b""
+    if len(data) > CHANNEL_CAP:   # the harness writes nothing near this: cut at a line (its rest unread)
+        data = data[:data.rfind(b"\n", 0, CHANNEL_CAP) + 1]
+    channel = read_channel(data, key)
+    result.channel_problem = channel.broken
+    for record in channel.records:
+        kind, nodeid = record.get("kind"), record.get("nodeid")
+        if kind == "verdict" and isinstance(nodeid, str) \
+                and record.get("outcome") in ("passed", "failed", "skipped", "error"):
+            if nodeid in result.verdicts:
+                result.channel_problem = f"the grader's channel holds two verdicts for {nodeid}"
+            result.verdicts.setdefault(nodeid, record)
+        elif kind == "connect" and len(result.events) < 10_000:
+            result.events.append(record)
+        elif kind == "ledger" and isinstance(nodeid, str) and isinstance(record.get("entry"), str):
+            result.ledger.append((nodeid, record["entry"], record.get("value")))
+        elif kind == "forged" and not result.channel_problem:
+            where = str(record.get("where") or "")[:200]
+            result.channel_problem = (f"code of the submission{f' ({where})' if where else ''} called the "
+                                      "grader's own helpers to leave evidence of a test "
+                                      f"({str(record.get('what'))[:20]})")
 
 
 def _copy_db(src_dir: Path, dest_dir: Path) -> Path | None:
@@ -357,7 +371,8 @@ class Child:
         self.proc: subprocess.Popen | None = None
         self.report_path = self.private / f"{secrets.token_hex(8)}.json"
         self.stack_path = self.private / f"{secrets.token_hex(8)}.stack"
-        self.verdict_path = self.private / f"{secrets.token_hex(8)}.verdicts"
+        self.channel_path = self.private / f"{secrets.token_hex(8)}.channel"
+        self.channel_key = secrets.token_bytes(32)
         try:
             self._start(assignment)
         except BaseException:
@@ -407,15 +422,15 @@ class Child:
         self.report_fd = os.open(self.report_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         # where the child's faulthandler writes its stack just before the time limit
         self.stack_fd = os.open(self.stack_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        # one line per finished test, written as it ends (a later hang cannot erase them)
-        self.verdict_fd = os.open(self.verdict_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        # the authenticated channel: what the grader believes of the run, written as it happens
+        self.channel_fd = os.open(self.channel_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         try:
             self.proc = subprocess.Popen(
                 sandbox.launcher(self.cgroup) + command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, cwd=work / "submission", env=sandbox.child_env(tmp_inside, extra),
-                pass_fds=(self.report_fd, self.stack_fd, self.verdict_fd), start_new_session=True)
+                pass_fds=(self.report_fd, self.stack_fd, self.channel_fd), start_new_session=True)
         finally:
-            for fd in (self.report_fd, self.stack_fd, self.verdict_fd):
+            for fd in (self.report_fd, self.stack_fd, self.channel_fd):
                 os.close(fd)
         self.drain = _Drain(self.proc.stdout, limits.max_output_kb * 1024)
         self.drain.start()
@@ -478,7 +493,8 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
         child.send(RunSettings(
             submission=child.submission_inside, settings=project.settings_module,
             db=child.inside(work / "db" / "grading.sqlite3"), suite=child.inside(work / "suite"),
-            tests=tests, token=token, report_fd=child.report_fd, verdict_fd=child.verdict_fd,
+            tests=tests, token=token, report_fd=child.report_fd,
+            channel_fd=child.channel_fd, channel_key=child.channel_key.hex(),
             stack_fd=child.stack_fd, stack_after_s=max(0.5, deadline - time.monotonic() - STACK_MARGIN_S),
             source=child.inside(work / "submission") if child.mode == "bwrap" else None,
             models=dict(assignment.models), connections=dict(assignment.connections),
@@ -518,7 +534,7 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
         result.report, result.report_problem = _read_capped(child.report_path, REPORT_CAP)
         if result.timed_out:
             result.stack = running_frames(child.stack_path, child.submission_inside)
-        result.verdicts, result.events = read_stream(child.verdict_path)
+        read_channel_file(child.channel_path, child.channel_key, result)
         result.db_copy = _copy_db(work / "db", child.private)
         result.folders = _keep_folders(work, child.private, assignment.folders)
     except BaseException:

@@ -1,8 +1,12 @@
 """Stage 3b: decide each check from the child's verdicts and the outside evidence.
 
 Rules, in order:
-- a run whose report cannot be trusted (wrong control outcomes, unexpected or
-  repeated test ids, a pass the database does not back) is ``tampered``: 0;
+- a run whose channel or report cannot be trusted (a channel line the run's key did not sign
+  or out of sequence, the submission leaving the grader's evidence itself, wrong control
+  outcomes, unexpected or repeated test ids, a pass the channel's own verdict or the database
+  contradicts) is ``tampered``: 0;
+- a reported pass that the grader holds no record of (no verdict on the channel, a note the
+  rubric declares missing) counts as not passed, with why: missing evidence is no proof;
 - a missing or malformed report is ``error``: 0 (after a time-out, a test keeps its
   points when the child's verdict, streamed as the test ended, and the evidence back it);
 - a check whose prerequisite did not pass is ``skipped`` and earns 0;
@@ -142,7 +146,8 @@ def _progress_outcomes(assignment: Assignment, ev: Evidence, verdicts: dict[str,
         if verdict is None:
             outcomes[t] = TestOutcome(t, "error", why)
         elif verdict["outcome"] == "passed":
-            ok, _ = ev.confirms(t, assignment.evidence[t])
+            ok = not ev.missing_notes(t, assignment.evidence[t])
+            ok = ok and ev.confirms(t, assignment.evidence[t])[0]
             if ok and t in assignment.connections:
                 ok, _ = ev.confirms_connection(assignment.connections[t], events)
             outcomes[t] = TestOutcome(t, "passed") if ok else TestOutcome(t, "error", why)
@@ -164,10 +169,22 @@ def _where(assignment: Assignment, ev: Evidence) -> str:
     return ""
 
 
+UNBACKED = "evidence-missing"   # the diagnosis of a reported pass the grader holds no record of
+
+
+def _unbacked(outcome: TestOutcome, why: str) -> TestOutcome:
+    return TestOutcome(outcome.nodeid, "failed", f"not counted as passed: {why}", diagnosis=UNBACKED)
+
+
 def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
     limits = assignment.limits
     warnings = list(run.warnings)
     report = run.report
+
+    if run.channel_problem:
+        why = (f"the grader's own record of the run was changed: {run.channel_problem} "
+               "(instructor: inspect this submission)")
+        return _unscored(assignment, RunStatus.TAMPERED, why, warnings, "not scored: " + why)
 
     if report is None and run.timed_out:
         where = _where(assignment, ev)
@@ -251,8 +268,23 @@ def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
         why = ("control tests with known outcomes were reported wrongly: something in the "
                "submission changed the test results (instructor: inspect this submission)")
         return _unscored(assignment, RunStatus.TAMPERED, why, warnings, "not scored: " + why)
-    for nodeid, outcome in outcomes.items():
-        if outcome.outcome == "passed" and nodeid in assignment.evidence:
+    for nodeid, outcome in list(outcomes.items()):
+        if outcome.outcome != "passed":
+            continue
+        recorded = run.verdicts.get(nodeid)
+        if recorded is None:
+            outcomes[nodeid] = _unbacked(outcome, "the grader has no record of this check ending (does your "
+                                         "code close or replace files it did not open?)")
+            continue
+        if recorded["outcome"] != "passed":
+            why = (f"the report says {nodeid} passed, but the grader's own record of the test says "
+                   f"{recorded['outcome']}: the test results were changed (instructor: inspect this submission)")
+            return _unscored(assignment, RunStatus.TAMPERED, why, warnings, "not scored: the test results were changed")
+        if nodeid in assignment.evidence:
+            missing = ev.missing_notes(nodeid, assignment.evidence[nodeid])
+            if missing:
+                outcomes[nodeid] = _unbacked(outcome, missing)
+                continue
             ok, reason = ev.confirms(nodeid, assignment.evidence[nodeid])
             if not ok and ev.grader_problem:
                 # Not proof of tampering (issue 10: never `tampered` for a table the grader cannot
@@ -279,4 +311,9 @@ def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
         return Scored(RunStatus.ERROR, message, checks, warnings)
     total = sum(c.score for c in checks)
     message = f"{total:g} of {assignment.max_score:g} points"
+    unbacked = sum(1 for o in outcomes.values() if o.diagnosis == UNBACKED)
+    if unbacked:
+        message += (f" ({unbacked} test{'s' if unbacked > 1 else ''} the report calls passed "
+                    f"{'were' if unbacked > 1 else 'was'} not counted: the grader's own record does not back "
+                    f"{'them' if unbacked > 1 else 'it'}; each check says why)")
     return Scored(RunStatus.GRADED, message, checks, warnings)

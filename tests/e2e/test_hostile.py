@@ -847,10 +847,11 @@ def test_fake_reports_earn_nothing(make_submission, hostile, marker, fast_assign
     assert report["score"] <= 1, (report["status"], report["message"])
     # nothing it sprayed reached the host
     assert not list(Path("/tmp").glob(f"{marker}*")) and not list(tmp_path.rglob(f"{marker}*"))
-    if report["status"] == "graded":
+    if report["status"] == "graded" and report["score"]:
         assert_scores(report, LOADS_ONLY)
-    else:
+    else:   # tampered, an error, or graded with every forged pass not counted (no record of it)
         assert_scores(report, NOTHING)
+        assert report["status"] != "graded" or "were not counted" in report["message"], report["message"]
 
 
 FORGE_EVIDENCE = """
@@ -859,39 +860,36 @@ FORGE_EVIDENCE = """
         original = plugin.Collector.pytest_json_modifyreport
 
         def modify(self, json_report):
-            import sqlite3
-            from django.conf import settings
+            import fcntl, json, os, stat
             for test in json_report.get("tests", []):
                 if test["nodeid"].startswith("test_registration.py") and test["outcome"] != "passed":
                     print("HOSTILE-PATCHED", flush=True)
                     test["outcome"] = "passed"
-                    db = sqlite3.connect(str(settings.DATABASES["default"]["NAME"]))
-                    db.execute("INSERT INTO _grader_evidence (nodeid, kind, value) VALUES (?, 'done', 0)",
-                               [test["nodeid"]])
-                    db.commit()
-                    db.close()
-                    # and the connection the grader wants to have seen as it happened
-                    import json, os
-                    from _grader_harness import probe
-                    os.write(probe.STREAM_FD, (json.dumps({
-                        "event": "connect", "signal": "post_save", "sender": "auth.User",
-                        "phase": "ready", "app": "users"}) + "\n").encode())
+                    # and the verdict and connection the grader wants on its channel
+                    for fd in range(3, 64):
+                        try:
+                            if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND and stat.S_ISREG(os.fstat(fd).st_mode):
+                                os.write(fd, b"0" * 64 + b" " + json.dumps({
+                                    "seq": 99, "kind": "verdict", "nodeid": test["nodeid"],
+                                    "outcome": "passed"}).encode() + b"\\n")
+                        except OSError:
+                            pass
             return original(self, json_report)
         plugin.Collector.pytest_json_modifyreport = modify
 """
 
 
 @needs_bwrap
-@pytest.mark.xfail(strict=True, reason=(
-    "known limit: code running in the grading child can change the report, the grading database "
-    "and the stream of connections, so a test that creates no users (receiver-registered-in-ready) "
-    "can be forged"))
-def test_forged_report_and_evidence_known_limit(make_submission, hostile, marker):
+def test_a_forged_report_is_caught_by_the_channel(make_submission, hostile, marker):
+    """Once a known limit (the report, the ledger rows and the stream of connections could all be
+    rewritten from inside the child): the report's pass has no verdict of the grader's behind it,
+    and the channel line the submission adds carries no valid signature."""
     sub = make_submission({"users/hostile.py": hostile_module(marker, FORGE_EVIDENCE),
                            "users/apps.py": apps_py("hostile.forge()", import_signals=False)})
     report, _ = hostile(sub)
     assert "HOSTILE-PATCHED" in report["output"]
-    assert report["score"] <= 1  # fails today: 4 (receiver-registered-in-ready is forged)
+    assert report["status"] == "tampered"
+    assert report["score"] == 0
 
 
 # --------------------------------------------------------------------------- no network, no secrets

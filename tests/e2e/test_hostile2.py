@@ -262,14 +262,18 @@ def _write(fd, payload):
         out.write("[" * 200000 + "]" * 200000)
 main._write = _write
 '''
-# Rows that make the grading database pathological: infinity where a user's key should be,
-# and a view that never ends where the model map should be.
+# Evidence made pathological: infinity where a user's key should be, written on the grader's
+# channel (unsigned), and a view that never ends where the model map should be.
 INFINITE_EVIDENCE = '''
-from django.db import connection
+import fcntl, os, stat
 from django.db.models.signals import post_save
 def _spoil(sender, **kwargs):
-    with connection.cursor() as c:
-        c.execute("INSERT INTO _grader_evidence VALUES ('x', 'object:user', 9e999)")
+    for fd in range(3, 64):
+        try:
+            if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND and stat.S_ISREG(os.fstat(fd).st_mode):
+                os.write(fd, b'0 {"seq": 3, "kind": "ledger", "nodeid": "x", "entry": "object:user", "value": Infinity}\\n')
+        except OSError:
+            pass
 post_save.connect(_spoil, weak=False, dispatch_uid="spoil")
 '''
 ENDLESS_VIEW = '''
@@ -363,30 +367,30 @@ def test_a_class_zip_with_a_folder_1000_deep_still_gives_every_report(tmp_path):
 # ------------------------------------------------------------------ points on the time-out path
 
 # The template (no profile receiver: 1 point honestly). In the first creation test a pre_save
-# receiver writes the row the registration test would leave had it passed, then hangs.
+# receiver has the grader's own helpers write the end and the verdict the registration test
+# would leave had it passed, then hangs.
 FORGE_THEN_HANG = '''
-from django.db import connection
 from django.db.models.signals import pre_save
 def _forge(sender, **kwargs):
-    with connection.cursor() as c:
-        c.execute("INSERT INTO _grader_evidence VALUES "
-                  "('test_registration.py::test_receiver_registered_in_ready', 'done', 0)")
+    from _grader_harness import plugin
+    plugin.STATE["nodeid"] = "test_registration.py::test_receiver_registered_in_ready"
+    plugin.evidence("done")
+    plugin._send_verdict(plugin.STATE["nodeid"], {"setup": "passed", "call": "passed", "teardown": "passed"})
     while True:
         pass
 pre_save.connect(_forge, weak=False)
 '''
 
 
-def test_rows_written_before_a_hang_earn_nothing(tmp_path, tmp_path_factory):
+def test_evidence_forged_before_a_hang_earns_nothing(tmp_path, tmp_path_factory):
     quick = assignment_copy(tmp_path_factory, 6)
     sub = build_submission(tmp_path / "sub", {"users/apps.py": apps_running(FORGE_THEN_HANG)})
     done = grade_cli(sub, tmp_path / "r.json", "--assignment", str(quick))
     assert done.returncode == 0, done.stderr
     report = validate(json.loads((tmp_path / "r.json").read_text()))
-    assert report["status"] == "timeout"
-    assert report["score"] == 1  # project-loads only: the forged row has no verdict behind it
-    reg = next(c for c in report["checks"] if c["id"] == "receiver-registered-in-ready")
-    assert reg["status"] == "failed" and reg["diagnosis"] == "wrong-signal", reg  # the child's own verdict
+    assert report["status"] == "tampered", report["message"]
+    assert report["score"] == 0
+    assert "users/apps.py:" in report["message"]   # where the submission called the grader's helpers
 
 
 # ------------------------------------------------------------------ the ready() check

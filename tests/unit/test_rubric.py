@@ -187,7 +187,7 @@ MALFORMED = {
     "models-naming-user": (_sub('profile = "users.Profile"\n', 'profile = "users.Profile"\nuser = "auth.User"\n'),
                            "cannot name the role 'user'"),
     "evidence-bad-key": (_sub('{ objects = { user = 3 }, related', '{ objcts = { user = 3 }, related'),
-                         "a table with objects, related, sql and verify"),
+                         "a table with objects, related, sql, verify and notes"),
     "no-checks": (lambda text: text[:text.index("[[checks]]")], "no \\[\\[checks\\]\\]"),
     "misspelt-top-level-key": (_sub('[limits]\n', '[limit]\n'), "unknown keys \\['limit'\\]"),
     "connection-sender-not-a-role": (_sub('sender = "user"', 'sender = "users"'), "neither a role of \\[models\\] nor '\\*'"),

@@ -169,17 +169,19 @@ class _Witness:
         self.calls: list[dict] = []
 
     def __call__(self, sender, **kwargs):
-        from django.db import connection
+        from django.db import connection, transaction
 
+        caller = sys._getframe(1).f_code.co_filename.replace("\\", "/")
+        if "/django/dispatch/" not in caller and "/asgiref/" not in caller:
+            return   # only what the signal delivers counts (sync or async), never a call of the project's own
         order = kwargs.get("order")
         self.calls.append({"sender": sender, "keywords": sorted(k for k in kwargs if k != "signal"),
                            "order": order, "in_atomic": connection.in_atomic_block})
         pk = getattr(order, "pk", None)
         if pk is not None:
-            try:  # written at the moment of sending: a rolled back send leaves no note
-                support.note("sent", pk)
-            except Exception:
-                pass
+            # noted once the send is final: heard inside a transaction, when (and if) it commits;
+            # a rolled back send leaves no note
+            transaction.on_commit(lambda: support.note("sent", pk))
 
 
 class _Errors(logging.Handler):
@@ -439,10 +441,11 @@ def why_no_effect(seen: Watch, sig, label: str, what: str, diagnosis: str) -> No
 
 
 def expect_stock(seen: Watch, sig, want: dict, how: str, rival: dict | None = None) -> None:
-    """Each product's stock, read back from the database, is `want[product]`."""
+    """Each product's stock, read back from the database by the grader's own connection (a stock
+    faked in memory, or put right only at the end of the run, is not there), is `want[product]`."""
     wrong = []
     for product, stock in want.items():
-        product.refresh_from_db()
+        product.stock = support.stored_value(product, "stock")
         if product.stock != stock:
             wrong.append((product, stock))
     if not wrong:

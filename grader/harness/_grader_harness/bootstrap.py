@@ -13,18 +13,21 @@ import sys
 
 
 _ORIGINAL_PID = os.getpid()
+# Bound before any student code runs: a submission that patches os._exit or os.fdopen (to run
+# code of its own at the end of the run) does not reach the grader's own exit and report.
+_exit, _fdopen, _getpid = os._exit, os.fdopen, os.getpid
 
 
 def _write(fd: int, payload: dict) -> None:
-    if os.getpid() != _ORIGINAL_PID:  # a process the student's code forked: it has no say
-        os._exit(0)
+    if _getpid() != _ORIGINAL_PID:  # a process the student's code forked: it has no say
+        _exit(0)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except Exception:
             pass
     data = json.dumps(payload, default=str).encode()
-    with os.fdopen(fd, "wb", closefd=True) as out:
+    with _fdopen(fd, "wb", closefd=True) as out:
         out.write(data)
 
 
@@ -143,9 +146,11 @@ def main() -> None:
     config.FOLDERS = dict(run.folders)
     os.environ["DJANGO_SETTINGS_MODULE"] = "_grader_harness.settings"
 
-    from _grader_harness import errors, plugin, probe
-    if run.verdict_fd is not None:  # verdicts and connections, as they happen
-        probe.STREAM_FD = int(run.verdict_fd)
+    from _grader_harness import channel, errors, plugin, probe
+    if run.channel_fd is not None:  # the ledger, verdicts and connections, as they happen
+        channel.open_channel(int(run.channel_fd), bytes.fromhex(run.channel_key))
+    channel.SUITE = run.suite
+    run.channel_key = ""
     refused = load_dotenv(os.path.join(run.submission, ".env"))
     if refused:
         plugin.STATE["warnings"].append(
@@ -166,7 +171,7 @@ def main() -> None:
             described = {"type": type(exc).__name__, "message": type(exc).__name__, "location": "",
                          "traceback": [], "diagnosis": "startup-error", "advice": ""}
         _write(report_fd, {"phase": "setup", "setup_error": described, "pytest": None})
-        os._exit(0)
+        _exit(0)
 
     probe.release_debug_references()
 
@@ -191,7 +196,7 @@ def main() -> None:
     exitcode = pytest.main(args, plugins=[plugin, collector])
     _write(report_fd, {"phase": "tests", "setup_error": None, "exitcode": int(exitcode),
                        "pytest": collector.report})
-    os._exit(0)
+    _exit(0)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
 - migrates the grading database once per run and gives every hidden test
   database access in autocommit mode, so what a test does is really written
   to the file the grader inspects afterwards;
-- marks in that database every test that ran to its end, and records the
-  objects each test tracked (the grader's outside evidence);
+- writes on the grader's authenticated channel (channel.py) every test's start, end and
+  verdict, the objects it tracked and the notes it left (the grader's outside evidence);
 - collects structured feedback from the tests and hands the final
   pytest-json-report document to the bootstrap.
 """
@@ -15,8 +15,8 @@ import sys
 
 import pytest
 
-from _grader_harness import config, diagnose, errors, probe
-from _grader_harness.protocol import EVIDENCE_TABLE, MODELS_TABLE, ROLES_TABLE
+from _grader_harness import channel, config, diagnose, errors
+from _grader_harness.protocol import MODELS_TABLE, ROLES_TABLE
 
 # db_error: the grading database could not be made (no test can run);
 # migration_problem: the migrations do not match the models (only the check covering
@@ -35,7 +35,7 @@ class Collector:
         self.report = json_report
 
 
-# Each test's phases until its verdict is streamed to the grader (probe.stream) as it ends:
+# Each test's phases until its verdict is sent to the grader (channel.send) as it ends:
 # after a time-out the grader keeps a test's points only with that verdict and the evidence.
 _PHASES: dict[str, dict[str, str]] = {}
 
@@ -58,7 +58,7 @@ def _send_verdict(nodeid: str, phases: dict[str, str]) -> None:
         outcome = "skipped"
     else:
         outcome = phases.get("call", "error")
-    probe.stream({"nodeid": nodeid, "outcome": outcome, **STATE["feedback"].get(nodeid, {})})
+    channel.send("verdict", **{**STATE["feedback"].get(nodeid, {}), "nodeid": nodeid, "outcome": outcome})
 
 
 def record(**feedback) -> None:
@@ -66,13 +66,10 @@ def record(**feedback) -> None:
     STATE["feedback"].setdefault(STATE["nodeid"], {}).update(feedback)
 
 
-def evidence(kind: str, value: int | str = 0) -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {EVIDENCE_TABLE} (nodeid, kind, value) VALUES (%s, %s, %s)",
-            [STATE["nodeid"], kind, value])
+def evidence(entry: str, value: int | str = 0) -> None:
+    """One entry of the running test's ledger, on the channel (never through the database
+    connection the student's code shares)."""
+    channel.send("ledger", nodeid=STATE["nodeid"], entry=entry, value=value)
 
 
 @pytest.hookimpl(trylast=True)
@@ -122,10 +119,6 @@ def _grading_database(django_db_blocker, django_test_environment):
             _record_migrations_applied(connection)
         except Exception:
             pass
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"CREATE TABLE IF NOT EXISTS {EVIDENCE_TABLE} "
-                "(nodeid TEXT NOT NULL, kind TEXT NOT NULL, value INTEGER NOT NULL)")
         try:
             record_model_map()
         except Exception:  # the grader then cannot check the passes and says so (an error)
@@ -193,11 +186,8 @@ def record_model_map() -> None:
 @pytest.fixture(autouse=True)
 def _grading_test(request, django_db_blocker, _grading_database):
     STATE["nodeid"] = request.node.nodeid
+    evidence("start")
     with django_db_blocker.unblock():
-        try:
-            evidence("start")
-        except Exception:  # no database: the test itself says so
-            pass
         yield
 
 

@@ -11,12 +11,11 @@ disappears, and the check can tell.
 """
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from _grader_harness import config
+from _grader_harness import channel, config
 
 
 @dataclass
@@ -122,22 +121,6 @@ def _student_stack(frame) -> list[str]:
             stack.append(f"{rel}:{frame.f_lineno}")
         frame = frame.f_back
     return stack
-
-
-# The stream to the grader (a file descriptor it handed over): one JSON line per record,
-# written as it happens, so that code running later cannot rewrite it unseen: each
-# connection (here), each test's verdict as the test ends (the plugin).
-STREAM_FD: int | None = None
-
-
-def stream(record: dict, limit: int = 16000) -> None:
-    if STREAM_FD is None:
-        return
-    import json
-    try:
-        os.write(STREAM_FD, (json.dumps(record, default=str)[:limit] + "\n").encode("utf-8", "replace"))
-    except OSError:
-        pass
 
 
 def signal_name(signal) -> str:
@@ -256,9 +239,9 @@ def install() -> None:
             )
             CONNECTS.append(connection)
             if connection.student:
-                stream({"event": "connect", "signal": signal_name(self), "sender": _label(sender),
-                             "phase": phase, "app": label, "receiver": connection.receiver_name,
-                        "where": where or connection.call_site}, limit=4000)
+                channel.send("connect", signal=signal_name(self), sender=_label(sender), phase=phase,
+                             app=label, receiver=connection.receiver_name[:300],
+                             where=(where or connection.call_site)[:300])
         except Exception:  # the probe must never change the student's behaviour
             pass
         return original(self, receiver, sender=sender, weak=weak, dispatch_uid=dispatch_uid, **kwargs)

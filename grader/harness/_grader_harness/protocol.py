@@ -5,18 +5,30 @@ Imported by both sides (the grader as ``grader.harness._grader_harness.protocol`
 it imports nothing but the standard library, so the grader can read it without Django or
 student code.
 """
+import hashlib
+import hmac
 import json
 import re
 from dataclasses import asdict, dataclass, field, fields
 
-PROTOCOL_VERSION = 4   # 3: tracked objects by role (was: users only); RunSettings; 4: notes, folders
+# 3: tracked objects by role (was: users only); RunSettings; 4: notes, folders;
+# 5: the ledger, verdicts and connections travel on one authenticated channel (no ledger table)
+PROTOCOL_VERSION = 5
 
-# Per hidden test: (nodeid, kind, value); kind is "start", "done", OBJECT_KIND + role for
-# an object the test tracked (value: its primary key), or NOTE_KIND + name for a value the
-# test tells the assignment's verify.py (a file name it expects gone, an order id, ...).
-EVIDENCE_TABLE = "_grader_evidence"
+# The channel: the one file descriptor the grader hands the child for what it must believe
+# about the run, written as things happen. Each line is "<mac> <body>\n": body is a JSON object
+# with "seq" (0, 1, 2, ... in the order written) and "kind"; mac is the HMAC-SHA256 of the body
+# under the run's key (sent on stdin, never in the environment or a file). The grader refuses a
+# run whose channel has a line it cannot authenticate or a sequence number out of place.
+#   kind "ledger": {"nodeid", "entry", "value"}; entry is "start", "done", OBJECT_KIND + role
+#       (value: the primary key of an object the test tracked) or NOTE_KIND + name (value: what
+#       the test tells the assignment's verify.py: a file it expects gone, an order id, ...)
+#   kind "verdict": {"nodeid", "outcome", feedback...}, as each test ends
+#   kind "connect": a receiver connected (signal, sender, phase, app, receiver, where)
+#   kind "forged": student code called the grader's evidence functions itself ("where")
 OBJECT_KIND = "object:"
 NOTE_KIND = "note:"
+CHANNEL_LINE_MAX = 64 * 1024
 # Folders the grader owns, writable in the child and read by the assignment's verify.py after
 # the child has exited (rubric [folders]): MEDIA_ROOT, and where e-mail is written as files.
 FOLDERS = ("media", "mail")
@@ -57,7 +69,8 @@ class RunSettings:
     tests: list = field(default_factory=list)         # hidden files to run, in order
     token: str = ""                 # the run's secret for the control tests
     report_fd: int = -1             # where the child writes its report
-    verdict_fd: int | None = None   # where it streams verdicts and connections as they happen
+    channel_fd: int | None = None   # the authenticated channel (see above)
+    channel_key: str = ""           # its key, hex
     stack_fd: int | None = None     # where faulthandler writes the stack before the time limit
     stack_after_s: float = 0.0
     source: str | None = None       # under bubblewrap: the read-only copy to fill the tmpfs from
@@ -86,3 +99,39 @@ class RunSettings:
 def canonical(name: str) -> str:
     """A distribution name as pip compares them (PEP 503): Django_Crispy.Forms -> django-crispy-forms."""
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def channel_mac(key: bytes, body: bytes) -> str:
+    return hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class Channel:
+    """What the child wrote on the channel, as the grader reads it: only authenticated lines in
+    sequence count; `broken` says why the rest cannot be trusted (a line the run's key did not
+    sign, a line missing or out of place), '' when nothing is wrong."""
+
+    records: list = field(default_factory=list)
+    broken: str = ""
+
+
+def read_channel(data: bytes, key: bytes) -> Channel:
+    """Authenticate the lines of a channel (a last line without its newline was cut by the
+    child's end: it is left out, not held against the run)."""
+    channel = Channel()
+    lines = data.split(b"\n")
+    for number, line in enumerate(lines[:-1], 1):
+        mac, _, body = line.partition(b" ")
+        if not hmac.compare_digest(mac.decode("ascii", "replace"), channel_mac(key, body)):
+            channel.broken = f"line {number} of the grader's channel was not written by the grader"
+            return channel
+        try:
+            record = json.loads(body)
+        except (ValueError, RecursionError):
+            record = None
+        if not isinstance(record, dict) or record.get("seq") != len(channel.records):
+            channel.broken = (f"line {number} of the grader's channel is out of sequence: "
+                              "lines the grader wrote were removed or moved")
+            return channel
+        channel.records.append(record)
+    return channel
