@@ -20,7 +20,7 @@ from pathlib import Path
 
 from grader.harness._grader_harness.protocol import ANY_SENDER, MODELS_TABLE, NOTE_KIND, OBJECT_KIND, ROLES_TABLE
 from grader.rubric import EvidenceSpec
-from grader.verify import Verifier, VerifyError
+from grader.verify import Verifier, VerifyError, VerifyRefused
 
 READ_TIMEOUT_S = 10.0
 VERIFY_PREFIX = "verify.py: "   # a reason that comes from the assignment's verify.py
@@ -47,6 +47,9 @@ class Evidence:
     roles: dict[str, str] = field(default_factory=dict)  # role -> model label, as the child recorded them
     # the assignment's verify.py, for the tests whose [evidence] names its functions
     verifier: "Verifier | None" = None
+    # nodeid -> why verify.py could not check what the submission left (over a cap, unparseable,
+    # out of the time budget): the submission's failure, said to the student, never a grader fault
+    refused: dict[str, str] = field(default_factory=dict)
 
     def track(self, nodeid: str, role: str, pk) -> None:
         self.tracked.setdefault(nodeid, {}).setdefault(role, []).append(str(pk))
@@ -109,6 +112,9 @@ class Evidence:
                 return False, "the grader was given no verify.py to check this test with"
             try:
                 reason = self.verifier(nodeid, spec.verify, tracked, self.notes.get(nodeid, {}))
+            except VerifyRefused as exc:
+                self.refused[nodeid] = str(exc)[:600]
+                return False, self.refused[nodeid]
             except VerifyError as exc:
                 self.grader_problem = True
                 return False, str(exc)

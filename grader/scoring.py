@@ -170,6 +170,7 @@ def _where(assignment: Assignment, ev: Evidence) -> str:
 
 
 UNBACKED = "evidence-missing"   # the diagnosis of a reported pass the grader holds no record of
+VERIFY_REFUSED = "verify-refused"   # ... or whose files (mail, media) the grader's checks could not read
 
 
 def _unbacked(outcome: TestOutcome, why: str) -> TestOutcome:
@@ -286,6 +287,10 @@ def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
                 outcomes[nodeid] = _unbacked(outcome, missing)
                 continue
             ok, reason = ev.confirms(nodeid, assignment.evidence[nodeid])
+            if not ok and nodeid in ev.refused:   # what the submission left defeated the verifier
+                outcomes[nodeid] = TestOutcome(nodeid, "failed", f"not counted as passed: {reason}",
+                                               diagnosis=VERIFY_REFUSED)
+                continue
             if not ok and ev.grader_problem:
                 # Not proof of tampering (issue 10: never `tampered` for a table the grader cannot
                 # find), and not a grader fault either: the submission can drop tables too.
@@ -311,7 +316,7 @@ def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
         return Scored(RunStatus.ERROR, message, checks, warnings)
     total = sum(c.score for c in checks)
     message = f"{total:g} of {assignment.max_score:g} points"
-    unbacked = sum(1 for o in outcomes.values() if o.diagnosis == UNBACKED)
+    unbacked = sum(1 for o in outcomes.values() if o.diagnosis in (UNBACKED, VERIFY_REFUSED))
     if unbacked:
         message += (f" ({unbacked} test{'s' if unbacked > 1 else ''} the report calls passed "
                     f"{'were' if unbacked > 1 else 'was'} not counted: the grader's own record does not back "

@@ -124,7 +124,7 @@ def test_an_edit_must_find_its_text_exactly_once(tmp_path):
 def test_new_assignment_makes_a_working_m2m_assignment_with_outside_evidence(tmp_path):
     """The example new-assignment makes is another signal (m2m_changed) on other models; its
     evidence is the rubric's own (objects, related rows through the m2m table, an SQL check), and
-    a submission that fakes the count in memory is caught by the database, not by the test."""
+    a submission that fakes the count in memory fails: the test reads the row itself."""
     made = run_cli("new-assignment", "toy-m2m", "--dir", str(tmp_path), cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     folder = tmp_path / "toy-m2m"
@@ -134,7 +134,7 @@ def test_new_assignment_makes_a_working_m2m_assignment_with_outside_evidence(tmp
     assert spec.objects == {"article": 1} and spec.related == {"tagging": 1} and spec.sql
     proc = run_cli("check-assignment", str(folder), "--jobs", "2", timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert re.search(r"count-faked-in-memory\s+!\s+!\s+0\s+ok", proc.stdout), proc.stdout
+    assert re.search(r"count-faked-in-memory\s+✓\s+✗\s+1\s+ok", proc.stdout), proc.stdout
     again = run_cli("new-assignment", "toy-m2m", "--dir", str(tmp_path), cwd=tmp_path)
     assert again.returncode == 2 and "exists already" in again.stderr
     bad = run_cli("new-assignment", "../escape", "--dir", str(tmp_path), cwd=tmp_path)

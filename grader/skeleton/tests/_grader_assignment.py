@@ -14,7 +14,9 @@ def model(role: str):
 
 
 def expect_tag_count(article, want: int, after: str) -> None:
-    article.refresh_from_db()
+    # read with the grader's own connection: a count faked in memory (the project's from_db or
+    # refresh_from_db) or put right only at the end of the run is not what the row holds now
+    article.tag_count = support.stored_value(article, "tag_count")
     if article.tag_count != want:
         support.fail(f"after {after} the article has {want} tags, but its tag_count is "
                      f"{article.tag_count}. An m2m_changed receiver for Article.tags.through must "
