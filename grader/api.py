@@ -91,6 +91,12 @@ def grade(path: str | Path, assignment: str | rubric.Assignment | None = None,
     try:
         ev = evidence.read(run.db_copy, assignment.evidence, verifier, run.ledger)
         scored = scoring.score(assignment, run, ev)
+    except verify.VerifyRefused as exc:
+        # What the student's code left defeated the verifier (over a cap, unparseable, past its
+        # time budget) and nothing on the way made it one check's failure: still the
+        # submission's failure, never a grader fault (a batch or a queue never grades it again).
+        why = f"the grader did not check what your code left: {exc}"
+        scored = scoring.Scored(RunStatus.ERROR, why, scoring.all_checks(assignment, CheckStatus.ERROR, why))
     finally:
         if verifier is not None:
             verifier.close()

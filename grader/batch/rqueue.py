@@ -11,9 +11,11 @@ job whose assignment digest or grader version it does not have (an infrastructur
 the student's). Its id is a hash of (assignment digest, submission content, grader version), so
 enqueueing the same work twice does nothing and a finished result (kept RESULT_TTL_S) is
 reused by the next run. Only infrastructure failures are retried (RETRIES times): a job that
-raised (a worker without bubblewrap, a refusal, a grader fault) or whose worker died (found by
-the batch through RQ's registry of started jobs once the worker's heartbeat has lapsed); a
-student's failure, time-out or tampering is a result, never retried.
+raised (a worker without bubblewrap, a refusal, a grader fault), that ran past its job timeout
+(JobOvertime, which no `except Exception` in the grading can turn into a result) or whose
+worker died (found by the batch through RQ's registry of started jobs once the worker's
+heartbeat has lapsed); a student's failure, time-out or tampering is a result, never retried,
+and so is a check refused because of what the student's code left (verify.VerifyRefused).
 
 Jobs are JSON (RQ's JSONSerializer: nothing is unpickled), and a grader worker runs no job but
 ``grade_job``, so whoever can write to the queue cannot make a worker run anything else.
@@ -58,6 +60,16 @@ IDLE_NOTE_S = 15.0                 # nothing taken this long: say that workers a
 class Refused(Exception):
     """The worker cannot grade this job as asked: not its assignment digest or grader version,
     a damaged archive, a job that is not a grading job. An infrastructure error."""
+
+
+class JobOvertime(BaseException):
+    """The job ran past its RQ job timeout: an infrastructure failure (RQ fails the job and
+    retries it). A BaseException, unlike RQ's own JobTimeoutException, so that no `except
+    Exception` on the way (in the grader, in an assignment's verify.py) can catch it and turn
+    a grading cut short into the student's result."""
+
+
+_OVERTIME: list[str] = []   # set in the work horse when its job's time limit struck
 
 
 def _rq():
@@ -150,6 +162,8 @@ def grade_job(job: dict) -> dict:
             raise Refused(f"the submission archive cannot be unpacked: {exc}") from None
         tarball.unlink()
         report = api.grade(folder, assignment, sandbox=_WORKER_SANDBOX, name=str(job.get("student", "")))
+    if _OVERTIME:   # the time limit struck and something swallowed it: not a result
+        raise JobOvertime(_OVERTIME[0])
     if report.grader_fault:   # the worker's own trouble (its disk, ...): another worker may do better
         raise RuntimeError(f"grader fault on this worker: {report.grader_fault}")
     return report.to_dict()
@@ -184,17 +198,35 @@ def _install_runtimes() -> None:
 
 
 def worker_classes():
-    """RQ's Worker and Job, made to run grading jobs only, with a short heartbeat."""
+    """RQ's Worker and Job, made to run grading jobs only, with a short heartbeat, and a job
+    timeout that raises JobOvertime (never caught by the grading's `except Exception`); a job
+    whose time limit struck fails even if something swallowed it."""
     _, rq, JSONSerializer = _rq()
+    from rq.timeouts import UnixSignalDeathPenalty
+
+    class GraderDeathPenalty(UnixSignalDeathPenalty):
+        def setup_death_penalty(self):
+            _OVERTIME.clear()
+            super().setup_death_penalty()
+
+        def handle_death_penalty(self, signum, frame):
+            why = f"the job ran past its time limit of {self._timeout} s on this worker"
+            if not _OVERTIME:
+                _OVERTIME.append(why)
+            raise JobOvertime(why)
 
     class GraderJob(rq.job.Job):
         def perform(self):
             if self.func_name != JOB_FUNC:
                 raise Refused(f"a grader worker runs grading jobs only, not {self.func_name}")
-            return super().perform()
+            result = super().perform()
+            if _OVERTIME:   # the time limit struck and something swallowed it: not a result
+                raise JobOvertime(_OVERTIME[0])
+            return result
 
     class GraderWorker(rq.Worker):
         job_class = GraderJob
+        death_penalty_class = GraderDeathPenalty
 
         def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
             return HEARTBEAT_S + HEARTBEAT_SLACK_S

@@ -221,3 +221,82 @@ def test_a_worker_needs_redis_and_runs_nothing_but_grading_jobs(tmp_path, redis_
     job.refresh()
     assert job.get_status() == "failed"
     assert "grading jobs only" in (job.latest_result().exc_string or "")
+
+
+SLOW_VERIFY = "import time\n\n\ndef slow(run):\n    time.sleep(30)\n"
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("swallow", ["verify-error", "everything"])
+def test_a_job_timeout_is_never_turned_into_the_students_result(tmp_path, redis_url, monkeypatch, swallow):
+    """RQ's job timeout strikes while verify.py runs (whose failures the grading turns into a
+    result, as evidence.confirms does with VerifyError), or where a bare `except` swallows it:
+    the job fails as an infrastructure failure and is retried, and no report is its result.
+    Before: RQ's JobTimeoutException is an Exception, the Verifier made it a VerifyError, and
+    the job finished with the student's report."""
+    import base64
+    import hashlib
+    import signal as signals
+
+    import redis
+    from rq import Queue, Retry
+    from rq.serializers import JSONSerializer
+
+    from grader import __version__, api, rubric, verify
+    from grader.batch import rqueue
+
+    assignment = rubric.find("signals-profile")
+    (tmp_path / "verify.py").write_text(SLOW_VERIFY)
+    db = tmp_path / "grading.sqlite3"
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE _grader_models (label, db_table, pk_column, columns, related)")
+        conn.execute("CREATE TABLE _grader_roles (role, label)")
+
+    def grade(folder, assignment, sandbox="auto", name=None):
+        started = time.monotonic()
+        verifier = verify.Verifier(tmp_path / "verify.py", db, {})
+        try:
+            if swallow == "verify-error":
+                try:
+                    reason = verifier("t::a", ("slow",), {}, {})
+                except verify.VerifyError as exc:   # a grader problem: a result, never retried
+                    reason = str(exc)
+            else:
+                try:
+                    reason = verifier("t::a", ("slow",), {}, {})
+                except:  # noqa: E722  (the worst code on the way: it swallows everything)
+                    reason = "swallowed"
+        finally:
+            verifier.close()
+        return api.error_report(assignment, name, f"the student's result: {reason}", started)
+
+    monkeypatch.setattr(api, "grade", grade)
+    monkeypatch.setattr(rqueue, "_WORKER_SANDBOX", "none")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "manage.py").write_text("# a project\n")
+    archive = rqueue.pack(project)
+    job_payload = {"student": "ada", "assignment": assignment.name, "digest": assignment.digest,
+                   "version": __version__, "sha256": hashlib.sha256(archive).hexdigest(),
+                   "archive": base64.b64encode(archive).decode("ascii")}
+    conn = redis.Redis.from_url(redis_url)
+    GraderWorker, GraderJob, _ = rqueue.worker_classes()
+    q = Queue(rqueue.QUEUE, connection=conn, serializer=JSONSerializer, job_class=GraderJob)
+    job = q.enqueue(rqueue.JOB_FUNC, job_payload, job_id="grader-overtime", job_timeout=1, retry=Retry(max=1))
+    handlers = {sig: signals.getsignal(sig) for sig in (signals.SIGINT, signals.SIGTERM)}
+    try:
+        worker = GraderWorker([q], connection=conn, serializer=JSONSerializer, job_class=GraderJob)
+        started = time.monotonic()
+        worker.work(burst=True, with_scheduler=False, logging_level="ERROR")   # the job, then its retry
+    finally:
+        for sig, handler in handlers.items():
+            signals.signal(sig, handler)
+    assert time.monotonic() - started < 25          # stopped at its time limit, twice; not after 30 s
+    job.refresh()
+    assert job.get_status() == "failed" and not job.retries_left, job.get_status()
+    assert job.return_value() is None               # no student's result
+    failure = job.latest_result().exc_string or ""
+    assert "JobOvertime" in failure and "time limit of 1 s" in failure
+    assert "time limit of 1 s" in rqueue._failure(job)   # what the batch shows: a grader-side error
