@@ -99,10 +99,12 @@ def toy(tmp_path_factory):
                            + RUBRIC_MORE)
     (folder / "tests" / "test_outputs.py").write_text(HIDDEN_TEST)
     (folder / "verify.py").write_text(VERIFY)
-    for variant in (folder / "variants").iterdir():
+    for variant in (folder / "variants").iterdir():   # graded runs: the starter's own outputs pass
         expect = variant / "expect.toml"
-        expect.write_text(expect.read_text() + '\n[checks.outputs]\nstatus = "'
-                          + ("error" if "faked" in variant.name else "passed") + '"\n')
+        text = expect.read_text()
+        if variant.name == "count-faked-in-memory":   # the starter's points, and this one
+            text = text.replace("score = 1\n", "score = 2\n", 1)
+        expect.write_text(text + '\n[checks.outputs]\nstatus = "passed"\n')
     apps = (folder / "solution" / "blog" / "apps.py").read_text()
     for name, patch in FAKES.items():
         case = folder / "variants" / name
