@@ -316,9 +316,9 @@ def read_channel_file(path: Path, key: bytes, result: RunResult) -> None:
             result.ledger.append((nodeid, record["entry"], record.get("value")))
         elif kind == "forged" and not result.channel_problem:
             where = str(record.get("where") or "")[:200]
+            what = "a test's verdict" if record.get("what") == "verdict" else "what a test did"
             result.channel_problem = (f"code of the submission{f' ({where})' if where else ''} called the "
-                                      "grader's own helpers to leave evidence of a test "
-                                      f"({str(record.get('what'))[:20]})")
+                                      f"grader's own helpers to record {what}")
 
 
 def _copy_db(src_dir: Path, dest_dir: Path) -> Path | None:
