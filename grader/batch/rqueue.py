@@ -202,14 +202,23 @@ def worker_classes():
     timeout that raises JobOvertime (never caught by the grading's `except Exception`); a job
     whose time limit struck fails even if something swallowed it."""
     _, rq, JSONSerializer = _rq()
-    from rq.timeouts import UnixSignalDeathPenalty
+    from rq.timeouts import JobTimeoutException, UnixSignalDeathPenalty
 
     class GraderDeathPenalty(UnixSignalDeathPenalty):
+        # RQ uses this class for the job's own time limit (JobTimeoutException) and, in the
+        # worker's main process, for the alarms that wake it to watch the work horse
+        # (HorseMonitorTimeoutException): only the first is the job running over.
+        def _job_limit(self) -> bool:
+            return self._exception is JobTimeoutException
+
         def setup_death_penalty(self):
-            _OVERTIME.clear()
+            if self._job_limit():
+                _OVERTIME.clear()
             super().setup_death_penalty()
 
         def handle_death_penalty(self, signum, frame):
+            if not self._job_limit():
+                return super().handle_death_penalty(signum, frame)
             why = f"the job ran past its time limit of {self._timeout} s on this worker"
             if not _OVERTIME:
                 _OVERTIME.append(why)
