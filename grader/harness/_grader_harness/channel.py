@@ -38,7 +38,7 @@ def _writer(fd: int, key: bytes, pid: int):
             body = _dumps({"seq": seq, **record}, default=str, ensure_ascii=True)
             if len(body) > CHANNEL_LINE_MAX:   # keep what the grader needs, drop the long texts
                 slim = {k: v for k, v in record.items() if not isinstance(v, (str, list, dict)) or
-                        k in ("kind", "nodeid", "outcome", "entry", "event", "signal", "sender", "phase", "app")}
+                        k in ("kind", "nodeid", "outcome", "entry", "signal", "sender", "phase", "app")}
                 body = _dumps({"seq": seq, **slim, "cut": True}, default=str, ensure_ascii=True)[:CHANNEL_LINE_MAX]
             data = body.encode("ascii")
             try:
@@ -76,14 +76,17 @@ def _outside_harness():
     return frame
 
 
-def _where(frame) -> str:
+def _under(name: str, folder: str) -> str | None:
+    """`name` relative to `folder`, or None when it is not inside it (or there is no folder)."""
+    root = folder.rstrip("/") + "/"
+    return name[len(root):] if folder and name.startswith(root) else None
+
+
+def _where(frame, submission: str) -> str:
     if frame is None:
         return ""
-    from _grader_harness import config
-
-    name, root = frame.f_code.co_filename, config.SUBMISSION.rstrip("/") + "/"
-    shown = name[len(root):] if config.SUBMISSION and name.startswith(root) else os.path.basename(name)
-    return f"{shown}:{frame.f_lineno}"
+    name = frame.f_code.co_filename
+    return f"{_under(name, submission) or os.path.basename(name)}:{frame.f_lineno}"
 
 
 def send(kind: str, **record) -> bool:
@@ -95,10 +98,10 @@ def send(kind: str, **record) -> bool:
 
         frame = _outside_harness()
         name = frame.f_code.co_filename if frame is not None else ""
-        theirs = not config.SUBMISSION or name.startswith(config.SUBMISSION.rstrip("/") + "/")
-        if not ((SUITE and name.startswith(SUITE.rstrip("/") + "/"))
-                or (not theirs and any(p in name for p in _PYTEST))):
-            kind, record = "forged", {"nodeid": record.get("nodeid", ""), "what": kind, "where": _where(frame)}
+        theirs = not config.SUBMISSION or _under(name, config.SUBMISSION) is not None
+        if not (_under(name, SUITE) is not None or (not theirs and any(p in name for p in _PYTEST))):
+            kind, record = "forged", {"nodeid": record.get("nodeid", ""), "what": kind,
+                                      "where": _where(frame, config.SUBMISSION)}
     with _LOCK:
         try:
             return bool(_WRITER.send({"kind": kind, **record}))
