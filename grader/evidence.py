@@ -96,7 +96,7 @@ class Evidence:
                 return False, f"the test left {len(pks)} {role} objects, not {want}"
             for pk in pks:
                 if (role, pk) not in self.existing:
-                    return False, f"{role} {pk} is not in the database"
+                    return False, f"the {role} {pk} this check made is not in the database"
                 for rel, n in spec.related.items():
                     count = self.related.get((rel, role, pk), 0)
                     if count != n:
@@ -254,8 +254,8 @@ def _read(db: Path | None, specs: dict[str, EvidenceSpec], ledger) -> Evidence:
                     break
                 found = conn.execute(text, params).fetchmany(3)
                 if found:
-                    ev.sql_failures[nodeid] = (f"the database check {i} of this test found rows it must "
-                                               f"not have: {found!r}"[:300])
+                    ev.sql_failures[nodeid] = (f"the grading database holds rows that contradict this check "
+                                               f"(the grader's query {i} of it found {found!r})"[:300])
                     break
         return ev
     except (sqlite3.Error, ValueError, TypeError, OverflowError, RecursionError, MemoryError) as exc:

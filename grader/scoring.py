@@ -1,12 +1,17 @@
 """Stage 3b: decide each check from the child's verdicts and the outside evidence.
 
 Rules, in order:
-- a run whose channel or report cannot be trusted (a channel line the run's key did not sign
-  or out of sequence, the submission leaving the grader's evidence itself, wrong control
-  outcomes, unexpected or repeated test ids, a pass the channel's own verdict or the database
-  contradicts) is ``tampered``: 0;
+- a run is ``tampered`` (0) only on proof that student code altered the harness, the verdicts
+  or the evidence: a channel line the run's key did not sign or out of sequence, the
+  submission leaving the grader's evidence itself, wrong control outcomes, unexpected or
+  repeated test ids, a pass the channel's own verdict contradicts;
 - a reported pass that the grader holds no record of (no verdict on the channel, a note the
   rubric declares missing) counts as not passed, with why: missing evidence is no proof;
+- a reported pass that what the grader reads itself afterwards disagrees with (the database,
+  verify.py, the connections streamed as they were made) is graded on that reading: the test
+  counts as failed (``evidence-disagrees``) and says what the grader saw. A disagreement is no
+  proof either: an honest project can leave what the grader's checks do not expect (a welcome
+  e-mail beside the order's, a later receiver changing an earlier test's rows);
 - a missing or malformed report is ``error``: 0 (after a time-out, a test keeps its
   points when the child's verdict, streamed as the test ended, and the evidence back it);
 - a check whose prerequisite did not pass is ``skipped`` and earns 0;
@@ -173,8 +178,33 @@ UNBACKED = "evidence-missing"   # the diagnosis of a reported pass the grader ho
 VERIFY_REFUSED = "verify-refused"   # ... or whose files (mail, media) the grader's checks could not read
 
 
+DISAGREES = "evidence-disagrees"   # ... or that what the grader read itself afterwards contradicts
+
+
 def _unbacked(outcome: TestOutcome, why: str) -> TestOutcome:
     return TestOutcome(outcome.nodeid, "failed", f"not counted as passed: {why}", diagnosis=UNBACKED)
+
+
+def _disagrees(outcome: TestOutcome, reason: str, connection: bool, folders: tuple = ()) -> TestOutcome:
+    """A pass the grader's own reading contradicts: graded on that reading, never `tampered`
+    (no proof that anything was altered), explained in the student's terms."""
+    saw = reason[len(VERIFY_PREFIX):] if reason.startswith(VERIFY_PREFIX) else reason
+    if connection:
+        text = (f"not counted as passed: the check saw your receiver registered, but the grader's own record "
+                f"of every connection, written as each was made, disagrees: {saw}. Connect the receiver "
+                "once, in that app's AppConfig.ready(), and do not change Django's or the grader's "
+                "records of receivers afterwards.")
+    else:
+        read = ["the grading database"] + (["the files in MEDIA_ROOT"] if "media" in folders else []) \
+            + (["the e-mails Django wrote"] if "mail" in folders else [])
+        text = (f"not counted as passed: the check passed while it ran, but what the grader read itself "
+                f"after the run ({', '.join(read)}) disagrees: {saw}. The grader counts only what it finds "
+                "there. Look for code that "
+                "changes what your project shows instead of what is stored (an overridden manager, "
+                "from_db() or refresh_from_db(), a patched storage or mail backend), or for another "
+                "receiver of yours that adds to or changes the same rows, files or e-mails (an extra "
+                "e-mail to the same customer, a later change to the same objects).")
+    return TestOutcome(outcome.nodeid, "failed", _text(text), diagnosis=DISAGREES)
 
 
 def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
@@ -286,11 +316,22 @@ def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
             if missing:
                 outcomes[nodeid] = _unbacked(outcome, missing)
                 continue
+            if ev.available and nodeid not in ev.done:
+                outcomes[nodeid] = _unbacked(outcome, "the grader's record of the run does not show this "
+                                             "check reaching its end")
+                continue
             ok, reason = ev.confirms(nodeid, assignment.evidence[nodeid])
             if not ok and nodeid in ev.refused:   # what the submission left defeated the verifier
                 outcomes[nodeid] = TestOutcome(nodeid, "failed", f"not counted as passed: {reason}",
                                                diagnosis=VERIFY_REFUSED)
                 continue
+            if not ok and not ev.available:
+                # The database is gone or unreadable: nothing can be confirmed, and that alone is
+                # no proof of tampering (the submission's code or the run itself can lose it).
+                why = (f"the grader could not read the grading database after the run ({reason}), so no "
+                       "points could be confirmed. Does your code delete, replace or lock the database "
+                       "file? If not, tell your instructor: the grader may be at fault.")
+                return _unscored(assignment, RunStatus.ERROR, why, warnings, "not scored: " + why)
             if not ok and ev.grader_problem:
                 # Not proof of tampering (issue 10: never `tampered` for a table the grader cannot
                 # find), and not a grader fault either: the submission can drop tables too.
@@ -298,15 +339,14 @@ def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
                        "so no points could be confirmed. If your code does not change the database's "
                        "tables, tell your instructor: the grader may be at fault.")
                 return _unscored(assignment, RunStatus.ERROR, why, warnings, "not scored: " + why)
-            if ok and nodeid in assignment.connections:
-                ok, reason = ev.confirms_connection(assignment.connections[nodeid], run.events)
             if not ok:
-                witness = ("the grader's evidence" if reason.startswith(VERIFY_PREFIX)
-                           else "the grading database")
-                why = (f"the report says {nodeid} passed, but {witness} disagrees "
-                       f"({reason}): the test results were changed (instructor: inspect this submission)")
-                return _unscored(assignment, RunStatus.TAMPERED, why, warnings,
-                                 "not scored: the test results were changed")
+                outcomes[nodeid] = _disagrees(outcome, reason, connection=False, folders=assignment.folders)
+                continue
+            if nodeid in assignment.connections:
+                ok, reason = ev.confirms_connection(assignment.connections[nodeid], run.events)
+                if not ok:
+                    outcomes[nodeid] = _disagrees(outcome, reason, connection=True)
+                    continue
 
     missing = sorted(expected - set(outcomes))
     checks = decide_checks(assignment, outcomes)
@@ -316,9 +356,10 @@ def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
         return Scored(RunStatus.ERROR, message, checks, warnings)
     total = sum(c.score for c in checks)
     message = f"{total:g} of {assignment.max_score:g} points"
-    unbacked = sum(1 for o in outcomes.values() if o.diagnosis in (UNBACKED, VERIFY_REFUSED))
+    unbacked = sum(1 for o in outcomes.values() if o.diagnosis in (UNBACKED, VERIFY_REFUSED, DISAGREES))
     if unbacked:
-        message += (f" ({unbacked} test{'s' if unbacked > 1 else ''} the report calls passed "
-                    f"{'were' if unbacked > 1 else 'was'} not counted: the grader's own record does not back "
-                    f"{'them' if unbacked > 1 else 'it'}; each check says why)")
+        message += (f" ({unbacked} part{'s' if unbacked > 1 else ''} of the checks that passed while "
+                    f"{'they' if unbacked > 1 else 'it'} ran {'were' if unbacked > 1 else 'was'} not counted: "
+                    f"what the grader found itself does not back {'them' if unbacked > 1 else 'it'}; each "
+                    "check says why)")
     return Scored(RunStatus.GRADED, message, checks, warnings)

@@ -433,8 +433,10 @@ def test_only_djangos_own_call_of_ready_counts(tmp_path, how):
     assert reg["score"] == 0, (report["status"], report["message"], reg)
     if how == "function-named-ready":
         assert reg["diagnosis"] == "connected-in-models", reg
-    else:  # the record was rewritten in the child; what the grader saw as it happened disagrees
-        assert report["status"] == "tampered", report["message"]
+    else:  # the record was rewritten in the child; what the grader saw as it happened disagrees:
+        # graded on the grader's own record (issue 21: a disagreement alone is no proof of tampering)
+        assert report["status"] == "graded", report["message"]
+        assert reg["diagnosis"] == "evidence-disagrees", reg
 
 
 # ------------------------------------------------------------------ nothing hidden reaches the student

@@ -114,8 +114,9 @@ def toy(tmp_path_factory):
                          + textwrap.indent(textwrap.dedent(patch), " " * 8), 1))
         (case / "expect.toml").write_text(
             f'description = "{name}: the hidden test passes, the folder says otherwise"\n'
-            'status = "tampered"\nscore = 0\n'
-            + EXPECT_PASS.replace('"passed"', '"error"'))
+            'status = "graded"\n'   # issue 21: a disagreement is graded on what the grader read, not tampered
+            + EXPECT_PASS.replace('[checks.outputs]\nstatus = "passed"',
+                                  '[checks.outputs]\nstatus = "failed"\ndiagnosis = "evidence-disagrees"'))
     return folder
 
 
@@ -133,7 +134,7 @@ def test_verify_backs_a_pass_and_catches_faked_storage_and_mail(toy):
 
 
 @pytest.mark.e2e
-def test_the_tampered_report_says_what_the_folder_showed(toy, tmp_path):
+def test_the_disagreeing_check_says_what_the_folder_showed(toy, tmp_path):
     from grader import authoring
 
     assignment = rubric.load(toy)
@@ -143,9 +144,11 @@ def test_the_tampered_report_says_what_the_folder_showed(toy, tmp_path):
     proc = run_cli("grade", str(built), "--assignment", str(toy), "--output", str(out), "--quiet")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(out.read_text())
-    assert report["status"] == "tampered" and report["score"] == 0
-    # the instructor's message names the contradiction; the student's copy never shows a path
-    assert "not in MEDIA_ROOT" in report["message"]
+    assert report["status"] == "graded"    # issue 21: no proof of tampering
+    outputs = next(c for c in report["checks"] if c["id"] == "outputs")
+    assert outputs["score"] == 0 and outputs["diagnosis"] == "evidence-disagrees"
+    # the check names what the grader saw itself; never verify.py (the grader's internals)
+    assert "not in MEDIA_ROOT" in outputs["feedback"] and "verify.py" not in outputs["feedback"]
 
 
 def test_a_verify_function_the_rubric_names_must_exist(toy, tmp_path):

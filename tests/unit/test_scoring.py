@@ -257,31 +257,38 @@ def _pk(ev: Evidence, nodeid: str, i: int) -> str:
     return ev.tracked[nodeid]["user"][i]
 
 
-@pytest.mark.parametrize("spoil,reason", [
-    (lambda ev: ev.done.discard("test_creation.py::test_create_user"), "never reached its end"),
+@pytest.mark.parametrize("spoil,reason,check_id,diagnosis", [
+    (lambda ev: ev.done.discard("test_creation.py::test_create_user"), "does not show this check reaching its end",
+     "profile-created-once", "evidence-missing"),
     (lambda ev: ev.related.update({("profile", "user", _pk(ev, "test_creation.py::test_admin_add_form", 1)): 2}),
-     "has 2 profile rows, not 1"),
+     "has 2 profile rows, not 1", "profile-created-once", "evidence-disagrees"),
     (lambda ev: ev.related.update({("profile", "user", _pk(ev, "test_resave.py::test_save_again", 0)): 0}),
-     "has 0 profile rows"),
-    (lambda ev: ev.tracked["test_resave.py::test_save_many_times"]["user"].pop(), "left 2 user objects, not 3"),
+     "has 0 profile rows", "resave-no-duplicate", "evidence-disagrees"),
+    (lambda ev: ev.tracked["test_resave.py::test_save_many_times"]["user"].pop(), "left 2 user objects, not 3",
+     "resave-no-duplicate", "evidence-disagrees"),
     (lambda ev: ev.existing.discard(("user", _pk(ev, "test_creation.py::test_objects_create", 0))),
-     "is not in the database"),
-    (lambda ev: ev.track("test_project.py::test_project_loads", "user", 999), "left 1 user objects, not 0"),
+     "is not in the database", "profile-created-once", "evidence-disagrees"),
+    (lambda ev: ev.track("test_project.py::test_project_loads", "user", 999), "left 1 user objects, not 0",
+     "project-loads", "evidence-disagrees"),
 ])
-def test_pass_not_backed_by_evidence_is_tampered(spoil, reason):
+def test_pass_not_backed_by_evidence_is_graded_on_the_evidence(spoil, reason, check_id, diagnosis):
+    """Issue 21: a disagreement is no proof of tampering: the check fails, saying what the
+    grader saw; the other checks keep their points."""
     ev = full_evidence()
     spoil(ev)
     scored = score(REAL, run_result(child_report()), ev)
-    assert scored.status == RunStatus.TAMPERED
-    assert reason in scored.message
-    assert "grading database disagrees" in scored.message
-    assert_all_zero(scored)
-    assert all(c.feedback == "not scored: the test results were changed" for c in scored.checks)
+    assert scored.status == RunStatus.GRADED
+    spoiled = next(c for c in scored.checks if c.id == check_id)
+    assert spoiled.status == CheckStatus.FAILED and spoiled.score == 0
+    assert spoiled.diagnosis == diagnosis and reason in spoiled.feedback
+    assert "were not counted" in scored.message or "was not counted" in scored.message
+    assert all(c.status == CheckStatus.PASSED for c in scored.checks
+               if c.id != check_id and check_id not in {ch.id: ch for ch in REAL.checks}[c.id].depends)
 
 
-def test_passes_without_any_database_are_tampered():
+def test_passes_without_any_database_are_an_error():
     scored = score(REAL, run_result(child_report()), Evidence(False, "the test run left no database"))
-    assert scored.status == RunStatus.TAMPERED
+    assert scored.status == RunStatus.ERROR
     assert "the test run left no database" in scored.message
     assert_all_zero(scored)
 
@@ -561,8 +568,9 @@ def test_a_registration_pass_needs_the_connection_streamed_as_it_happened(event,
     run = run_result(child_report())
     run.events = [event] if event else []
     scored = score(REAL, run, full_evidence())
-    assert scored.status == RunStatus.TAMPERED and scored.score == 0
-    assert reason in scored.message
+    assert scored.status == RunStatus.GRADED     # issue 21: no proof of tampering, graded on the record
+    reg = next(c for c in scored.checks if c.id == "receiver-registered-in-ready")
+    assert reg.score == 0 and reg.diagnosis == "evidence-disagrees" and reason in reg.feedback
 
 
 def test_a_connection_for_every_sender_backs_registration_too():
