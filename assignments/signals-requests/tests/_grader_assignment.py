@@ -143,6 +143,12 @@ def _function_source(where: str) -> str:
 
 def counting_middleware() -> tuple[str, str] | None:
     """(dotted path, file:line) of a middleware of the project that counts requests."""
+    found = _counting_middleware()
+    return found[:2] if found else None
+
+
+def _counting_middleware() -> tuple[str, str, set] | None:
+    """(dotted path, file:line, the counts its source names: {"started", "finished"})."""
     from django.conf import settings
     from django.utils.module_loading import import_string
 
@@ -153,16 +159,28 @@ def counting_middleware() -> tuple[str, str] | None:
             rel = probe.relpath(inspect.getsourcefile(obj) or "")
         except Exception:
             continue
-        if rel and re.search(r"RequestStats|started|finished", "".join(source_lines)):
-            return dotted, f"{rel}:{max(start, 1)}"
+        text = "".join(source_lines)
+        if rel and re.search(r"RequestStats|started|finished", text):
+            writes = {f for f in ("started", "finished")
+                      if re.search(r"\b%s\s*=|[\"']%s[\"']|\.%s\b" % (f, f, f), text)}
+            return dotted, f"{rel}:{max(start, 1)}", writes
     return None
 
 
 def _middleware_problem(what: str) -> tuple[str, str, str] | None:
-    found = counting_middleware()
+    found = _counting_middleware()
     if not found:
         return None
-    dotted, where = found
+    dotted, where, counts = found
+    if counts == {"started"}:
+        # It never counts `finished`: say what it does, not that it counts `finished` too early.
+        return ("middleware-instead-of-receivers",
+                f"{what}: you count `started` in a middleware ({dotted}, {where}) instead of a "
+                "receiver of request_started. A middleware runs only for requests that reach it, "
+                "after Django has sent request_started, so requests it never sees are not counted "
+                "and `started` is not written while request_started is sent. Remove it from "
+                "MIDDLEWARE and add 1 to `started` in a receiver of request_started (connected in "
+                "StatsConfig.ready(), next to your request_finished receiver).", where)
     return ("middleware-instead-of-receivers",
             f"{what}: you count requests in a middleware ({dotted}, {where}) instead of signal "
             "receivers. A middleware runs inside the handler: it has finished before a streaming "
@@ -218,9 +236,19 @@ def _not_counted(field: str, path: str, after: str, now: str) -> tuple[str, str,
 def _finished_early(what: str) -> tuple[str, str, str]:
     """`what`: what was seen (finished went up before the response was closed, or was not
     written while request_finished was sent), with when."""
-    from django.core.signals import request_started
+    from django.core.signals import request_finished, request_started
 
     problem = _middleware_problem(what)
+    finishing = student_connections(request_finished)
+    if problem and finishing:
+        # Receivers count too: the middleware is a leftover that counts a second time.
+        middleware = counting_middleware()
+        names = ", ".join(f"{c.receiver_name} ({_where(c)})" for c in finishing[:3])
+        return ("counted-twice",
+                f"{what}: each request is counted twice, by your request_finished receiver ({names}) "
+                f"and, before the response is closed, by the middleware {middleware[0]} "
+                f"({middleware[1]}). Keep the receivers and remove the middleware from MIDDLEWARE.",
+                middleware[1])
     if problem:
         return problem
     conns = student_connections(request_started)
@@ -258,9 +286,15 @@ def _counted_twice(field: str, delta: int, want: int, after: str, now: str) -> t
             _where(conns[1]) if len(conns) > 1 else (_where(conns[0]) if conns else ""))
 
 
-def problem(base, want, counts, after: str, path: str, open_response: bool) -> tuple[str, str, str] | None:
+def problem(base, want, counts, after: str, path: str, open_response: bool,
+            judged=("started", "finished")) -> tuple[str, str, str] | None:
     """(diagnosis, message, location) when the counts differ from base + want, else None.
-    `open_response`: the response is not closed yet, so `finished` must not have moved."""
+    `open_response`: the response is not closed yet, so `finished` must not have moved.
+    `judged`: the counts the check's contract row names (the others are not demanded)."""
+    if "started" not in judged:
+        counts = (base[0] + want[0], counts[1])
+    if "finished" not in judged:
+        counts = (counts[0], base[1] + want[1])
     ds, df = counts[0] - base[0], counts[1] - base[1]
     if (ds, df) == tuple(want):
         return None
@@ -284,10 +318,12 @@ def record(reading) -> None:
 
 
 def expect(base, started: int, finished: int, after: str, path: str,
-           open_response: bool = False, reading=None) -> None:
-    """`started` and `finished` are base + these now (or at `reading`, taken earlier)."""
+           open_response: bool = False, reading=None, judged=("started", "finished")) -> None:
+    """`started` and `finished` are base + these now (or at `reading`, taken earlier); only the
+    counts in `judged` are demanded (a check whose row names only `finished` passes judged=
+    ("finished",))."""
     reading = reading or snapshot()
-    found = problem(base, (started, finished), reading[0], after, path, open_response)
+    found = problem(base, (started, finished), reading[0], after, path, open_response, judged)
     if found:
         diagnosis, message, location = found
         fail(message, diagnosis=diagnosis, location=location)
@@ -447,10 +483,13 @@ def _student_line() -> str:
 @contextlib.contextmanager
 def concurrent_update(field: str):
     """While the signal that counts `field` is sent, right before the first statement that
-    writes `field` of the stats table, another request adds INJECTED to it (an UPDATE of its
-    own, committed first). A receiver that lets the database add 1 (F()) keeps both; one that
-    read the count into Python and writes it back loses the other request's update. Yields
-    what happened: {"injected": bool, "where": the student's line that wrote}."""
+    writes `field` of the stats table, other requests add INJECTED to both counts (an UPDATE of
+    their own, committed first: one request starting, one finishing). A receiver that lets the
+    database add 1 (F()) and writes nothing else keeps every update; one that read the count
+    into Python and writes it back loses the other request's update of `field`, and one that
+    saves every field (`stats.started = F("started") + 1; stats.save()`) writes the other count
+    back as it read it. Yields what happened: {"injected": bool, "where": the student's line
+    that wrote}."""
     from django.core import signals
     from django.db import connection
 
@@ -460,7 +499,8 @@ def concurrent_update(field: str):
     bare = lambda name: name.strip('"`[]').lower()  # noqa: E731
     writes = re.compile(r"^\s*(update|insert|replace)\b", re.I)
     column_re = re.compile(r"\b" + re.escape(bare(column)) + r"\b")
-    inject = f"UPDATE {table} SET {column} = {column} + {INJECTED} WHERE {pk} = 1"
+    inject = (f"UPDATE {table} SET {started} = {started} + {INJECTED}, "
+              f"{finished} = {finished} + {INJECTED} WHERE {pk} = 1")
     seen = {"injected": False, "where": "", "sending": False}
 
     def wrapper(execute, sql, params, many, context):
@@ -489,10 +529,11 @@ def concurrent_update(field: str):
 
 
 def expect_atomic(field: str, base, seen: dict, after: str) -> None:
-    """After one request under concurrent_update(field): both counts went up by 1, and `field`
-    by INJECTED more (the other request's update was kept)."""
+    """After one request under concurrent_update(field): both counts went up by 1, and each by
+    INJECTED more (the other requests' updates were kept)."""
     name = "request_started" if field == "started" else "request_finished"
     index = 0 if field == "started" else 1
+    other = "finished" if field == "started" else "started"
     counts, stored = snapshot()
     if seen["injected"]:
         delta = counts[index] - base[index]
@@ -506,8 +547,18 @@ def expect_atomic(field: str, base, seen: dict, after: str) -> None:
                  f"back (read-modify-write, e.g. `stats.{field} += 1; stats.save()`), overwriting the "
                  f"other update. Let the database add 1: {F_HOWTO.replace('started', field)}.",
                  diagnosis="read-modify-write", location=where)
-        adjusted = list(counts)
-        adjusted[index] -= INJECTED
+        if counts[1 - index] - base[1 - index] < INJECTED:
+            where = seen["where"]
+            fail(f"`{other}` lost an update {after}: while your {name} receiver counted `{field}`, another "
+                 f"request added {INJECTED} to `{other}` between your receiver's read of the row and its "
+                 f"write{f' ({where})' if where else ''}, and your receiver wrote `{other}` back with the "
+                 f"value it had read: `{other}` went from {base[1 - index]} to {counts[1 - index]}, not to "
+                 f"{base[1 - index] + INJECTED + 1}. `stats.{field} = F(\"{field}\") + 1; stats.save()` "
+                 f"adds 1 to `{field}` in SQL, but save() writes every field of the object. Write only the "
+                 f"count you change: `stats.save(update_fields=[\"{field}\"])`, or "
+                 f"{F_HOWTO.replace('started', field)}.",
+                 diagnosis="stale-fields-saved", location=where)
+        adjusted = [counts[0] - INJECTED, counts[1] - INJECTED]
         found = problem(base, (1, 1), adjusted, after, "wsgi", False)
         if found:
             diagnosis, message, location = found

@@ -6,10 +6,10 @@ from .models import RequestStats
 def on_request_started(sender, **kwargs):
     stats = RequestStats.load()
     stats.started = F("started") + 1
-    stats.save()
+    stats.save(update_fields=["started"])
 
 
 def on_request_finished(sender, **kwargs):
     stats = RequestStats.load()
     stats.finished = F("finished") + 1
-    stats.save()
+    stats.save(update_fields=["finished"])
