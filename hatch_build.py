@@ -1,6 +1,7 @@
 """Wheel build hook: ship each assignment's rubric and hidden suite inside the package as
 grader/assignments/<name>/, but never its reference solution or its variants (known wrong
-submissions, which would tell students the expected results): students install this wheel.
+submissions, which would tell students the expected results), nor its mutants.toml (which
+names lines of the solution): students install this wheel.
 
 force-include takes whole folders and ignores exclude patterns, so the files are listed here.
 """
@@ -20,5 +21,6 @@ class CustomBuildHook(BuildHookInterface):
         root = Path(self.root) / "assignments"
         for path in sorted(root.rglob("*")):
             rel = path.relative_to(root)
-            if path.is_file() and not PRIVATE & set(rel.parts) and path.suffix != ".pyc":
+            if path.is_file() and not PRIVATE & set(rel.parts) and path.suffix != ".pyc" \
+                    and path.name != "mutants.toml":
                 build_data["force_include"][str(path)] = f"grader/assignments/{rel.as_posix()}"

@@ -64,6 +64,8 @@ class Case:
     status: str = "graded"
     score: float | None = None
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)   # id -> status, score, diagnosis
+    changes: dict[str, str] = field(default_factory=dict)    # file -> source written last (a mutant's)
+    mutant: Any = None                                       # the mutants.Mutant it grades, if any
 
 
 @dataclass
@@ -74,15 +76,25 @@ class Outcome:
 
 
 @dataclass
+class MutantOutcome:
+    mutant: Any                                # mutants.Mutant
+    verdict: str                               # killed | survived | equivalent | problem
+    score: float | None
+    detail: str = ""                           # the equivalence reason, the checks that failed, the problem
+
+
+@dataclass
 class Checked:
     assignment: rubric.Assignment
     outcomes: list[Outcome]
     problems: list[str] = field(default_factory=list)        # not tied to one case
     uncovered: list[str] = field(default_factory=list)       # diagnoses no variant shows
+    mutants: list[MutantOutcome] | None = None               # with --mutants
 
     @property
     def ok(self) -> bool:
-        return not self.problems and not self.uncovered and not any(o.problems for o in self.outcomes)
+        return not self.problems and not self.uncovered and not any(o.problems for o in self.outcomes) \
+            and not any(m.verdict in ("survived", "problem") for m in self.mutants or [])
 
 
 def _expectation(path: Path, assignment: rubric.Assignment) -> Case:
@@ -166,6 +178,8 @@ def build(assignment: rubric.Assignment, case: Case, dest: Path) -> Path:
             shutil.rmtree(target)
         else:
             target.unlink(missing_ok=True)
+    for rel, text in case.changes.items():
+        (dest / rel).write_text(text, encoding="utf-8")
     for edit in case.edits:
         target = dest / edit["file"]
         text = target.read_text(encoding="utf-8") if target.is_file() else ""
@@ -203,19 +217,65 @@ def compare(assignment: rubric.Assignment, case: Case, report: dict[str, Any]) -
     return problems
 
 
+def mutant_cases(assignment: rubric.Assignment) -> tuple[list[Case], dict[str, str]]:
+    """A case per mutant of the solution (grader.mutants), and mutants.toml's equivalents."""
+    from grader import mutants
+
+    files: dict[str, str] = {}
+    for base in (assignment.starter_dir, assignment.solution_dir):
+        for p in sorted(base.rglob("*.py")):
+            if "__pycache__" not in p.parts:
+                files[p.relative_to(base).as_posix()] = p.read_text(encoding="utf-8")
+    mutable = sorted(p.relative_to(assignment.solution_dir).as_posix()
+                     for p in assignment.solution_dir.rglob("*.py") if "__pycache__" not in p.parts)
+    try:
+        made = mutants.make(files, mutable)
+        equivalent = mutants.equivalents(assignment.root)
+    except mutants.MutantsError as exc:
+        raise AuthoringError(str(exc)) from None
+    return [Case(m.id, m.description, "solution", changes=m.changes, mutant=m) for m in made], equivalent
+
+
+def _judge_mutant(assignment: rubric.Assignment, case: Case, report: dict[str, Any] | None,
+                  equivalent: dict[str, str]) -> MutantOutcome:
+    m = case.mutant
+    if report is None or report.get("grader_fault"):
+        return MutantOutcome(m, "problem", None, "no report: the grader failed on it" if report is None
+                             else f"grader fault: {report['grader_fault']}")
+    if report["status"] == "tampered":
+        return MutantOutcome(m, "problem", report["score"], "an honest mistake was called tampered: "
+                             + str(report.get("message", ""))[:200])
+    full = report["status"] == "graded" and float(report["score"]) >= assignment.max_score - 1e-9
+    failed = [c["id"] for c in report["checks"] if c["status"] != "passed"]
+    if m.id in equivalent:
+        if full:
+            return MutantOutcome(m, "equivalent", report["score"], equivalent[m.id])
+        return MutantOutcome(m, "problem", report["score"], "listed as equivalent in mutants.toml, but the "
+                             f"suite marks it below full ({', '.join(failed) or report['status']}): "
+                             "remove it from mutants.toml")
+    if full:
+        return MutantOutcome(m, "survived", report["score"], "full marks: add a check that catches it, or "
+                             "list it in mutants.toml as equivalent with a reason")
+    return MutantOutcome(m, "killed", report["score"], ", ".join(failed) or report["status"])
+
+
 def check_assignment(path: Path | str, jobs: int | None = None, mode: str = "auto",
-                     display=None) -> Checked:
-    """Grade every case of the assignment at `path` (a folder, or a name) and compare."""
+                     display=None, mutants: bool = False, variants: bool = True) -> Checked:
+    """Grade every case of the assignment at `path` (a folder, or a name) and compare; with
+    `mutants`, grade every mutant of its solution too (`variants=False`: only those)."""
     from grader import batch, fstree, sandbox
 
     root = Path(path)
     assignment = rubric.load(root) if (root / "rubric.toml").is_file() else rubric.find(str(path))
-    all_cases = cases(assignment)
+    all_cases = cases(assignment) if variants else []
+    mutant_list, equivalent = mutant_cases(assignment) if mutants else ([], {})
+    all_cases += mutant_list
     scratch = Path(tempfile.mkdtemp(prefix="grader-check-"))
     try:
         subs = []
         for i, case in enumerate(all_cases):
-            project = build(assignment, case, scratch / "cases" / f"{i:03d}-{case.name}")
+            folder = f"{i:03d}-mutant" if case.mutant is not None else f"{i:03d}-{case.name}"
+            project = build(assignment, case, scratch / "cases" / folder)
             subs.append(batch.Submission(case.name, project, scratch / "reports" / f"{i:03d}.json"))
         (scratch / "reports").mkdir()
         display = display or batch.PlainDisplay()
@@ -236,9 +296,12 @@ def check_assignment(path: Path | str, jobs: int | None = None, mode: str = "aut
         display.close()
     finally:
         fstree.remove(scratch)
-    outcomes = []
+    outcomes, judged = [], []
     for case in all_cases:
         report = reports.get(case.name)
+        if case.mutant is not None:
+            judged.append(_judge_mutant(assignment, case, report, equivalent))
+            continue
         if report is None:
             outcomes.append(Outcome(case, None, ["no report: the grader failed on this case"]))
             continue
@@ -255,8 +318,56 @@ def check_assignment(path: Path | str, jobs: int | None = None, mode: str = "aut
         outcomes.append(Outcome(case, report, problems))
     named = list(dict.fromkeys(d for c in assignment.checks for d in c.diagnoses))   # each once
     shown = {c.get("diagnosis") for o in outcomes if o.report for c in o.report["checks"]}
-    checked = Checked(assignment, outcomes, uncovered=[d for d in named if d not in shown])
+    checked = Checked(assignment, outcomes, uncovered=[d for d in named if d not in shown] if variants else [])
+    if mutants:
+        checked.mutants = judged
+        made = {m.mutant.id for m in judged}
+        checked.problems += [f"mutants.toml lists {ident}, which is no mutant of the solution (any more): "
+                             "remove it" for ident in equivalent if ident not in made]
     return checked
+
+
+def mutant_table(checked: Checked) -> str:
+    """Per operator: mutants, killed, equivalent, survivors; then every survivor and problem."""
+    from grader import mutants as ops
+
+    rows = checked.mutants or []
+    width = max([len(o) for o in ops.OPERATORS] + [8])
+    lines = [f"{checked.assignment.name}: {len(rows)} mutants of the solution",
+             f"{'operator':<{width}}  mutants  killed  equivalent  survivors"]
+    for operator in ops.OPERATORS:
+        mine = [r for r in rows if r.mutant.operator == operator]
+        if not mine:
+            continue
+        count = {v: sum(r.verdict == v for r in mine) for v in ("killed", "equivalent", "survived", "problem")}
+        lines.append(f"{operator:<{width}}  {len(mine):>7}  {count['killed']:>6}  {count['equivalent']:>10}  "
+                     f"{count['survived'] + count['problem']:>9}")
+    total = {v: sum(r.verdict == v for r in rows) for v in ("killed", "equivalent", "survived", "problem")}
+    lines.append(f"{'total':<{width}}  {len(rows):>7}  {total['killed']:>6}  {total['equivalent']:>10}  "
+                 f"{total['survived'] + total['problem']:>9}")
+    for r in rows:
+        if r.verdict in ("survived", "problem"):
+            lines.append(f"{'SURVIVOR' if r.verdict == 'survived' else 'PROBLEM'} {r.mutant.id}: "
+                         f"{r.mutant.description} ({r.detail})")
+    return "\n".join(lines) + "\n"
+
+
+def mutant_json(checked: Checked) -> dict[str, Any]:
+    """The mutants' results as data (``--json``)."""
+    from grader import mutants as ops
+
+    rows = checked.mutants or []
+    per = {}
+    for operator in ops.OPERATORS:
+        mine = [r for r in rows if r.mutant.operator == operator]
+        per[operator] = {"mutants": len(mine), "killed": sum(r.verdict == "killed" for r in mine),
+                         "equivalent": sum(r.verdict == "equivalent" for r in mine),
+                         "survivors": sum(r.verdict in ("survived", "problem") for r in mine)}
+    return {"assignment": checked.assignment.name, "ok": checked.ok, "operators": per,
+            "mutants": [{"id": r.mutant.id, "operator": r.mutant.operator, "file": r.mutant.file,
+                         "line": r.mutant.line, "description": r.mutant.description, "verdict": r.verdict,
+                         "score": r.score, "max_score": checked.assignment.max_score, "detail": r.detail}
+                        for r in rows]}
 
 
 def matrix(checked: Checked) -> str:
@@ -288,7 +399,8 @@ def matrix(checked: Checked) -> str:
         lines.append(f"UNCOVERED diagnosis {d}: the rubric names it, no variant shows it")
     for p in checked.problems:
         lines.append(f"PROBLEM {p}")
-    lines.append("OK: every case gives what it expects" if checked.ok else "FAILED")
+    if checked.mutants is None:
+        lines.append("OK: every case gives what it expects" if checked.ok else "FAILED")
     return "\n".join(lines) + "\n"
 
 

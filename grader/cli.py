@@ -8,6 +8,7 @@ grader itself failed (a bug: please report it).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -149,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--jobs", "-j", type=int, metavar="N", help="cases graded at the same time (default: CPUs)")
     c.add_argument("--sandbox", choices=sandbox.MODES, default="auto",
                    help="isolation of the cases' code (default: bubblewrap when it works)")
+    c.add_argument("--mutants", action="store_true",
+                   help="also grade every mutant of the solution (one signal mistake each, made with "
+                        "libcst) and print a table per operator; a mutant graded full marks that "
+                        "mutants.toml does not list as equivalent fails the check")
+    c.add_argument("--only-mutants", action="store_true", help="with --mutants: skip the variants")
+    c.add_argument("--json", type=Path, metavar="FILE", help="with --mutants: write the mutants' results as JSON")
 
     n = sub.add_parser("new-assignment", help="start a new assignment from a working example",
                        description="Make DIR/NAME (default DIR: ./assignments): a working assignment (an "
@@ -354,11 +361,21 @@ def cmd_check_assignment(args) -> int:
     from grader import authoring
 
     try:
-        checked = authoring.check_assignment(args.path, jobs=args.jobs, mode=args.sandbox)
+        checked = authoring.check_assignment(args.path, jobs=args.jobs, mode=args.sandbox,
+                                             mutants=args.mutants or args.only_mutants,
+                                             variants=not args.only_mutants)
     except authoring.AuthoringError as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    sys.stdout.write(authoring.matrix(checked))
+    if checked.outcomes:
+        sys.stdout.write(authoring.matrix(checked))
+    if checked.mutants is not None:
+        sys.stdout.write(authoring.mutant_table(checked))
+        if args.json:
+            args.json.write_text(json.dumps(authoring.mutant_json(checked), indent=2) + "\n", encoding="utf-8")
+        sys.stdout.write(("OK: every case gives what it expects and every mutant is killed or explained\n"
+                          if checked.outcomes else "OK: every mutant is killed or explained\n")
+                         if checked.ok else "FAILED\n")
     return EXIT_OK if checked.ok else EXIT_BELOW
 
 
