@@ -23,6 +23,47 @@ class CheckStatus(str, enum.Enum):
     SKIPPED = "skipped"
 
 
+# Diagnoses of a run the grading environment stopped, not the student's code: a package the
+# grader does not have, an environment variable it is not given, a database it cannot provide.
+ENVIRONMENT_DIAGNOSES = frozenset({"package-not-available", "missing-environment-variable",
+                                   "database-not-supported"})
+# The diagnosis of a check that did not run because the grading environment stopped the run.
+NOT_RUN_ENVIRONMENT = "not-run-environment"
+_ENVIRONMENT_WHY = {
+    "package-not-available": "a package your project imports is not installed where the grader runs",
+    "missing-environment-variable": "an environment variable your settings read is not set where the grader runs",
+    "database-not-supported": "your project needs a database the grader does not have",
+}
+
+
+def environment_stopped(checks: list["CheckResult"], diagnosis: str, message: str) -> tuple[list["CheckResult"], str]:
+    """The checks and message of a run that the grading environment stopped before any check
+    ran (`diagnosis` is one of ENVIRONMENT_DIAGNOSES): the check that hit it (the project
+    loads: it did not, here) keeps its status and says the environment stopped it; every other
+    one is skipped as not run because of the environment (NOT_RUN_ENVIRONMENT), never failed;
+    the message says that no point was lost to the student's code."""
+    why = _ENVIRONMENT_WHY.get(diagnosis, "the grading environment stopped the run")
+    out = []
+    for i, c in enumerate(checks):
+        if i == 0:
+            c = CheckResult(c.id, c.title, c.status, 0.0, c.max_score,
+                            f"stopped by the grading environment (not your code): {c.feedback}",
+                            c.hint, c.diagnosis, c.location, c.student_traceback)
+        else:
+            c = CheckResult(c.id, c.title, CheckStatus.SKIPPED, 0.0, c.max_score,
+                            f"not run because of the grading environment: {why} (see {checks[0].id}); "
+                            "this is not a mark of your code", c.hint, NOT_RUN_ENVIRONMENT)
+        out.append(c)
+    return out, (f"Not graded: the grading environment stopped the run before your code was checked "
+                 f"({why}); this is not a mark of your code. {message}")
+
+
+def is_environment_check(check: "CheckResult") -> bool:
+    """Did `check` not run because of the grading environment (see environment_stopped)?"""
+    return check.status != CheckStatus.PASSED and (
+        check.diagnosis == NOT_RUN_ENVIRONMENT or check.diagnosis in ENVIRONMENT_DIAGNOSES)
+
+
 @dataclass
 class TestOutcome:
     """What the child reported for one hidden test (not yet trusted)."""

@@ -23,7 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from grader.evidence import VERIFY_PREFIX, Evidence
-from grader.model import CheckResult, CheckStatus, RunStatus, TestOutcome
+from grader.model import (ENVIRONMENT_DIAGNOSES, CheckResult, CheckStatus, RunStatus, TestOutcome,
+                          environment_stopped)
 from grader.rubric import Assignment
 from grader.runner import RunResult
 
@@ -130,7 +131,9 @@ def decide_checks(assignment: Assignment, outcomes: dict[str, TestOutcome]) -> l
         if not bad:
             bad = tests  # all skipped: nothing was shown to work
         first = bad[0]
-        status = CheckStatus.ERROR if first.outcome == "error" else CheckStatus.FAILED
+        # a test the grading environment stopped (a package it lacks) is not run, never failed
+        status = (CheckStatus.ERROR if first.outcome == "error" or first.diagnosis in ENVIRONMENT_DIAGNOSES
+                  else CheckStatus.FAILED)
         message = first.message or "this check did not pass"
         if len(bad) > 1:
             message += f" ({len(bad) - 1} more part{'s' if len(bad) > 2 else ''} of this check failed too)"
@@ -271,6 +274,8 @@ def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
             else:
                 checks.append(CheckResult(check.id, check.title, CheckStatus.SKIPPED, 0.0, check.points,
                                           f"not run: {first.id} failed", check.hint))
+        if err.get("diagnosis") in ENVIRONMENT_DIAGNOSES:   # not the student's code: not run, never failed
+            checks, text = environment_stopped(checks, err["diagnosis"], text)
         return Scored(RunStatus.ERROR, text, checks, warnings)
 
     child_warnings = report["pytest"].get("grader_warnings") if isinstance(report.get("pytest"), dict) else None

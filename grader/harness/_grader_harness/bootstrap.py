@@ -167,6 +167,8 @@ def main() -> None:
     except BaseException as exc:  # SystemExit too: report it, never let it end the run silently
         try:
             described = errors.describe(exc, setup=True)
+            from _grader_harness import environment
+            described = environment.refine(exc, described)
         except Exception:  # describing must never cost the report
             described = {"type": type(exc).__name__, "message": type(exc).__name__, "location": "",
                          "traceback": [], "diagnosis": "startup-error", "advice": ""}

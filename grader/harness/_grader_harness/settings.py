@@ -12,6 +12,17 @@ from _grader_harness import config
 _student = importlib.import_module(config.STUDENT_SETTINGS)
 globals().update({k: v for k, v in vars(_student).items() if k.isupper()})
 
+# A SECRET_KEY that is missing or empty where the grader runs (read from an environment variable
+# the grader does not have, os.getenv('SECRET_KEY') giving None) would make Django refuse every
+# request and signing in the middle of a check: grading has no secret to keep, so a placeholder
+# stands in, and the warnings say where the project reads it and what to change.
+if not globals().get("SECRET_KEY"):
+    from _grader_harness import environment as _environment
+
+    SECRET_KEY = _environment.PLACEHOLDER_SECRET_KEY
+    config.NOTES.append(_environment.secret_key_note(
+        _environment._rel(getattr(_student, "__file__", "") or "") or config.STUDENT_SETTINGS.replace(".", "/") + ".py"))
+
 try:
     config.STUDENT_DB_ENGINE = str(_student.DATABASES["default"]["ENGINE"])
 except Exception:
