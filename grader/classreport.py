@@ -22,7 +22,7 @@ from typing import Any, Iterator
 from urllib.parse import quote
 
 from grader.classdata import FAILED_CHECK, STATUSES, num
-from grader.model import Identity, Report
+from grader.model import NOT_RUN_ENVIRONMENT, Identity, Report
 from grader.renderers import safe
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
@@ -346,6 +346,9 @@ def student_section(report: Report | dict[str, Any], anchor: str = "", heading: 
     for c in report.checks:
         check_status = c.status.value
         mark, cls = MARKS.get(check_status, ("?", "error"))
+        label = check_status
+        if c.diagnosis == NOT_RUN_ENVIRONMENT:   # the grading environment stopped the run, not the code
+            mark, cls, label = "–", "skipped", "not run (environment)"
         body = [f'<div class="feedback">{esc(c.feedback)}</div>'] if c.feedback else []
         if c.location:
             body.append(f'<div class="where">where: <code>{esc(c.location)}</code></div>')
@@ -357,7 +360,7 @@ def student_section(report: Report | dict[str, Any], anchor: str = "", heading: 
             body.append(f'<div class="hint">hint: {esc(c.hint)}</div>')
         checks.append(f'<tr class="check" data-check="{esc(c.id)}">'
                       f'<td>{esc(c.title)}<br><code>{esc(c.id)}</code></td>'
-                      f'<td class="check-{cls}">{mark} {esc(check_status)}</td>'
+                      f'<td class="check-{cls}">{mark} {esc(label)}</td>'
                       f'<td class="n">{esc(num(c.score))} / {esc(num(c.max_score))}</td>'
                       f'<td>{"".join(body)}</td></tr>')
     warnings = "".join(f"<li>{esc(w)}</li>" for w in report.warnings or [])

@@ -38,8 +38,9 @@ MOODLE_CSV = "grades-moodle.csv"
 MOODLE_COLUMNS = ("Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade",
                   "Grade can be changed", "Last modified (submission)", "Last modified (grade)",
                   "Feedback comments")
-# Statuses whose total --blank leaves empty in the platform CSVs: the import flags them for
-# review instead of recording a 0 the grader cannot vouch for.
+# Statuses whose points --blank-errors leaves empty in every CSV (grades.csv, the platform CSVs,
+# the lesson's sheets): the import flags them for review instead of recording a 0 the grader
+# cannot vouch for (a run the grading environment stopped is an `error`).
 REVIEW_STATUSES = frozenset({"error", "timeout", "tampered"})
 MAX_COMMENT_CHARS = 1500
 # The student columns Canvas's gradebook import requires, in its order.
@@ -267,20 +268,22 @@ def _csv(rows: list[list[Any]]) -> str:
     return out.getvalue()
 
 
-def build_csv(summary: dict[str, Any]) -> str:
+def build_csv(summary: dict[str, Any], blank: bool = False) -> str:
     """grades.csv: a header row, then one row per student: the student id, their name, their
     platform id and gradebook login (when known), whether Canvas marked them late, one column
     per check (its points), the total and the run status. Plain UTF-8, comma-separated, "." as
-    the decimal point, no extra rows: what the CSV grade imports of Moodle and Canvas read."""
+    the decimal point, no extra rows: what the CSV grade imports of Moodle and Canvas read.
+    `blank`: the check points and total of an error, timeout or tampered run are left empty."""
     check_ids = [c["id"] for c in summary["checks"]]
     rows: list[list[Any]] = [["student", "name", "id", "login", "late", *check_ids, "total", "status"]]
     for student in summary["students"]:
         cells = [student[k] for k in ("student", "name", "id", "login")]
         cells.append("late" if student["late"] else "")
+        held = blank and student["status"] in REVIEW_STATUSES
         for cid in check_ids:
             check = student["checks"].get(cid)
-            cells.append(num(check["score"]) if check else "")
-        cells += [num(student["score"]), student["status"]]
+            cells.append(num(check["score"]) if check and not held else "")
+        cells += [_total(student, blank), student["status"]]
         rows.append(cells)
     return _csv(rows)
 
@@ -375,7 +378,7 @@ class Written:
 def write_all(folder: Path, blank: bool = False) -> Written:
     """(Re)write grades.csv, grades-canvas.csv, grades-moodle.csv (when the class came from
     Moodle), report.html and summary.json from the reports in `folder`. `blank`: leave the
-    total of error, timeout and tampered submissions empty in the platform CSVs."""
+    points of error, timeout and tampered submissions empty in every CSV."""
     folder = Path(folder)
     loaded = load_reports(folder)
     if not loaded.reports:
@@ -384,7 +387,7 @@ def write_all(folder: Path, blank: bool = False) -> Written:
     summary = summarize(loaded.reports, loaded.files)
     paths = Written(folder / GRADES_CSV, folder / CANVAS_CSV, folder / REPORT_HTML,
                     folder / SUMMARY_JSON, summary, loaded.skipped)
-    write_atomic(paths.csv, build_csv(summary))
+    write_atomic(paths.csv, build_csv(summary, blank))
     write_atomic(paths.canvas, build_canvas_csv(summary, blank))
     moodle = folder / MOODLE_CSV
     if any(st["platform"] == "moodle" for st in summary["students"]):
@@ -549,18 +552,21 @@ def lesson_summary(parts: list[Part], output_dir: Path, generated_at: str | None
     }
 
 
-def build_lesson_csv(lesson: dict[str, Any]) -> str:
+def build_lesson_csv(lesson: dict[str, Any], blank: bool = False) -> str:
     """The lesson's grades.csv: the student columns of grades.csv (``late`` names the
     assignments submitted late), one column per assignment (its points; empty when the
     student has no report in that assignment's folder), the total (the sum of the points that
-    exist), then each assignment's status (``missing`` where there is no report)."""
+    exist), then each assignment's status (``missing`` where there is no report). `blank`: an
+    error, timeout or tampered assignment's cell is empty, and so is the total of its student."""
     names = [a["assignment"] for a in lesson["assignments"]]
     rows: list[list[Any]] = [["student", "name", "id", "login", "late", *names, "total",
                               *(f"{name} status" for name in names)]]
     for student in lesson["students"]:
         cells = [student["assignments"][name] for name in names]
+        held = blank and any(cell and cell["status"] in REVIEW_STATUSES for cell in cells)
         rows.append([*(student[k] for k in ("student", "name", "id", "login")), " ".join(student["late"]),
-                     *(num(cell["score"]) if cell else "" for cell in cells), num(student["total"]),
+                     *(_total(cell, blank) if cell else "" for cell in cells),
+                     "" if held else num(student["total"]),
                      *(cell["status"] if cell else "missing" for cell in cells)])
     return _csv(rows)
 
@@ -596,7 +602,7 @@ def write_lesson(folders: list[Path], output_dir: Path, blank: bool = False) -> 
     output.mkdir(parents=True, exist_ok=True)
     paths = Written(output / GRADES_CSV, output / CANVAS_CSV, output / REPORT_HTML, output / SUMMARY_JSON,
                     lesson, skipped, assignments={part.assignment: part.folder for part in parts})
-    write_atomic(paths.csv, build_lesson_csv(lesson))
+    write_atomic(paths.csv, build_lesson_csv(lesson, blank))
     write_atomic(paths.canvas, build_lesson_canvas_csv(lesson, blank))
     stems = file_stems([part.assignment for part in parts])
     for part in parts:

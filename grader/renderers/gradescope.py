@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import json
 
-from grader.model import CheckStatus, Report
+from grader.model import NOT_RUN_ENVIRONMENT, CheckStatus, Report
 
 
 def _output(check) -> str:
     parts = [check.feedback]
+    if check.diagnosis == NOT_RUN_ENVIRONMENT:   # Gradescope knows passed and failed only: say it
+        parts.insert(0, "Not run because of the grading environment (not a mark of your code).")
     if check.location:
         parts.append(f"Where: {check.location}")
     parts += check.student_traceback

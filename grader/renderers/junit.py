@@ -43,7 +43,8 @@ def render(report: Report) -> str:
             ET.SubElement(case, "error", {"message": xml(c.feedback[:300]),
                                           "type": xml(c.diagnosis) or "error"}).text = _details(c)
         elif c.status == CheckStatus.SKIPPED:
-            ET.SubElement(case, "skipped", {"message": xml(c.feedback[:300])})
+            ET.SubElement(case, "skipped", {"message": xml(c.feedback[:300]),
+                                            **({"type": xml(c.diagnosis)} if c.diagnosis else {})})
     if report.status.value != "graded" or report.warnings:
         ET.SubElement(suite, "system-out").text = xml("\n".join([report.message, *report.warnings]))
     suites = ET.Element("testsuites", {"name": "grader", "tests": suite.get("tests"),

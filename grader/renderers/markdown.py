@@ -3,7 +3,7 @@ file handed back to a student. Every text from the report goes through safe.mark
 no control or bidi characters) or a fence of its own."""
 from __future__ import annotations
 
-from grader.model import CheckStatus, Report
+from grader.model import NOT_RUN_ENVIRONMENT, CheckStatus, Report
 from grader.renderers import safe
 
 ICON = {CheckStatus.PASSED: "✅", CheckStatus.FAILED: "❌",
@@ -28,7 +28,8 @@ def render(report: Report) -> str:
     lines += ["| | Check | Points | Feedback |", "|---|---|---|---|"]
     for c in report.checks:
         where = f"<br>**where:** {cell(c.location)}" if c.location else ""
-        lines.append(f"| {ICON[c.status]} | {cell(c.title)}<br>`{c.id}` | {c.score:g}/{c.max_score:g} | "
+        icon = "⏸️ not run (environment)" if c.diagnosis == NOT_RUN_ENVIRONMENT else ICON[c.status]
+        lines.append(f"| {icon} | {cell(c.title)}<br>`{c.id}` | {c.score:g}/{c.max_score:g} | "
                      f"{cell(c.feedback)}{where} |")
     details = [c for c in report.checks if c.status != CheckStatus.PASSED and (c.hint or c.student_traceback)]
     if details:

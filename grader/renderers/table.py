@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import io
 
-from grader.model import CheckStatus, Report, RunStatus
+from grader.model import NOT_RUN_ENVIRONMENT, CheckStatus, Report, RunStatus
 from grader.renderers.safe import terminal
 
 STYLE = {CheckStatus.PASSED: "green", CheckStatus.FAILED: "red",
          CheckStatus.ERROR: "red", CheckStatus.SKIPPED: "yellow"}
 MARK = {CheckStatus.PASSED: "PASS", CheckStatus.FAILED: "FAIL",
         CheckStatus.ERROR: "ERROR", CheckStatus.SKIPPED: "SKIP"}
+NOT_RUN_ENV = "NOT RUN (environment)"   # a check the grading environment stopped, not the code
+
+
+def mark(check) -> str:
+    return NOT_RUN_ENV if check.diagnosis == NOT_RUN_ENVIRONMENT else MARK[check.status]
+
+
 TRACEBACK_INDENT = 2
 # The table's frame: 4 vertical lines, and one space either side of each of the 3 columns.
 FRAME = 4 + 3 * 2
@@ -40,7 +47,7 @@ class ChecksTable:
         the check column fits its longest word (and takes a quarter of the room when there
         is more), but never more than half of the room the result column leaves."""
         checks = self.report.checks
-        result = max(len("result"), _longest_word([f"{MARK[c.status]} {c.score:g}/{c.max_score:g}"
+        result = max(len("result"), _longest_word([f"{mark(c)} {c.score:g}/{c.max_score:g}"
                                                     for c in checks]))
         room = max(width - FRAME - result, 2)
         longest = _longest_word(["check"] + [terminal(f"{c.title} {c.id}") for c in checks])
@@ -76,7 +83,7 @@ class ChecksTable:
                 feedback.append(Padding(frames, (0, 0, 0, TRACEBACK_INDENT)))
             if c.status != CheckStatus.PASSED and c.hint:
                 feedback.append(Text("hint: " + terminal(c.hint), style="cyan"))
-            result = Text(MARK[c.status], style=STYLE[c.status])
+            result = Text(mark(c), style=STYLE[c.status])
             result.append(f"\n{c.score:g}/{c.max_score:g}", style="default")
             table.add_row(Text(terminal(c.title + "\n" + c.id), style="bold"), result, Group(*feedback))
         return table

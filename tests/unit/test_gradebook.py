@@ -182,9 +182,9 @@ def test_one_whole_gradebook_is_pinned_byte_for_byte(tmp_path):
     assert written.canvas.read_bytes() == CANVAS_CSV.encode()
     assert written.summary.read_text(encoding="utf-8") == json.dumps(SUMMARY, indent=2, ensure_ascii=False) + "\n"
     assert written.moodle is None and written.skipped == []
-    # --blank-errors empties the error's total in the platform CSV only.
+    # --blank-errors empties the error's points in every CSV alike (issue 21).
     blank = gradebook.write_all(tmp_path, blank=True)
-    assert blank.csv.read_bytes() == GRADES_CSV.encode()
+    assert blank.csv.read_bytes() == GRADES_CSV.replace("dan,,,,,0,0,0,0,0,error", "dan,,,,,,,,,,error").encode()
     assert blank.canvas.read_bytes() == CANVAS_CSV.replace("dan,,dan,dan,,0", "dan,,dan,dan,,").encode()
 
 
