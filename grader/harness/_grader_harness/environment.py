@@ -161,8 +161,7 @@ def variable_library(exc: BaseException | None, line: str = "") -> str:
 def variable_advice(name: str, library: str, where: str = "", empty: bool = False) -> str:
     """What to do about the environment variable `name` the settings read with `library`."""
     at = f" ({where})" if where else ""
-    why = ("is not set where the grader runs: the grader never sees your own environment (shell, "
-           "IDE, computer)")
+    why = "is not set where the grader runs: the grader never sees your own environment"
     has_env = os.path.isfile(os.path.join(config.SUBMISSION or "", ".env"))
     dotenv = (f"your .env file next to manage.py has no line {name}=..., add one" if has_env
               else f"put a line {name}=... in a .env file next to manage.py")
@@ -254,9 +253,8 @@ def secret_key_note(settings_file: str) -> str:
     """The warning for a SECRET_KEY the settings leave empty, which the grader replaced."""
     where, variable, library = secret_key_source()
     if variable:
-        return ("SECRET_KEY is empty where the grader runs: "
-                + variable_advice(variable, library, where, empty=True)
-                + " The grader graded your project with a placeholder key; this costs no points.")
+        return ("SECRET_KEY is empty where the grader runs, so the grader used a placeholder key (this "
+                "costs no points). " + variable_advice(variable, library, where, empty=True))
     at = where or settings_file
     return (f"SECRET_KEY is {'empty' if where else 'not set'} in your settings ({at}): Django refuses to "
             "start without one. The grader graded your project with a placeholder key (this costs no "
