@@ -344,17 +344,128 @@ def diagnose(kind: str, side: str, got: list, wrong: list, before: dict, log: Sq
     return "count-wrong", WHY["count-wrong"]
 
 
-def change(how: str, action, wants: list, kind: str, side: str) -> None:
+def change(how: str, action, wants: list, kind: str, side: str, other_writer: bool = False) -> None:
     """Run `action` (a change of the relation, `how` in the student's terms) as student code,
     then expect every count of `wants` ([(object, count)]).
 
     kind: add | remove | clear | set | readd (adding what is there) | absent (removing what is
-    not there); side: the side the change is made from, post or tag."""
+    not there); side: the side the change is made from, post or tag. `other_writer`: another
+    writer edits the posts' titles and the tags' names between the receiver's reads and its
+    first write of each table (see OtherWriter), and the edits must be kept."""
     before = {obj: read(obj) for obj, _ in wants}
     log = SqlLog()
-    with log.recording(), support.student_code(how, when=f"{kind}:{side}"):
+    writer = OtherWriter([obj for obj, _ in wants]) if other_writer else None
+    with log.recording(), (writer.writing() if writer else contextlib.nullcontext()), \
+            support.student_code(how, when=f"{kind}:{side}"):
         action()
     expect(how, wants, before, kind, side, log)
+    if writer:
+        writer.expect_kept(how)
+
+
+# ----------------------------------------------------------------------------- another writer
+
+
+class OtherWriter:
+    """Another request of the site, at the same time: right before the receiver's first UPDATE
+    of the post table (and of the tag table), it edits the title of every post of the change
+    (the name of every tag) with an UPDATE of its own. A receiver that writes only its count
+    (`queryset.update(tag_count=...)`, `save(update_fields=["tag_count"])`) keeps the edit; one
+    that loaded the object, changed its count (with F() or a number) and called save() writes
+    every field back as it read it, and the edit is lost (a lost update)."""
+
+    FIELDS = {"post": "title", "tag": "name"}
+
+    def __init__(self, objs):
+        from django.db import connection
+
+        Post, Tag, _ = models()
+        qn = connection.ops.quote_name
+        self.objs = list(objs)
+        self.tables = {}
+        for role, model in (("post", Post), ("tag", Tag)):
+            try:
+                column = model._meta.get_field(self.FIELDS[role]).column
+            except Exception:  # noqa: BLE001 - a changed model is project-loads' business
+                continue
+            pks = [o.pk for o in self.objs if _role(o) == role]
+            if pks:
+                self.tables[model._meta.db_table.lower()] = (
+                    role, f"UPDATE {qn(model._meta.db_table)} SET {qn(column)} = {qn(column)} || '*' "
+                          f"WHERE {qn(model._meta.pk.column)} IN ({', '.join(str(int(pk)) for pk in pks)})")
+        self.done: dict[str, str] = {}     # role -> the student's line that wrote next
+        self.before = {o: support.stored_value(o, self.FIELDS[_role(o)]) for o in self.objs}
+
+    def __call__(self, execute, sql, params, many, context):
+        if isinstance(sql, str):
+            match = re.match(r'^\s*UPDATE\s+["`]?(\w+)["`]?\s', sql, re.I)
+            entry = self.tables.get(match.group(1).lower()) if match else None
+            if entry and entry[0] not in self.done:
+                self.done[entry[0]] = _student_line()
+                execute(entry[1], None, False, context)
+        return execute(sql, params, many, context)
+
+    @contextlib.contextmanager
+    def writing(self):
+        from django.db import connection
+
+        with connection.execute_wrapper(self):
+            yield self
+
+    def expect_kept(self, how: str) -> None:
+        lost = []
+        for obj in self.objs:
+            role = _role(obj)
+            if role not in self.done or self.before[obj] is None:
+                continue
+            now = support.stored_value(obj, self.FIELDS[role])
+            if now != f"{self.before[obj]}*":
+                lost.append((obj, role))
+        if not lost:
+            return
+        obj, role = lost[0]
+        count = COUNT_FIELD[role]
+        model = "Post" if role == "post" else "Tag"
+        where = self.done[role]
+        shown = ", ".join(f"{name(o)}.{self.FIELDS[r]}" for o, r in lost[:4])
+        fail(f"after {how}: the counts are right, but another writer's change was lost. While your "
+             f"receiver ran, another request of the site changed {shown} between your receiver's read "
+             f"of the row and its write{f' ({where})' if where else ''}, and your receiver wrote the "
+             f"old values back: it changed {count} on an object it had loaded (or on `instance`) and "
+             f"called save(), which writes every field of the object as it was read. Write only the "
+             f"count: `{model}.objects.filter(pk=...).update({count}=...)`, or "
+             f"`obj.save(update_fields=[\"{count}\"])`.",
+             diagnosis="stale-fields-saved", location=where or receiver_location())
+
+
+def _student_line() -> str:
+    """file:line of the innermost frame of the project's code that is running now."""
+    import sys
+
+    frame = sys._getframe(2)
+    while frame is not None:
+        rel = probe.relpath(frame.f_code.co_filename)
+        if rel:
+            return f"{rel}:{frame.f_lineno}"
+        frame = frame.f_back
+    return ""
+
+
+def adding_works(label: str) -> None:
+    """The main path first: adding a tag to a post (from the post's side) must not raise. Removing
+    and clearing start from tagged posts; a receiver that raises whenever a post is tagged breaks
+    them for every user, so they earn nothing until adding works (the counts are judged by
+    counts-after-add, not here). Rolled back: whatever the receiver wrote here, right or wrong
+    (a queryset.update() without .filter()), is not this check's business."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        post, = new_posts("a post tagged first", label=label, track=False)
+        tag, = new_tags("a tag added first", label=label, track=False)
+        with support.student_code("tagging a new post first (one tag added from the post's side, "
+                                  "before the change this check is about)", when="mainpath:post"):
+            post.tags.add(tag)
+        transaction.set_rollback(True)
 
 
 # ----------------------------------------------------------------------------- other objects
@@ -401,6 +512,73 @@ def others_left_alone(label: str):
                  diagnosis="unrelated-counts-changed", location=receiver_location())
 
 
+# ----------------------------------------------------------------------------- other relations
+
+OTHER_RELATION = ("Your m2m_changed receiver also runs for {what}, a many-to-many relation of "
+                  "django.contrib.auth, not Post.tags: connected without sender=, it is called for "
+                  "every many-to-many relation of the project, with instance = a user or a group and "
+                  "pk_set = primary keys of groups or users, which it takes for posts and tags. Connect "
+                  "it with sender=Post.tags.through (or \"blog.Post_tags\") so that Django calls it for "
+                  "post.tags only.")
+_AUTO_FIELDS = ("AutoField", "BigAutoField", "SmallAutoField")
+
+
+def user_and_group(post, tag):
+    """(user, group, accessor): a fresh user of the project's user model and a fresh group of
+    django.contrib.auth, for changes of another many-to-many relation (user.groups), and the
+    name of the group's side of it (user_set). The user gets the post's primary key and the group
+    the tag's when those are free, so a receiver that takes the user for a post (and the group for
+    a tag) changes those counts instead of finding nothing. Skips the test when the project has no
+    user.groups (django.contrib.auth not installed, a user model without PermissionsMixin)."""
+    from django.apps import apps
+    from django.core.exceptions import FieldDoesNotExist
+
+    if not apps.is_installed("django.contrib.auth"):
+        support.skip("django.contrib.auth is not in INSTALLED_APPS, so the project has no other "
+                     "many-to-many relation (user.groups) to change: not checked")
+    User = support.user_model()
+    try:
+        field = User._meta.get_field("groups")
+    except FieldDoesNotExist:
+        field = None
+    if field is None or not field.many_to_many:
+        support.skip("your user model has no groups (user.groups), so the project has no other "
+                     "many-to-many relation to change: not checked")
+    Group = field.related_model
+
+    def same_pk(model, pk):
+        free = not model._default_manager.filter(pk=pk).exists()
+        return {"pk": pk} if free and model._meta.pk.get_internal_type() in _AUTO_FIELDS else {}
+
+    fields = support.fields_for("other-relation")
+    with support.student_code("creating a user (User.objects.create(...)) for user.groups"):
+        user = User._default_manager.create(**same_pk(User, post.pk), **fields)
+    with support.student_code("creating a group (Group.objects.create(name=...)) for user.groups"):
+        group = Group._default_manager.create(**same_pk(Group, tag.pk),
+                                              name=f"{config.TOKEN}-group-{tag.pk}"[:150])
+    return user, group, field.remote_field.get_accessor_name()
+
+
+def other_relation_change(how: str, action, wants: list, user, group) -> None:
+    """Run `action`, a change of user.groups (`how`) between `user` and `group`, as student code:
+    it must raise nothing and leave every count of `wants` ([(object, count)]) as it is."""
+    what = how.partition("(")[0].rpartition(".")[0] or how
+    with support.student_code(f"{how} (a change of a user's groups, not of any post's tags)",
+                              when=f"other:{what}"):
+        action()
+    got = [(obj, want, read(obj)) for obj, want in wants]
+    wrong = [(obj, want, value) for obj, want, value in got if value != want]
+    if not wrong:
+        return
+    shown = "; ".join(f"{name(obj)}.{COUNT_FIELD[_role(obj)]} went from {want} to {value}"
+                      for obj, want, value in wrong)
+    shared = [name(o) for o, _, _ in wrong if o.pk == (user.pk if _role(o) == "post" else group.pk)]
+    why = (f" ({' and '.join(shared)} only share{'s' if len(shared) == 1 else ''} a primary key with "
+           "that user or group)") if shared else ""
+    fail(f"after {how}: {shown}, though no post's tags changed{why}. " + OTHER_RELATION.format(what=what),
+         diagnosis="receiver-without-sender", location=receiver_location())
+
+
 # ----------------------------------------------------------------------------- explanations
 
 
@@ -410,9 +588,26 @@ def explain(exc: Exception, when: str) -> tuple[str, str] | None:
     from django.db import IntegrityError
 
     kind, _, side = when.partition(":")
+    if kind == "other":
+        # a change of user.groups: only a receiver connected for every sender runs there
+        return ("receiver-without-sender", OTHER_RELATION.format(what=side)) if support.in_receiver(exc) else None
     if not side:
         return None
     text = str(exc)
+    if isinstance(exc, NotImplementedError):
+        return ("side-not-implemented",
+                f"This change was made from the {side}'s side"
+                + (" (reverse=True: instance is the tag, pk_set holds primary keys of posts)"
+                   if side == "tag" else " (reverse=False: instance is the post, pk_set holds "
+                   "primary keys of tags)")
+                + ", and your receiver raises NotImplementedError there: that side is not written "
+                "yet. Both sides are part of the exercise; replace the raise with the counting for "
+                "that side.")
+    if kind == "mainpath":
+        return ("add-raises",
+                "Adding a tag to a post is the main path: every post is tagged before its tags are "
+                "removed or cleared, so this check is not graded while adding raises. Fix the error "
+                "on post_add first (the check of adding shows it too).")
     tag_model = config.MODELS.get("tag", "").rpartition(".")[2]
     if side == "tag" and isinstance(exc, AttributeError) and f"'{tag_model}' object has no attribute" in text:
         return ("reverse-ignored",

@@ -8,9 +8,11 @@ def test_add_from_post():
         post1, post2 = blog.new_posts("post1", "post2", label="a1")
         red, green = blog.new_tags("red", "green", label="a1")
         blog.change("post1.tags.add(red, green)", lambda: post1.tags.add(red, green),
-                    [(post1, 2), (post2, 0), (red, 1), (green, 1)], "add", "post")
+                    [(post1, 2), (post2, 0), (red, 1), (green, 1)], "add", "post",
+                    other_writer=True)
         blog.change("post2.tags.add(red, green)", lambda: post2.tags.add(red, green),
-                    [(post1, 2), (post2, 2), (red, 2), (green, 2)], "add", "post")
+                    [(post1, 2), (post2, 2), (red, 2), (green, 2)], "add", "post",
+                    other_writer=True)
 
 
 def test_add_from_tag():
@@ -18,7 +20,9 @@ def test_add_from_tag():
         post1, post2 = blog.new_posts("post1", "post2", label="a2")
         red, green = blog.new_tags("red", "green", label="a2")
         blog.change("red.posts.add(post1, post2) (from the tag's side)", lambda: red.posts.add(post1, post2),
-                    [(red, 2), (green, 0), (post1, 1), (post2, 1)], "add", "tag")
+                    [(red, 2), (green, 0), (post1, 1), (post2, 1)], "add", "tag",
+                    other_writer=True)
         blog.change("green.posts.add(post1, post2) (from the tag's side)",
                     lambda: green.posts.add(post1, post2),
-                    [(red, 2), (green, 2), (post1, 2), (post2, 2)], "add", "tag")
+                    [(red, 2), (green, 2), (post1, 2), (post2, 2)], "add", "tag",
+                    other_writer=True)

@@ -13,6 +13,7 @@ def _all_linked(label):
 
 def test_clear_from_post():
     with blog.others_left_alone("c1"):
+        blog.adding_works("c1")
         (post1, post2, post3), (red, green, blue) = _all_linked("c1")
         blog.change("post1.tags.clear()", post1.tags.clear,
                     [(post1, 0), (post2, 3), (post3, 3), (red, 2), (green, 2), (blue, 2)], "clear", "post")
@@ -26,6 +27,7 @@ def test_clear_from_post():
 
 def test_clear_from_tag():
     with blog.others_left_alone("c2"):
+        blog.adding_works("c2")
         (post1, post2, post3), (red, green, blue) = _all_linked("c2")
         blog.change("red.posts.clear() (from the tag's side)", red.posts.clear,
                     [(red, 0), (green, 3), (blue, 3), (post1, 2), (post2, 2), (post3, 2)], "clear", "tag")
@@ -37,6 +39,7 @@ def test_clear_from_tag():
 
 def test_set_from_post():
     with blog.others_left_alone("s1"):
+        blog.adding_works("s1")
         post1, post2 = blog.new_posts("post1", "post2", label="s1")
         red, green, blue = blog.new_tags("red", "green", "blue", label="s1")
         blog.link((post1, red), (post1, green), (post2, green))
@@ -50,6 +53,7 @@ def test_set_from_post():
 
 def test_set_from_tag():
     with blog.others_left_alone("s2"):
+        blog.adding_works("s2")
         post1, post2, post3 = blog.new_posts("post1", "post2", "post3", label="s2")
         red, green = blog.new_tags("red", "green", label="s2")
         blog.link((post1, red), (post2, red), (post2, green))
