@@ -97,3 +97,131 @@ def test_a_disagreement_with_the_graders_own_reading_is_graded_not_tampered(tmp_
                 "stock-lowered", "stock-atomic"):
         assert check(report, cid)["status"] == "passed", check(report, cid)
     assert report["score"] == 7
+
+
+# ------------------------------------------------------------------ weak references
+
+CLOSURE_KEPT_BY_A_DEBUG_LIST = '''
+"""Signal receivers of the users app: the receiver is made by a factory function."""
+import os
+
+from django.conf import settings
+from django.db.models.signals import post_save
+
+from .models import Profile
+
+# While debugging (SIGNALS_DEBUG=1 in my shell) every receiver made is kept here for the shell.
+DEBUG_RECEIVERS = []
+
+
+def make_profile_receiver():
+    def create_profile(sender, instance, created, **kwargs):
+        if created:
+            Profile.objects.get_or_create(user=instance)
+
+    if os.environ.get("SIGNALS_DEBUG"):
+        DEBUG_RECEIVERS.append(create_profile)
+    return create_profile
+
+
+post_save.connect(make_profile_receiver(), sender=settings.AUTH_USER_MODEL)
+'''
+
+
+def test_a_closure_kept_alive_only_on_the_students_machine_is_explained(tmp_path):
+    """A closure made by a factory (not inside ready(), not a lambda), kept alive by a list
+    that only the student's shell fills: the feedback names the factory, explains weak
+    references, names where the code keeps it alive and under which condition, and the fixes.
+    Before issue 21 it said "a function defined inside ready() (or a lambda)"."""
+    sub = project(tmp_path, "signals-profile", write={"users/signals.py": CLOSURE_KEPT_BY_A_DEBUG_LIST})
+    report = graded(tmp_path, sub, "signals-profile")
+    reg = check(report, "receiver-registered-in-ready")
+    assert reg["status"] == "failed" and reg["diagnosis"] == "receiver-garbage-collected", reg
+    text = reg["feedback"]
+    assert "defined inside make_profile_receiver()" in text, text
+    assert "weak reference" in text and "weak=False" in text and "module level" in text, text
+    assert "DEBUG_RECEIVERS (users/signals.py:20)" in text and "SIGNALS_DEBUG" in text, text
+
+
+DEAD_ARCHIVE_CLOSURE = '''
+import os  # noqa: E402
+
+DEBUG_RECEIVERS = []
+
+
+def make_receiver():
+    def on_signal(sender, **kwargs):
+        return archive_deleted_document(sender, **kwargs)
+
+    if os.environ.get("SIGNALS_DEBUG"):
+        DEBUG_RECEIVERS.append(on_signal)
+    return on_signal
+
+
+post_delete.connect(make_receiver(), sender=Document)
+'''
+
+
+def test_a_dead_closure_beside_a_live_receiver_of_the_same_signal_is_named(tmp_path):
+    """signals-files: the archive receiver is such a closure, the file receiver on the same
+    post_delete a module-level function. One live receiver used to cover the dead one (the
+    registration check passed, and only "no archive" was said)."""
+    sub = project(tmp_path, "signals-files",
+                  replace={"documents/signals.py": ("@receiver(post_delete, sender=Document)\n"
+                                                    "def archive_deleted_document", "def archive_deleted_document")},
+                  append={"documents/signals.py": DEAD_ARCHIVE_CLOSURE})
+    report = graded(tmp_path, sub, "signals-files")
+    reg = check(report, "receivers-registered-in-ready")
+    assert reg["status"] == "failed" and reg["diagnosis"] == "receiver-garbage-collected", reg
+    assert "make_receiver()" in reg["feedback"] and "weak=False" in reg["feedback"], reg["feedback"]
+    assert check(report, "file-removed-on-delete")["status"] == "passed"
+
+
+# ------------------------------------------------------------------ two functions, one name
+
+SHADOWED = '''
+"""Signal receivers of the users app."""
+from django.conf import settings
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from .models import Profile
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL)
+def create_profile(sender, instance, created, **kwargs):
+    """Give every new user exactly one profile."""
+    if created:
+        Profile.objects.get_or_create(user=instance)
+
+
+def create_profile(user):  # noqa: F811  (a helper for the sign-up view, written later)
+    """The profile of a user made by the sign-up view."""
+    return Profile.objects.get_or_create(user=user)[0]
+'''
+
+
+def test_two_functions_with_the_same_name_are_named_with_both_lines(tmp_path):
+    """The second `def create_profile` replaces the receiver in the module; the receiver, held
+    only weakly, is collected. The check and a warning say so with both lines. Before issue 21:
+    "define the receiver at module level", which it already was."""
+    sub = project(tmp_path, "signals-profile", write={"users/signals.py": SHADOWED})
+    report = graded(tmp_path, sub, "signals-profile")
+    reg = check(report, "receiver-registered-in-ready")
+    assert reg["status"] == "failed" and reg["diagnosis"] == "receiver-shadowed", reg
+    assert "users/signals.py:11 and users/signals.py:17" in reg["feedback"], reg["feedback"]
+    assert reg["location"] == "users/signals.py:17"
+    assert any("defines create_profile twice (users/signals.py:11 and users/signals.py:17)" in w
+               for w in report["warnings"]), report["warnings"]
+
+
+def test_a_shadowed_receiver_that_stays_alive_is_still_warned_about(tmp_path):
+    """Connected with weak=False the first create_profile keeps running (full marks), but the
+    module's name means the second: a warning says so, with both lines."""
+    code = SHADOWED.replace("@receiver(post_save, sender=settings.AUTH_USER_MODEL)",
+                            "@receiver(post_save, sender=settings.AUTH_USER_MODEL, weak=False)")
+    sub = project(tmp_path, "signals-profile", write={"users/signals.py": code})
+    report = graded(tmp_path, sub, "signals-profile")
+    assert report["score"] == report["max_score"], [(c["id"], c["feedback"]) for c in report["checks"]]
+    assert any("defines create_profile twice (users/signals.py:11 and users/signals.py:17)" in w
+               for w in report["warnings"]), report["warnings"]

@@ -161,6 +161,160 @@ def _plus(advice: dict, diagnosis: str) -> str:
     return f" {advice[diagnosis]}" if advice.get(diagnosis) else ""
 
 
+def _disconnected(c) -> bool:
+    """Did the student's code disconnect this receiver itself (then it is not garbage)?"""
+    return any(d.removed and d.signal is c.signal and (d.receiver_name == c.receiver_name or d.dispatch_uid)
+               for d in probe.DISCONNECTS)
+
+
+def _what_receiver(c) -> str:
+    """What kind of callable a weakly connected receiver is, in the student's words: a function
+    defined inside make_handler() or ready(), a lambda, a bound method of an object."""
+    name = c.receiver_name or "the receiver"
+    if "<lambda>" in name:
+        outer = name.split(".<locals>")[0] if ".<locals>" in name else ""
+        return f"a lambda{f' made inside {outer}()' if outer and outer != '<lambda>' else ''}"
+    if ".<locals>." in name:
+        outer = name.rsplit(".<locals>.", 1)[0].split(".<locals>.")[-1]
+        return f"{name.rsplit('.', 1)[-1]}(), a function defined inside {outer}()"
+    if "." in name and not c.module_level:
+        return f"{name}, a method of an object that nothing else keeps"
+    return name
+
+
+def _kept_only_by(c) -> str:
+    """Where the student's code keeps a closure receiver alive only on some runs: the factory
+    puts it in a module-level list, dict or set under an `if` (DEBUG, an environment variable,
+    a manage.py command). '' when no such place is found."""
+    where = c.receiver_where or ""
+    rel, _, line = where.rpartition(":")
+    if ".<locals>." not in (c.receiver_name or "") or not line.isdigit():
+        return ""
+    path = Path(config.SUBMISSION) / rel
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return ""
+    module_names = {t.id for n in tree.body if isinstance(n, (ast.Assign, ast.AnnAssign))
+                    for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
+    name = c.receiver_name.rsplit(".", 1)[-1]
+    for outer in ast.walk(tree):
+        if not isinstance(outer, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if not any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and _first_line(n) == int(line)
+                   for n in outer.body):
+            continue
+        parents = {child: node for node in ast.walk(outer) for child in ast.iter_child_nodes(node)}
+        for node in ast.walk(outer):
+            holder = None
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id in module_names
+                    and any(isinstance(a, ast.Name) and a.id == name for a in node.args)):
+                holder = node.func.value.id
+            elif (isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id == name
+                  and any(isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name)
+                          and t.value.id in module_names for t in node.targets)):
+                holder = next(t.value.id for t in node.targets if isinstance(t, ast.Subscript))
+            if holder is None:
+                continue
+            up = parents.get(node)
+            while up is not None and not isinstance(up, ast.If):
+                up = parents.get(up)
+            if up is None:
+                return ""   # kept unconditionally: not what made it disappear
+            try:
+                condition = ast.unparse(up.test)[:120]
+            except Exception:
+                condition = "a condition"
+            return (f" Your code keeps it alive only in {holder} ({rel}:{node.lineno}), and only when "
+                    f"`{condition}` is true: in the grading run it is not, so nothing keeps the receiver.")
+    return ""
+
+
+def _first_line(node) -> int:
+    """The line Python's code object starts at (co_firstlineno): a decorated def's first decorator."""
+    return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+
+
+def _top_level_names(node) -> list[str]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, ast.Assign):
+        return [t.id for t in node.targets if isinstance(t, ast.Name)]
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+        return [node.target.id]
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [(a.asname or a.name).split(".")[0] for a in node.names]
+    return []
+
+
+def shadowed(c) -> tuple[str, str, str] | None:
+    """(name, file:line of this def, file:line of the later one) when the receiver is a function
+    defined at module level whose name the same module defines again further down (a second
+    `def create_profile`): the module then holds the second, and nothing but Django's weak
+    reference holds the first."""
+    rel, _, line = (c.receiver_where or "").rpartition(":")
+    name = (c.receiver_name or "").rsplit(".", 1)[-1]
+    if not rel or not line.isdigit() or "." in (c.receiver_name or "") or not name:
+        return None
+    try:
+        tree = ast.parse((Path(config.SUBMISSION) / rel).read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    ours = next((n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                 and n.name == name and _first_line(n) == int(line)), None)
+    if ours is None:
+        return None
+    later = [n for n in tree.body if n.lineno > ours.lineno and name in _top_level_names(n)]
+    if not later:
+        return None
+    return name, f"{rel}:{ours.lineno}", f"{rel}:{later[-1].lineno}"
+
+
+def shadowed_message(found: tuple[str, str, str], alive: bool) -> str:
+    name, first, second = found
+    fate = ("Django still calls the first one only because something keeps it alive; in production it can "
+            "disappear at any moment" if alive else
+            "nothing but Django's weak reference holds the first one, so Python deleted it and Django "
+            "dropped its connection: it never runs (on your machine, DEBUG = True can keep it alive by "
+            "accident, which is why it may have worked there)")
+    return (f"{first.rpartition(':')[0]} defines {name} twice ({first} and {second}): the second definition "
+            f"replaces the first in the module, so `{name}` now means the one at {second}. The first was "
+            f"connected as a receiver when Python ran its decorator or connect(); {fate}. Give each function "
+            "its own name, or delete the one you no longer want.")
+
+
+def garbage_collected_message(c, signal_name: str, sender_text: str, folder: str) -> str:
+    """A weakly connected receiver that was gone before the signal was sent: why (weak
+    references), why it may have worked on the student's machine, and the two fixes."""
+    twice = shadowed(c)
+    if twice:
+        return (f"your receiver {c.receiver_name} ({c.receiver_where or c.call_site}) was connected but was "
+                f"gone before the first {signal_name} of {sender_text}. " + shadowed_message(twice, alive=False))
+    where = c.receiver_where or c.call_site
+    connected = f", connected at {c.call_site}" if c.call_site and c.call_site != where else ""
+    return (f"your receiver {c.receiver_name} ({where}{connected}) was connected but was gone before the first "
+            f"{signal_name} of {sender_text}. It is {_what_receiver(c)}, and Django keeps only a weak "
+            "reference to a receiver connected with the default weak=True: once nothing else refers to it, "
+            "Python deletes it and Django drops the connection without a word. On your machine something "
+            "else may have kept it alive (DEBUG = True, a list or cache filled only in your setup, a "
+            "manage.py command or the shell you tried it in); in production and in the grading run nothing "
+            f"does.{_kept_only_by(c)} Define the receiver as a function at module level "
+            f"(in {folder}signals.py), which lives as long as its module, or connect it with weak=False "
+            f"(`{signal_name.rpartition('.')[2]}.connect(receiver, sender=..., weak=False)`).")
+
+
+def _gone(c, signal_name: str, sender_text: str, folder: str, advice: dict) -> tuple[str, str, str]:
+    """The registration problem of a connected receiver that Python collected: shadowed by a
+    second function of the same name (receiver-shadowed, at the second def), else a closure,
+    lambda or method nothing keeps (receiver-garbage-collected, where it was connected)."""
+    twice = shadowed(c)
+    text = garbage_collected_message(c, signal_name, sender_text, folder)
+    if twice:
+        return "receiver-shadowed", text + _plus(advice, "receiver-shadowed"), twice[2]
+    return "receiver-garbage-collected", text + _plus(advice, "receiver-garbage-collected"), c.call_site
+
+
 def registration_problem(spec: dict | None = None, advice: dict | None = None) -> tuple[str, str, str] | None:
     """(diagnosis, message, location) when no live receiver of the rubric's connection (a
     signal, for the model of a role, connected in the ready() of the app of a role) was
@@ -201,6 +355,13 @@ def registration_problem(spec: dict | None = None, advice: dict | None = None) -
         c.phase == "ready" and c.app_label in subscribers
         and (c.receiver_where or "").startswith(app_names(c.app_label)[0]))]
     if any(c.phase == "ready" and c.app_label == app_label and c.receiver_key in live for c in for_sender):
+        # One live receiver does not cover another that is gone: two receivers of the app on
+        # this signal, and the second a closure Python collected (it never runs; issue 21).
+        gone = [c for c in for_sender if c.receiver_key not in live and c.weak
+                and (not c.module_level or shadowed(c)) and c.dispatch_uid is None and not _disconnected(c)
+                and c.phase == "ready" and c.app_label == app_label]
+        if gone:
+            return _gone(gone[0], signal_name, sender_text, app_names(app_label)[0], advice)
         return None
 
     def at(c):
@@ -222,12 +383,7 @@ def registration_problem(spec: dict | None = None, advice: dict | None = None) -
                     f"{config_name}.ready().{plus('connected-in-models')}", importer)
     for c in for_sender:
         if c.receiver_key not in live:
-            return ("receiver-garbage-collected",
-                    f"your receiver {at(c)} was connected but was gone before the first "
-                    f"{signal_name} of {sender_text}: Django keeps only a weak reference to "
-                    "receivers, so a function defined inside ready() (or a lambda) is "
-                    f"garbage-collected. Define the receiver at module level in {folder}signals.py, "
-                    f"or connect it with weak=False.{plus('receiver-garbage-collected')}", c.call_site)
+            return _gone(c, signal_name, sender_text, folder, advice)
     for c in for_sender:
         if c.phase == "ready":
             return ("wrong-app-ready",
@@ -313,6 +469,10 @@ def warnings() -> list[str]:
     from django.apps import apps
 
     found = []
+    try:
+        found.extend(shadowing_warnings())
+    except Exception:  # diagnosis must never break grading
+        pass
     app_label = config.exercise_app()
     try:
         app_config = apps.get_app_config(app_label)
@@ -332,6 +492,27 @@ def warnings() -> list[str]:
                      "Django finds the AppConfig in apps.py by itself; put the dotted path "
                      f"('{dotted}') in INSTALLED_APPS if you need to choose one.")
     return found
+
+
+def shadowing_warnings() -> list[str]:
+    """A receiver the student connected whose module defines its name again further down (two
+    `def create_profile`): said with both lines, whatever the checks find."""
+    from django.dispatch.dispatcher import _make_id
+
+    found, seen = [], set()
+    for c in probe.CONNECTS:
+        if not c.student or not c.module_level or c.receiver_where in seen:
+            continue
+        twice = shadowed(c)
+        if not twice:
+            continue
+        seen.add(c.receiver_where)
+        try:
+            alive = any(_make_id(r) == c.receiver_key for r in probe.live_receivers(c.signal, c.sender))
+        except Exception:
+            alive = False
+        found.append(shadowed_message(twice, alive))
+    return found[:3]
 
 
 def _touches_database(label: str, op, old_apps) -> bool:
