@@ -349,6 +349,8 @@ def mutant_table(checked: Checked) -> str:
         if r.verdict in ("survived", "problem"):
             lines.append(f"{'SURVIVOR' if r.verdict == 'survived' else 'PROBLEM'} {r.mutant.id}: "
                          f"{r.mutant.description} ({r.detail})")
+    if not checked.outcomes:            # else the matrix said them
+        lines += [f"PROBLEM {p}" for p in checked.problems]
     return "\n".join(lines) + "\n"
 
 

@@ -2,6 +2,7 @@
 solution, its starter and every variant, and must find what each expects."""
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import textwrap
@@ -16,11 +17,40 @@ ASSIGNMENTS = sorted(p.parent for p in (ROOT / "assignments").glob("*/rubric.tom
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("folder", ASSIGNMENTS, ids=lambda p: p.name)
-def test_check_assignment_passes_for_every_assignment(folder):
-    proc = run_cli("check-assignment", str(folder), timeout=1200)
+def test_check_assignment_passes_for_every_assignment(folder, tmp_path):
+    """The variants and every mutant of the solution: killed, or equivalent with a reason."""
+    out = tmp_path / "mutants.json"
+    proc = run_cli("check-assignment", str(folder), "--mutants", "--json", str(out), timeout=1200)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
-    assert "OK: every case gives what it expects" in proc.stdout
+    assert "OK: every case gives what it expects and every mutant is killed or explained" in proc.stdout
     assert "MISMATCH" not in proc.stdout and "UNCOVERED" not in proc.stdout
+    assert "SURVIVOR" not in proc.stdout and "PROBLEM" not in proc.stdout
+    data = json.loads(out.read_text())
+    assert data["ok"] is True and data["assignment"] == folder.name
+    verdicts = {m["verdict"] for m in data["mutants"]}
+    assert verdicts <= {"killed", "equivalent"} and "killed" in verdicts
+    assert sum(o["mutants"] for o in data["operators"].values()) == len(data["mutants"]) >= 20
+
+
+@pytest.mark.e2e
+def test_a_surviving_mutant_fails_the_check_and_a_stale_equivalent_is_named(tmp_path):
+    dest = _small_copy(tmp_path, {})
+    (dest / "mutants.toml").write_text(
+        '[equivalent]\n"remove-dispatch-uid@users/signals.py:9" = "imported once"\n'
+        '"swap-pre-post@users/signals.py:99" = "a line the solution does not have"\n')
+    out = tmp_path / "m.json"
+    proc = run_cli("check-assignment", str(dest), "--only-mutants", "--jobs", "2", "--json", str(out), timeout=600)
+    assert proc.returncode == 1, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "operator" in proc.stdout and "killed  equivalent  survivors" in proc.stdout
+    assert "SURVIVOR drop-created@users/signals.py:12: `created` read as `True`" in proc.stdout
+    assert "SURVIVOR get-or-create-to-create@users/signals.py:13" in proc.stdout
+    assert "mutants.toml lists swap-pre-post@users/signals.py:99, which is no mutant" in proc.stdout
+    assert proc.stdout.rstrip().endswith("FAILED")
+    rows = {m["id"]: m for m in json.loads(out.read_text())["mutants"]}
+    assert rows["remove-dispatch-uid@users/signals.py:9"]["verdict"] == "equivalent"
+    assert rows["swap-pre-post@users/signals.py:9"]["verdict"] == "killed"
+    assert rows["swap-pre-post@users/signals.py:9"]["detail"]          # the checks that caught it
+    assert rows["drop-created@users/signals.py:12"]["verdict"] == "survived"
 
 
 def test_signals_profile_has_enough_variants_for_every_diagnosis_it_names():
