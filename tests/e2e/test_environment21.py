@@ -163,12 +163,15 @@ def test_blank_errors_empties_an_environment_stop_in_every_csv(batch):
     assert grades["secret-absent"]["total"] == "10", grades["secret-absent"]
     canvas = {row["SIS User ID"]: row for row in csv.DictReader(io.StringIO((out / "grades-canvas.csv").read_text()))}
     assert canvas[stopped]["signals-profile"] == "" and canvas["secret-absent"]["signals-profile"] == "10"
-    # and the lesson's sheet (grader report DIR... over the assignment's folder)
-    lesson = out.parent / "lesson"
-    done = run_cli("report", str(out), str(out), "--output-dir", str(lesson), "--blank-errors")
-    if done.returncode == 0 and (lesson / "grades.csv").is_file():
-        rows = {r["student"]: r for r in csv.DictReader(io.StringIO((lesson / "grades.csv").read_text()))}
-        assert rows[stopped]["signals-profile"] == "" and rows[stopped]["total"] == "", rows[stopped]
+    # and the lesson's sheets, which `grader report DIR DIR... --blank-errors` writes
+    from grader import gradebook
+
+    lesson = gradebook.write_lesson([out], out.parent / "lesson", blank=True)
+    rows = {r["student"]: r for r in csv.DictReader(io.StringIO(lesson.csv.read_text()))}
+    assert rows[stopped]["signals-profile"] == "" and rows[stopped]["total"] == "", rows[stopped]
+    assert rows["secret-absent"]["total"] == "10", rows["secret-absent"]
+    canvas = list(csv.reader(io.StringIO(lesson.canvas.read_text())))
+    assert [r for r in canvas if stopped in r][0][-1] == "", canvas
 
 
 def test_environment_stop_is_not_run_in_the_exports(batch, tmp_path):
