@@ -59,6 +59,7 @@ OPERATORS: dict[str, str] = {
     "get-or-create-to-create": "get_or_create(...) -> (create(...), True)",
     "drop-update-fields": "update_fields= removed",
     "f-to-python": "F('x') read in Python and written back",
+    "count-arithmetic": "a count's F() arithmetic changed (+ <-> -, 1 -> 2)",
     "drop-sender": "sender= removed from @receiver/connect()/send()",
     "change-sender": "sender= another model (or the field, not its .through)",
     "swap-m2m-actions": "an m2m action swapped (pre/post, add/remove)",
@@ -302,6 +303,23 @@ def op_drop_sender(src: _Source, project: dict[str, _Source]) -> Found:
     for arg, call in _keyword_args(src, "sender", SENDER_CALLS):
         yield src, arg, f"sender={_code(arg.value)} removed from {_call_name(call)}()", {
             src.rel: _apply(src, call, lambda n, a=call.args.index(arg): _without_arg(n, n.args[a]))}
+
+
+def op_count_arithmetic(src: _Source, project: dict[str, _Source]) -> Found:
+    def is_f(node: cst.BaseExpression) -> bool:
+        return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "F"
+
+    for op in _nodes(src, cst.BinaryOperation):
+        if not (is_f(op.left) or is_f(op.right)) or not isinstance(op.operator, (cst.Add, cst.Subtract)):
+            continue
+        flipped = cst.Subtract() if isinstance(op.operator, cst.Add) else cst.Add()
+        yield src, op, f"`{_code(op)}` -> `{_code(op.with_changes(operator=flipped))}`", {
+            src.rel: _apply(src, op, lambda n, f=flipped: n.with_changes(operator=f))}
+        for side in ("left", "right"):
+            value = getattr(op, side)
+            if isinstance(value, cst.Integer) and value.evaluated_value == 1:
+                yield src, value, f"`{_code(op)}`: 1 -> 2", {
+                    src.rel: _apply(src, value, lambda n: n.with_changes(value="2"))}
 
 
 def _imported_models(src: _Source) -> list[str]:

@@ -134,6 +134,15 @@ def test_f_read_in_python_from_the_same_queryset(made):
             '.first() or 0) + len(pk_set)') in m.changes["users/signals.py"]
 
 
+def test_count_arithmetic_flipped(made):
+    (m,) = _by(made, "count-arithmetic")
+    assert 'post_count=F("post_count") - len(pk_set)' in m.changes["users/signals.py"]
+    one = mutants.make({"a/s.py": "from django.db.models import F\n\n\ndef f(qs):\n    qs.update(n=F('n') + 1)\n"},
+                       ["a/s.py"])
+    assert {m.description for m in _by(one, "count-arithmetic")} == {
+        "`F('n') + 1` -> `F('n') - 1`", "`F('n') + 1`: 1 -> 2"}
+
+
 def test_transactions_and_update_fields(made):
     (commit,) = _by(made, "remove-on-commit")
     text = commit.changes["users/signals.py"]
