@@ -264,9 +264,32 @@ def _resaved(mark: int, docs, how: str, raised: bool) -> None:
          "storage.delete(name)).", diagnosis="document-resaved", location=where)
 
 
+def creating_works(docs) -> None:
+    """The main path first: creating a document (Document.objects.create(), what every upload
+    does) must not raise. The deletion checks delete documents the grader wrote without save
+    signals; a project whose save receivers raise whenever a document is created could never
+    have such documents, so those checks earn nothing until creating works. Rolled back, and
+    without a file: nothing of it stays (the replace checks judge creating with files)."""
+    from django.db import transaction
+
+    Document = model("document")
+    owner_id = Document._default_manager.filter(pk=docs[0].pk).values_list("owner_id", flat=True).first() \
+        if docs else None
+    if owner_id is None:
+        return
+    with transaction.atomic():
+        with support.student_code("creating a document first (Document.objects.create(owner=..., "
+                                  "title=...): documents are created before they are deleted)",
+                                  when="new-first"):
+            Document._default_manager.create(owner_id=owner_id, title="a document created first")
+        transaction.set_rollback(True)
+
+
 def delete(how: str, action, docs, when: str = "delete") -> list[Removal]:
     """Run a deletion (`action`) through the student's receivers; the documents `docs` must be
-    gone afterwards. Returns what the storage was asked to delete."""
+    gone afterwards (a document is created first: creating_works). Returns what the storage was
+    asked to delete."""
+    creating_works(docs)
     mark = len(probe.SENDS)
     with watching_storage() as seen:
         try:
@@ -407,6 +430,24 @@ def explain(exc: Exception, when: str) -> tuple[str, str] | None:
                 "A second DeletedDocument was created for the same document (document_id is unique): "
                 "more than one receiver (pre_delete and post_delete, or one connected twice) writes "
                 "the archive. Archive in one receiver only.")
+    if when == "new-first":
+        found = explain(exc, "new")
+        if found:
+            return (found[0], found[1] + " Creating a document is the main path (every document is "
+                    "created before it is deleted), so deletions are not graded while it raises.")
+        if not support.in_receiver(exc):
+            return None
+        return ("new-document-crash",
+                "Your save receivers raise whenever a document is created, the main path (every "
+                "document is created before it is deleted), so deletions are not graded while it "
+                "raises. Make pre_save/post_save work for a new document (instance.pk is None, "
+                "`created` is True) first.")
+    if when == "new" and isinstance(exc, AttributeError) and "'NoneType' object has no attribute" in str(exc):
+        return ("new-document-crash",
+                "A new document has no row in the database yet when pre_save runs, so "
+                ".filter(pk=instance.pk).first() gives None and reading its file raises. Return early "
+                "for a new document (if instance.pk is None: return, or instance._state.adding), or "
+                "check that the old row is not None before using it.")
     if when == "new" and isinstance(exc, ObjectDoesNotExist):
         return ("new-document-crash",
                 "A new document has no primary key yet when pre_save runs, so there is no old row "
