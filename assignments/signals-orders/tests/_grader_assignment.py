@@ -473,6 +473,28 @@ def expect_stock(seen: Watch, sig, want: dict, how: str, rival: dict | None = No
          "`order.lines.all()`.", diagnosis="stock-wrong")
 
 
+RENAMED = " (renamed)"
+
+
+def expect_names_kept(products: list, rival: dict, how: str) -> None:
+    """The rename made with the other customer's order (rival_order) is still there: the
+    inventory receiver wrote only the stock."""
+    for product in products:
+        name = support.stored_value(product, "name")
+        if name is None or str(name).endswith(RENAMED):
+            continue
+        where = rival.get("where", "")
+        short = product.name.split()[0]
+        fail(f"after {how}, the stock is right, but another change to the {short} was lost: while your "
+             f"receiver was lowering the stock, the shop's staff renamed the product (an UPDATE of its "
+             f"own, made just before your receiver wrote the row{f', {where}' if where else ''}), and your "
+             f"receiver wrote the old name back (its name is {name!r}). `product.stock = F(\"stock\") - "
+             "line.quantity; product.save()` lowers the stock in SQL, but save() writes every field of "
+             "the product as it was read. Write only the stock: `product.save(update_fields=[\"stock\"])`, "
+             "or `Product.objects.filter(pk=line.product_id).update(stock=F(\"stock\") - line.quantity)`.",
+             diagnosis="stale-fields-saved", location=where)
+
+
 @contextlib.contextmanager
 def rival_order(products: list, quantity: int, rival_customer):
     """Another customer's order of `quantity` of each product, placed by the grader (as another
@@ -482,7 +504,8 @@ def rival_order(products: list, quantity: int, rival_customer):
     it would on PostgreSQL or MySQL: its order comes in once the transaction commits (SQLite,
     the grading database, ignores FOR UPDATE, so the grader plays the lock itself)."""
     from django.db import connection, transaction
-    from django.db.models import F, QuerySet
+    from django.db.models import F, QuerySet, Value
+    from django.db.models.functions import Concat
 
     Product, Order, Line = model("product"), model("order"), model("line")
     # the project's UPDATE of the product table, however it is written (ORM, raw SQL)
@@ -498,6 +521,10 @@ def rival_order(products: list, quantity: int, rival_customer):
                 [Line(order=order, product=p, quantity=quantity) for p in products])
             Product._default_manager.filter(pk__in=[p.pk for p in products]).update(
                 stock=F("stock") - quantity)
+            # ... and meanwhile the shop's staff rename the products (another field of the rows
+            # the receiver writes): a receiver that saves the whole product writes the old names back
+            Product._default_manager.filter(pk__in=[p.pk for p in products]).update(
+                name=Concat(F("name"), Value(RENAMED)))
             state["order"] = order
         finally:
             state["busy"] = False
