@@ -10,7 +10,7 @@ submission; one the suite does not mark below full is a *survivor*. A survivor i
 new check, or listed in ``mutants.toml`` beside the rubric as equivalent, with a reason::
 
     [equivalent]
-    "remove-dispatch-uid@users/signals.py:9" = "signals.py is imported once (ready()); ..."
+    "remove-dispatch-uid@app/signals.py:9" = "signals.py is imported once (ready()); ..."
 
 A mutant's id is ``operator@file:line`` (``#2``, ``#3`` for more on one line), so it names the
 line of the solution it changes. This module only makes mutants (pure: sources in, sources
