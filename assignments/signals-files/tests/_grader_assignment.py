@@ -453,6 +453,12 @@ def explain(exc: Exception, when: str) -> tuple[str, str] | None:
                 "A new document has no primary key yet when pre_save runs, so there is no old row "
                 "to read. Return early for a new document (if instance.pk is None: return, or "
                 "instance._state.adding), or use .filter(pk=instance.pk).first().")
+    if when == "other" and support.in_receiver(exc):
+        loose = [c for c in connections(SAVE_SIGNALS + DELETE_SIGNALS) if c.sender is None]
+        if loose:
+            return ("receiver-without-sender", OTHER_MODELS.format(
+                receiver=loose[0].receiver_name.rsplit(".", 1)[-1],
+                where=loose[0].receiver_where or loose[0].call_site, signal=_signal_name(loose[0].signal)))
     if when == "no-file":
         return ("document-without-file",
                 "A document without a file has an empty FieldFile: its .path raises and the storage "
@@ -461,6 +467,31 @@ def explain(exc: Exception, when: str) -> tuple[str, str] | None:
 
 
 support.EXPLAINERS.append(explain)
+
+# A receiver connected without sender= runs for every model's save and deletion (a user's login,
+# an archive row): what it does there, raising or deleting a document's file, is wrong.
+OTHER_MODELS = ("Your receiver {receiver} ({where}) is connected to {signal} without sender=, so "
+                "Django calls it for every model that is saved or deleted, a user or a DeletedDocument "
+                "too, with `sender` = that model and `instance` = its row, which your receiver takes "
+                "for a document. Connect it with sender=Document (or \"documents.Document\") so that it "
+                "runs for documents only.")
+
+
+def _signal_name(sig) -> str:
+    from django.db.models import signals
+
+    return next((n for n in DELETE_SIGNALS + SAVE_SIGNALS if getattr(signals, n) is sig), "its signal")
+
+
+def other_senders() -> str:
+    """OTHER_MODELS for the student's first receiver of a save or delete signal connected
+    without sender= (\"\" when there is none)."""
+    loose = [c for c in connections(SAVE_SIGNALS + DELETE_SIGNALS) if c.sender is None]
+    if not loose:
+        return ""
+    c = loose[0]
+    return OTHER_MODELS.format(receiver=c.receiver_name.rsplit(".", 1)[-1],
+                               where=c.receiver_where or c.call_site, signal=_signal_name(c.signal))
 
 # Words for what the registration check finds (diagnose.registration_problem's advice).
 REGISTRATION_ADVICE = {
