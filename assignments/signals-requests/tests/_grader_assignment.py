@@ -580,6 +580,81 @@ def expect_atomic(field: str, base, seen: dict, after: str) -> None:
     fail(message, diagnosis=diagnosis, location=location)
 
 
+# ------------------------------------------------------------------------ a fresh site
+
+ROW_HOWTO = ("RequestStats.load() (given in stats/models.py) creates the row pk=1 on first use: call "
+             "it before you add 1, e.g. `RequestStats.load()` then " + F_HOWTO + ".")
+_EMPTY = {"on": False}
+
+
+@contextlib.contextmanager
+def empty_table():
+    """The stats table as a fresh site has it after `migrate`: no row at all (deleted without a
+    signal). Afterwards the row pk=1 holds what the earlier tests' requests counted plus what
+    this test's requests added: counts only go up (verify.py reads the row at the end of the run
+    against every test's readings)."""
+    support.require_database()
+    Stats = stats_model()
+    table, pk, started, finished = _columns()
+    rows = support.witness(f"SELECT {started}, {finished} FROM {table} WHERE {pk} = 1")
+    old = (int(rows[0][0] or 0), int(rows[0][1] or 0)) if rows else (0, 0)
+    manager = Stats._default_manager
+    manager.all()._raw_delete(manager.db)
+    _EMPTY["on"] = True
+    try:
+        yield
+    finally:
+        _EMPTY["on"] = False
+        now = manager.filter(pk=1).values_list("started", "finished").first() or (0, 0)
+        counts = {"started": old[0] + int(now[0] or 0), "finished": old[1] + int(now[1] or 0)}
+        if not manager.filter(pk=1).update(**counts):
+            manager.bulk_create([Stats(pk=1, **counts)])
+
+
+def expect_first_request(after: str) -> None:
+    """A request served while the table was empty left the row pk=1 with both counts 1."""
+    from django.core import signals
+
+    Stats = stats_model()
+    if Stats._default_manager.filter(pk=1).exists():
+        reading = snapshot()
+        found = problem((0, 0), (1, 1), reading[0], after, "wsgi", False)
+        if found is None:
+            record(reading)
+            return
+        field = {"started-not-counted": "started", "finished-not-counted": "finished"}.get(found[0])
+        if field is None or not student_connections(getattr(signals, f"request_{field}")):
+            diagnosis, message, location = found
+            fail(message, diagnosis=diagnosis, location=location)
+        seen = (f"`{field}` is {reading[0][0 if field == 'started' else 1]}, not 1 (the row pk=1 was "
+                "made during the request, after your receiver had run: by RequestStats.load() in the "
+                "page's view, or your other receiver)")
+    else:
+        field, seen = "started", "there is no RequestStats row pk=1"
+    conns = student_connections(getattr(signals, f"request_{field}"))
+    if not conns:
+        diagnosis, message, location = _not_counted(field, "wsgi", after, seen)
+        fail(message, diagnosis=diagnosis, location=location)
+    fail(f"{after}, {seen}: your request_{field} receiver {conns[0].receiver_name} ({_where(conns[0])}) "
+         f"counted nothing while the table was empty. `RequestStats.objects.filter(pk=1).update(...)` "
+         f"changes no row when there is none. {ROW_HOWTO}",
+         diagnosis="stats-row-not-created", location=_where(conns[0]))
+
+
+def _explain_empty(exc: Exception, when: str) -> tuple[str, str] | None:
+    """A receiver that raises while the table is empty (`objects.get(pk=1)`, update_or_create
+    inserting an F() expression) fails the first request of every fresh site."""
+    if _EMPTY["on"] and when == "request" and support.in_receiver(exc) \
+            and not (isinstance(exc, TypeError) and "unexpected keyword argument" in str(exc)):
+        return ("stats-row-not-created",
+                "The table was empty, as on every fresh site after `migrate`: there is no row pk=1 "
+                f"yet, and your receiver raised there. {ROW_HOWTO}")
+    return None
+
+
+support.EXPLAINERS.append(_explain_empty)
+
+
 # The core names these mistakes; here is what to change, in this exercise's terms.
 support.ADVICE.update({
     "receiver-kwargs": "Django calls receivers with keyword arguments (signal, sender, and environ "
