@@ -225,3 +225,50 @@ def test_a_shadowed_receiver_that_stays_alive_is_still_warned_about(tmp_path):
     assert report["score"] == report["max_score"], [(c["id"], c["feedback"]) for c in report["checks"]]
     assert any("defines create_profile twice (users/signals.py:11 and users/signals.py:17)" in w
                for w in report["warnings"]), report["warnings"]
+
+
+# ------------------------------------------------------------------ blame the right thing
+
+def test_a_missing_signal_is_not_connected_not_wrong_signal_on_another_receiver(tmp_path):
+    """signals-files without the pre_save receiver's decorator: the two post_delete receivers
+    rightly listen there. Before issue 21 the last connected of them was told it was "connected
+    to post_delete, not to pre_save" (wrong-signal)."""
+    sub = project(tmp_path, "signals-files", replace={"documents/signals.py": (
+        "@receiver(pre_save, sender=Document)\n", "")})
+    report = graded(tmp_path, sub, "signals-files")
+    replaced = check(report, "replaced-file-removed")
+    assert replaced["status"] == "failed" and replaced["diagnosis"] == "receiver-not-connected", replaced
+    assert "remove_file_of_deleted_document" not in replaced["feedback"], replaced["feedback"]
+    assert "No pre_save receiver for Document is connected" in replaced["feedback"], replaced["feedback"]
+
+
+MISPLACED_FIRST = '''
+@receiver(post_delete, sender=Document)
+def remove_file_replaced_on_save(sender, instance, **kwargs):
+    if instance.pk is None:
+        return
+    old = sender.objects.filter(pk=instance.pk).values_list("file", flat=True).first()
+    if old and old != instance.file.name:
+        storage = instance.file.storage
+        transaction.on_commit(lambda: storage.delete(old))
+
+
+@receiver(post_delete, sender=Document)
+def archive_deleted_document'''
+
+
+def test_of_two_receivers_on_a_signal_the_misplaced_one_is_named_not_the_last(tmp_path):
+    """The replaced-file receiver (its name says it is for a save) is connected to post_delete,
+    first; the two right post_delete receivers come after it. The wrong one is named by what
+    its code is for, not by being connected last (before issue 21:
+    remove_file_of_deleted_document, the last)."""
+    sub = project(tmp_path, "signals-files", replace={"documents/signals.py": (
+        "@receiver(post_delete, sender=Document)\ndef archive_deleted_document", MISPLACED_FIRST)})
+    text = (sub / "documents/signals.py").read_text()
+    start = text.index("@receiver(pre_save, sender=Document)")
+    (sub / "documents/signals.py").write_text(text[:start])   # the old pre_save receiver is gone
+    report = graded(tmp_path, sub, "signals-files")
+    replaced = check(report, "replaced-file-removed")
+    assert replaced["diagnosis"] == "wrong-signal", replaced
+    assert "remove_file_replaced_on_save" in replaced["feedback"], replaced["feedback"]
+    assert "remove_file_of_deleted_document" not in replaced["feedback"], replaced["feedback"]

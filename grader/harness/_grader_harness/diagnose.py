@@ -161,6 +161,56 @@ def _plus(advice: dict, diagnosis: str) -> str:
     return f" {advice[diagnosis]}" if advice.get(diagnosis) else ""
 
 
+def _concerns(c, app_label: str, Sender) -> bool:
+    """Is this receiver (on a signal the exercise does not ask for) about the exercise's app and
+    models: defined in the app's folder or connected in its ready(), for any sender, the wanted
+    sender or a model of the same app (not a welcome e-mail on the user model's post_save)?"""
+    try:
+        folder = app_names(app_label)[0]
+    except LookupError:
+        folder = f"{app_label}/"
+    in_app = (c.receiver_where or c.call_site or "").startswith(folder) or c.app_label == app_label
+    if c.sender is None or Sender is None or c.sender is Sender:
+        return in_app
+    # a model of the same app (post_save of Post where m2m_changed of Post.tags.through is wanted)
+    label = getattr(getattr(c.sender, "_meta", None), "app_label", None)
+    return in_app and label in {app_label, Sender._meta.app_label}
+
+
+def _words(text: str) -> set[str]:
+    import re
+
+    parts = set()
+    for word in re.findall(r"[A-Za-z0-9]+", text):
+        parts.update(w.lower() for w in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", word) or [word])
+    return parts
+
+
+def _does_what(c, wanted: str, connected_to: str) -> bool:
+    """Does the receiver say it does what `wanted` is for, rather than what the signal it is
+    connected to is for? Read from its definition: its name and the strings in its body (its
+    docstring, `_add_one("finished")`), not the calls it makes (an archive's `.save()` is no
+    sign of a pre_save receiver): a word of the wanted signal's name that the other's lacks
+    (`finished` for request_finished beside request_started; `pre`, `save` for pre_save beside
+    post_delete)."""
+    wanted_words = _words(wanted.rpartition(".")[2]) - _words(connected_to.rpartition(".")[2])
+    stems = {w[:-2] if w.endswith("ed") and len(w) > 5 else w for w in wanted_words}
+    rel, _, line = (c.receiver_where or "").rpartition(":")
+    name = (c.receiver_name or "").rsplit(".", 1)[-1]
+    seen = _words(name)
+    if rel and line.isdigit():
+        try:
+            tree = ast.parse((Path(config.SUBMISSION) / rel).read_bytes())
+        except (OSError, SyntaxError, ValueError):
+            tree = None
+        node = next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                     and n.name == name and _first_line(n) == int(line)), None) if tree else None
+        for sub in ast.walk(node) if node is not None else ():
+            if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                seen |= _words(sub.value[:200])
+    return any(w == s or (len(s) >= 4 and w.startswith(s)) for s in stems for w in seen)
+
+
 def _disconnected(c) -> bool:
     """Did the student's code disconnect this receiver itself (then it is not garbage)?"""
     return any(d.removed and d.signal is c.signal and (d.receiver_name == c.receiver_name or d.dispatch_uid)
@@ -275,8 +325,8 @@ def shadowed_message(found: tuple[str, str, str], alive: bool) -> str:
     name, first, second = found
     fate = ("Django still calls the first one only because something keeps it alive; in production it can "
             "disappear at any moment" if alive else
-            "nothing but Django's weak reference holds the first one, so Python deleted it and Django "
-            "dropped its connection: it never runs (on your machine, DEBUG = True can keep it alive by "
+            "nothing but Django's weak reference holds the first one, so Python deleted it (it was "
+            "garbage-collected) and Django dropped its connection: it never runs (on your machine, DEBUG = True can keep it alive by "
             "accident, which is why it may have worked there)")
     return (f"{first.rpartition(':')[0]} defines {name} twice ({first} and {second}): the second definition "
             f"replaces the first in the module, so `{name}` now means the one at {second}. The first was "
@@ -296,7 +346,7 @@ def garbage_collected_message(c, signal_name: str, sender_text: str, folder: str
     return (f"your receiver {c.receiver_name} ({where}{connected}) was connected but was gone before the first "
             f"{signal_name} of {sender_text}. It is {_what_receiver(c)}, and Django keeps only a weak "
             "reference to a receiver connected with the default weak=True: once nothing else refers to it, "
-            "Python deletes it and Django drops the connection without a word. On your machine something "
+            "Python deletes it (it is garbage-collected) and Django drops the connection without a word. On your machine something "
             "else may have kept it alive (DEBUG = True, a list or cache filled only in your setup, a "
             "manage.py command or the shell you tried it in); in production and in the grading run nothing "
             f"does.{_kept_only_by(c)} Define the receiver as a function at module level "
@@ -410,13 +460,17 @@ def registration_problem(spec: dict | None = None, advice: dict | None = None) -
                 f"your {signal_name} receiver {at(c)} listens to {sender}, not to {wanted}"
                 f"{plus('wrong-sender')}", c.call_site)
     # A receiver that rightly listens to another signal the exercise asks for (request_started
-    # beside request_finished) is not this one's mistake; of several on such a signal, the last
-    # connected is the likeliest misplaced one.
+    # beside request_finished) is not this one's mistake, nor is one of another app or model (a
+    # welcome e-mail on post_save of the user beside a missing order_placed receiver). Of several
+    # on such a signal, the one whose code does what this signal is for (count_finished, or
+    # _add_one("finished"), on request_started) is the misplaced one, never merely the last
+    # connected: when none does, the receiver this signal needs is simply not connected.
     others = {s.get("signal") for s in config.CONNECTIONS.values()} - {signal_name}
-    elsewhere = [c for c in ours if probe.signal_name(c.signal) not in others]
+    elsewhere = [c for c in ours if probe.signal_name(c.signal) not in others and _concerns(c, app_label, Sender)]
     crowded = [c for c in ours if probe.signal_name(c.signal) in others
                and sum(o.signal is c.signal for o in ours) > 1]
-    for c in elsewhere or crowded[-1:]:
+    crowded = [c for c in crowded if _does_what(c, signal_name, probe.signal_name(c.signal))]
+    for c in elsewhere or crowded[:1]:
         return ("wrong-signal",
                 f"your receiver {at(c)} is connected to {probe.signal_name(c.signal) or 'a custom signal'}, "
                 f"not to {signal_name}.{plus('wrong-signal') or f' Connect it to {signal_name}.'}",
