@@ -60,7 +60,7 @@ def _report(assignment, submission, status, message, checks, started, sandbox, w
         warnings=warnings, rubric_digest=assignment.digest, output=output)
 
 
-def grade(path: str | Path, assignment: str | rubric.Assignment | None = None,
+def grade(path: str | Path, assignment: str | rubric.Assignment | None = None, *,
           sandbox: str = "auto", name: str | None = None, child: runner.Child | None = None) -> Report:
     """Grade the Django project at `path`. Never raises for a student's mistake.
 
@@ -118,7 +118,7 @@ class UsageError(Exception):
     """What was asked cannot be graded as asked (no such path, a file that is no archive)."""
 
 
-def grade_path(path: Path, assignment: str | rubric.Assignment | None = None, sandbox: str = "auto",
+def grade_path(path: Path, *, assignment: str | rubric.Assignment | None = None, sandbox: str = "auto",
                notify=None) -> Report:
     """`grader grade`: grade a project folder, or an archive of one (unpacked into a temporary
     folder with a submission's limits; the report is named after the archive). The grading

@@ -259,7 +259,7 @@ def _judge_mutant(assignment: rubric.Assignment, case: Case, report: dict[str, A
     return MutantOutcome(m, "killed", report["score"], ", ".join(failed) or report["status"])
 
 
-def check_assignment(path: Path | str, jobs: int | None = None, mode: str = "auto",
+def check_assignment(path: Path | str, *, jobs: int | None = None, mode: str = "auto",
                      display=None, mutants: bool = False, variants: bool = True) -> Checked:
     """Grade every case of the assignment at `path` (a folder, or a name) and compare; with
     `mutants`, grade every mutant of its solution too (`variants=False`: only those)."""
@@ -412,7 +412,7 @@ SKELETON = Path(__file__).parent / "skeleton"
 PLACEHOLDER = "__ASSIGNMENT__"
 
 
-def new_assignment(name: str, parent: Path) -> Path:
+def new_assignment(name: str, *, parent: Path) -> Path:
     """A working assignment folder `parent/name`, made from the grader's example (an
     m2m_changed receiver that keeps a count right): rubric, starter, solution, hidden tests
     and two variants, which `check-assignment` passes as it is."""
