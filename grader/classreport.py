@@ -331,15 +331,12 @@ def _overview(s: dict[str, Any], anchors: list[str], failing: list[int], passing
 
 # ----------------------------------------------------------------------------- one student
 
-def student_section(report: Report | dict[str, Any], anchor: str = "", heading: str = "h3") -> str:
+def student_section(report: Report, anchor: str = "", heading: str = "h3") -> str:
     """One student's feedback as a <section>: who (name and id, late), score and status,
     the run's message, every check (result, points, feedback, where, diagnosis, the
     student's traceback, hint), warnings, what the submission printed, and the versions
-    that graded it. `report` is a per-student report (a dict as its JSON has it is read with
-    Report.from_dict). Used for each student of report.html and for the one-student page
+    that graded it. Used for each student of report.html and for the one-student page
     (renderers/html.py)."""
-    if isinstance(report, dict):
-        report = Report.from_dict(report)
     ident = report.identity or Identity()
     status = report.status.value
     checks = []

@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader import classreport
+from grader import classreport, reportfile
 from grader.names import fit
 from grader.classdata import FAILED_CHECK, STATUSES, identity_of, num
 from grader.model import CheckStatus, Report
 from grader.renderers import safe, write_atomic
+from grader.reportfile import LESSON_KIND, SUMMARY_KIND, ReportProblem, load_report
 
 GRADES_CSV = "grades.csv"
 CANVAS_CSV = "grades-canvas.csv"
@@ -47,9 +48,7 @@ MAX_COMMENT_CHARS = 1500
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 REPORT_HTML = "report.html"
 SUMMARY_JSON = "summary.json"
-SUMMARY_KIND = "grader-batch-summary"
 SUMMARY_VERSION = "1.2"  # 1.1: unsandboxed; 1.2: identity of each student, status missing
-LESSON_KIND = "grader-lesson-summary"
 LESSON_VERSION = "1.0"
 # A lesson's Moodle grading worksheets, one per assignment (a worksheet belongs to one assignment).
 MOODLE_LESSON_CSV = "grades-moodle-{}.csv"
@@ -57,7 +56,7 @@ MOODLE_LESSON_CSV = "grades-moodle-{}.csv"
 DEFAULT_LESSON_DIR = Path("reports") / "lesson"
 # Files of the output folder that are not per-student reports.
 OWN_FILES = frozenset({GRADES_CSV, CANVAS_CSV, MOODLE_CSV, REPORT_HTML, SUMMARY_JSON})
-MAX_REPORT_BYTES = 16 * 1024 * 1024
+MAX_REPORT_BYTES = reportfile.MAX_REPORT_BYTES   # (a module global: tests lower it)
 # Spreadsheet programs run a cell starting with these as a formula (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
@@ -80,32 +79,12 @@ class Loaded:
     skipped: list[str] = field(default_factory=list)              # "name: why" of unusable files
 
 
-def _looks_like_report(data: Any) -> str | None:
-    """Why `data` is not a per-student report, or None when it is one."""
-    if not isinstance(data, dict):
-        return "not a JSON object"
-    if data.get("kind") == SUMMARY_KIND:
-        return "a batch summary"
-    if data.get("kind") == LESSON_KIND:
-        return "a lesson summary"
-    for key, kind in (("submission", str), ("assignment", str), ("status", str),
-                      ("score", (int, float)), ("max_score", (int, float)), ("checks", list)):
-        if not isinstance(data.get(key), kind) or isinstance(data.get(key), bool):
-            return f"no valid {key!r}"
-    for check in data["checks"]:
-        if not isinstance(check, dict) or not isinstance(check.get("id"), str):
-            return "a check without an id"
-        for key in ("score", "max_score"):
-            if key in check and (not isinstance(check[key], (int, float)) or isinstance(check[key], bool)):
-                return f"a check with no valid {key!r}"
-    return None
-
-
 def load_reports(folder: Path) -> Loaded:
     """Every per-student report (``*.json``) directly in `folder`, read into the typed model
     and sorted by student. A file that is not a usable report (unreadable, larger than
-    MAX_REPORT_BYTES, not a report, an unknown status or check status) is left out, with why
-    in ``skipped``; lone surrogates are replaced in every text first."""
+    MAX_REPORT_BYTES, not a report, an unknown status or check status: the one definition,
+    :func:`grader.reportfile.load_report`) is left out, with why in ``skipped``; lone
+    surrogates are replaced in every text first."""
     folder = Path(folder)
     if not folder.is_dir():
         raise GradebookError(f"{folder} is not a folder")
@@ -114,21 +93,9 @@ def load_reports(folder: Path) -> Loaded:
     for path in sorted(folder.glob("*.json")):
         if path.name in OWN_FILES or path.name.startswith(".") or not path.is_file():
             continue
-        try:
-            if path.stat().st_size > MAX_REPORT_BYTES:
-                raise ValueError("larger than a report can be")
-            data = clean(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError) as exc:
-            loaded.skipped.append(f"{path.name}: unreadable ({exc})")
-            continue
-        why = _looks_like_report(data)
-        if why:
-            loaded.skipped.append(f"{path.name}: {why}")
-            continue
-        try:
-            report = Report.from_dict(data)
-        except (KeyError, TypeError, ValueError) as exc:
-            loaded.skipped.append(f"{path.name}: {exc}")
+        report = load_report(path, MAX_REPORT_BYTES)
+        if isinstance(report, ReportProblem):
+            loaded.skipped.append(f"{path.name}: {report}")
             continue
         found.append((report.submission, path.name, report))
     found.sort(key=lambda item: (item[0], item[1]))

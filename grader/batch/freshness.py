@@ -10,6 +10,7 @@ from pathlib import Path
 from grader import __version__, fstree
 from grader.model import Identity
 from grader.renderers import write_atomic
+from grader.reportfile import ReportProblem, parse_report, read_json
 from grader.runner import COPY_IGNORE, SUBMISSION_LIMITS
 
 
@@ -31,18 +32,20 @@ def submission_digest(folder: Path) -> str:
 
 def decide(report_path: Path, submission: Path, student: str, digest: str,
            version: str = __version__, force: bool = False) -> Decision:
-    """Grade `submission` again, or keep its report? Keep it only when the report was made
-    from the same content (submission_digest), names the same student, was made by the same
-    grader version and rubric, and is not a grader fault."""
+    """Grade `submission` again, or keep its report? Keep it only when it is a usable report
+    (reportfile.parse_report: one the gradebook reads), was made from the same content
+    (submission_digest), names the same student, was made by the same grader version and
+    rubric, and is not a grader fault."""
     if force:
         return Decision(True, "--force")
     try:
-        data = json.loads(report_path.read_text(encoding="utf-8"))
+        data = read_json(report_path)
+        parse_report(data)   # the one definition of a usable report (reportfile)
     except FileNotFoundError:
         return Decision(True, "no report yet")
-    except (OSError, ValueError, RecursionError):
+    except ReportProblem:
         return Decision(True, "the report cannot be read")
-    if not isinstance(data, dict) or data.get("submission") != student:
+    if data.get("submission") != student:
         return Decision(True, "the report is not this student's")
     if data.get("rubric_digest") != digest:
         return Decision(True, "the rubric or hidden suite changed")

@@ -3,7 +3,6 @@ writing and reading a report file, and the check that stops a batch whose submis
 fail the same way (the shape of the download, not the students' work)."""
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from pathlib import Path
@@ -14,6 +13,7 @@ from grader.batch.errors import BatchError
 from grader.batch.names import printable
 from grader.model import Report
 from grader.renderers import json_report, write_atomic
+from grader.reportfile import ReportProblem, load_report
 
 PROBLEMS = {
     "no-manage-py": "hold no manage.py",
@@ -59,11 +59,9 @@ def write_report(path: Path, report: Report) -> None:
 
 
 def read_outcome(path: Path) -> dict[str, Any] | None:
-    """status, score and max_score of a report file (read through the typed model), or None
-    when it is not a readable report."""
-    try:
-        report = Report.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        return {"status": report.status.value, "score": float(report.score),
-                "max_score": float(report.max_score)}
-    except (OSError, ValueError, KeyError, TypeError):
+    """status, score and max_score of a report file, or None when it is not a usable report
+    (reportfile.load_report: what the gradebook would leave out)."""
+    report = load_report(path)
+    if isinstance(report, ReportProblem):
         return None
+    return {"status": report.status.value, "score": float(report.score), "max_score": float(report.max_score)}

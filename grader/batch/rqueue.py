@@ -41,7 +41,7 @@ from grader.batch.freshness import submission_digest
 from grader.batch.reports import write_report
 from grader.batch.sources import Submission
 from grader.batch.workers import WORKER_GRACE_S
-from grader.model import Report
+from grader.reportfile import ReportProblem, parse_report
 from grader.runner import COPY_IGNORE, SUBMISSION_LIMITS
 
 QUEUE = "grader"
@@ -363,9 +363,9 @@ def _ensure_enqueued(q, jid: str, sub: Submission, assignment: rubric.Assignment
 def _write(sub: Submission, data, content: str) -> str:
     """Write the student's report from a job's result; why it cannot be, or ""."""
     try:
-        report = Report.from_dict(data)
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        return f"the worker's result is not a report ({type(exc).__name__}: {exc})"[:300]
+        report = parse_report(data)   # the one definition of a usable report (reportfile)
+    except ReportProblem as exc:
+        return f"the worker's result is not a report ({exc})"[:300]
     report.submission = sub.student      # identical submissions share one job
     report.identity = sub.identity
     report.submission_digest = content

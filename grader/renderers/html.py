@@ -13,10 +13,9 @@ from grader.model import Report
 
 
 def render(report: Report) -> str:
-    data = report.to_dict()
     name = report.identity.name if report.identity else ""
     title = f"{report.assignment}: {student_label(report.submission, name)}"
     header = (f'<h1>{esc(report.assignment)}</h1>\n'
               f'<p class="meta">Feedback on your submission: what each check found, where, and a '
               f'hint for each check that did not pass.</p>')
-    return page(title, header, student_section(data, heading="h2"))
+    return page(title, header, student_section(report, heading="h2"))
