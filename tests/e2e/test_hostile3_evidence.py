@@ -91,9 +91,13 @@ def test_notes_cannot_be_dropped_through_the_database_connection(tmp_path):
     project = variant(tmp_path, "signals-files", "tampered-storage-exists",
                       {"documents/signals.py": DROP_LEDGER_ROWS})
     report = graded(tmp_path, project, "signals-files")
-    assert report["status"] == "tampered", report["message"]   # verify.py saw the files still there
-    assert report["score"] == 0
-    assert "MEDIA_ROOT" in report["message"]
+    # verify.py saw the files still there: graded on that (issue 21: a disagreement is no proof
+    # of tampering), so the faked deletions earn nothing
+    assert report["status"] == "graded", report["message"]
+    removed = check(report, "file-removed-on-delete")
+    assert removed["score"] == 0 and removed["diagnosis"] == "evidence-disagrees", removed
+    assert "MEDIA_ROOT" in removed["feedback"]
+    assert report["score"] <= 5
 
 
 # ------------------------------------------------------------------ no notes is no proof

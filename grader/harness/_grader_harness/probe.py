@@ -343,6 +343,23 @@ def release_debug_references() -> None:
         if callable(clear):
             clear()
     # A full collection (~15 ms) only when some weakly held student receiver could be
-    # garbage in a reference cycle: anything but a function defined at module level.
-    if any(c.student and c.weak and not c.module_level for c in CONNECTS):
+    # garbage in a reference cycle: anything but a function defined at module level, or a
+    # module-level function whose name the module now gives to another object (a second
+    # `def create_profile` further down: issue 21).
+    if any(c.student and c.weak and (not c.module_level or _rebound(c)) for c in CONNECTS):
         gc.collect()
+
+
+def _rebound(c: Connect) -> bool:
+    """Is the module attribute of a module-level receiver's name no longer a function defined
+    where this receiver was (the module rebound the name)?"""
+    name = c.receiver_name.rsplit(".", 1)[-1]
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None) or ""
+        rel = relpath(path)
+        if not rel or not c.receiver_where.startswith(rel + ":"):
+            continue
+        current = getattr(module, name, None)
+        code = getattr(current, "__code__", None)
+        return code is None or f"{rel}:{code.co_firstlineno}" != c.receiver_where
+    return False
