@@ -22,6 +22,8 @@ from typing import Any, Iterator
 from urllib.parse import quote
 
 from grader.classdata import FAILED_CHECK, STATUSES, num
+from grader.classmodel import (Bin, ClassSummary, DiagnosisSummary, LessonAssignment, LessonCell, LessonSummary,
+                               StudentRow)
 from grader.model import NOT_RUN_ENVIRONMENT, Identity, Report
 from grader.renderers import safe
 
@@ -113,10 +115,10 @@ def pct(rate: float | None) -> str:
 
 # ----------------------------------------------------------------------------- students
 
-def is_passing(student: dict[str, Any]) -> bool:
+def is_passing(student: StudentRow) -> bool:
     """Full marks and graded: the students report.html folds away (gradebook's full_marks
     counts the same ones among the graded)."""
-    return student.get("status") == "graded" and float(student["score"]) >= float(student["max_score"]) > 0
+    return student.status == "graded" and float(student.score) >= float(student.max_score) > 0
 
 
 def _natural(text: str) -> tuple:
@@ -125,16 +127,16 @@ def _natural(text: str) -> tuple:
                  for part in re.split(r"(\d+)", text) if part)
 
 
-def display_order(students: list[dict[str, Any]]) -> tuple[list[int], list[int]]:
+def display_order(students: list[StudentRow]) -> tuple[list[int], list[int]]:
     """Indexes of `students` (summary entries) to show: first the students who need
     attention (not full marks, or not graded), lowest score first, then by student id;
     then the students with full marks, by student id."""
     def by_id(i: int) -> tuple:
-        return (_natural(students[i]["student"]), students[i]["student"], i)
+        return (_natural(students[i].student), students[i].student, i)
 
     failing = [i for i, st in enumerate(students) if not is_passing(st)]
     passing = [i for i, st in enumerate(students) if is_passing(st)]
-    failing.sort(key=lambda i: (float(students[i]["score"]), *by_id(i)))
+    failing.sort(key=lambda i: (float(students[i].score), *by_id(i)))
     passing.sort(key=by_id)
     return failing, passing
 
@@ -195,12 +197,12 @@ def ticks(peak: int) -> list[int]:
     raise AssertionError("unreachable")
 
 
-def _chart(distribution: list[dict[str, Any]], max_score: float) -> str:
+def _chart(distribution: list[Bin], max_score: float) -> str:
     """The score distribution as an inline SVG bar chart (one bar per bin)."""
     width, height = 760, 280
     left, right, top, bottom = 48, 16, 24, 48
     plot_w, plot_h = width - left - right, height - top - bottom
-    grid = ticks(max((b["count"] for b in distribution), default=0))
+    grid = ticks(max((b.count for b in distribution), default=0))
     scale_top = grid[-1]
     slot = plot_w / max(len(distribution), 1)
     bar_w = slot * 0.78
@@ -214,19 +216,19 @@ def _chart(distribution: list[dict[str, Any]], max_score: float) -> str:
                      'stroke="#d1d9e0" stroke-width="1"/>')
         parts.append(f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{value}</text>')
     for i, b in enumerate(distribution):
-        h = plot_h * b["count"] / scale_top
+        h = plot_h * b.count / scale_top
         x = left + i * slot + (slot - bar_w) / 2
         y = top + plot_h - h
-        position = (b["from"] / max_score) if max_score else 1.0
+        position = (b.start / max_score) if max_score else 1.0
         hue = round(120 * min(max(position, 0.0), 1.0))
-        parts.append(f'<rect class="bar" data-label="{esc(b["label"])}" data-count="{b["count"]}" '
+        parts.append(f'<rect class="bar" data-label="{esc(b.label)}" data-count="{b.count}" '
                      f'x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
-                     f'fill="hsl({hue}, 60%, 45%)"><title>{esc(b["label"])} points: '
-                     f'{b["count"]} student{"" if b["count"] == 1 else "s"}</title></rect>')
+                     f'fill="hsl({hue}, 60%, 45%)"><title>{esc(b.label)} points: '
+                     f'{b.count} student{"" if b.count == 1 else "s"}</title></rect>')
         cx = x + bar_w / 2
-        if b["count"]:
-            parts.append(f'<text x="{cx:.1f}" y="{y - 5:.1f}" text-anchor="middle">{b["count"]}</text>')
-        parts.append(f'<text x="{cx:.1f}" y="{top + plot_h + 16}" text-anchor="middle">{esc(b["label"])}</text>')
+        if b.count:
+            parts.append(f'<text x="{cx:.1f}" y="{y - 5:.1f}" text-anchor="middle">{b.count}</text>')
+        parts.append(f'<text x="{cx:.1f}" y="{top + plot_h + 16}" text-anchor="middle">{esc(b.label)}</text>')
     parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" '
                  'stroke="#59636e" stroke-width="1"/>')
     parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 8}" text-anchor="middle">points</text>')
@@ -238,62 +240,62 @@ def _chart(distribution: list[dict[str, Any]], max_score: float) -> str:
 
 # ----------------------------------------------------------------------------- class tables
 
-def _summary_cards(s: dict[str, Any]) -> str:
-    cards = [("count", "Students", str(s["count"])),
-             ("mean", "Mean", f'{num(s["mean"])} / {num(s["max_score"])}' if s["mean"] is not None else "–"),
-             ("median", "Median", num(s["median"]) if s["median"] is not None else "–"),
-             ("min", "Lowest", num(s["min"]) if s["min"] is not None else "–"),
-             ("max", "Highest", num(s["max"]) if s["max"] is not None else "–"),
-             ("full-marks", "Full marks", str(s["full_marks"]))]
-    cards += [(f"status-{status}", status.capitalize(), str(s["by_status"].get(status, 0)))
+def _summary_cards(s: ClassSummary) -> str:
+    cards = [("count", "Students", str(s.count)),
+             ("mean", "Mean", f'{num(s.mean)} / {num(s.max_score)}' if s.mean is not None else "–"),
+             ("median", "Median", num(s.median) if s.median is not None else "–"),
+             ("min", "Lowest", num(s.min) if s.min is not None else "–"),
+             ("max", "Highest", num(s.max) if s.max is not None else "–"),
+             ("full-marks", "Full marks", str(s.full_marks))]
+    cards += [(f"status-{status}", status.capitalize(), str(s.by_status.get(status, 0)))
               for status in STATUSES]
     items = "".join(f'<div class="card"><dt>{esc(label)}</dt><dd id="stat-{key}">{esc(value)}</dd></div>'
                     for key, label, value in cards)
     return f'<dl class="cards">{items}</dl>'
 
 
-def _checks_table(s: dict[str, Any]) -> str:
+def _checks_table(s: ClassSummary) -> str:
     rows = []
-    for c in s["checks"]:
-        rate = c["pass_rate"] or 0.0
+    for c in s.checks:
+        rate = c.pass_rate or 0.0
         rows.append(
-            f'<tr id="check-{esc(c["id"])}"><td>{esc(c["title"])}<br><code>{esc(c["id"])}</code></td>'
-            f'<td class="n">{esc(num(c["max_score"]))}</td><td class="n passed">{c["passed"]}</td>'
-            f'<td class="n">{c["failed"]}</td><td class="n">{c["error"]}</td><td class="n">{c["skipped"]}</td>'
-            f'<td><div class="rate"><span class="pass-rate">{esc(pct(c["pass_rate"]))}</span>'
+            f'<tr id="check-{esc(c.id)}"><td>{esc(c.title)}<br><code>{esc(c.id)}</code></td>'
+            f'<td class="n">{esc(num(c.max_score))}</td><td class="n passed">{c.passed}</td>'
+            f'<td class="n">{c.failed}</td><td class="n">{c.error}</td><td class="n">{c.skipped}</td>'
+            f'<td><div class="rate"><span class="pass-rate">{esc(pct(c.pass_rate))}</span>'
             f'<div class="bar"><div class="fill" style="width: {rate * 100:.1f}%"></div></div></div></td></tr>')
     return ('<table id="checks"><thead><tr><th>check</th><th class="n">points</th><th class="n">passed</th>'
             '<th class="n">failed</th><th class="n">error</th><th class="n">skipped</th><th>pass rate</th>'
             f'</tr></thead><tbody>{"".join(rows)}</tbody></table>')
 
 
-def _diagnosis_rows(diagnoses: list[dict[str, Any]], titles: dict[str, str],
+def _diagnosis_rows(diagnoses: list[DiagnosisSummary], titles: dict[str, str],
                     links: dict[str, str]) -> str:
     rows = []
     for d in diagnoses:
-        checks = ", ".join(f'<code>{esc(c)}</code>' for c in d["checks"])
+        checks = ", ".join(f'<code>{esc(c)}</code>' for c in d.checks)
         names = [f'<a href="#{esc(links[name])}">{esc(name)}</a>' if name in links else esc(name)
-                 for name in d["students"]]
+                 for name in d.students]
         who = ", ".join(names[:SHOWN_NAMES])
         if len(names) > SHOWN_NAMES:
             who += (f'<details><summary>and {len(names) - SHOWN_NAMES} more</summary>'
                     f'{", ".join(names[SHOWN_NAMES:])}</details>')
-        rows.append(f'<tr data-diagnosis="{esc(d["diagnosis"])}"><td><code>{esc(d["diagnosis"])}</code></td>'
-                    f'<td class="n count">{d["count"]}</td><td class="n share">{esc(pct(d["share"]))}</td>'
+        rows.append(f'<tr data-diagnosis="{esc(d.diagnosis)}"><td><code>{esc(d.diagnosis)}</code></td>'
+                    f'<td class="n count">{d.count}</td><td class="n share">{esc(pct(d.share))}</td>'
                     f'<td>{checks}<br><span class="hint">'
-                    f'{esc("; ".join(titles.get(c, c) for c in d["checks"]))}</span></td><td>{who}</td></tr>')
+                    f'{esc("; ".join(titles.get(c, c) for c in d.checks))}</span></td><td>{who}</td></tr>')
     return "".join(rows)
 
 
-def _diagnoses(s: dict[str, Any], links: dict[str, str]) -> str:
+def _diagnoses(s: ClassSummary, links: dict[str, str]) -> str:
     """Every diagnosis: the TOP_DIAGNOSES most common in a table, the others in a second
     table inside a <details> below it."""
-    if not s["diagnoses"]:
+    if not s.diagnoses:
         return '<p id="no-diagnoses">No failed check carries a diagnosis.</p>'
-    titles = {c["id"]: c["title"] for c in s["checks"]}
+    titles = {c.id: c.title for c in s.checks}
     head = ('<thead><tr><th>diagnosis</th><th class="n">students</th><th class="n">share</th>'
             '<th>in checks</th><th>who</th></tr></thead>')
-    top, rest = s["diagnoses"][:TOP_DIAGNOSES], s["diagnoses"][TOP_DIAGNOSES:]
+    top, rest = s.diagnoses[:TOP_DIAGNOSES], s.diagnoses[TOP_DIAGNOSES:]
     out = f'<table id="diagnoses">{head}<tbody>{_diagnosis_rows(top, titles, links)}</tbody></table>'
     if rest:
         out += (f'<details class="group" id="more-diagnoses"><summary>{len(rest)} less common '
@@ -302,28 +304,28 @@ def _diagnoses(s: dict[str, Any], links: dict[str, str]) -> str:
     return out
 
 
-def _overview_row(st: dict[str, Any], ids: list[str], anchor: str) -> str:
+def _overview_row(st: StudentRow, ids: list[str], anchor: str) -> str:
     marks = []
     for cid in ids:
-        check = st["checks"].get(cid)
+        check = st.checks.get(cid)
         if check is None:
             marks.append("<td></td>")
             continue
-        mark, cls = MARKS.get(check["status"], ("?", "error"))
-        marks.append(f'<td class="check-{cls}" title="{esc(check["status"])}">{mark} '
-                     f'{esc(num(check["score"]))}</td>')
-    return (f'<tr class="student-row" data-student="{esc(st["student"])}">'
-            f'<td><a href="#{esc(anchor)}">{_who(st["student"], st.get("name", ""), st.get("late", False))}'
-            f'</a></td><td class="n score">{esc(num(st["score"]))}</td>'
-            f'<td class="status status-{esc(st["status"])}">{esc(st["status"])}</td>{"".join(marks)}</tr>')
+        mark, cls = MARKS.get(check.status, ("?", "error"))
+        marks.append(f'<td class="check-{cls}" title="{esc(check.status)}">{mark} '
+                     f'{esc(num(check.score))}</td>')
+    return (f'<tr class="student-row" data-student="{esc(st.student)}">'
+            f'<td><a href="#{esc(anchor)}">{_who(st.student, st.name, st.late)}'
+            f'</a></td><td class="n score">{esc(num(st.score))}</td>'
+            f'<td class="status status-{esc(st.status)}">{esc(st.status)}</td>{"".join(marks)}</tr>')
 
 
-def _overview(s: dict[str, Any], anchors: list[str], failing: list[int], passing: list[int]) -> str:
+def _overview(s: ClassSummary, anchors: list[str], failing: list[int], passing: list[int]) -> str:
     """Every student's marks, one row each: who needs attention first, then full marks."""
-    ids = [c["id"] for c in s["checks"]]
-    head = "".join(f'<th title="{esc(c["title"])}"><code>{esc(c["id"])}</code></th>' for c in s["checks"])
+    ids = [c.id for c in s.checks]
+    head = "".join(f'<th title="{esc(c.title)}"><code>{esc(c.id)}</code></th>' for c in s.checks)
     bodies = "".join(
-        f'<tbody class="{cls}">{"".join(_overview_row(s["students"][i], ids, anchors[i]) for i in group)}</tbody>'
+        f'<tbody class="{cls}">{"".join(_overview_row(s.students[i], ids, anchors[i]) for i in group)}</tbody>'
         for cls, group in (("needs-attention", failing), ("full-marks", passing)) if group)
     return ('<table id="students" class="marks"><thead><tr><th>student</th><th class="n">score</th>'
             f'<th>status</th>{head}</tr></thead>{bodies}</table>')
@@ -418,44 +420,45 @@ def page(title: str, header: str, main: str) -> str:
 """)
 
 
-def _sandbox_banner(s: dict[str, Any]) -> str:
-    names = s.get("unsandboxed") or []
+def _sandbox_banner(s: ClassSummary) -> str:
+    names = s.unsandboxed
     if not names:
         return ""
     shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
     return (f'<p class="banner" role="alert"><strong>Graded without the sandbox:</strong> '
-            f"{esc(len(names))} of {esc(s['count'])} submissions ({esc(shown)}) ran without "
+            f"{esc(len(names))} of {esc(s.count)} submissions ({esc(shown)}) ran without "
             "bubblewrap, so each could read and change whatever the grader could (the grader, "
             "other students' files and reports). Do not use these marks as grades: grade again "
             "on a machine with bubblewrap.</p>\n")
 
 
-def render(summary: dict[str, Any], reports: list[Report]) -> str:
+def render(summary: ClassSummary | dict[str, Any], reports: list[Report]) -> str:
     """The whole page: summary, distribution, checks, diagnoses, then every student (who
-    needs attention first; those with full marks folded in a <details>)."""
-    s = summary
-    # summary["students"][i] is made from reports[i].
-    anchors = student_anchors([st["student"] for st in s["students"]])
+    needs attention first; those with full marks folded in a <details>). (`summary` given as
+    summary.json's dict is read with ClassSummary.from_dict.)"""
+    s = ClassSummary.of(summary)
+    # s.students[i] is made from reports[i].
+    anchors = student_anchors([st.student for st in s.students])
     links: dict[str, str] = {}
-    for st, anchor in zip(s["students"], anchors):
-        links.setdefault(st["student"], anchor)
-    failing, passing = display_order(s["students"])
-    title = f"Class report: {s['assignment']}"
-    statuses = ", ".join(f"{n} {k}" for k, n in s["by_status"].items() if n)
+    for st, anchor in zip(s.students, anchors):
+        links.setdefault(st.student, anchor)
+    failing, passing = display_order(s.students)
+    title = f"Class report: {s.assignment}"
+    statuses = ", ".join(f"{n} {k}" for k, n in s.by_status.items() if n)
     sections = "".join(student_section(reports[i], anchors[i]) for i in failing)
     if passing:
         sections += (f'<details class="group" id="full-marks-students"><summary>{len(passing)} '
                      f'student{"" if len(passing) == 1 else "s"} with full marks</summary>'
                      f'{"".join(student_section(reports[i], anchors[i]) for i in passing)}</details>')
     header = f"""<h1>{esc(title)}</h1>
-{_sandbox_banner(s)}<p class="meta">{esc(s["count"])} students · {esc(statuses)} · maximum {esc(num(s["max_score"]))} points ·
-generated {esc(s["generated_at"])} · grader {esc(", ".join(s["grader_versions"]))}</p>"""
+{_sandbox_banner(s)}<p class="meta">{esc(s.count)} students · {esc(statuses)} · maximum {esc(num(s.max_score))} points ·
+generated {esc(s.generated_at)} · grader {esc(", ".join(s.grader_versions))}</p>"""
     main = f"""<h2 id="summary">Summary</h2>
 {_summary_cards(s)}
 <figure>
-{_chart(s["distribution"], s["max_score"])}
+{_chart(s.distribution, s.max_score)}
 <figcaption>Score distribution: how many students earned each score (bars, left to right, from 0 to
-{esc(num(s["max_score"]))} points).</figcaption>
+{esc(num(s.max_score))} points).</figcaption>
 </figure>
 <h2 id="pass-rates">Pass rate per check</h2>
 {_checks_table(s)}
@@ -472,16 +475,16 @@ generated {esc(s["generated_at"])} · grader {esc(", ".join(s["grader_versions"]
 
 # ----------------------------------------------------------------------------- a lesson
 
-def _lesson_cards(s: dict[str, Any]) -> str:
-    def stat(key: str) -> str:
-        return num(s[key]) if s[key] is not None else "–"
+def _lesson_cards(s: LessonSummary) -> str:
+    def stat(value: float | None) -> str:
+        return num(value) if value is not None else "–"
 
-    cards = [("count", "Students", str(s["count"])),
-             ("assignments", "Assignments", str(len(s["assignments"]))),
-             ("mean", "Mean total", f'{stat("mean")} / {num(s["max_score"])}' if s["mean"] is not None else "–"),
-             ("median", "Median", stat("median")), ("min", "Lowest", stat("min")), ("max", "Highest", stat("max")),
-             ("full-marks", "Full marks", str(s["full_marks"])),
-             ("incomplete", "Missing a report", str(s["incomplete"]))]
+    cards = [("count", "Students", str(s.count)),
+             ("assignments", "Assignments", str(len(s.assignments))),
+             ("mean", "Mean total", f'{stat(s.mean)} / {num(s.max_score)}' if s.mean is not None else "–"),
+             ("median", "Median", stat(s.median)), ("min", "Lowest", stat(s.min)), ("max", "Highest", stat(s.max)),
+             ("full-marks", "Full marks", str(s.full_marks)),
+             ("incomplete", "Missing a report", str(s.incomplete))]
     items = "".join(f'<div class="card"><dt>{esc(label)}</dt><dd id="stat-{key}">{esc(value)}</dd></div>'
                     for key, label, value in cards)
     return f'<dl class="cards">{items}</dl>'
@@ -492,20 +495,20 @@ def _href(path: str, fragment: str = "") -> str:
     return quote(path, safe="/") + (f"#{fragment}" if fragment else "")
 
 
-def _assignments_table(s: dict[str, Any]) -> str:
+def _assignments_table(s: LessonSummary) -> str:
     rows = []
-    for a in s["assignments"]:
-        name = f'<code>{esc(a["assignment"])}</code>'
-        if a["report"]:
-            name = f'<a href="{esc(_href(a["report"]))}">{name}</a>'
-        by = a["by_status"]
+    for a in s.assignments:
+        name = f'<code>{esc(a.assignment)}</code>'
+        if a.report:
+            name = f'<a href="{esc(_href(a.report))}">{name}</a>'
+        by = a.by_status
         not_graded = sum(by.get(k, 0) for k in ("error", "timeout", "tampered"))
-        missing = by.get("missing", 0) + a["no_report"]
+        missing = by.get("missing", 0) + a.no_report
         rows.append(
-            f'<tr class="assignment-row" data-assignment="{esc(a["assignment"])}"><td>{name}</td>'
-            f'<td class="n points">{esc(num(a["max_score"]))}</td><td class="n reports">{a["count"]}</td>'
-            f'<td class="n mean">{esc(num(a["mean"])) if a["mean"] is not None else "–"}</td>'
-            f'<td class="n full-marks">{a["full_marks"]}</td><td class="n not-graded">{not_graded}</td>'
+            f'<tr class="assignment-row" data-assignment="{esc(a.assignment)}"><td>{name}</td>'
+            f'<td class="n points">{esc(num(a.max_score))}</td><td class="n reports">{a.count}</td>'
+            f'<td class="n mean">{esc(num(a.mean)) if a.mean is not None else "–"}</td>'
+            f'<td class="n full-marks">{a.full_marks}</td><td class="n not-graded">{not_graded}</td>'
             f'<td class="n missing">{missing}</td></tr>')
     return ('<table id="assignments"><thead><tr><th>assignment</th><th class="n">points</th>'
             '<th class="n">reports</th><th class="n">mean</th><th class="n">full marks</th>'
@@ -514,63 +517,63 @@ def _assignments_table(s: dict[str, Any]) -> str:
             f'<tbody>{"".join(rows)}</tbody></table>')
 
 
-def _lesson_cell(a: dict[str, Any], cell: dict[str, Any] | None, links: dict[str, str], student: str) -> str:
-    name = esc(a["assignment"])
+def _lesson_cell(a: LessonAssignment, cell: LessonCell | None, links: dict[str, str], student: str) -> str:
+    name = esc(a.assignment)
     if cell is None:
         return (f'<td class="n mark status-missing no-report" data-assignment="{name}" '
                 f'title="no report in this assignment\'s folder">–</td>')
-    score = esc(num(cell["score"]))
-    if a["report"] and student in links:
-        score = f'<a href="{esc(_href(a["report"], links[student]))}">{score}</a>'
-    status = cell["status"]
+    score = esc(num(cell.score))
+    if a.report and student in links:
+        score = f'<a href="{esc(_href(a.report, links[student]))}">{score}</a>'
+    status = cell.status
     label = "" if status == "graded" else f' <span class="status-{esc(status)}">{esc(status)}</span>'
-    late = '<span class="late" title="submitted after the deadline">late</span>' if cell["late"] else ""
+    late = '<span class="late" title="submitted after the deadline">late</span>' if cell.late else ""
     return (f'<td class="n mark status-{esc(status)}" data-assignment="{name}" title="{esc(status)}">'
             f'{score}{label}{late}</td>')
 
 
-def render_lesson(lesson: dict[str, Any], anchors: dict[str, dict[str, str]] | None = None) -> str:
-    """The page of a lesson (the dict gradebook.lesson_summary makes): the lesson's summary,
+def render_lesson(lesson: LessonSummary | dict[str, Any], anchors: dict[str, dict[str, str]] | None = None) -> str:
+    """The page of a lesson (gradebook.summarize_lesson's; a dict as its summary.json holds
+    is read with LessonSummary.from_dict): the lesson's summary,
     per assignment its points, mean, full marks and who is missing, then every student's
     score and status in each assignment and their total. A score links to the student's
     section of that assignment's report.html. `anchors`: per assignment, each student's
     anchor in its report.html (by default those report.html gives them, from the lesson's
     students)."""
-    s = lesson
-    names = [a["assignment"] for a in s["assignments"]]
+    s = LessonSummary.of(lesson)
+    names = [a.assignment for a in s.assignments]
     if anchors is None:
         # report.html of an assignment names its sections from its own students, sorted as
         # its summary.json lists them (by student id), which the lesson keeps.
         anchors = {}
         for name in names:
-            ids = [st["student"] for st in s["students"] if st["assignments"][name] is not None]
+            ids = [st.student for st in s.students if st.assignments[name] is not None]
             anchors[name] = {}
             for sid, anchor in zip(ids, student_anchors(ids)):
                 anchors[name].setdefault(sid, anchor)
-    order = sorted(range(len(s["students"])),
-                   key=lambda i: (_natural(s["students"][i]["student"]), s["students"][i]["student"]))
-    own = student_anchors([st["student"] for st in s["students"]])
+    order = sorted(range(len(s.students)), key=lambda i: (_natural(s.students[i].student), s.students[i].student))
+    own = student_anchors([st.student for st in s.students])
     rows = []
     for i in order:
-        st = s["students"][i]
-        cells = "".join(_lesson_cell(a, st["assignments"][a["assignment"]], anchors.get(a["assignment"], {}),
-                                     st["student"]) for a in s["assignments"])
-        rows.append(f'<tr class="student-row" id="{esc(own[i])}" data-student="{esc(st["student"])}">'
-                    f'<td>{esc(student_label(st["student"], st["name"]))}</td>{cells}'
-                    f'<td class="n total">{esc(num(st["total"]))} / {esc(num(st["max_score"]))}</td></tr>')
+        st = s.students[i]
+        cells = "".join(_lesson_cell(a, st.assignments[a.assignment], anchors.get(a.assignment, {}), st.student)
+                        for a in s.assignments)
+        rows.append(f'<tr class="student-row" id="{esc(own[i])}" data-student="{esc(st.student)}">'
+                    f'<td>{esc(student_label(st.student, st.name))}</td>{cells}'
+                    f'<td class="n total">{esc(num(st.total))} / {esc(num(st.max_score))}</td></tr>')
     head = "".join(f'<th class="n"><code>{esc(name)}</code></th>' for name in names)
     title = f"Lesson report: {', '.join(names)}"
-    unsandboxed = [f"{name}: {', '.join(a['unsandboxed'][:10])}" + (
-        f" and {len(a['unsandboxed']) - 10} more" if len(a["unsandboxed"]) > 10 else "")
-        for a in s["assignments"] for name in [a["assignment"]] if a.get("unsandboxed")]
+    unsandboxed = [f"{a.assignment}: {', '.join(a.unsandboxed[:10])}" + (
+        f" and {len(a.unsandboxed) - 10} more" if len(a.unsandboxed) > 10 else "")
+        for a in s.assignments if a.unsandboxed]
     banner = (f'<p class="banner" role="alert"><strong>Graded without the sandbox:</strong> '
               f'{esc("; ".join(unsandboxed))}. These submissions ran without bubblewrap, so each could '
               "read and change whatever the grader could. Do not use these marks as grades: grade "
               "again on a machine with bubblewrap.</p>\n") if unsandboxed else ""
     header = f"""<h1>{esc(title)}</h1>
-{banner}<p class="meta">{esc(s["count"])} students · {len(names)} assignments · \
-maximum {esc(num(s["max_score"]))} points ·
-generated {esc(s["generated_at"])}</p>"""
+{banner}<p class="meta">{esc(s.count)} students · {len(names)} assignments · \
+maximum {esc(num(s.max_score))} points ·
+generated {esc(s.generated_at)}</p>"""
     main = f"""<h2 id="summary">Summary</h2>
 {_lesson_cards(s)}
 <p class="meta">A student's total sums the points of the assignments they have a report in: an assignment

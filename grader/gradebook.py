@@ -25,8 +25,11 @@ from typing import Any
 
 from grader import classreport, reportfile
 from grader.names import fit
-from grader.classdata import FAILED_CHECK, STATUSES, identity_of, num
-from grader.model import CheckStatus, Report
+from grader.classdata import FAILED_CHECK, STATUSES, num
+from grader.classmodel import (LESSON_VERSION, SUMMARY_VERSION, Bin, CheckMark, CheckSummary, ClassSummary,
+                               DiagnosisSummary, LessonAssignment, LessonCell, LessonRow, LessonSummary,
+                               StudentRow)
+from grader.model import CheckStatus, Identity, Report
 from grader.renderers import safe, write_atomic
 from grader.reportfile import LESSON_KIND, SUMMARY_KIND, ReportProblem, load_report
 
@@ -48,8 +51,6 @@ MAX_COMMENT_CHARS = 1500
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 REPORT_HTML = "report.html"
 SUMMARY_JSON = "summary.json"
-SUMMARY_VERSION = "1.2"  # 1.1: unsandboxed; 1.2: identity of each student, status missing
-LESSON_VERSION = "1.0"
 # A lesson's Moodle grading worksheets, one per assignment (a worksheet belongs to one assignment).
 MOODLE_LESSON_CSV = "grades-moodle-{}.csv"
 # Where `grader report DIR DIR...` writes the lesson's sheet unless told (--output-dir).
@@ -106,32 +107,36 @@ def load_reports(folder: Path) -> Loaded:
 
 # ----------------------------------------------------------------------------- maths
 
-def distribution(scores: list[float], max_score: float) -> list[dict[str, Any]]:
+def bins(scores: list[float], max_score: float) -> list[Bin]:
     """Bins of the score distribution: one per whole point for small integer scales,
     else ten equal bins (the last one includes the maximum)."""
     integral = all(float(s).is_integer() for s in scores) and float(max_score).is_integer()
     if max_score <= 0:
-        return [{"label": num(max_score), "from": 0.0, "to": float(max_score), "count": len(scores)}]
+        return [Bin(label=num(max_score), start=0.0, end=float(max_score), count=len(scores))]
     if integral and max_score <= 20:
         counts = Counter(int(s) for s in scores)
-        return [{"label": str(i), "from": float(i), "to": float(i),
-                 "count": counts.get(i, 0)} for i in range(int(max_score) + 1)]
+        return [Bin(label=str(i), start=float(i), end=float(i), count=counts.get(i, 0))
+                for i in range(int(max_score) + 1)]
     width = max_score / 10
-    bins = [{"label": f"{num(i * width)}-{num((i + 1) * width)}", "from": round(i * width, 4),
-             "to": round((i + 1) * width, 4), "count": 0} for i in range(10)]
+    found = [Bin(label=f"{num(i * width)}-{num((i + 1) * width)}", start=round(i * width, 4),
+                 end=round((i + 1) * width, 4)) for i in range(10)]
     for score in scores:
-        index = min(int(max(score, 0) / width), 9)
-        bins[index]["count"] += 1
-    return bins
+        found[min(int(max(score, 0) / width), 9)].count += 1
+    return found
+
+
+def distribution(scores: list[float], max_score: float) -> list[dict[str, Any]]:
+    """The bins of the score distribution as summary.json lists them (see bins)."""
+    return [b.to_dict() for b in bins(scores, max_score)]
 
 
 def _stat(func, values: list[float]) -> float | None:
     return round(func(values), 4) if values else None
 
 
-def summarize(reports: list[Report], files: list[str] | None = None,
-              generated_at: str | None = None) -> dict[str, Any]:
-    """The class summary (the contents of summary.json) of per-student reports."""
+def summarize_class(reports: list[Report], files: list[str] | None = None,
+                    generated_at: str | None = None) -> ClassSummary:
+    """The class summary (what summary.json holds) of per-student reports."""
     assignments = sorted({r.assignment for r in reports})
     if len(assignments) > 1:
         raise GradebookError("the reports belong to several assignments "
@@ -143,15 +148,12 @@ def summarize(reports: list[Report], files: list[str] | None = None,
     n = len(reports)
 
     # Checks in rubric order, as the reports list them (union, first seen first).
-    checks: dict[str, dict[str, Any]] = {}
+    checks: dict[str, CheckSummary] = {}
     for report in reports:
         for c in report.checks:
-            entry = checks.setdefault(c.id, {
-                "id": c.id, "title": c.title, "max_score": float(c.max_score),
-                **{status.value: 0 for status in CheckStatus}})
-            entry[c.status.value] += 1
+            checks.setdefault(c.id, CheckSummary(id=c.id, title=c.title, max_score=float(c.max_score))).add(c.status)
     for entry in checks.values():
-        entry["pass_rate"] = round(entry["passed"] / n, 4) if n else None
+        entry.pass_rate = round(entry.passed / n, 4) if n else None
 
     # The diagnoses of failed checks, most common first; a student counts once per diagnosis.
     diag_students: dict[str, list[str]] = {}
@@ -167,11 +169,11 @@ def summarize(reports: list[Report], files: list[str] | None = None,
             if name not in seen:
                 seen.add(name)
                 diag_students.setdefault(name, []).append(report.submission)
-    diagnoses = [{"diagnosis": name, "count": len(students),
-                  "share": round(len(students) / n, 4) if n else None,
-                  "checks": diag_checks[name], "students": students}
+    diagnoses = [DiagnosisSummary(diagnosis=name, count=len(students),
+                                  share=round(len(students) / n, 4) if n else None,
+                                  checks=diag_checks[name], students=students)
                  for name, students in diag_students.items()]
-    diagnoses.sort(key=lambda d: (-d["count"], d["diagnosis"]))
+    diagnoses.sort(key=lambda d: (-d.count, d.diagnosis))
 
     by_status = dict.fromkeys(STATUSES, 0)
     for report in reports:
@@ -180,36 +182,40 @@ def summarize(reports: list[Report], files: list[str] | None = None,
     # (a 'missing' student ran nothing, so nothing ran outside the sandbox)
     unsandboxed = sorted(r.submission for r in reports if r.sandbox != "bwrap" and r.status.value != "missing")
 
-    students = [{
-        "student": r.submission, **identity_of(r),
-        "score": float(r.score), "max_score": float(r.max_score),
-        "status": r.status.value, "report": file, "graded_at": r.graded_at,
-        "checks": {c.id: {"status": c.status.value, "score": float(c.score)} for c in r.checks},
-    } for r, file in zip(reports, files)]
+    return ClassSummary(
+        assignment=assignments[0] if assignments else "",
+        generated_at=generated_at or _now(),
+        count=n,
+        max_score=max_score,
+        by_status=by_status,
+        mean=_stat(statistics.fmean, scores),
+        median=_stat(statistics.median, scores),
+        min=_stat(min, scores),
+        max=_stat(max, scores),
+        full_marks=sum(1 for r in reports if float(r.score) >= float(r.max_score) > 0),
+        distribution=bins(scores, max_score),
+        checks=list(checks.values()),
+        diagnoses=diagnoses,
+        unsandboxed=unsandboxed,
+        grader_versions=sorted({str(r.grader_version) for r in reports}),
+        rubric_digests=sorted({str(r.rubric_digest) for r in reports}),
+        students=[_student_row(r, file) for r, file in zip(reports, files)],
+    )
 
-    return {
-        "kind": SUMMARY_KIND,
-        "summary_version": SUMMARY_VERSION,
-        "assignment": assignments[0] if assignments else "",
-        "generated_at": generated_at or _now(),
-        "count": n,
-        "max_score": max_score,
-        "by_status": by_status,
-        "mean": _stat(statistics.fmean, scores),
-        "median": _stat(statistics.median, scores),
-        "min": _stat(min, scores),
-        "max": _stat(max, scores),
-        "full_marks": sum(1 for r in reports if float(r.score) >= float(r.max_score) > 0),
-        "distribution": distribution(scores, max_score),
-        "checks": list(checks.values()),
-        "diagnoses": diagnoses,
-        # Students graded without the sandbox (--sandbox none): their submissions could read
-        # and change what the grader could; report.html says so in a banner.
-        "unsandboxed": unsandboxed,
-        "grader_versions": sorted({str(r.grader_version) for r in reports}),
-        "rubric_digests": sorted({str(r.rubric_digest) for r in reports}),
-        "students": students,
-    }
+
+def _student_row(report: Report, file: str) -> StudentRow:
+    ident = report.identity or Identity()   # (none: ``grader grade`` reports, old reports)
+    return StudentRow(student=report.submission, name=ident.name, platform=ident.platform, id=ident.id,
+                      login=ident.login, late=ident.late, folder=ident.folder,
+                      score=float(report.score), max_score=float(report.max_score),
+                      status=report.status.value, report=file, graded_at=report.graded_at,
+                      checks={c.id: CheckMark(status=c.status.value, score=float(c.score)) for c in report.checks})
+
+
+def summarize(reports: list[Report], files: list[str] | None = None,
+              generated_at: str | None = None) -> dict[str, Any]:
+    """The contents of summary.json (summarize_class(...).to_dict())."""
+    return summarize_class(reports, files, generated_at).to_dict()
 
 
 def _now() -> str:
@@ -235,48 +241,52 @@ def _csv(rows: list[list[Any]]) -> str:
     return out.getvalue()
 
 
-def build_csv(summary: dict[str, Any], blank: bool = False) -> str:
+def build_csv(summary: ClassSummary | dict[str, Any], blank: bool = False) -> str:
     """grades.csv: a header row, then one row per student: the student id, their name, their
     platform id and gradebook login (when known), whether Canvas marked them late, one column
     per check (its points), the total and the run status. Plain UTF-8, comma-separated, "." as
     the decimal point, no extra rows: what the CSV grade imports of Moodle and Canvas read.
-    `blank`: the check points and total of an error, timeout or tampered run are left empty."""
-    check_ids = [c["id"] for c in summary["checks"]]
+    `blank`: the check points and total of an error, timeout or tampered run are left empty.
+    (`summary` given as summary.json's dict is read with ClassSummary.from_dict.)"""
+    summary = ClassSummary.of(summary)
+    check_ids = [c.id for c in summary.checks]
     rows: list[list[Any]] = [["student", "name", "id", "login", "late", *check_ids, "total", "status"]]
-    for student in summary["students"]:
-        cells = [student[k] for k in ("student", "name", "id", "login")]
-        cells.append("late" if student["late"] else "")
-        held = blank and student["status"] in REVIEW_STATUSES
+    for student in summary.students:
+        cells: list[Any] = [student.student, student.name, student.id, student.login,
+                            "late" if student.late else ""]
+        held = blank and student.status in REVIEW_STATUSES
         for cid in check_ids:
-            check = student["checks"].get(cid)
-            cells.append(num(check["score"]) if check and not held else "")
-        cells += [_total(student, blank), student["status"]]
+            check = student.checks.get(cid)
+            cells.append(num(check.score) if check and not held else "")
+        cells += [_total(student, blank), student.status]
         rows.append(cells)
     return _csv(rows)
 
 
-def _total(student: dict[str, Any], blank: bool) -> str:
-    return "" if blank and student["status"] in REVIEW_STATUSES else num(student["score"])
+def _total(result: StudentRow | LessonCell, blank: bool) -> str:
+    """The points of a student (or of a lesson's cell) as a sheet shows them."""
+    return "" if blank and result.status in REVIEW_STATUSES else num(result.score)
 
 
-def build_canvas_csv(summary: dict[str, Any], blank: bool = False) -> str:
+def build_canvas_csv(summary: ClassSummary | dict[str, Any], blank: bool = False) -> str:
     """grades-canvas.csv: the layout Canvas's gradebook import requires (its student columns,
     then one column per assignment) with the total in a column named after the assignment.
     Canvas matches a row by ID, then SIS User ID, then SIS Login ID, then the student's name.
     A Canvas download gives the user id (ID); otherwise the gradebook login from the roster
     (or the student id) goes in SIS User ID and SIS Login ID."""
-    return _csv([[*CANVAS_COLUMNS, summary["assignment"] or "grader"],
-                 *([*_canvas_student(student), _total(student, blank)] for student in summary["students"])])
+    summary = ClassSummary.of(summary)
+    return _csv([[*CANVAS_COLUMNS, summary.assignment or "grader"],
+                 *([*_canvas_student(student), _total(student, blank)] for student in summary.students)])
 
 
-def _canvas_student(student: dict[str, Any]) -> list[str]:
+def _canvas_student(student: StudentRow | LessonRow) -> list[str]:
     """The five student cells of a row Canvas imports (CANVAS_COLUMNS): a Canvas download
     gives the user id (ID); otherwise the gradebook login (or the student id) goes in SIS User
     ID and SIS Login ID."""
-    name = student["name"] or student["student"]
-    if student["platform"] == "canvas":
-        return [name, student["id"], "", student["login"], ""]
-    sid = student["login"] or student["student"]
+    name = student.name or student.student
+    if student.platform == "canvas":
+        return [name, student.id, "", student.login, ""]
+    sid = student.login or student.student
     return [name, "", sid, sid, ""]
 
 
@@ -301,21 +311,22 @@ def comment(report: Report) -> str:
     return html.escape(text, quote=False).replace("\n", "<br>")
 
 
-def build_moodle_csv(summary: dict[str, Any], reports: list[Report], blank: bool = False) -> str:
+def build_moodle_csv(summary: ClassSummary | dict[str, Any], reports: list[Report], blank: bool = False) -> str:
     """grades-moodle.csv: Moodle's grading worksheet, one row per Moodle participant, keyed
     ``Participant <id>`` as Moodle's "Upload grading worksheet" reads it, with a feedback comment.
     Last modified (grade) is the grading time, so that Moodle keeps a grade changed by hand
     after it (unless the upload is told to overwrite those)."""
+    summary = ClassSummary.of(summary)
     rows: list[list[Any]] = [list(MOODLE_COLUMNS)]
     by_student = {r.submission: r for r in reports}
-    for student in summary["students"]:
-        if student["platform"] != "moodle" or not student["id"].isdigit():
+    for student in summary.students:
+        if student.platform != "moodle" or not student.id.isdigit():
             continue
-        report = by_student.get(student["student"])
-        graded = student["graded_at"].replace("T", " ")
-        rows.append([f"Participant {student['id']}", student["name"],
-                     student["login"] if "@" in student["login"] else "",
-                     student["status"], _total(student, blank), num(student["max_score"]), "Yes",
+        report = by_student.get(student.student)
+        graded = student.graded_at.replace("T", " ")
+        rows.append([f"Participant {student.id}", student.name,
+                     student.login if "@" in student.login else "",
+                     student.status, _total(student, blank), num(student.max_score), "Yes",
                      "", graded, comment(report) if report is not None else ""])
     return _csv(rows)
 
@@ -328,13 +339,18 @@ class Written:
     canvas: Path
     html: Path
     summary: Path
-    data: dict[str, Any]
+    model: ClassSummary | LessonSummary     # what summary.json holds, typed
     skipped: list[str]
     moodle: Path | None = None
     # A lesson only (write_lesson): its Moodle worksheets (one per assignment) and the folder
     # of each assignment, in the lesson's order.
     moodle_sheets: list[Path] = field(default_factory=list)
     assignments: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """What summary.json holds, as its JSON (model.to_dict())."""
+        return self.model.to_dict()
 
     @property
     def files(self) -> list[Path]:
@@ -351,18 +367,18 @@ def write_all(folder: Path, blank: bool = False) -> Written:
     if not loaded.reports:
         extra = f" ({len(loaded.skipped)} unusable: {'; '.join(loaded.skipped[:3])})" if loaded.skipped else ""
         raise GradebookError(f"no grader reports (*.json) in {folder}{extra}")
-    summary = summarize(loaded.reports, loaded.files)
+    summary = summarize_class(loaded.reports, loaded.files)
     paths = Written(folder / GRADES_CSV, folder / CANVAS_CSV, folder / REPORT_HTML,
                     folder / SUMMARY_JSON, summary, loaded.skipped)
     write_atomic(paths.csv, build_csv(summary, blank))
     write_atomic(paths.canvas, build_canvas_csv(summary, blank))
     moodle = folder / MOODLE_CSV
-    if any(st["platform"] == "moodle" for st in summary["students"]):
+    if any(st.platform == "moodle" for st in summary.students):
         write_atomic(moodle, build_moodle_csv(summary, loaded.reports, blank))
         paths.moodle = moodle
     elif moodle.exists():
         moodle.unlink()  # left by an earlier batch of another platform
-    write_atomic(paths.summary, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(paths.summary, json.dumps(summary.to_dict(), indent=2, ensure_ascii=False) + "\n")
     write_atomic(paths.html, classreport.render(summary, loaded.reports))
     return paths
 
@@ -375,11 +391,11 @@ class Part:
     (what ``grader report`` of that folder alone would write in its summary.json)."""
     folder: Path
     loaded: Loaded
-    summary: dict[str, Any]
+    summary: ClassSummary
 
     @property
     def assignment(self) -> str:
-        return self.summary["assignment"]
+        return self.summary.assignment
 
 
 def file_stems(assignments: list[str]) -> dict[str, str]:
@@ -428,10 +444,10 @@ def load_lesson(folders: list[Path], output_dir: Path,
                 raise GradebookError(f"{folder}: {a} and {b} are both reports of {first.submission!r}: "
                                      "keep one")
         try:
-            summary = summarize(loaded.reports, loaded.files, generated_at)
+            summary = summarize_class(loaded.reports, loaded.files, generated_at)
         except GradebookError as exc:
             raise GradebookError(f"{folder}: {exc}") from None
-        name = summary["assignment"]
+        name = summary.assignment
         if name in seen:
             if seen[name].resolve() == folder.resolve():
                 raise GradebookError(f"{folder} is given twice")
@@ -453,92 +469,93 @@ def _relative(target: Path, start: Path) -> str:
         return ""
 
 
-def lesson_summary(parts: list[Part], output_dir: Path, generated_at: str | None = None) -> dict[str, Any]:
-    """The lesson's sheet (the contents of its summary.json): per assignment, its points,
-    mean and full marks; per student (matched across the assignments by the report's
-    ``submission``), each assignment's score and status (None: no report in that assignment's
-    folder) and the total, which sums the scores that exist."""
+def summarize_lesson(parts: list[Part], output_dir: Path, generated_at: str | None = None) -> LessonSummary:
+    """The lesson's sheet (what its summary.json holds): per assignment, its points, mean and
+    full marks; per student (matched across the assignments by the report's ``submission``),
+    each assignment's score and status (None: no report in that assignment's folder) and the
+    total, which sums the scores that exist."""
     names = [part.assignment for part in parts]
-    max_total = round(sum(float(part.summary["max_score"]) for part in parts), 4)
-    students: dict[str, dict[str, Any]] = {}
+    max_total = round(sum(float(part.summary.max_score) for part in parts), 4)
+    students: dict[str, LessonRow] = {}
     for part in parts:
         for report, file in zip(part.loaded.reports, part.loaded.files):
-            ident = identity_of(report)
-            entry = students.setdefault(report.submission, {
-                "student": report.submission, "name": "", "platform": "", "id": "", "login": "",
-                "late": [], "total": 0.0, "max_score": max_total, "missing": [],
-                "assignments": dict.fromkeys(names)})
+            ident = report.identity or Identity()
+            entry = students.setdefault(report.submission, LessonRow(
+                student=report.submission, max_score=max_total, assignments=dict.fromkeys(names)))
             # The identity of the first assignment that knows it (platform and id go together).
-            if not entry["platform"] and not entry["id"]:
-                entry["platform"], entry["id"] = ident["platform"], ident["id"]
-            for key in ("name", "login"):
-                entry[key] = entry[key] or ident[key]
-            entry["assignments"][part.assignment] = {
-                "score": float(report.score), "max_score": float(report.max_score),
-                "status": report.status.value, "late": ident["late"], "report": file}
+            if not entry.platform and not entry.id:
+                entry.platform, entry.id = ident.platform, ident.id
+            entry.name = entry.name or ident.name
+            entry.login = entry.login or ident.login
+            entry.assignments[part.assignment] = LessonCell(
+                score=float(report.score), max_score=float(report.max_score),
+                status=report.status.value, late=ident.late, report=file)
     rows = []
     for sid in sorted(students):
         entry = students[sid]
-        cells = entry["assignments"]
-        entry["late"] = [name for name in names if cells[name] and cells[name]["late"]]
-        entry["missing"] = [name for name in names if cells[name] is None]
-        entry["total"] = round(sum(cell["score"] for cell in cells.values() if cell), 4)
+        cells = entry.assignments
+        entry.late = [name for name in names if (cell := cells[name]) is not None and cell.late]
+        entry.missing = [name for name in names if cells[name] is None]
+        entry.total = round(sum(cell.score for cell in cells.values() if cell is not None), 4)
         rows.append(entry)
-    totals = [entry["total"] for entry in rows]
+    totals = [entry.total for entry in rows]
     output = Path(output_dir)
     assignments = []
     for part in parts:
         s = part.summary
         page = part.folder / REPORT_HTML
-        assignments.append({
-            "assignment": part.assignment, "folder": _relative(part.folder, output),
-            "report": _relative(page, output) if page.is_file() else "",
-            "max_score": s["max_score"], "count": s["count"],
-            "no_report": sum(1 for entry in rows if entry["assignments"][part.assignment] is None),
-            "by_status": s["by_status"], "mean": s["mean"], "median": s["median"],
-            "min": s["min"], "max": s["max"], "full_marks": s["full_marks"],
-            "unsandboxed": s["unsandboxed"]})
-    return {
-        "kind": LESSON_KIND,
-        "summary_version": LESSON_VERSION,
-        "generated_at": generated_at or _now(),
-        "assignments": assignments,
-        "count": len(rows),
-        "max_score": max_total,
-        "mean": _stat(statistics.fmean, totals),
-        "median": _stat(statistics.median, totals),
-        "min": _stat(min, totals),
-        "max": _stat(max, totals),
-        # every assignment graded with every point
-        "full_marks": sum(1 for entry in rows if all(
-            cell and cell["status"] == "graded" and cell["score"] >= cell["max_score"] > 0
-            for cell in entry["assignments"].values())),
-        # students without a report in at least one assignment's folder
-        "incomplete": sum(1 for entry in rows if entry["missing"]),
-        "students": rows,
-    }
+        assignments.append(LessonAssignment(
+            assignment=part.assignment, folder=_relative(part.folder, output),
+            report=_relative(page, output) if page.is_file() else "",
+            max_score=s.max_score, count=s.count,
+            no_report=sum(1 for entry in rows if entry.assignments[part.assignment] is None),
+            by_status=s.by_status, mean=s.mean, median=s.median,
+            min=s.min, max=s.max, full_marks=s.full_marks,
+            unsandboxed=s.unsandboxed))
+    return LessonSummary(
+        generated_at=generated_at or _now(),
+        assignments=assignments,
+        count=len(rows),
+        max_score=max_total,
+        mean=_stat(statistics.fmean, totals),
+        median=_stat(statistics.median, totals),
+        min=_stat(min, totals),
+        max=_stat(max, totals),
+        full_marks=sum(1 for entry in rows if all(
+            cell is not None and cell.status == "graded" and cell.score >= cell.max_score > 0
+            for cell in entry.assignments.values())),
+        incomplete=sum(1 for entry in rows if entry.missing),
+        students=rows,
+    )
 
 
-def build_lesson_csv(lesson: dict[str, Any], blank: bool = False) -> str:
+def lesson_summary(parts: list[Part], output_dir: Path, generated_at: str | None = None) -> dict[str, Any]:
+    """The contents of the lesson's summary.json (summarize_lesson(...).to_dict())."""
+    return summarize_lesson(parts, output_dir, generated_at).to_dict()
+
+
+def build_lesson_csv(lesson: LessonSummary | dict[str, Any], blank: bool = False) -> str:
     """The lesson's grades.csv: the student columns of grades.csv (``late`` names the
     assignments submitted late), one column per assignment (its points; empty when the
     student has no report in that assignment's folder), the total (the sum of the points that
     exist), then each assignment's status (``missing`` where there is no report). `blank`: an
-    error, timeout or tampered assignment's cell is empty, and so is the total of its student."""
-    names = [a["assignment"] for a in lesson["assignments"]]
+    error, timeout or tampered assignment's cell is empty, and so is the total of its student.
+    (`lesson` given as its summary.json's dict is read with LessonSummary.from_dict.)"""
+    lesson = LessonSummary.of(lesson)
+    names = [a.assignment for a in lesson.assignments]
     rows: list[list[Any]] = [["student", "name", "id", "login", "late", *names, "total",
                               *(f"{name} status" for name in names)]]
-    for student in lesson["students"]:
-        cells = [student["assignments"][name] for name in names]
-        held = blank and any(cell and cell["status"] in REVIEW_STATUSES for cell in cells)
-        rows.append([*(student[k] for k in ("student", "name", "id", "login")), " ".join(student["late"]),
-                     *(_total(cell, blank) if cell else "" for cell in cells),
-                     "" if held else num(student["total"]),
-                     *(cell["status"] if cell else "missing" for cell in cells)])
+    for student in lesson.students:
+        cells = [student.assignments[name] for name in names]
+        held = blank and any(cell is not None and cell.status in REVIEW_STATUSES for cell in cells)
+        rows.append([student.student, student.name, student.id, student.login, " ".join(student.late),
+                     *("" if cell is None else _total(cell, blank) for cell in cells),
+                     "" if held else num(student.total),
+                     *("missing" if cell is None else cell.status for cell in cells)])
     return _csv(rows)
 
 
-def build_lesson_canvas_csv(lesson: dict[str, Any], blank: bool = False) -> str:
+def build_lesson_canvas_csv(lesson: LessonSummary | dict[str, Any], blank: bool = False) -> str:
     """The lesson's grades-canvas.csv: Canvas's student columns, then one column per assignment
     named after it (Canvas matches an existing assignment of that name, or creates one), and a
     "Points Possible" row (as in Canvas's own export: a new assignment gets its points from
@@ -546,11 +563,12 @@ def build_lesson_canvas_csv(lesson: dict[str, Any], blank: bool = False) -> str:
     know would become one more assignment. A student with no report in an assignment's folder
     has an empty cell (Canvas leaves that grade as it is); with `blank`, so do error, timeout
     and tampered submissions."""
-    names = [a["assignment"] for a in lesson["assignments"]]
+    lesson = LessonSummary.of(lesson)
+    names = [a.assignment for a in lesson.assignments]
     rows: list[list[Any]] = [[*CANVAS_COLUMNS, *names],
-                             ["Points Possible", "", "", "", "", *(num(a["max_score"]) for a in lesson["assignments"])]]
-    for student in lesson["students"]:
-        cells = [student["assignments"][name] for name in names]
+                             ["Points Possible", "", "", "", "", *(num(a.max_score) for a in lesson.assignments)]]
+    for student in lesson.students:
+        cells = [student.assignments[name] for name in names]
         rows.append([*_canvas_student(student), *("" if cell is None else _total(cell, blank) for cell in cells)])
     return _csv(rows)
 
@@ -565,7 +583,7 @@ def write_lesson(folders: list[Path], output_dir: Path, blank: bool = False) -> 
         raise GradebookError(f"{output} exists and is not a folder")
     generated_at = _now()
     parts, skipped = load_lesson(folders, output, generated_at)
-    lesson = lesson_summary(parts, output, generated_at)
+    lesson = summarize_lesson(parts, output, generated_at)
     output.mkdir(parents=True, exist_ok=True)
     paths = Written(output / GRADES_CSV, output / CANVAS_CSV, output / REPORT_HTML, output / SUMMARY_JSON,
                     lesson, skipped, assignments={part.assignment: part.folder for part in parts})
@@ -573,13 +591,13 @@ def write_lesson(folders: list[Path], output_dir: Path, blank: bool = False) -> 
     write_atomic(paths.canvas, build_lesson_canvas_csv(lesson, blank))
     stems = file_stems([part.assignment for part in parts])
     for part in parts:
-        if any(st["platform"] == "moodle" for st in part.summary["students"]):
+        if any(st.platform == "moodle" for st in part.summary.students):
             sheet = output / MOODLE_LESSON_CSV.format(stems[part.assignment])
             write_atomic(sheet, build_moodle_csv(part.summary, part.loaded.reports, blank))
             paths.moodle_sheets.append(sheet)
     for stale in output.glob(MOODLE_LESSON_CSV.format("*")):
         if stale not in paths.moodle_sheets and stale.is_file():
             stale.unlink()   # an assignment no longer in the lesson, or no longer from Moodle
-    write_atomic(paths.summary, json.dumps(lesson, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(paths.summary, json.dumps(lesson.to_dict(), indent=2, ensure_ascii=False) + "\n")
     write_atomic(paths.html, classreport.render_lesson(lesson))
     return paths

@@ -42,9 +42,9 @@ class BatchResult:
     @property
     def nothing_graded(self) -> bool:
         """Every submission is an error (no report of the class says 'graded')."""
-        data = self.gradebook.data if self.gradebook else None
-        return bool(data) and data["count"] > data["by_status"].get("missing", 0) and \
-            not data["by_status"].get("graded", 0)
+        summary = self.gradebook.model if self.gradebook else None
+        return summary is not None and summary.count > summary.by_status.get("missing", 0) and \
+            not summary.by_status.get("graded", 0)
 
 
 @contextlib.contextmanager
