@@ -80,23 +80,31 @@ def welcome_new_customer(sender, instance, created, **kwargs):
 '''
 
 
-def test_a_disagreement_with_the_graders_own_reading_is_graded_not_tampered(tmp_path):
-    """An honest project that also welcomes new customers by e-mail: the hidden test sees the
-    order's e-mail, the grader's own reading of the mail folder finds two e-mails to that
-    customer. Before issue 21 the whole run was `tampered` (0 points, "the test results were
-    changed"); now that one check fails on what the grader saw, and the others keep their points."""
+def test_a_welcome_email_beside_the_orders_is_no_mistake(tmp_path):
+    """An honest project that also welcomes new customers by e-mail: the mail folder the grader
+    reads holds two e-mails to that customer, one naming the order. Before issue 21 the whole
+    run was `tampered`; then customer-notified failed on the grader's own reading (it counted
+    every e-mail to the customer). The contract asks for one e-mail naming the order: full marks."""
     sub = project(tmp_path, "signals-orders", append={"notifications/signals.py": WELCOME})
     report = graded(tmp_path, sub, "signals-orders")
     assert report["status"] == "graded", report["message"]
-    assert "tamper" not in report["message"] and "changed" not in report["message"], report["message"]
-    notified = check(report, "customer-notified")
-    assert notified["status"] == "failed" and notified["diagnosis"] == "evidence-disagrees", notified
-    assert "2 e-mails to the customer of order" in notified["feedback"], notified["feedback"]
-    assert "verify.py" not in notified["feedback"] and "MEDIA_ROOT" not in notified["feedback"]
-    for cid in ("project-loads", "order-placed-sent", "inventory-registered", "notifications-registered",
-                "stock-lowered", "stock-atomic"):
-        assert check(report, cid)["status"] == "passed", check(report, cid)
-    assert report["score"] == 7
+    assert report["score"] == report["max_score"] == 10, [(c["id"], c["feedback"]) for c in report["checks"]]
+
+
+def test_a_disagreement_with_the_graders_own_reading_is_graded_not_tampered(tmp_path):
+    """Counts the model reads from memory while the table holds none (RequestStats.from_db
+    overridden): the hidden tests see counts, the grader's own reading of the table does not.
+    Before issue 21 the whole run was `tampered` (0 points); now the count checks fail on what
+    the grader saw, saying so, and the others keep their points."""
+    sub = project(tmp_path, "signals-requests", "counts-faked-in-memory")
+    report = graded(tmp_path, sub, "signals-requests")
+    assert report["status"] == "graded", report["message"]
+    assert "tamper" not in report["message"].lower(), report["message"]
+    disagreeing = [c for c in report["checks"] if c["diagnosis"] == "evidence-disagrees"]
+    assert disagreeing and all(c["status"] == "failed" and c["score"] == 0 for c in disagreeing)
+    assert all("verify.py" not in c["feedback"] for c in disagreeing)
+    assert check(report, "project-loads")["status"] == "passed"
+    assert 0 < report["score"] < report["max_score"]
 
 
 # ------------------------------------------------------------------ weak references
