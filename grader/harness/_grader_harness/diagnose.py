@@ -301,7 +301,7 @@ def _top_level_names(node) -> list[str]:
 def shadowed(c) -> tuple[str, str, str] | None:
     """(name, file:line of this def, file:line of the later one) when the receiver is a function
     defined at module level whose name the same module defines again further down (a second
-    `def create_profile`): the module then holds the second, and nothing but Django's weak
+    `def on_save`): the module then holds the second, and nothing but Django's weak
     reference holds the first."""
     rel, _, line = (c.receiver_where or "").rpartition(":")
     name = (c.receiver_name or "").rsplit(".", 1)[-1]
@@ -550,7 +550,7 @@ def warnings() -> list[str]:
 
 def shadowing_warnings() -> list[str]:
     """A receiver the student connected whose module defines its name again further down (two
-    `def create_profile`): said with both lines, whatever the checks find."""
+    `def on_save`): said with both lines, whatever the checks find."""
     from django.dispatch.dispatcher import _make_id
 
     found, seen = [], set()

@@ -345,7 +345,7 @@ def release_debug_references() -> None:
     # A full collection (~15 ms) only when some weakly held student receiver could be
     # garbage in a reference cycle: anything but a function defined at module level, or a
     # module-level function whose name the module now gives to another object (a second
-    # `def create_profile` further down: issue 21).
+    # `def on_save` further down: issue 21).
     if any(c.student and c.weak and (not c.module_level or _rebound(c)) for c in CONNECTS):
         gc.collect()
 
