@@ -26,12 +26,15 @@ from typing import Any
 from grader import classreport, reportfile
 from grader.names import fit
 from grader.classdata import FAILED_CHECK, STATUSES, num
-from grader.classmodel import (LESSON_VERSION, SUMMARY_VERSION, Bin, CheckMark, CheckSummary, ClassSummary,
+from grader.classmodel import (Bin, CheckMark, CheckSummary, ClassSummary,
                                DiagnosisSummary, LessonAssignment, LessonCell, LessonRow, LessonSummary,
                                StudentRow)
 from grader.model import CheckStatus, Identity, Report
 from grader.renderers import safe, write_atomic
-from grader.reportfile import LESSON_KIND, SUMMARY_KIND, ReportProblem, load_report
+from grader.reportfile import ReportProblem, load_report
+# Re-exported: summary.json's kinds and versions, as gradebook.SUMMARY_KIND, ... (the CLI, the tests).
+from grader.classmodel import LESSON_VERSION as LESSON_VERSION, SUMMARY_VERSION as SUMMARY_VERSION
+from grader.reportfile import LESSON_KIND as LESSON_KIND, SUMMARY_KIND as SUMMARY_KIND
 
 GRADES_CSV = "grades.csv"
 CANVAS_CSV = "grades-canvas.csv"

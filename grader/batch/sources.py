@@ -3,12 +3,9 @@ layout, one :class:`Submission` per student, each ready to grade (the student's 
 unpacked); what cannot be graded is rejected with a reason for the student."""
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import os
 import shutil
 import tempfile
-import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,39 +53,20 @@ class Source:
             self.tempdir = None
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-        return True
-    except ValueError:
-        return False
+_inside = archives.inside
 
 
-_size = archives.size_text
-
-
-_zip_parts = archives.member_parts
-_member_kind = archives.zip_member_kind
-
-
-def _zip_time(info: zipfile.ZipInfo, ceiling: float) -> float:
-    try:
-        return min(time.mktime((*info.date_time, 0, 0, -1)), ceiling)
-    except (OverflowError, ValueError):
-        return ceiling
-
-
-def _wrapper(entries: list[tuple[list[str], zipfile.ZipInfo]]) -> str | None:
+def _wrapper(entries: list[archives.Member]) -> str | None:
     """The single folder wrapping all submissions of an archive (``class.zip`` holding
     ``class/alice/...``, ``class/bob/...``), or None. A lone folder is a wrapper only when
     it has no manage.py itself and at least two of its entries are submissions: folders that
     hold a project, a platform's submission folders or files, or archives."""
-    tops = {parts[0] for parts, _ in entries}
-    if len(tops) != 1 or any(len(parts) == 1 and _member_kind(i) != "dir" for parts, i in entries):
+    tops = {m.parts[0] for m in entries}
+    if len(tops) != 1 or any(len(m.parts) == 1 and m.kind != "dir" for m in entries):
         return None
     top = tops.pop()
     projects: set[str] = set()
-    for parts, _ in entries:
+    for parts in (m.parts for m in entries):
         if parts[-1] == "manage.py":
             if len(parts) == 2:
                 return None
@@ -106,133 +84,25 @@ def extract_zip(archive: Path, dest: Path, *, max_total: int = ZIP_MAX_TOTAL_BYT
                 max_files: int = ZIP_MAX_SUBMISSION_FILES,
                 max_members: int = ZIP_MAX_MEMBERS,
                 stand_ins: bool = False) -> tuple[list[str], dict[str, str], list[str]]:
-    """Extract the submissions of `archive` into `dest`, safely.
+    """Extract the submissions of `archive` into `dest`, safely (archives.extract_class, the
+    grader's one extractor: names checked, no links or devices, encrypted members left out,
+    sizes capped).
 
-    Member names are checked (no absolute paths, no ``..``), only folders and regular
-    files are created (no symbolic links or devices), encrypted members are left out,
-    and sizes are capped: a submission over its cap is rejected (not extracted), an
-    archive over the total cap is refused. File times come from the archive, so that
-    re-running on the same archive finds the reports up to date. With `stand_ins`, a rejected
-    top-level entry is left as an empty folder (or file) of the same name, so that the
-    platform's layout still tells whose it was.
+    A submission over its cap is rejected (not extracted), an archive over the total cap is
+    refused (BatchError). File times come from the archive, so that re-running on the same
+    archive finds the reports up to date. With `stand_ins`, a rejected top-level entry is left
+    as an empty folder (or file) of the same name, so that the platform's layout still tells
+    whose it was. The single folder wrapping all submissions (``class/alice/...``) is unwrapped.
 
     Returns (the top-level folder names extracted, {folder: why rejected}, notes).
     """
     try:
-        zf = zipfile.ZipFile(archive)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise BatchError(f"{archive}: not a readable zip archive ({exc})") from None
-    notes: list[str] = []
-    rejected: dict[str, str] = {}
-    ceiling = archive.stat().st_mtime
-    with zf:
-        infos = zf.infolist()
-        if len(infos) > max_members:
-            raise BatchError(f"{archive}: {len(infos)} members, more than the {max_members} accepted")
-        entries: list[tuple[list[str], zipfile.ZipInfo]] = []
-        unsafe = 0
-        for info in infos:
-            parts = _zip_parts(archives.zip_name(info))
-            if parts is None:
-                unsafe += 1
-                continue
-            if parts and platforms.is_submission(parts[0]):
-                entries.append((parts, info))
-        if unsafe:
-            notes.append(f"{unsafe} member(s) with an absolute or '..' path were not extracted")
-        wrapper = _wrapper(entries)
-        if wrapper is not None:
-            entries = [(parts[1:], info) for parts, info in entries if len(parts) > 1]
-        # Files at the top are kept: a Canvas download is nothing but files, and a class of
-        # archives is one archive per student. The layout decides what they are.
-        entries = [(parts, info) for parts, info in entries if parts]
-
-        sizes: dict[str, int] = {}
-        counts: dict[str, int] = {}
-        for parts, info in entries:
-            sizes[parts[0]] = sizes.get(parts[0], 0) + info.file_size
-            counts[parts[0]] = counts.get(parts[0], 0) + 1
-        if sum(sizes.values()) > max_total:
-            raise BatchError(f"{archive}: {_size(sum(sizes.values()))} uncompressed, more than the "
-                             f"{_size(max_total)} accepted")
-        deepest: dict[str, int] = {}
-        for parts, _ in entries:
-            deepest[parts[0]] = max(deepest.get(parts[0], 0), len(parts) - 1)
-        for top in sizes:
-            if deepest[top] > SUBMISSION_LIMITS["max_depth"]:
-                rejected[top] = (f"the submission has folders nested more than "
-                                 f"{SUBMISSION_LIMITS['max_depth']} levels deep")
-            elif sizes[top] > max_submission:
-                rejected[top] = (f"the submission is {_size(sizes[top])} uncompressed, more than the "
-                                 f"{_size(max_submission)} the grader accepts")
-            elif counts[top] > max_files:
-                rejected[top] = (f"the submission has {counts[top]} files, more than the {max_files} "
-                                 "the grader accepts")
-
-        skipped_links = skipped_special = skipped_encrypted = 0
-        dir_times: dict[Path, float] = {}
-        for parts, info in entries:
-            top = parts[0]
-            if top in rejected:
-                continue
-            kind = _member_kind(info)
-            target = dest.joinpath(*parts)
-            if not _inside(target.parent if kind != "dir" else target, dest):
-                unsafe += 1
-                continue
-            if kind == "symlink":
-                skipped_links += 1
-                continue
-            if kind == "special":
-                skipped_special += 1
-                continue
-            if kind == "file" and info.flag_bits & 0x1:
-                skipped_encrypted += 1
-                continue
-            try:
-                if kind == "dir":
-                    target.mkdir(parents=True, exist_ok=True)
-                    dir_times[target] = _zip_time(info, ceiling)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                if target.is_dir():
-                    continue
-                with zf.open(info) as src, open(target, "wb") as out:
-                    written = 0
-                    while chunk := src.read(1024 * 1024):
-                        written += len(chunk)
-                        if written > info.file_size:
-                            raise zipfile.BadZipFile("member larger than it claims")
-                        out.write(chunk)
-            except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError,
-                    NotImplementedError, RuntimeError) as exc:
-                rejected[top] = f"the archive entry {'/'.join(parts[1:])} cannot be extracted ({exc})"
-                fstree.remove(dest / top)
-                continue
-            t = _zip_time(info, ceiling)
-            os.utime(target, (t, t))
-        # Folder times: their own entry's, or their newest content's (bottom-up).
-        for folder, dirnames, filenames in os.walk(dest, topdown=False):
-            path = Path(folder)
-            if path == dest:
-                continue
-            times = [os.lstat(path / n).st_mtime for n in (*dirnames, *filenames)]
-            t = max([dir_times.get(path, 0.0), *times]) or ceiling
-            os.utime(path, (t, t))
-    if stand_ins:
-        was_dir = {parts[0] for parts, info in entries if len(parts) > 1 or _member_kind(info) == "dir"}
-        for top in rejected:
-            with contextlib.suppress(OSError):
-                if top in was_dir:
-                    (dest / top).mkdir(exist_ok=True)
-                else:
-                    (dest / top).touch()
-    for count, what in ((skipped_links, "symbolic link(s)"), (skipped_special, "special file(s)"),
-                        (skipped_encrypted, "encrypted member(s)")):
-        if count:
-            notes.append(f"{count} {what} in the archive were not extracted")
-    tops = sorted({parts[0] for parts, _ in entries if parts[0] not in rejected})
-    return [t for t in tops if (dest / t).exists()], rejected, notes
+        return archives.extract_class(archive, dest, keep=platforms.is_submission, unwrap=_wrapper,
+                                      max_total=max_total, max_submission=max_submission, max_files=max_files,
+                                      max_depth=SUBMISSION_LIMITS["max_depth"], max_members=max_members,
+                                      stand_ins=stand_ins)
+    except archives.ArchiveError as exc:
+        raise BatchError(str(exc)) from None
 
 
 def open_source(source: Path, output_dir: Path, scratch: Path | None = None, layout: str = "auto",
