@@ -19,11 +19,13 @@ One module per concern, each importing only those before it:
 
 - :mod:`~grader.batch.errors`: :class:`BatchError`, the batch's usage error;
 - :mod:`~grader.batch.names`: student ids, report file names, printable text;
-- :mod:`~grader.batch.sources`: SOURCE read (zip extraction, platform layout), one
-  :class:`Submission` per student, each prepared (its archives unpacked) or rejected;
+- :mod:`~grader.batch.sources`: SOURCE read (a .zip extracted by :mod:`grader.archives`, the
+  grader's one extractor; the platform layout), one :class:`Submission` per student, each
+  prepared (its archives unpacked) or rejected;
 - :mod:`~grader.batch.freshness`: is a report up to date (:func:`decide`)?
-- :mod:`~grader.batch.reports`: the reports the batch writes itself, reading a report's outcome,
-  and the check that stops a batch whose download has the wrong shape;
+- :mod:`~grader.batch.reports`: the reports the batch writes itself, reading a report's outcome
+  (a usable report as :mod:`grader.reportfile` defines it, for all of the grader), and the check
+  that stops a batch whose download has the wrong shape;
 - :mod:`~grader.batch.workers`: the worker processes, their deadlines and their stopping;
 - :mod:`~grader.batch.display`: progress on a terminal or in a log;
 - :mod:`~grader.batch.command`: :func:`run` (``grader batch``) and :func:`report_command`

@@ -361,3 +361,40 @@ def test_feedback_reads_typed_reports(tmp_path):
     folder = write(tmp_path / "p", [report("ada", 4), report("bob", 1, status="weird")])
     written = handback.write(folder, tmp_path / "fb")
     assert written.students == 1 and sorted(p.name for p in written.files) == ["ada.html", "ada.md"]
+
+
+# ============================================================================ the typed class model
+
+def test_the_class_model_reads_back_what_summary_json_holds(tmp_path):
+    from grader.classmodel import ClassSummary, LessonSummary, StudentRow
+
+    written = gradebook.write_all(write(tmp_path / "class", CLASS))
+    model = written.model
+    assert isinstance(model, ClassSummary) and all(isinstance(st, StudentRow) for st in model.students)
+    on_disk = json.loads(written.summary.read_text(encoding="utf-8"))
+    assert model.to_dict() == on_disk == written.data
+    assert ClassSummary.from_dict(on_disk) == model
+    assert list(model.to_dict()) == list(on_disk) and list(model.to_dict()["students"][0]) == list(
+        on_disk["students"][0])
+    profile, m2m_dir = lesson_folders(tmp_path)
+    lesson = gradebook.write_lesson([profile, m2m_dir], tmp_path / "lesson")
+    assert isinstance(lesson.model, LessonSummary)
+    assert LessonSummary.from_dict(json.loads(lesson.summary.read_text())) == lesson.model
+
+
+def test_one_definition_of_a_usable_report(tmp_path):
+    """The gradebook, the batch's outcome of a worker and its up-to-date check accept the same files."""
+    from grader import batch
+    from grader.reportfile import ReportProblem, load_report
+
+    bad_score = report("x3", 1)
+    bad_score["checks"][0]["score"] = "lots"
+    folder = write(tmp_path, [report("ok", 4), report("x1", 1, status="weird"), bad_score])
+    (folder / "summary.json").write_text(json.dumps({"kind": gradebook.SUMMARY_KIND}))
+    loaded = gradebook.load_reports(folder)
+    for path in sorted(folder.glob("*.json")):
+        usable = not isinstance(load_report(path), ReportProblem)
+        assert (batch.read_outcome(path) is not None) is usable
+        assert (path.name in loaded.files) is (usable and path.name != "summary.json")
+        assert (batch.decide(path, tmp_path, path.stem, "d1").reason != "the report cannot be read") is usable
+    assert str(load_report(folder / "summary.json")) == "a batch summary"
