@@ -8,11 +8,12 @@ from __future__ import annotations
 import datetime as _dt
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from grader import __version__, evidence, fstree, redact, rubric, runner, runtime, scoring, verify
 from grader.discover import DiscoveryError, discover
-from grader.model import CheckStatus, Report, RunStatus
+from grader.model import CheckResult, CheckStatus, Report, RunStatus
 
 
 def _django_version() -> str:
@@ -49,7 +50,8 @@ def missing_report(assignment: rubric.Assignment, submission: str) -> Report:
     return _report(assignment, submission, RunStatus.MISSING, message, checks, time.monotonic(), "none", [])
 
 
-def _report(assignment, submission, status, message, checks, started, sandbox, warnings,
+def _report(assignment: rubric.Assignment, submission: str, status: RunStatus, message: str,
+            checks: list[CheckResult], started: float, sandbox: str, warnings: list[str],
             output: str = "") -> Report:
     return Report(
         assignment=assignment.name, submission=submission, status=status,
@@ -119,7 +121,7 @@ class UsageError(Exception):
 
 
 def grade_path(path: Path, *, assignment: str | rubric.Assignment | None = None, sandbox: str = "auto",
-               notify=None) -> Report:
+               notify: Callable[[str], None] | None = None) -> Report:
     """`grader grade`: grade a project folder, or an archive of one (unpacked into a temporary
     folder with a submission's limits; the report is named after the archive). The grading
     child is started first: it imports pytest and Django while this process copies the
@@ -156,7 +158,8 @@ def _project_root(folder: Path) -> Path:
         return folder
 
 
-def _grade_started(path: Path, assignment, sandbox: str, name: str | None, notify) -> Report:
+def _grade_started(path: Path, assignment: str | rubric.Assignment, sandbox: str, name: str | None,
+                   notify: Callable[[str], None] | None) -> Report:
     if not isinstance(assignment, rubric.Assignment):
         assignment = rubric.find(assignment)
     if notify and not runtime.installed(assignment.runtime):
@@ -175,7 +178,7 @@ def grader_fault_report(assignment: rubric.Assignment, submission: str, what: st
     return report
 
 
-def redactor(assignment: rubric.Assignment, *run_folders) -> redact.Redactor:
+def redactor(assignment: rubric.Assignment, *run_folders: Path | None) -> redact.Redactor:
     """What must not reach a student: the hidden files' lines, the grader's own folders."""
     return redact.Redactor(redact.fragments(assignment.tests_dir),
                            redact.grader_paths(assignment.root, runtime.cache_root(), *run_folders))

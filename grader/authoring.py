@@ -141,14 +141,20 @@ def _expectation(path: Path, assignment: rubric.Assignment) -> Case:
     return case
 
 
-def cases(assignment: rubric.Assignment) -> list[Case]:
-    """The solution, the starter and every variant of `assignment`, with what each must give."""
+def folders(assignment: rubric.Assignment) -> tuple[Path, Path]:
+    """(the starter, the solution) of `assignment`: what every case is built from."""
     if assignment.solution_dir is None:
         raise AuthoringError(f"{assignment.root}: no solution/ folder (the reference solution, an "
                              "overlay on the starter)")
     if assignment.starter_dir is None:
         raise AuthoringError(f"{assignment.root}: no starter (a Django project with manage.py, in "
                              "starter/ or where [authoring] starter says)")
+    return assignment.starter_dir, assignment.solution_dir
+
+
+def cases(assignment: rubric.Assignment) -> list[Case]:
+    """The solution, the starter and every variant of `assignment`, with what each must give."""
+    folders(assignment)
     full = {c.id: {"status": "passed"} for c in assignment.checks}
     found = [Case("solution", "the reference solution: full marks", "solution",
                   score=assignment.max_score, checks=full)]
@@ -167,9 +173,10 @@ def cases(assignment: rubric.Assignment) -> list[Case]:
 def build(assignment: rubric.Assignment, case: Case, dest: Path) -> Path:
     """The submission of a case: the starter, the solution over it (base solution), the
     variant's files over that, its deletions."""
-    shutil.copytree(assignment.starter_dir, dest, ignore=COPY_IGNORE)
+    starter, solution = folders(assignment)
+    shutil.copytree(starter, dest, ignore=COPY_IGNORE)
     if case.base == "solution":
-        shutil.copytree(assignment.solution_dir, dest, dirs_exist_ok=True, ignore=COPY_IGNORE)
+        shutil.copytree(solution, dest, dirs_exist_ok=True, ignore=COPY_IGNORE)
     if case.files is not None:
         shutil.copytree(case.files, dest, dirs_exist_ok=True, ignore=COPY_IGNORE)
     for rel in case.delete:
@@ -221,13 +228,14 @@ def mutant_cases(assignment: rubric.Assignment) -> tuple[list[Case], dict[str, s
     """A case per mutant of the solution (grader.mutants), and mutants.toml's equivalents."""
     from grader import mutants
 
+    starter, solution = folders(assignment)
     files: dict[str, str] = {}
-    for base in (assignment.starter_dir, assignment.solution_dir):
+    for base in (starter, solution):
         for p in sorted(base.rglob("*.py")):
             if "__pycache__" not in p.parts:
                 files[p.relative_to(base).as_posix()] = p.read_text(encoding="utf-8")
-    mutable = sorted(p.relative_to(assignment.solution_dir).as_posix()
-                     for p in assignment.solution_dir.rglob("*.py") if "__pycache__" not in p.parts)
+    mutable = sorted(p.relative_to(solution).as_posix()
+                     for p in solution.rglob("*.py") if "__pycache__" not in p.parts)
     try:
         made = mutants.make(files, mutable)
         equivalent = mutants.equivalents(assignment.root)
@@ -260,7 +268,7 @@ def _judge_mutant(assignment: rubric.Assignment, case: Case, report: dict[str, A
 
 
 def check_assignment(path: Path | str, *, jobs: int | None = None, mode: str = "auto",
-                     display=None, mutants: bool = False, variants: bool = True) -> Checked:
+                     display: Any = None, mutants: bool = False, variants: bool = True) -> Checked:
     """Grade every case of the assignment at `path` (a folder, or a name) and compare; with
     `mutants`, grade every mutant of its solution too (`variants=False`: only those)."""
     from grader import batch, fstree, sandbox
@@ -279,9 +287,9 @@ def check_assignment(path: Path | str, *, jobs: int | None = None, mode: str = "
             subs.append(batch.Submission(case.name, project, scratch / "reports" / f"{i:03d}.json"))
         (scratch / "reports").mkdir()
         display = display or batch.PlainDisplay()
-        reports: dict[str, dict | None] = {}
+        reports: dict[str, dict[str, Any] | None] = {}
 
-        def on_finish(sub, exitcode) -> None:
+        def on_finish(sub: batch.Submission, exitcode: int | None) -> None:
             try:
                 reports[sub.student] = json.loads(sub.report.read_text(encoding="utf-8"))
             except (OSError, ValueError):

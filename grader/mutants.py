@@ -19,9 +19,10 @@ out); grading them is the authoring loop's (``grader.authoring``).
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 try:
     import libcst as cst
@@ -99,9 +100,9 @@ class _Source:
     rel: str
     text: str
     wrapper: metadata.MetadataWrapper
-    positions: dict
-    parents: dict
-    contexts: dict
+    positions: Mapping[Any, Any]
+    parents: Mapping[Any, Any]
+    contexts: Mapping[Any, Any]
 
     @property
     def module(self) -> cst.Module:
@@ -122,24 +123,24 @@ def _parse(rel: str, text: str) -> _Source:
 class _Replace(cst.CSTTransformer):
     """Replace one node (by identity) with what `make` returns for its updated self."""
 
-    def __init__(self, target: cst.CSTNode, make: Callable) -> None:
+    def __init__(self, target: cst.CSTNode, make: Callable[[Any], Any]) -> None:
         self.target, self.make = target, make
 
-    def on_leave(self, original_node, updated_node):
+    def on_leave(self, original_node: Any, updated_node: Any) -> Any:
         if original_node is self.target:
             return self.make(updated_node)
         return updated_node
 
 
-def _apply(src: _Source, target: cst.CSTNode, make: Callable) -> str:
+def _apply(src: _Source, target: cst.CSTNode, make: Callable[..., Any]) -> str:
     return src.module.visit(_Replace(target, make)).code
 
 
-def _nodes(src: _Source, kind: type) -> Iterator:
-    found: list = []
+def _nodes(src: _Source, kind: type) -> Iterator[Any]:
+    found: list[Any] = []
 
     class _Collect(cst.CSTVisitor):
-        def on_visit(self, node) -> bool:
+        def on_visit(self, node: cst.CSTNode) -> bool:
             if isinstance(node, kind):
                 found.append(node)
             return True
@@ -149,7 +150,7 @@ def _nodes(src: _Source, kind: type) -> Iterator:
 
 
 def _line(src: _Source, node: cst.CSTNode) -> int:
-    return src.positions[node].start.line
+    return int(src.positions[node].start.line)
 
 
 def _expr(code: str) -> cst.BaseExpression:
@@ -406,7 +407,7 @@ def _ready_bodies(src: _Source) -> Iterator[cst.FunctionDef]:
             yield fn
 
 
-def _movable(fn: cst.FunctionDef) -> list[cst.BaseStatement]:
+def _movable(fn: cst.FunctionDef) -> list[Any]:
     """ready()'s statements that connect, when none needs `self` or super()."""
     body = [s for s in fn.body.body if not (isinstance(s, cst.SimpleStatementLine) and all(
         isinstance(x, cst.Expr) and isinstance(x.value, (cst.SimpleString, cst.ConcatenatedString))
@@ -530,7 +531,7 @@ def op_closure_receiver(src: _Source, project: dict[str, _Source]) -> Found:
         if not isinstance(fn, cst.FunctionDef):
             continue
         decos = [d for d in fn.decorators if isinstance(d.decorator, cst.Call) and _call_name(d.decorator) == "receiver"]
-        if not decos or any(_weak_false(d.decorator) for d in decos):
+        if not decos or any(isinstance(d.decorator, cst.Call) and _weak_false(d.decorator) for d in decos):
             continue
         factory = f"_make_{fn.name.value}"
         inner = cst.Module(body=[fn]).code
@@ -605,8 +606,9 @@ def op_delete_statement(src: _Source, project: dict[str, _Source]) -> Found:
 
 
 def _op(name: str) -> Callable[[_Source, dict[str, _Source]], Found]:
-    function = "op_" + name.replace("-", "_").removesuffix("_to_create")
-    return globals()[function]
+    function: Callable[[_Source, dict[str, _Source]], Found] = globals()[
+        "op_" + name.replace("-", "_").removesuffix("_to_create")]
+    return function
 
 
 # --------------------------------------------------------------------------- making them
@@ -620,7 +622,7 @@ def make(files: dict[str, str], mutable: list[str]) -> list[Mutant]:
                            "(or: pip install libcst)")
     project = {rel: _parse(rel, text) for rel, text in files.items() if rel.endswith(".py")}
     found: list[Mutant] = []
-    seen: set[tuple] = set()
+    seen: set[tuple[tuple[str, str], ...]] = set()
     per_line: dict[str, int] = {}
     for operator in OPERATORS:
         for rel in sorted(mutable):

@@ -361,9 +361,9 @@ def load(root: Path) -> Assignment:
         if defined is None:
             raise RubricError(f"{path}: [evidence] names verify functions, but {root / 'verify.py'} "
                               "is missing or not valid Python")
-        unknown = [name for name in verifiers if name not in defined]
-        if unknown:
-            raise RubricError(f"{path}: verify.py defines no function {', '.join(unknown)}")
+        undefined = [name for name in verifiers if name not in defined]
+        if undefined:
+            raise RubricError(f"{path}: verify.py defines no function {', '.join(undefined)}")
     teaches = data.get("teaches", "")
     if not isinstance(teaches, str):
         raise RubricError(f"{path}: teaches is a line of text")

@@ -184,7 +184,7 @@ class _DiskWatch:
 
     def _mounted(self) -> tuple[int, int]:
         used = entries = 0
-        for mount in self.mounts():
+        for mount in self.mounts() if self.mounts is not None else []:
             try:
                 st = os.statvfs(mount)
             except OSError:
@@ -368,7 +368,7 @@ class Child:
         self.work = Path(tempfile.mkdtemp(prefix="grader-work-"))
         self.private = Path(tempfile.mkdtemp(prefix="grader-private-"))
         self.cgroup: sandbox.ChildCgroups | None = None
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
         self.report_path = self.private / f"{secrets.token_hex(8)}.json"
         self.stack_path = self.private / f"{secrets.token_hex(8)}.stack"
         self.channel_path = self.private / f"{secrets.token_hex(8)}.channel"
@@ -432,13 +432,23 @@ class Child:
         finally:
             for fd in (self.report_fd, self.stack_fd, self.channel_fd):
                 os.close(fd)
+        assert self.proc.stdout is not None   # started with stdout=PIPE
         self.drain = _Drain(self.proc.stdout, limits.max_output_kb * 1024)
         self.drain.start()
 
+    @property
+    def started(self) -> subprocess.Popen[bytes]:
+        """The child's process (once start() ran; before, a bug of the grader's)."""
+        if self.proc is None:
+            raise RuntimeError("the grading child was not started")
+        return self.proc
+
     def send(self, settings: RunSettings) -> None:
+        stdin = self.started.stdin
+        assert stdin is not None   # started with stdin=PIPE
         try:
-            self.proc.stdin.write(settings.to_line())
-            self.proc.stdin.close()
+            stdin.write(settings.to_line())
+            stdin.close()
         except BrokenPipeError:
             pass
 
@@ -459,7 +469,8 @@ class Child:
         if self.proc is not None:
             for stream in (self.proc.stdin, self.proc.stdout):
                 try:
-                    stream.close()
+                    if stream is not None:
+                        stream.close()
                 except (OSError, ValueError):
                     pass
         fstree.remove(self.work)
@@ -484,7 +495,7 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
         result.warnings += _fill(project, assignment, work, controls, deadline)
         own = [work / name for name in assignment.folders]   # on the grader's disk under bwrap too
         watch = _DiskWatch([work / "submission", work / "db", work / "tmp", *own], disk_cap(assignment),
-                           mounts=_sandbox_mounts(child.proc.pid, ["/tmp", child.submission_inside])
+                           mounts=_sandbox_mounts(child.started.pid, ["/tmp", child.submission_inside])
                            if child.mode == "bwrap" else None)
         result.warnings += runtime.requirement_warnings(project.root, assignment.runtime, child.runtime)
         # The hidden files run in the rubric's order: the cheap checks first, so that a
@@ -504,7 +515,7 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
             rlimits=sandbox.rlimits(limits, child.mode),
             folders={name: child.inside(work / name) for name in assignment.folders},
         ))
-        proc = child.proc
+        proc = child.started
         # Popen.wait(timeout) polls with sleeps of up to 50 ms; a thread blocked in
         # wait() ends the moment the child does, and join() wakes right then.
         waiter = threading.Thread(target=proc.wait, daemon=True)

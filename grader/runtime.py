@@ -52,7 +52,7 @@ class Runtime:
 
     @property
     def names(self) -> frozenset[str]:
-        return frozenset(canonical(_REQUIREMENT.match(p).group(1)) for p in self.packages)
+        return frozenset(canonical(m.group(1)) for p in self.packages if (m := _REQUIREMENT.match(p)))
 
 
 @dataclass
@@ -101,7 +101,7 @@ def _own_distributions() -> tuple[tuple[str, str], ...]:
     """(canonical name, version) of every distribution the grader itself runs with."""
     from importlib import metadata
 
-    found = {}
+    found: dict[str, str] = {}
     for dist in metadata.distributions():
         name = dist.metadata["Name"] if dist.metadata else None
         if name:
@@ -266,10 +266,10 @@ def declared(root: Path) -> dict[str, tuple[str, str]]:
                 found.setdefault(canonical(match.group(1)), (line, path.name))
                 continue
             found.setdefault(canonical(req.name), (line, path.name))
-    text = _read_text(root / "pyproject.toml")
-    if text:
+    pyproject = _read_text(root / "pyproject.toml")
+    if pyproject:
         try:
-            deps = tomllib.loads(text).get("project", {}).get("dependencies", [])
+            deps = tomllib.loads(pyproject).get("project", {}).get("dependencies", [])
         except tomllib.TOMLDecodeError:
             deps = []
         for dep in deps if isinstance(deps, list) else []:

@@ -21,6 +21,7 @@ Rules, in order:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from grader.evidence import VERIFY_PREFIX, Evidence
 from grader.model import (ENVIRONMENT_DIAGNOSES, CheckResult, CheckStatus, RunStatus, TestOutcome,
@@ -70,7 +71,7 @@ def parse_outcomes(report: dict) -> tuple[dict[str, TestOutcome] | None, str]:
         nodeid = entry["nodeid"]
         if nodeid in outcomes:
             return None, f"the report lists {nodeid} twice"
-        fb = feedback.get(nodeid) if isinstance(feedback.get(nodeid), dict) else {}
+        fb: dict[str, Any] = feedback[nodeid] if isinstance(feedback.get(nodeid), dict) else {}
         message = _text(fb.get("message"))
         if not message and entry["outcome"] != "passed":
             message = _fallback_message(entry)
@@ -86,15 +87,15 @@ def _fallback_message(entry: dict) -> str:
     for stage in ("setup", "call", "teardown"):
         part = entry.get(stage)
         if isinstance(part, dict) and part.get("outcome") in ("failed", "error"):
-            crash = part.get("crash") if isinstance(part.get("crash"), dict) else {}
+            crash: dict[str, Any] = part["crash"] if isinstance(part.get("crash"), dict) else {}
             detail = _text(crash.get("message"), 300).splitlines()[0:1]
             if detail:
                 return f"an unexpected error stopped this check: {detail[0]}"
             return "an unexpected error stopped this check"
         if isinstance(part, dict) and part.get("outcome") == "skipped":
-            crash = part.get("longrepr")
-            if isinstance(crash, str) and "Skipped: " in crash:
-                return "skipped: " + _text(crash.split("Skipped: ", 1)[1].rstrip("')\" \n"), 200)
+            longrepr = part.get("longrepr")
+            if isinstance(longrepr, str) and "Skipped: " in longrepr:
+                return "skipped: " + _text(longrepr.split("Skipped: ", 1)[1].rstrip("')\" \n"), 200)
     return ""
 
 
@@ -288,11 +289,13 @@ def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
                    "code in your project that runs when it is imported and interferes with the "
                    "test tools (for example patching pytest or Django's test client).")
         return _unscored(assignment, RunStatus.ERROR, message, warnings)
-    outcomes, problem = parse_outcomes(report)
-    if outcomes is None:
+    parsed, problem = parse_outcomes(report)
+    if parsed is None:
         return _unscored(assignment, RunStatus.TAMPERED, f"the test report is not trustworthy: {problem}",
                          warnings, "not scored: " + problem)
 
+    outcomes = parsed
+    assert run.controls is not None   # a run that reached the tests has its controls
     expected = set(assignment.test_ids) | set(run.controls.expected())
     extra = sorted(set(outcomes) - expected)
     if extra:
@@ -317,9 +320,9 @@ def score(assignment: Assignment, run: RunResult, ev: Evidence) -> Scored:
                    f"{recorded['outcome']}: the test results were changed (instructor: inspect this submission)")
             return _unscored(assignment, RunStatus.TAMPERED, why, warnings, "not scored: the test results were changed")
         if nodeid in assignment.evidence:
-            missing = ev.missing_notes(nodeid, assignment.evidence[nodeid])
-            if missing:
-                outcomes[nodeid] = _unbacked(outcome, missing)
+            notes_missing = ev.missing_notes(nodeid, assignment.evidence[nodeid])
+            if notes_missing:
+                outcomes[nodeid] = _unbacked(outcome, notes_missing)
                 continue
             if ev.available and nodeid not in ev.done:
                 outcomes[nodeid] = _unbacked(outcome, "the grader's record of the run does not show this "

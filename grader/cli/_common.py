@@ -4,8 +4,11 @@ from __future__ import annotations
 import argparse
 import enum
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
+from grader.model import Report
 from grader.renderers import EXTENSIONS, RENDERERS, json_report, render, safe, write_atomic
 
 
@@ -52,10 +55,10 @@ def format_path(json_output: Path, name: str) -> Path:
     return json_output.with_name(stem + EXTENSIONS[name])
 
 
-def write_outputs(report, output: Path, formats) -> tuple[list[Path], list[str]]:
+def write_outputs(report: Report, output: Path, formats: Iterable[tuple[str, str | None]]) -> tuple[list[Path], list[str]]:
     """Write the JSON and every --format with a file; (files written, formats to print)."""
     write_atomic(output, json_report.render(report))
-    written, to_stdout = [output], []
+    written, to_stdout = [output], list[str]()
     for name, path in formats:
         if path == "-":
             to_stdout.append(name)
@@ -66,7 +69,7 @@ def write_outputs(report, output: Path, formats) -> tuple[list[Path], list[str]]
     return written, to_stdout
 
 
-def print_gradebook(written) -> None:
+def print_gradebook(written: Any) -> None:
     from grader import gradebook
 
     s = written.data
@@ -86,7 +89,7 @@ def print_gradebook(written) -> None:
         print(f"grader: left out {safe.terminal(problem, keep_newlines=False)}", file=sys.stderr)
 
 
-def print_feedback(written) -> None:
+def print_feedback(written: Any) -> None:
     where = written.moodle_zip or written.folder
     print(f"feedback: {written.students} student(s) in {where}"
           + (" (Moodle: Upload multiple feedback files in a zip)" if written.moodle_zip else ""))

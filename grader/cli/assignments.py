@@ -7,7 +7,7 @@ from grader import rubric
 from grader.cli._common import ExitCode
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser("assignments", help="list the assignments the grader knows, with what each teaches",
                    description="List every assignment the grader finds ($GRADER_ASSIGNMENTS, the installed "
                                "package, the source checkout): name, points, title and what it teaches.")

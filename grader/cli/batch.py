@@ -9,7 +9,7 @@ from grader import rubric, sandbox
 from grader.cli._common import ExitCode, print_feedback, print_gradebook, usage_error
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     b = sub.add_parser("batch", help="grade every submission of a class and write the gradebook",
                        description="Grade every sub-folder of SOURCE (a folder, or a .zip of folders; the "
                                    "folder name is the student id) in parallel, write DIR/<student>.json as "

@@ -10,7 +10,7 @@ from grader import sandbox
 from grader.cli._common import ExitCode, usage_error
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     c = sub.add_parser("check-assignment", help="prove an assignment's hidden suite right with its known submissions",
                        description="Grade the assignment's reference solution (full marks), its starter (its "
                                    "[authoring] starter_score) and every variants/<case>/ (what its expect.toml "

@@ -10,7 +10,7 @@ from grader.cli._common import ExitCode, default_output, parse_format, usage_err
 from grader.renderers import RENDERERS, render
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     g = sub.add_parser("grade", help="grade one submission and write its JSON score",
                        description="Run the hidden suite against a Django project and write a JSON score. "
                                    "Exit status: 0 when a report was written (whatever the score; "

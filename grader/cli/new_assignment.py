@@ -7,7 +7,7 @@ from pathlib import Path
 from grader.cli._common import ExitCode, usage_error
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     n = sub.add_parser("new-assignment", help="start a new assignment from a working example",
                        description="Make DIR/NAME (default DIR: ./assignments): a working assignment (an "
                                    "m2m_changed exercise with its rubric, starter, solution, hidden tests and "

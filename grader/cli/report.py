@@ -7,7 +7,7 @@ from pathlib import Path
 from grader.cli._common import ExitCode, print_feedback, print_gradebook, usage_error
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     r = sub.add_parser("report", help="rewrite the gradebook from the JSON reports in a folder, or a "
                                       "lesson's from a folder per assignment",
                        description="Read DIR/*.json (per-student reports) and write DIR/grades.csv, "

@@ -7,7 +7,7 @@ from grader import sandbox
 from grader.cli._common import ExitCode, usage_error
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     w = sub.add_parser("worker", help="grade jobs from a Redis queue (for grader batch --queue)",
                        description="Grade the submissions `grader batch --queue REDIS_URL` enqueues, each in "
                                    "its own sandbox with the assignment's limits, as a local batch does. Run "
