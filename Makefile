@@ -2,12 +2,14 @@
 # clone with Python 3.11+: they create .venv, install the grader and, where the
 # machine lacks it and we are allowed to, Debian's bubblewrap.
 
+export NO_MKDOCS_2_WARNING = 1
+
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: setup system-tools test-tools examples test test-fast compat clean
+.PHONY: setup system-tools test-tools examples test test-fast gates docs compat clean
 
 setup: $(STAMP) system-tools
 
@@ -62,11 +64,22 @@ examples: setup
 	  done; \
 	done
 
-test: setup test-tools
+test: setup test-tools gates
 	$(BIN)/python -m pytest
 	@$(MAKE) --no-print-directory compat
 
 # The fast part of the suite: tests/unit and tests/harness (no sandboxed subprocess).
+# The gates: lint, format, types and the documentation site, each must be clean.
+gates: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/mkdocs build --strict --quiet
+
+docs: setup
+	$(BIN)/mkdocs build --strict
+	@echo "the site is in build/site/ (index.html)"
+
 test-fast: setup
 	$(BIN)/python -m pytest -m "not e2e"
 
