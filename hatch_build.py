@@ -7,6 +7,7 @@ force-include takes whole folders and ignores exclude patterns, so the files are
 """
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
@@ -24,3 +25,19 @@ class CustomBuildHook(BuildHookInterface):
             if path.is_file() and not PRIVATE & set(rel.parts) and path.suffix != ".pyc" \
                     and path.name != "mutants.toml":
                 build_data["force_include"][str(path)] = f"grader/assignments/{rel.as_posix()}"
+        # A starter kept outside its assignment folder ([authoring] starter, e.g. signals-profile's
+        # student_template/) ships as that assignment's starter/, so `grader starter` works from
+        # an installed grader too.
+        for rubric in sorted(root.glob("*/rubric.toml")):
+            folder = rubric.parent
+            starter = tomllib.loads(rubric.read_text(encoding="utf-8")).get("authoring", {}).get("starter")
+            if not starter:
+                continue
+            source = (folder / starter).resolve()
+            if source.is_relative_to(folder.resolve()) or not (source / "manage.py").is_file():
+                continue
+            for path in sorted(source.rglob("*")):
+                rel = path.relative_to(source)
+                if path.is_file() and not {"__pycache__"} & set(rel.parts) and path.suffix != ".pyc" \
+                        and path.name != "db.sqlite3":
+                    build_data["force_include"][str(path)] = f"grader/assignments/{folder.name}/starter/{rel.as_posix()}"

@@ -414,6 +414,26 @@ def matrix(checked: Checked) -> str:
     return "\n".join(lines) + "\n"
 
 
+# --------------------------------------------------------------------------- starter
+
+def write_starter(assignment: rubric.Assignment, dest: Path) -> Path:
+    """`grader starter`: the project students receive, at `dest` (missing or empty), with the
+    marker naming the assignment; nothing of the solution, the variants or the suite."""
+    if assignment.starter_dir is None:
+        raise AuthoringError(f"{assignment.name} has no starter project (a folder with manage.py in "
+                             "starter/ or where its [authoring] starter says)")
+    dest = Path(dest)
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise AuthoringError(f"{dest} exists and is not an empty folder: choose a new one")
+    if dest.exists():
+        dest.rmdir()
+    shutil.copytree(assignment.starter_dir, dest, ignore=COPY_IGNORE)
+    marker = dest / rubric.MARKER
+    if not marker.is_file():
+        marker.write_text(assignment.name + "\n", encoding="utf-8")
+    return dest
+
+
 # --------------------------------------------------------------------------- new-assignment
 
 SKELETON = Path(__file__).parent / "skeleton"

@@ -346,6 +346,8 @@ def load(root: Path) -> Assignment:
     if not isinstance(authoring, dict) or set(authoring) - {"starter", "starter_score"}:
         raise RubricError(f"{path}: [authoring] takes starter = \"<folder>\" and starter_score = <points>")
     starter = (root / authoring.get("starter", "starter")).resolve()
+    if not (starter / "manage.py").is_file() and (root / "starter" / "manage.py").is_file():
+        starter = root / "starter"   # an installed wheel ships a starter from elsewhere as starter/
     starter_score = authoring.get("starter_score")
     if starter_score is not None and (isinstance(starter_score, bool)
                                       or not isinstance(starter_score, (int, float))):

@@ -182,3 +182,20 @@ def test_a_variant_cannot_take_the_name_of_the_solution_or_the_starter(tmp_path)
     folder = _small_copy(tmp_path, {"starter": (WRONG_EXPECTATION, {})})
     with pytest.raises(authoring.AuthoringError, match="variants/starter: that name is the starter's own case"):
         authoring.cases(rubric.load(folder))
+
+
+@pytest.mark.e2e
+def test_grader_starter_writes_what_students_receive(tmp_path):
+    dest = tmp_path / "my-project"
+    proc = run_cli("starter", "signals-m2m", str(dest))
+    assert proc.returncode == 0, proc.stderr
+    assert "next: cd" in proc.stdout and (dest / "manage.py").is_file()
+    assert (dest / ".grader-assignment").read_text().strip() == "signals-m2m"
+    graded = run_cli("grade", str(dest), "--output", str(tmp_path / "r.json"), "--quiet")   # the marker picks it
+    assert graded.returncode == 0, graded.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["assignment"] == "signals-m2m" and report["score"] == rubric.find("signals-m2m").starter_score
+    again = run_cli("starter", "signals-m2m", str(dest))
+    assert again.returncode == 2 and "is not an empty folder" in again.stderr
+    unknown = run_cli("starter", "no-such-assignment", str(tmp_path / "x"))
+    assert unknown.returncode == 2 and "unknown assignment" in unknown.stderr

@@ -215,3 +215,19 @@ def test_the_installed_package_holds_the_hidden_suite_but_no_reference_solution(
     assert not (shipped / "variants").exists()                 # known wrong submissions and their results
     assert not [p for p in (site / "grader" / "assignments").rglob("*")
                 if {"solution", "variants"} & set(p.relative_to(site).parts)]
+
+
+@pytest.mark.e2e
+def test_an_installed_grader_writes_every_starter_and_ships_no_mutants(fresh_grader, tmp_path):
+    """`grader starter` from the wheel, for every assignment (signals-profile's starter lives
+    outside its folder in the checkout and ships as its starter/); mutants.toml names lines of
+    the solution and stays out."""
+    site = next(fresh_grader.glob("lib/python3.*/site-packages"))
+    assert not list((site / "grader" / "assignments").rglob("mutants.toml"))
+    for name in ("signals-profile", "signals-m2m", "signals-files", "signals-requests", "signals-orders"):
+        dest = tmp_path / name
+        done = subprocess.run([fresh_grader / "bin" / "grader", "starter", name, str(dest)],
+                              env={**os.environ, "HOME": str(tmp_path)}, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert (dest / "manage.py").is_file() and (dest / ".grader-assignment").read_text().strip() == name
+        assert not list(dest.rglob("solution")) and not list(dest.rglob("test_*.py"))
