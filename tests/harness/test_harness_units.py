@@ -38,7 +38,7 @@ def test_dotenv_lines_are_read_as_python_dotenv_reads_them(tmp_path, monkeypatch
 
 
 def test_the_form_reader_posts_what_a_browser_posts():
-    from _grader_harness.support import browser_form
+    from _grader_harness.api import browser_form
 
     page = """
     <form id="other"><input name="q" value="no"></form>

@@ -14,8 +14,8 @@ from conftest import ROOT
 SCRIPT = r'''
 import asyncio, json, os, sys
 sys.path[:0] = [sys.argv[1], sys.argv[2]]
-from _grader_harness import config, probe
-config.SUBMISSION = sys.argv[2]
+from _grader_harness import probe, state
+run = state.start(submission=sys.argv[2])
 import django
 from django.conf import settings
 settings.configure(INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "shop"],
@@ -27,13 +27,13 @@ from shop import events
 events.run()
 asyncio.run(events.arun())
 out = {
-    "created": [[c.name, c.call_site] for c in probe.CREATED],
+    "created": [[c.name, c.call_site] for c in run.created],
     "connects": [[probe.signal_name(c.signal), c.receiver_name, str(c.dispatch_uid), c.weak, c.phase]
-                 for c in probe.CONNECTS if c.student],
+                 for c in run.connects if c.student],
     "disconnects": [[probe.signal_name(d.signal), d.receiver_name, str(d.dispatch_uid), d.call_site, d.removed]
-                    for d in probe.DISCONNECTS],
+                    for d in run.disconnects],
     "sends": [[probe.signal_name(s.signal), s.method, getattr(s.sender, "__name__", str(s.sender)),
-               list(s.keywords), s.atomic_depth, s.call_site] for s in probe.SENDS if s.call_site],
+               list(s.keywords), s.atomic_depth, s.call_site] for s in run.sends if s.call_site],
 }
 print(json.dumps(out))
 '''

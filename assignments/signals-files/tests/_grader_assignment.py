@@ -1,7 +1,7 @@
 """signals-files' own helpers for its hidden tests: documents with stored files, deletions and
 saves that run the student's receivers, and what to tell the student when a file or an archive
 row is not what it should be. Imported by the hidden tests as ``_grader_assignment`` (the core's
-helpers are ``_grader_harness.support``).
+helpers are ``_grader_harness.api``).
 
 Fixtures are written with ``bulk_create`` (the FileField still stores the file, but no
 pre_save/post_save is sent), and read back from the database before a test uses them: a check
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from _grader_harness import config, diagnose, probe, support
-from _grader_harness.support import fail
+from _grader_harness import api
+from _grader_harness.api import fail
 
 DELETE_SIGNALS = ("pre_delete", "post_delete")
 SAVE_SIGNALS = ("pre_save", "post_save")
@@ -33,14 +33,10 @@ FIELDS = {"document": ("owner", "title", "file"), "archive": ("document_id", "ti
 def model(role: str):
     """The model of a role of the rubric's [models] ("document", "archive"), with the fields
     of the contract."""
-    from django.apps import apps
     from django.core.exceptions import FieldDoesNotExist
 
-    try:
-        found = apps.get_model(config.MODELS[role])
-    except (KeyError, LookupError, ValueError):
-        fail(f"there is no model {config.MODELS.get(role)}: keep the models of the starter in "
-             "documents/models.py and 'documents' in INSTALLED_APPS.", diagnosis="models-changed")
+    found = api.role_model(role, missing="keep the models of the starter in documents/models.py and "
+                           "'documents' in INSTALLED_APPS.", diagnosis="models-changed")
     missing = []
     for name in FIELDS.get(role, ()):
         try:
@@ -89,10 +85,10 @@ class Doc:
 
 def owner(tag: str):
     """A new user (of whatever user model the project has) to own documents."""
-    User = support.user_model()
-    fields = support.fields_for(tag)
-    with support.student_code("creating a user to own documents"):
-        return User._default_manager.create_user(password=support.PASSWORD, **fields)
+    User = api.user_model()
+    fields = api.fields_for(tag)
+    with api.student_code("creating a user to own documents"):
+        return User._default_manager.create_user(password=api.PASSWORD, **fields)
 
 
 def document(owner, tag: str, with_file: bool = True) -> Doc:
@@ -103,7 +99,7 @@ def document(owner, tag: str, with_file: bool = True) -> Doc:
     title = f"Report {tag}"
     doc = Document(owner=owner, title=title,
                    file=ContentFile(f"the file of {tag}\n".encode(), name=f"{tag}.txt") if with_file else "")
-    with support.student_code("storing a document's file"):
+    with api.student_code("storing a document's file"):
         Document._default_manager.bulk_create([doc])
     pk = doc.pk if doc.pk is not None else Document._default_manager.filter(title=title).values_list(
         "pk", flat=True).get()
@@ -126,7 +122,7 @@ def new_file(tag: str):
 def _student_defined(func) -> str:
     """file:line where the student's code defines `func`, or ""."""
     code = getattr(getattr(func, "__func__", func), "__code__", None)
-    rel = code and probe.relpath(code.co_filename)
+    rel = code and api.relpath(code.co_filename)
     return f"{rel}:{code.co_firstlineno}" if rel else ""
 
 
@@ -139,7 +135,7 @@ def overridden(method: str) -> str:
 def connections(names) -> list:
     """The student's connections to the signals `names`, for any sender."""
     wanted = [signal(n) for n in names]
-    return [c for c in probe.CONNECTS if c.student and any(c.signal is s for s in wanted)]
+    return [c for c in api.run_state().connects if c.student and any(c.signal is s for s in wanted)]
 
 
 def relevant(names) -> list:
@@ -155,14 +151,12 @@ def relevant(names) -> list:
 
 def live(names) -> list:
     """The student's receivers of the signals `names` that Django calls for Document."""
-    from django.dispatch.dispatcher import _make_id
-
     Document = model("document")
     found = []
     for name in names:
         sig = signal(name)
-        keys = {_make_id(r) for r in probe.live_receivers(sig, Document)}
-        found += [c for c in probe.CONNECTS if c.student and c.signal is sig and c.receiver_key in keys
+        keys = api.live_receiver_keys(sig, Document)
+        found += [c for c in api.run_state().connects if c.student and c.signal is sig and c.receiver_key in keys
                   and (c.sender is None or c.sender is Document)]
     return found
 
@@ -190,7 +184,7 @@ def explain_nothing(names, what: str, diagnosis: str, advice: str, bulk: str = "
              diagnosis="delete-overridden", location=where)
     if not live(names):
         used = [n for n in names if relevant([n])] or ["post_delete" if names == DELETE_SIGNALS else "pre_save"]
-        problem = diagnose.registration_problem(
+        problem = api.registration_problem(
             spec={"signal": used[0], "sender": "document", "ready": "document"},
             advice=REGISTRATION_ADVICE)
         if problem:
@@ -227,7 +221,7 @@ def watching_storage():
 
     def delete(name, *args, **kwargs):
         try:
-            seen.append(Removal(str(name), probe._student_line(sys._getframe(1))))
+            seen.append(Removal(str(name), api.student_line(sys._getframe(1))))
         except Exception:
             pass
         return original(name, *args, **kwargs)
@@ -248,7 +242,7 @@ def _resaved(mark: int, docs, how: str, raised: bool) -> None:
     """The deletion sent pre_save/post_save for Document, and a document is back (or the
     deletion failed): the student's code saved the deleted document again."""
     Document = model("document")
-    saves = [s for s in probe.SENDS[mark:] if s.sender is Document
+    saves = [s for s in api.run_state().sends[mark:] if s.sender is Document
              and any(s.signal is signal(n) for n in SAVE_SIGNALS)]
     back = [d for d in docs if d.exists()]
     if not saves or not (back or raised):
@@ -278,7 +272,7 @@ def creating_works(docs) -> None:
     if owner_id is None:
         return
     with transaction.atomic():
-        with support.student_code("creating a document first (Document.objects.create(owner=..., "
+        with api.student_code("creating a document first (Document.objects.create(owner=..., "
                                   "title=...): documents are created before they are deleted)",
                                   when="new-first"):
             Document._default_manager.create(owner_id=owner_id, title="a document created first")
@@ -290,10 +284,10 @@ def delete(how: str, action, docs, when: str = "delete") -> list[Removal]:
     gone afterwards (a document is created first: creating_works). Returns what the storage was
     asked to delete."""
     creating_works(docs)
-    mark = len(probe.SENDS)
+    mark = len(api.run_state().sends)
     with watching_storage() as seen:
         try:
-            with support.student_code(how, when=when):
+            with api.student_code(how, when=when):
                 action()
         except pytest.fail.Exception:
             _resaved(mark, docs, how, raised=True)
@@ -304,7 +298,7 @@ def delete(how: str, action, docs, when: str = "delete") -> list[Removal]:
         fail(f"after {how}, document {back[0].pk} is still in the database: your code must not stop "
              "or undo a deletion.", diagnosis="document-not-deleted", location=where_receivers(DELETE_SIGNALS))
     for d in docs:
-        support.note("deleted", d.pk)
+        api.note("deleted", d.pk)
     return seen
 
 
@@ -317,7 +311,7 @@ def rolled_back(how: str, action) -> list[Removal]:
     from django.db import transaction
 
     with watching_storage() as seen:
-        with support.student_code(how, when="rollback"):
+        with api.student_code(how, when="rollback"):
             try:
                 with transaction.atomic():
                     action()
@@ -330,7 +324,7 @@ def rolled_back(how: str, action) -> list[Removal]:
 def save(how: str, action, when: str = "save") -> list[Removal]:
     """Run a save through the student's receivers; return what the storage was asked to delete."""
     with watching_storage() as seen:
-        with support.student_code(how, when=when):
+        with api.student_code(how, when=when):
             action()
     return seen
 
@@ -366,8 +360,8 @@ def expect_archived(docs, how: str, bulk: str = "") -> None:
             fail(f"after {how}, the DeletedDocument of document {d.pk} has the title {rows[0].title!r}, "
                  f"not the document's title {d.title!r}.", diagnosis="no-archive",
                  location=where_receivers(DELETE_SIGNALS))
-        support.track(rows[0], "archive")
-        support.note("archived", json.dumps({"id": d.pk, "title": d.title}))
+        api.track(rows[0], "archive")
+        api.note("archived", json.dumps({"id": d.pk, "title": d.title}))
 
 
 def expect_files_removed(docs, how: str, bulk: str = "") -> None:
@@ -381,7 +375,7 @@ def expect_files_removed(docs, how: str, bulk: str = "") -> None:
                             "committed: transaction.on_commit(lambda: storage.delete(name)) with the "
                             "instance's file storage and name (or instance.file.delete(save=False)).",
                             bulk=bulk)
-        support.note("gone", d.name)
+        api.note("gone", d.name)
 
 
 def expect_files_kept(docs, how: str, seen: list[Removal], diagnosis: str, why: str) -> None:
@@ -393,7 +387,7 @@ def expect_files_kept(docs, how: str, seen: list[Removal], diagnosis: str, why: 
             fail(f"after {how}, the file {d.name} of document {d.pk} is gone from storage"
                  f"{f' (deleted at {where})' if where else ''}. {why}", diagnosis=diagnosis, location=where)
         if d.name:
-            support.note("kept", d.name)
+            api.note("kept", d.name)
 
 
 def expect_current_file(d: Doc, how: str, seen: list[Removal]) -> str:
@@ -416,7 +410,7 @@ def expect_current_file(d: Doc, how: str, seen: list[Removal]) -> str:
 
 
 def explain(exc: Exception, when: str) -> tuple[str, str] | None:
-    """This exercise's mistakes behind an exception (see support.EXPLAINERS)."""
+    """This exercise's mistakes behind an exception (EXPLAINERS below)."""
     from django.core.exceptions import ObjectDoesNotExist
     from django.db import IntegrityError
 
@@ -435,7 +429,7 @@ def explain(exc: Exception, when: str) -> tuple[str, str] | None:
         if found:
             return (found[0], found[1] + " Creating a document is the main path (every document is "
                     "created before it is deleted), so deletions are not graded while it raises.")
-        if not support.in_receiver(exc):
+        if not api.in_receiver(exc):
             return None
         return ("new-document-crash",
                 "Your save receivers raise whenever a document is created, the main path (every "
@@ -453,7 +447,7 @@ def explain(exc: Exception, when: str) -> tuple[str, str] | None:
                 "A new document has no primary key yet when pre_save runs, so there is no old row "
                 "to read. Return early for a new document (if instance.pk is None: return, or "
                 "instance._state.adding), or use .filter(pk=instance.pk).first().")
-    if when == "other" and support.in_receiver(exc):
+    if when == "other" and api.in_receiver(exc):
         loose = [c for c in connections(SAVE_SIGNALS + DELETE_SIGNALS) if c.sender is None]
         if loose:
             return ("receiver-without-sender", OTHER_MODELS.format(
@@ -466,7 +460,7 @@ def explain(exc: Exception, when: str) -> tuple[str, str] | None:
     return None
 
 
-support.EXPLAINERS.append(explain)
+EXPLAINERS = (explain,)   # read by the harness's plugin (see _grader_harness.api)
 
 # A receiver connected without sender= runs for every model's save and deletion (a user's login,
 # an archive row): what it does there, raising or deleting a document's file, is wrong.
@@ -493,7 +487,7 @@ def other_senders() -> str:
     return OTHER_MODELS.format(receiver=c.receiver_name.rsplit(".", 1)[-1],
                                where=c.receiver_where or c.call_site, signal=_signal_name(c.signal))
 
-# Words for what the registration check finds (diagnose.registration_problem's advice).
+# Words for what the registration check finds (api.registration_problem's advice).
 REGISTRATION_ADVICE = {
     "wrong-sender": "Use sender=Document (or the lazy \"documents.Document\").",
     "wrong-signal": "Archive and remove files in pre_delete/post_delete, replaced files in pre_save.",

@@ -1,7 +1,7 @@
 """file-removed-on-delete: a deleted document's stored file is removed from storage (once the
 deletion is committed), however the document is deleted; other documents keep their files; a
 document without a file is deleted without error."""
-from _grader_harness import support
+from _grader_harness import api
 
 import _grader_assignment as files
 
@@ -11,7 +11,7 @@ KEEP = ("Remove only the file of the document being deleted (instance.file), nev
 
 def _expect_bystander(doc, how, seen):
     files.expect_files_kept([doc], how, seen, "other-file-deleted", KEEP)
-    support.track(doc.fresh(), "document")
+    api.track(doc.fresh(), "document")
 
 
 def test_instance_delete():

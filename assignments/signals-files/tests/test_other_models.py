@@ -4,7 +4,7 @@ every model's save, with that model as the sender: a receiver connected without
 sender=Document runs for those too. The archive row gets the document's primary key, so a
 receiver that takes it for a document finds that document instead of nothing."""
 import pytest
-from _grader_harness import support
+from _grader_harness import api
 
 import _grader_assignment as files
 
@@ -33,16 +33,16 @@ def test_other_models_saved():
     from django.utils import timezone
 
     try:
-        Archive, User = files.model("archive"), support.user_model()
+        Archive, User = files.model("archive"), api.user_model()
     except pytest.fail.Exception:  # a changed model is project-loads' business
-        support.skip("DeletedDocument no longer has the starter's fields (the check of the project "
+        api.skip("DeletedDocument no longer has the starter's fields (the check of the project "
                      "says which), so saving rows of other models was not checked")
     owner = files.owner("o1")
     doc = files.document(owner, "o1")
     free = not Archive._default_manager.filter(pk=doc.pk).exists()
     # Written without signals, for a document id no document has: the archive of some old deletion.
     row = Archive(**({"pk": doc.pk} if free else {}), document_id=10**12 + doc.pk, title="Archived o1")
-    with support.student_code("storing an archive row (DeletedDocument)"):
+    with api.student_code("storing an archive row (DeletedDocument)"):
         Archive._default_manager.bulk_create([row])
     row = Archive._default_manager.get(document_id=10**12 + doc.pk)
 
@@ -67,11 +67,11 @@ def test_other_models_saved():
         seen = files.save(how, action, when="other")
         files.expect_files_kept([doc], how, seen, *_why())
         files.expect_current_file(doc, how, seen)
-    if support.stored_value(row, "title") != TITLE:
+    if api.stored_value(row, "title") != TITLE:
         diagnosis, why = _why()
-        support.fail(f"after changing an archive row's title and saving it, the database still has "
-                     f"{support.stored_value(row, 'title')!r}: your receivers must not stop or undo a "
+        api.fail(f"after changing an archive row's title and saving it, the database still has "
+                     f"{api.stored_value(row, 'title')!r}: your receivers must not stop or undo a "
                      f"save of another model. {why}", diagnosis=diagnosis,
                      location=files.where_receivers(files.SAVE_SIGNALS))
-    support.track(doc.fresh(), "document")
-    support.track(row, "archive")
+    api.track(doc.fresh(), "document")
+    api.track(row, "archive")

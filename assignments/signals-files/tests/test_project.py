@@ -1,15 +1,15 @@
 """project-loads: Django starts with the student's settings, the documents app's migrations
 create the models as models.py describes them, and the models are the starter's."""
-from _grader_harness import support
+from _grader_harness import api
 
 import _grader_assignment as files
 
 
 def test_project_loads():
-    support.require_database()
-    support.require_migrations()
+    api.require_database()
+    api.require_migrations()
     Document, Archive = files.model("document"), files.model("archive")
-    User = support.user_model()
+    User = api.user_model()
     problems = []
     owner = Document._meta.get_field("owner") if _has(Document, "owner") else None
     if owner is None or not owner.many_to_one or owner.related_model is not User:
@@ -20,7 +20,7 @@ def test_project_loads():
         if not _has(model, name):
             problems.append(f"{model.__name__}.{name} is missing")
     if problems:
-        support.fail("; ".join(problems) + ": keep the models of the starter as they are.",
+        api.fail("; ".join(problems) + ": keep the models of the starter as they are.",
                      diagnosis="models-changed")
     # The tables really exist and are usable.
     Document._default_manager.count()

@@ -4,7 +4,7 @@ the student wrote one) are live and were connected while DocumentsConfig.ready()
 
 One test per signal, each with its [connections] entry: a test whose signal the student does
 not use skips itself, and at least one receiver of a deletion must be there."""
-from _grader_harness import diagnose, support
+from _grader_harness import api
 
 import _grader_assignment as files
 
@@ -15,10 +15,10 @@ def _check(name: str, family: tuple[str, ...], required: bool) -> None:
     if not files.relevant([name]):
         used = [n for n in family if files.relevant([n])]
         if used or not required:
-            support.skip(f"not checked: you connect no {name} receiver for documents")
+            api.skip(f"not checked: you connect no {name} receiver for documents")
         where = files.overridden("delete")
         if where:
-            support.fail(f"Document.delete() is overridden ({where}) instead of a receiver being connected: "
+            api.fail(f"Document.delete() is overridden ({where}) instead of a receiver being connected: "
                          "bulk deletes (Document.objects.filter(...).delete()) and deleting the owner "
                          "never call it. Connect a post_delete receiver for Document in "
                          "DocumentsConfig.ready() instead.", diagnosis="delete-overridden", location=where)
@@ -26,10 +26,10 @@ def _check(name: str, family: tuple[str, ...], required: bool) -> None:
         # student did use, if any (a pre_delete receiver for another model: wrong-sender).
         used = [n for n in family if files.connections([n])]
         spec = {"signal": used[0] if used else name, "sender": "document", "ready": "document"}
-    problem = diagnose.registration_problem(spec=spec, advice=files.REGISTRATION_ADVICE)
+    problem = api.registration_problem(spec=spec, advice=files.REGISTRATION_ADVICE)
     if problem:
         diagnosis, message, location = problem
-        support.fail(message, diagnosis=diagnosis, location=location)
+        api.fail(message, diagnosis=diagnosis, location=location)
 
 
 def test_post_delete_receiver_in_ready():

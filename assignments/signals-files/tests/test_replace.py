@@ -1,7 +1,7 @@
 """replaced-file-removed: saving an existing document with another file (or with its file
 cleared) removes the old file from storage and keeps the new one; saving a new document raises
 nothing and deletes nothing."""
-from _grader_harness import support
+from _grader_harness import api
 
 import _grader_assignment as files
 
@@ -23,7 +23,7 @@ def _expect_replaced(old, how, seen):
     if files.stored(old.name):
         files.explain_nothing(files.SAVE_SIGNALS, f"after {how}, the old file {old.name} is still in storage.",
                               "replaced-file-kept", _advice())
-    support.note("gone", old.name)
+    api.note("gone", old.name)
 
 
 def test_new_file_replaces_old():
@@ -35,8 +35,8 @@ def test_new_file_replaces_old():
         seen = files.save(how, lambda: replace(doc, files.new_file(f"{tag}-new")))
         name = files.expect_current_file(old, how, seen)
         _expect_replaced(old, how, seen)
-        support.note("kept", name)
-        support.track(doc, "document")
+        api.note("kept", name)
+        api.track(doc, "document")
 
 
 def test_cleared_file_removed():
@@ -55,8 +55,8 @@ def test_cleared_file_removed():
                               _advice("Clearing the file replaces it with nothing: delete the old file "
                                       "also when instance.file is empty (`if old and old != "
                                       "instance.file.name:`). "))
-    support.note("gone", old.name)
-    support.track(doc, "document")
+    api.note("gone", old.name)
+    api.track(doc, "document")
 
 
 def test_new_document():
@@ -88,6 +88,6 @@ def test_new_document():
         new = files.Doc(doc.pk, doc.title, "")
         name = files.expect_current_file(new, f"saving a new document ({how})", seen)
         files.expect_files_kept([other], f"saving a new document ({how})", seen, "other-file-deleted", OTHER)
-        support.note("kept", name)
-        support.track(doc, "document")
-    support.track(other.fresh(), "document")
+        api.note("kept", name)
+        api.track(doc, "document")
+    api.track(other.fresh(), "document")

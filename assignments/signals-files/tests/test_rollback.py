@@ -1,6 +1,6 @@
 """file-kept-on-rollback: a deletion that is rolled back (an outer transaction.atomic() that
 raises) keeps the document and its file; the same deletion committed removes the file."""
-from _grader_harness import support
+from _grader_harness import api
 
 import _grader_assignment as files
 
@@ -33,8 +33,8 @@ def test_rolled_back_delete_keeps_file():
     seen = files.rolled_back(how, delete_all)
     for d in kept:
         if not d.exists():
-            support.fail(f"after {how}, document {d.pk} is gone: a rolled-back deletion must leave it.")
+            api.fail(f"after {how}, document {d.pk} is gone: a rolled-back deletion must leave it.")
     files.expect_files_kept(kept, how, seen, "file-lost-on-rollback", LOST)
     for d in kept:
-        support.track(d.fresh(), "document")
-    support.track(support.user_model()._default_manager.get(pk=other_pk), "user")  # its deletion was rolled back
+        api.track(d.fresh(), "document")
+    api.track(api.user_model()._default_manager.get(pk=other_pk), "user")  # its deletion was rolled back

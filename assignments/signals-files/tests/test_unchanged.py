@@ -1,5 +1,5 @@
 """unchanged-file-kept: saving an existing document without changing its file keeps the file."""
-from _grader_harness import support
+from _grader_harness import api
 
 import _grader_assignment as files
 
@@ -23,4 +23,4 @@ def test_save_without_change():
         seen = files.save(how, action)
         files.expect_files_kept([doc], how, seen, "unchanged-file-deleted", WHY)
         files.expect_current_file(doc, how, seen)
-    support.track(doc.fresh(), "document")
+    api.track(doc.fresh(), "document")

@@ -1,7 +1,7 @@
 """signals-m2m's own helpers for its hidden tests: the models of the rubric's roles (post, tag
 and tagging, the many-to-many table), posts and tags made and linked without signals, counts
 read back from the database, and the diagnosis of a wrong count. Imported by the hidden tests
-as ``_grader_assignment`` (the core's helpers are ``_grader_harness.support``).
+as ``_grader_assignment`` (the core's helpers are ``_grader_harness.api``).
 
 Every change a test makes goes through ``change()``: it reads the counts before, runs the
 change as student code (an exception becomes feedback), records the SQL it caused (to tell a
@@ -16,12 +16,10 @@ import inspect
 import itertools
 import re
 
-from _grader_harness import config, probe, support
-from _grader_harness.support import fail
+from _grader_harness import api
+from _grader_harness.api import fail
 
 COUNT_FIELD = {"post": "tag_count", "tag": "post_count"}
-_INTEGER_TYPES = ("IntegerField", "PositiveIntegerField", "BigIntegerField", "SmallIntegerField",
-                  "PositiveSmallIntegerField", "PositiveBigIntegerField")
 # Tags get primary keys far from the posts' (1, 2, 3, ...): a receiver that mistakes the pks of
 # pk_set for the other model's then finds nothing, instead of changing a stranger by chance.
 _TAG_PKS = itertools.count(100_001)
@@ -30,11 +28,9 @@ _TAG_PKS = itertools.count(100_001)
 
 
 def _models_location() -> str:
-    from django.apps import apps
-
     try:
-        model = apps.get_model(config.MODELS["post"])
-        rel = probe.relpath(inspect.getsourcefile(model) or "")
+        model = api.role_model("post")
+        rel = api.relpath(inspect.getsourcefile(model) or "")
         return f"{rel}:{inspect.getsourcelines(model)[1]}" if rel else ""
     except Exception:
         return ""
@@ -49,14 +45,13 @@ def _models_changed(what: str) -> None:
 def models():
     """(Post, Tag, Through): the models of the roles post, tag and tagging, checked against
     the exercise (a count field on each side, Post.tags a plain many-to-many to Tag)."""
-    from django.apps import apps
     from django.core.exceptions import FieldDoesNotExist
 
-    support.require_database()
+    api.require_database()
     try:
-        Post, Tag = apps.get_model(config.MODELS["post"]), apps.get_model(config.MODELS["tag"])
-    except (KeyError, LookupError, ValueError):
-        fail(f"there is no model {config.MODELS.get('post')} or {config.MODELS.get('tag')}: keep the "
+        Post, Tag = api.role_model("post"), api.role_model("tag")
+    except LookupError:
+        fail(f"there is no model {api.run_state().models.get('post')} or {api.run_state().models.get('tag')}: keep the "
              "models of the starter in blog/models.py and 'blog' in INSTALLED_APPS.",
              diagnosis="models-changed")
     for model, name in ((Post, "tag_count"), (Tag, "post_count")):
@@ -64,7 +59,7 @@ def models():
             field = model._meta.get_field(name)
         except FieldDoesNotExist:
             _models_changed(f"{model.__name__}.{name} is missing")
-        if field.get_internal_type() not in _INTEGER_TYPES:
+        if field.get_internal_type() not in api.INTEGER_TYPES:
             _models_changed(f"{model.__name__}.{name} must stay a PositiveIntegerField")
     try:
         tags = Post._meta.get_field("tags")
@@ -73,8 +68,8 @@ def models():
     if not tags.many_to_many or tags.related_model is not Tag:
         _models_changed("Post.tags must stay a ManyToManyField to Tag")
     through = tags.remote_field.through
-    if through._meta.label != config.MODELS.get("tagging"):
-        _models_changed(f"Post.tags must keep the table Django makes for it ({config.MODELS.get('tagging')}), "
+    if through._meta.label != api.run_state().models.get("tagging"):
+        _models_changed(f"Post.tags must keep the table Django makes for it ({api.run_state().models.get('tagging')}), "
                         "without through=")
     if getattr(Tag, "posts", None) is None:
         _models_changed('Post.tags must keep related_name="posts" (tag.posts)')
@@ -82,9 +77,7 @@ def models():
 
 
 def _role(obj) -> str:
-    from django.apps import apps
-
-    return "post" if type(obj) is apps.get_model(config.MODELS["post"]) else "tag"
+    return "post" if type(obj) is api.role_model("post") else "tag"
 
 
 def name(obj) -> str:
@@ -99,11 +92,11 @@ def new_posts(*names: str, label: str, track: bool = True) -> list:
     Post, _, _ = models()
     posts = []
     for n in names:
-        with support.student_code("Post.objects.create(title=...)"):
+        with api.student_code("Post.objects.create(title=...)"):
             post = Post._default_manager.create(title=f"{n} ({label})")
         post._grader_name = n
         if track:
-            support.track(post, "post")
+            api.track(post, "post")
         posts.append(post)
     return posts
 
@@ -115,11 +108,11 @@ def new_tags(*names: str, label: str, track: bool = True) -> list:
     tags = []
     for n in names:
         pk = next(_TAG_PKS)
-        with support.student_code("Tag.objects.create(name=...)"):
+        with api.student_code("Tag.objects.create(name=...)"):
             tag = Tag._default_manager.create(pk=pk, name=f"{n}-{label}-{pk}"[:50])
         tag._grader_name = n
         if track:
-            support.track(tag, "tag")
+            api.track(tag, "tag")
         tags.append(tag)
     return tags
 
@@ -151,7 +144,7 @@ def sync(*objs) -> None:
 def read(obj) -> int:
     """The object's count as the database has it now, read by the grader's own connection
     (a count faked in memory, or put right only at the end of the run, is not there)."""
-    value = support.stored_value(obj, COUNT_FIELD[_role(obj)])
+    value = api.stored_value(obj, COUNT_FIELD[_role(obj)])
     return -1 if value is None else int(value)
 
 
@@ -197,11 +190,10 @@ class SqlLog:
 def receiver_location() -> str:
     """file:line of the student's m2m_changed receiver that is connected for Post.tags.through."""
     from django.db.models.signals import m2m_changed
-    from django.dispatch.dispatcher import _make_id
 
     _, _, Through = models()
-    live = {_make_id(r) for r in probe.live_receivers(m2m_changed, Through)}
-    for c in probe.CONNECTS:
+    live = api.live_receiver_keys(m2m_changed, Through)
+    for c in api.run_state().connects:
         if c.student and c.signal is m2m_changed and c.receiver_key in live:
             return c.receiver_where or c.call_site
     return ""
@@ -209,11 +201,10 @@ def receiver_location() -> str:
 
 def _receiver_connected() -> bool:
     from django.db.models.signals import m2m_changed
-    from django.dispatch.dispatcher import _make_id
 
     _, _, Through = models()
-    live = {_make_id(r) for r in probe.live_receivers(m2m_changed, Through)}
-    return any(c.student and c.signal is m2m_changed and c.receiver_key in live for c in probe.CONNECTS)
+    live = api.live_receiver_keys(m2m_changed, Through)
+    return any(c.student and c.signal is m2m_changed and c.receiver_key in live for c in api.run_state().connects)
 
 
 NO_RECEIVER = ("Nothing updated the counts: no m2m_changed receiver for Post.tags.through is connected "
@@ -356,7 +347,7 @@ def change(how: str, action, wants: list, kind: str, side: str, other_writer: bo
     log = SqlLog()
     writer = OtherWriter([obj for obj, _ in wants]) if other_writer else None
     with log.recording(), (writer.writing() if writer else contextlib.nullcontext()), \
-            support.student_code(how, when=f"{kind}:{side}"):
+            api.student_code(how, when=f"{kind}:{side}"):
         action()
     expect(how, wants, before, kind, side, log)
     if writer:
@@ -394,7 +385,7 @@ class OtherWriter:
                     role, f"UPDATE {qn(model._meta.db_table)} SET {qn(column)} = {qn(column)} || '*' "
                           f"WHERE {qn(model._meta.pk.column)} IN ({', '.join(str(int(pk)) for pk in pks)})")
         self.done: dict[str, str] = {}     # role -> the student's line that wrote next
-        self.before = {o: support.stored_value(o, self.FIELDS[_role(o)]) for o in self.objs}
+        self.before = {o: api.stored_value(o, self.FIELDS[_role(o)]) for o in self.objs}
 
     def __call__(self, execute, sql, params, many, context):
         if isinstance(sql, str):
@@ -418,7 +409,7 @@ class OtherWriter:
             role = _role(obj)
             if role not in self.done or self.before[obj] is None:
                 continue
-            now = support.stored_value(obj, self.FIELDS[role])
+            now = api.stored_value(obj, self.FIELDS[role])
             if now != f"{self.before[obj]}*":
                 lost.append((obj, role))
         if not lost:
@@ -442,13 +433,7 @@ def _student_line() -> str:
     """file:line of the innermost frame of the project's code that is running now."""
     import sys
 
-    frame = sys._getframe(2)
-    while frame is not None:
-        rel = probe.relpath(frame.f_code.co_filename)
-        if rel:
-            return f"{rel}:{frame.f_lineno}"
-        frame = frame.f_back
-    return ""
+    return api.student_line(sys._getframe(2))
 
 
 def adding_works(label: str) -> None:
@@ -462,7 +447,7 @@ def adding_works(label: str) -> None:
     with transaction.atomic():
         post, = new_posts("a post tagged first", label=label, track=False)
         tag, = new_tags("a tag added first", label=label, track=False)
-        with support.student_code("tagging a new post first (one tag added from the post's side, "
+        with api.student_code("tagging a new post first (one tag added from the post's side, "
                                   "before the change this check is about)", when="mainpath:post"):
             post.tags.add(tag)
         transaction.set_rollback(True)
@@ -534,15 +519,15 @@ def user_and_group(post, tag):
     from django.core.exceptions import FieldDoesNotExist
 
     if not apps.is_installed("django.contrib.auth"):
-        support.skip("django.contrib.auth is not in INSTALLED_APPS, so the project has no other "
+        api.skip("django.contrib.auth is not in INSTALLED_APPS, so the project has no other "
                      "many-to-many relation (user.groups) to change: not checked")
-    User = support.user_model()
+    User = api.user_model()
     try:
         field = User._meta.get_field("groups")
     except FieldDoesNotExist:
         field = None
     if field is None or not field.many_to_many:
-        support.skip("your user model has no groups (user.groups), so the project has no other "
+        api.skip("your user model has no groups (user.groups), so the project has no other "
                      "many-to-many relation to change: not checked")
     Group = field.related_model
 
@@ -550,12 +535,12 @@ def user_and_group(post, tag):
         free = not model._default_manager.filter(pk=pk).exists()
         return {"pk": pk} if free and model._meta.pk.get_internal_type() in _AUTO_FIELDS else {}
 
-    fields = support.fields_for("other-relation")
-    with support.student_code("creating a user (User.objects.create(...)) for user.groups"):
+    fields = api.fields_for("other-relation")
+    with api.student_code("creating a user (User.objects.create(...)) for user.groups"):
         user = User._default_manager.create(**same_pk(User, post.pk), **fields)
-    with support.student_code("creating a group (Group.objects.create(name=...)) for user.groups"):
+    with api.student_code("creating a group (Group.objects.create(name=...)) for user.groups"):
         group = Group._default_manager.create(**same_pk(Group, tag.pk),
-                                              name=f"{config.TOKEN}-group-{tag.pk}"[:150])
+                                              name=f"{api.run_state().token}-group-{tag.pk}"[:150])
     return user, group, field.remote_field.get_accessor_name()
 
 
@@ -563,7 +548,7 @@ def other_relation_change(how: str, action, wants: list, user, group) -> None:
     """Run `action`, a change of user.groups (`how`) between `user` and `group`, as student code:
     it must raise nothing and leave every count of `wants` ([(object, count)]) as it is."""
     what = how.partition("(")[0].rpartition(".")[0] or how
-    with support.student_code(f"{how} (a change of a user's groups, not of any post's tags)",
+    with api.student_code(f"{how} (a change of a user's groups, not of any post's tags)",
                               when=f"other:{what}"):
         action()
     got = [(obj, want, read(obj)) for obj, want in wants]
@@ -583,14 +568,14 @@ def other_relation_change(how: str, action, wants: list, user, group) -> None:
 
 
 def explain(exc: Exception, when: str) -> tuple[str, str] | None:
-    """Errors only this exercise can name (see support.EXPLAINERS): a receiver that treats a
+    """Errors only this exercise can name (EXPLAINERS below): a receiver that treats a
     tag as a post, pk_set used on a clear, a count pushed below zero."""
     from django.db import IntegrityError
 
     kind, _, side = when.partition(":")
     if kind == "other":
         # a change of user.groups: only a receiver connected for every sender runs there
-        return ("receiver-without-sender", OTHER_RELATION.format(what=side)) if support.in_receiver(exc) else None
+        return ("receiver-without-sender", OTHER_RELATION.format(what=side)) if api.in_receiver(exc) else None
     if not side:
         return None
     text = str(exc)
@@ -608,7 +593,7 @@ def explain(exc: Exception, when: str) -> tuple[str, str] | None:
                 "Adding a tag to a post is the main path: every post is tagged before its tags are "
                 "removed or cleared, so this check is not graded while adding raises. Fix the error "
                 "on post_add first (the check of adding shows it too).")
-    tag_model = config.MODELS.get("tag", "").rpartition(".")[2]
+    tag_model = api.run_state().models.get("tag", "").rpartition(".")[2]
     if side == "tag" and isinstance(exc, AttributeError) and f"'{tag_model}' object has no attribute" in text:
         return ("reverse-ignored",
                 "This change was made from the tag's side: Django then calls your receiver with "
@@ -631,9 +616,9 @@ def explain(exc: Exception, when: str) -> tuple[str, str] | None:
     return None
 
 
-support.EXPLAINERS.append(explain)
+EXPLAINERS = (explain,)   # read by the harness's plugin (see _grader_harness.api)
 
-# Words for what the registration check finds (diagnose.registration_problem's advice).
+# Words for what the registration check finds (api.registration_problem's advice).
 REGISTRATION_ADVICE = {
     "wrong-sender": "m2m_changed is sent with sender = the model of the many-to-many table, "
                     "Post.tags.through (Django calls it blog.Post_tags), never with Post or Tag: use "

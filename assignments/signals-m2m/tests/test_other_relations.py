@@ -6,7 +6,7 @@ count there. Each change is made on a user and a group that share the primary ke
 and a tag, so a receiver that takes the user for a post changes a count instead of finding
 nothing."""
 import pytest
-from _grader_harness import support
+from _grader_harness import api
 
 import _grader_assignment as blog
 
@@ -15,7 +15,7 @@ def test_other_relations_left_alone():
     try:
         blog.models()
     except pytest.fail.Exception:  # the models are project-loads' and the counts checks' business
-        support.skip("blog/models.py no longer matches the exercise (the other checks say how), so "
+        api.skip("blog/models.py no longer matches the exercise (the other checks say how), so "
                      "changes of user.groups were not checked")
     with blog.others_left_alone("o1"):
         post1, = blog.new_posts("post1", label="o1")

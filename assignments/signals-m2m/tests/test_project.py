@@ -1,13 +1,13 @@
 """project-loads: Django starts with the student's settings, the blog app's migrations describe
 the models as models.py does, and the models are the exercise's (a count on each side, Post.tags
 a plain many-to-many field to Tag)."""
-from _grader_harness import support
+from _grader_harness import api
 
 import _grader_assignment as blog
 
 
 def test_project_loads():
-    support.require_database()
-    support.require_migrations()
+    api.require_database()
+    api.require_migrations()
     for model in blog.models():
         model._default_manager.count()  # the table really exists and is usable

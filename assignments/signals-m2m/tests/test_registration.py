@@ -1,19 +1,17 @@
 """receiver-registered-in-ready: a live m2m_changed receiver for Post.tags.through (the model of
 the many-to-many table) was connected while BlogConfig.ready() ran (not while models.py was
 imported, not for Post or Tag, and still alive when tags are added)."""
-from _grader_harness import config, diagnose, support
+from _grader_harness import api
 
 import _grader_assignment as blog
 
 
 def test_receiver_registered_in_ready():
-    from django.apps import apps
-
     try:
-        apps.get_model(config.MODELS["tagging"])
-    except (LookupError, ValueError):
+        api.role_model("tagging")
+    except LookupError:
         blog.models()  # says what is missing
-    problem = diagnose.registration_problem(advice=blog.REGISTRATION_ADVICE)
+    problem = api.registration_problem(advice=blog.REGISTRATION_ADVICE)
     if problem:
         diagnosis, message, location = problem
-        support.fail(message, diagnosis=diagnosis, location=location)
+        api.fail(message, diagnosis=diagnosis, location=location)

@@ -3,7 +3,7 @@
 watches while ``place_order`` runs (what its own subscriber hears, the sends, the signals
 created, calls from the shop into its subscribers, errors send_robust() swallowed, the e-mail
 handed to the mail backend). Imported by the hidden tests as ``_grader_assignment`` (the
-core's helpers are ``_grader_harness.support``)."""
+core's helpers are ``_grader_harness.api``)."""
 from __future__ import annotations
 
 import ast
@@ -16,8 +16,8 @@ import sys
 
 import pytest
 
-from _grader_harness import config, diagnose, errors, probe, support
-from _grader_harness.support import fail
+from _grader_harness import api
+from _grader_harness.api import fail
 
 SIGNAL = "shop.signals.order_placed"
 START_STOCK = 100          # every product a hidden test makes starts with this stock ([evidence] sql)
@@ -30,13 +30,8 @@ PUBLISHER = "shop"
 
 def model(role: str):
     """The model of a role of the rubric's [models] (order, product, line)."""
-    from django.apps import apps
-
-    try:
-        return apps.get_model(config.MODELS[role])
-    except (KeyError, LookupError, ValueError):
-        fail(f"there is no model {config.MODELS.get(role)}: keep the models of the starter in "
-             "shop/models.py and 'shop' in INSTALLED_APPS.", diagnosis="models-changed")
+    return api.role_model(role, missing="keep the models of the starter in shop/models.py and 'shop' in "
+                          "INSTALLED_APPS.", diagnosis="models-changed")
 
 
 def app_folder(label: str) -> str:
@@ -52,7 +47,7 @@ def app_folder(label: str) -> str:
 def _definition_line(module, attr: str) -> str:
     """file:line where `module` assigns or defines `attr` (read from its source)."""
     path = getattr(module, "__file__", None) or ""
-    rel = probe.relpath(path)
+    rel = api.relpath(path)
     if not rel:
         return ""
     try:
@@ -79,10 +74,10 @@ def signal():
 
     module_name, _, attr = SIGNAL.rpartition(".")
     try:
-        with support.student_code(f"importing {module_name}"):
+        with api.student_code(f"importing {module_name}"):
             module = importlib.import_module(module_name)
     except pytest.fail.Exception:
-        cause = support.failure_cause()
+        cause = api.failure_cause()
         if isinstance(cause, ModuleNotFoundError) and cause.name in (module_name, PUBLISHER):
             fail(f"there is no {module_name.replace('.', '/')}.py: create it and define the shop's "
                  f"signal there, at module level: `{attr} = Signal()` (from django.dispatch import "
@@ -97,7 +92,7 @@ def signal():
         where = _definition_line(module, attr)
         kind = ("a function" if callable(found) and hasattr(found, "__code__") else
                 "a class" if isinstance(found, type) else f"a {type(found).__name__}")
-        made = [c.call_site for c in probe.CREATED if c.call_site.startswith(f"{PUBLISHER}/")]
+        made = [c.call_site for c in api.run_state().created if c.call_site.startswith(f"{PUBLISHER}/")]
         extra = (f" Calling it creates a new Signal each time ({made[0]}): receivers connected to one "
                  "of them never hear what is sent on another." if made and kind == "a function" else "")
         fail(f"{SIGNAL} is {kind} ({where}), not a Signal. Subscribers connect to one object and the "
@@ -110,10 +105,10 @@ def signal():
 def place_order_function():
     """shop.services.place_order, as the starter has it."""
     try:
-        with support.student_code("importing shop.services"):
+        with api.student_code("importing shop.services"):
             module = importlib.import_module("shop.services")
     except pytest.fail.Exception:
-        cause = support.failure_cause()
+        cause = api.failure_cause()
         if isinstance(cause, ModuleNotFoundError) and cause.name in ("shop.services", PUBLISHER):
             fail("there is no shop/services.py: keep the starter's place_order(customer, lines) there.",
                  diagnosis="models-changed")
@@ -127,15 +122,15 @@ def place_order_function():
 
 def customer(tag: str):
     """A new customer (a user with an e-mail address of its own), tracked as "user"."""
-    User = support.user_model()
-    fields = support.fields_for(tag)
-    email = f"{config.TOKEN}-{tag}@localhost"
-    with support.student_code("creating a customer (User.objects.create_user)"):
-        user = User._default_manager.create_user(**fields, password=support.PASSWORD)
+    User = api.user_model()
+    fields = api.fields_for(tag)
+    email = f"{api.run_state().token}-{tag}@localhost"
+    with api.student_code("creating a customer (User.objects.create_user)"):
+        user = User._default_manager.create_user(**fields, password=api.PASSWORD)
         if getattr(user, "email", email) != email and hasattr(user, "email"):
             User._default_manager.filter(pk=user.pk).update(email=email)
             user.refresh_from_db()
-    support.track(user, "user")
+    api.track(user, "user")
     return user
 
 
@@ -144,9 +139,9 @@ def products(tag: str, *names: str) -> list:
     Product = model("product")
     made = []
     for name in names:
-        with support.student_code("Product.objects.create(...)"):
-            product = Product._default_manager.create(name=f"{name} {config.TOKEN}-{tag}", stock=START_STOCK)
-        support.track(product, "product")
+        with api.student_code("Product.objects.create(...)"):
+            product = Product._default_manager.create(name=f"{name} {api.run_state().token}-{tag}", stock=START_STOCK)
+        api.track(product, "product")
         made.append(product)
     return made
 
@@ -181,7 +176,7 @@ class _Witness:
         if pk is not None:
             # noted once the send is final: heard inside a transaction, when (and if) it commits;
             # a rolled back send leaves no note
-            transaction.on_commit(lambda: support.note("sent", pk))
+            transaction.on_commit(lambda: api.note("sent", pk))
 
 
 class _Errors(logging.Handler):
@@ -202,8 +197,8 @@ class Watch:
 
     def __init__(self):
         self.witness = _Witness()
-        self.sends: list = []            # probe.Send of the project's code
-        self.created: list = []          # probe.Created: signals the project made meanwhile
+        self.sends: list = []            # api.Send of the project's code
+        self.created: list = []          # api.Created: signals the project made meanwhile
         self.subscriber_calls: list[tuple[str, str]] = []   # (shop file:line, subscriber function)
         self.swallowed: list[BaseException] = []
         self.mails: list = []            # EmailMessage objects handed to the mail backend
@@ -225,7 +220,7 @@ def _subscriber_profiler(found: list):
             return
         caller = frame.f_back
         if caller is not None and shop and caller.f_code.co_filename.startswith(shop):
-            where = f"{probe.relpath(caller.f_code.co_filename)}:{caller.f_lineno}"
+            where = f"{api.relpath(caller.f_code.co_filename)}:{caller.f_lineno}"
             name = f"{frame.f_globals.get('__name__', '?')}.{frame.f_code.co_name}"
             found.append((where, name))
 
@@ -239,7 +234,7 @@ def watch(sig=None, mail: bool = True):
     from django.core.mail.backends import filebased
 
     seen = Watch()
-    sends_from, created_from = len(probe.SENDS), len(probe.CREATED)
+    sends_from, created_from = len(api.run_state().sends), len(api.run_state().created)
     dispatch_log = logging.getLogger("django.dispatch")
     handler, propagate = _Errors(), dispatch_log.propagate
     backend = filebased.EmailBackend
@@ -270,8 +265,8 @@ def watch(sig=None, mail: bool = True):
             yield seen
         finally:
             sys.setprofile(previous)
-            seen.sends = [s for s in probe.SENDS[sends_from:] if s.call_site]
-            seen.created = probe.CREATED[created_from:]
+            seen.sends = [s for s in api.run_state().sends[sends_from:] if s.call_site]
+            seen.created = api.run_state().created[created_from:]
             seen.swallowed = handler.found
 
 
@@ -298,7 +293,7 @@ def failing_subscriber_first(sig):
 
 def place(place_order, customer, lines, how: str):
     """Run the student's place_order; an exception becomes feedback."""
-    with support.student_code(how):
+    with api.student_code(how):
         order = place_order(customer, lines)
     Order = model("order")
     if not isinstance(order, Order) or order.pk is None:
@@ -310,7 +305,7 @@ def place(place_order, customer, lines, how: str):
 # --------------------------------------------------------------------------- the signal is sent
 
 
-def _sites(sends, sig) -> str:
+def send_sites(sends, sig) -> str:
     sites = sorted({s.call_site for s in sends if s.signal is sig and s.call_site})
     return ", ".join(sites)
 
@@ -333,10 +328,10 @@ def explain_silence(seen: Watch, sig, how: str) -> None:
              "order_placed and knows nothing of who listens. Send the signal from place_order and "
              "let inventory and notifications connect receivers to it.",
              diagnosis="shop-calls-subscribers", location=where)
-    custom = {id(c.signal) for c in probe.CREATED}
+    custom = {id(c.signal) for c in api.run_state().created}
     other = [s for s in seen.sends if s.signal is not sig and id(s.signal) in custom]
     if other:
-        name = probe.signal_name(other[0].signal) or "another signal"
+        name = api.signal_name(other[0].signal) or "another signal"
         fail(f"{how} sent {name} ({other[0].call_site}), not {SIGNAL}: send the module-level "
              "order_placed of shop/signals.py.", diagnosis="not-sent", location=other[0].call_site)
     fail(f"{how} returned without sending {SIGNAL}. Send it from place_order, once the order is "
@@ -351,7 +346,7 @@ def expect_sent_once(seen: Watch, sig, order, how: str, heard=None, committed: b
     calls = seen.calls if heard is None else heard
     if not calls:
         explain_silence(seen, sig, how)
-    sites = _sites(seen.sends, sig)
+    sites = send_sites(seen.sends, sig)
     at = f" ({sites})" if sites else ""
     location = sites.split(", ")[0] if sites else ""
     if len(calls) > 1:
@@ -403,22 +398,22 @@ def _student_receivers(sig, label: str) -> list:
     Order = model("order")
     folder = f"{label}/"
     try:
-        live = probe.live_receivers(sig, Order)
+        live = api.live_receivers(sig, Order)
     except Exception:
         return []
-    return [r for r in live if probe._where_defined(r).startswith(folder)]
+    return [r for r in live if api.where_defined(r).startswith(folder)]
 
 
 def swallowed_error(seen: Watch, label: str, what: str) -> None:
     """A receiver of the app `label` raised inside send_robust(): say so, with its line."""
     folder = f"{label}/"
     for exc in seen.swallowed:
-        frames = errors.student_frames(exc)
-        named = support._receiver_named_in(str(exc)) if isinstance(exc, TypeError) else ""
+        frames = api.student_frames(exc)
+        named = api.receiver_named_in(str(exc)) if isinstance(exc, TypeError) else ""
         if not (any(f.startswith(folder) for f in frames) or named.startswith(folder)):
             continue
-        info = errors.describe(exc)
-        diagnosis, advice = support.explain(exc, "")
+        info = api.describe(exc)
+        diagnosis, advice = api.explain(exc, "")
         if diagnosis == "receiver-kwargs" and not info["location"]:
             info["location"] = named
         where = f" ({info['location']})" if info["location"] else ""
@@ -445,7 +440,7 @@ def expect_stock(seen: Watch, sig, want: dict, how: str, rival: dict | None = No
     faked in memory, or put right only at the end of the run, is not there), is `want[product]`."""
     wrong = []
     for product, stock in want.items():
-        product.stock = support.stored_value(product, "stock")
+        product.stock = api.stored_value(product, "stock")
         if product.stock != stock:
             wrong.append((product, stock))
     if not wrong:
@@ -480,7 +475,7 @@ def expect_names_kept(products: list, rival: dict, how: str) -> None:
     """The rename made with the other customer's order (rival_order) is still there: the
     inventory receiver wrote only the stock."""
     for product in products:
-        name = support.stored_value(product, "name")
+        name = api.stored_value(product, "name")
         if name is None or str(name).endswith(RENAMED):
             continue
         where = rival.get("where", "")
@@ -531,7 +526,7 @@ def rival_order(products: list, quantity: int, rival_customer):
 
     def wrapper(execute, sql, params, many, context):
         if not state["done"] and not state["busy"] and isinstance(sql, str) and update.match(sql):
-            state["done"], state["where"] = True, probe._student_line(sys._getframe(1))
+            state["done"], state["where"] = True, api.student_line(sys._getframe(1))
             if state["locked"] and connection.in_atomic_block:
                 transaction.on_commit(place_rival)   # blocked by the row lock until the commit
             else:
@@ -553,7 +548,7 @@ def rival_order(products: list, quantity: int, rival_customer):
         QuerySet.select_for_update = original
 
 
-def _recipients(message) -> list[str]:
+def recipients(message) -> list[str]:
     return [str(a).strip().lower() for a in [*(message.to or []), *(getattr(message, "cc", None) or [])]]
 
 
@@ -565,12 +560,12 @@ def _has_id(subject: str, pk) -> bool:
 def expect_one_mail(seen: Watch, sig, order, customer, how: str) -> None:
     """Exactly one e-mail to the customer's address, whose subject holds the order's id."""
     address = customer.email.lower()
-    mine = [m for m in seen.mails if address in _recipients(m)]
+    mine = [m for m in seen.mails if address in recipients(m)]
     what = f"after {how} no e-mail was sent to the customer ({customer.email})"
     if not mine:
         others = [m for m in seen.mails]
         if others:
-            to = ", ".join(_recipients(others[0])) or "nobody in To"
+            to = ", ".join(recipients(others[0])) or "nobody in To"
             fail(f"{how}: an e-mail was sent, but to {to}, not to the customer. Send it to "
                  "`[order.customer.email]`.", diagnosis="mail-not-to-customer")
         why_no_effect(seen, sig, "notifications", what, "no-mail")
@@ -584,7 +579,7 @@ def expect_one_mail(seen: Watch, sig, order, customer, how: str) -> None:
         fail(f"{how}: the customer's e-mail has the subject {subject!r}, which does not name the "
              f"order's id ({order.pk}). Put the id in the subject: f\"Your order #{{order.pk}}\".",
              diagnosis="subject-without-order-id")
-    support.note("mailed", order.pk)
+    api.note("mailed", order.pk)
 
 
 # --------------------------------------------------------------------------- the shop knows no subscriber
@@ -628,7 +623,7 @@ def shop_imports() -> list[str]:
         for name in sorted(filenames):
             if name.endswith(".py") and not (name == "tests.py" or name.startswith("test_")):
                 path = os.path.join(dirpath, name)
-                found += [f"{probe.relpath(path)}:{line} ({what})" for line, what in _imports_in(path, names)]
+                found += [f"{api.relpath(path)}:{line} ({what})" for line, what in _imports_in(path, names)]
     # what the shop's modules hold at run time (an import made some other way)
     subs = [f for f in (app_folder(label) for label in SUBSCRIBERS) if f]
     for module in list(sys.modules.values()):
@@ -638,7 +633,7 @@ def shop_imports() -> list[str]:
         for attr, value in list(vars(module).items()):
             held = getattr(value, "__file__", None) or getattr(getattr(value, "__code__", None), "co_filename", "")
             if isinstance(held, str) and any(held.startswith(f) for f in subs):
-                found.append(f"{probe.relpath(file)} ({attr} is {getattr(value, '__name__', attr)} of a "
+                found.append(f"{api.relpath(file)} ({attr} is {getattr(value, '__name__', attr)} of a "
                              "subscriber app)")
     return found
 
@@ -667,27 +662,27 @@ def expect_decoupled(seen: Watch) -> None:
 
 
 def registration_problem(label: str):
-    """diagnose.registration_problem for the subscriber app `label`, judged on the connections of
+    """api.registration_problem for the subscriber app `label`, judged on the connections of
     that app's own receivers (defined in its folder, or connected in its ready()): with two
     subscribers of one signal, the other app's receiver must not make this one look connected
     in the wrong app's ready()."""
     folder = f"{label}/"
-    everything = list(probe.CONNECTS)
-    probe.CONNECTS[:] = [c for c in everything if not c.student or c.app_label == label
+    everything = list(api.run_state().connects)
+    api.run_state().connects[:] = [c for c in everything if not c.student or c.app_label == label
                          or c.receiver_where.startswith(folder)]
     try:
-        return diagnose.registration_problem(advice=REGISTRATION_ADVICE)
+        return api.registration_problem(advice=REGISTRATION_ADVICE)
     finally:
-        probe.CONNECTS[:] = everything
+        api.run_state().connects[:] = everything
 
 
 # The core's words for a receiver without **kwargs name post_save's arguments: this signal's.
-support.ADVICE["receiver-kwargs"] = (
+ADVICE = {"receiver-kwargs": (
     "Django calls every receiver with keyword arguments: signal=..., and whatever the sender "
     "passes (here order=...); Django may add more. Give your receiver a **kwargs parameter: "
-    "`def lower_stock(sender, order, **kwargs):`.")
+    "`def lower_stock(sender, order, **kwargs):`.")}
 
-# Words for what the registration check finds (diagnose.registration_problem's advice).
+# Words for what the registration check finds (api.registration_problem's advice).
 REGISTRATION_ADVICE = {
     "wrong-app-ready": "Each subscriber connects its own receivers, in its own AppConfig.ready(): the "
                        "shop's ready() must not know the subscribers.",

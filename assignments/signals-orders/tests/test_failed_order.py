@@ -4,21 +4,21 @@ cannot be saved (a quantity of -1: OrderLine.quantity is a PositiveIntegerField,
 database refuses it) leave no Order row behind, and order_placed is not sent."""
 import inspect
 
-from _grader_harness import probe, support
+from _grader_harness import api
 
 import _grader_assignment as orders
 
 
 def _where(function) -> str:
     try:
-        rel = probe.relpath(inspect.getsourcefile(function) or "")
+        rel = api.relpath(inspect.getsourcefile(function) or "")
         return f"{rel}:{inspect.getsourcelines(function)[1]}" if rel else ""
     except (OSError, TypeError):
         return ""
 
 
 def test_lines_that_cannot_be_saved():
-    support.require_database()
+    api.require_database()
     sig, place_order = orders.signal(), orders.place_order_function()
     Order = orders.model("order")
     eve = orders.customer("failed")
@@ -34,15 +34,15 @@ def test_lines_that_cannot_be_saved():
     left = list(Order._default_manager.filter(customer_id=eve.pk).values_list("pk", flat=True))
     if left:
         error = f" (saving the lines raised {type(raised).__name__})" if raised is not None else ""
-        support.fail(f"{how}: order {left[0]} is still in the database, without its lines{error}: the "
+        api.fail(f"{how}: order {left[0]} is still in the database, without its lines{error}: the "
                      "order was saved on its own, and a customer now has an order with nothing in it. "
                      "Keep the starter's `with transaction.atomic():` around saving the order and its "
                      "lines in place_order, so that both are saved or neither is (and register the "
                      "send with transaction.on_commit() inside that block).",
                      diagnosis="order-saved-without-lines", location=_where(place_order))
     if seen.calls:
-        sites = orders._sites(seen.sends, sig)
-        support.fail(f"{how}: order_placed was sent{f' ({sites})' if sites else ''} for an order "
+        sites = orders.send_sites(seen.sends, sig)
+        api.fail(f"{how}: order_placed was sent{f' ({sites})' if sites else ''} for an order "
                      "that was never saved, so the subscribers acted on an order that does not "
                      "exist. Send it from transaction.on_commit() inside place_order's atomic block: "
                      "Django drops the callback when the block fails.",

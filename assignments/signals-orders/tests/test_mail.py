@@ -1,12 +1,12 @@
 """customer-notified: the notifications subscriber sends each customer one e-mail per order,
 whose subject holds the order's id (read back by the grader from the mail folder)."""
-from _grader_harness import support
+from _grader_harness import api
 
 import _grader_assignment as orders
 
 
 def test_one_mail_per_order():
-    support.require_database()
+    api.require_database()
     sig, place_order = orders.signal(), orders.place_order_function()
     book, pen = orders.products("mail", "book", "pen")
     for tag, lines in (("mail-1", [(book, 1)]), ("mail-2", [(book, 2), (pen, 2)])):
@@ -14,5 +14,5 @@ def test_one_mail_per_order():
         how = f"place_order(customer, {orders.describe_lines(lines)})"
         with orders.watch(sig) as seen:
             order = orders.place(place_order, customer, lines, how)
-        support.track(order, "order")
+        api.track(order, "order")
         orders.expect_one_mail(seen, sig, order, customer, how)

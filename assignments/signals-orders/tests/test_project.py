@@ -1,15 +1,15 @@
 """project-loads: Django starts with the student's settings, the migrations create the shop's
 models as models.py describes them, and the models keep the contract's fields."""
-from _grader_harness import support
+from _grader_harness import api
 
 import _grader_assignment as orders
 
 
 def test_project_loads():
-    support.require_database()
-    support.require_migrations()
+    api.require_database()
+    api.require_migrations()
     Product, Order, Line = orders.model("product"), orders.model("order"), orders.model("line")
-    User = support.user_model()
+    User = api.user_model()
     expected = [
         (Product, "stock", lambda f: not f.is_relation),
         (Order, "customer", lambda f: f.many_to_one and f.related_model is User),
@@ -23,7 +23,7 @@ def test_project_loads():
         except Exception:
             field = None
         if field is None or not right(field):
-            support.fail(f"{model.__name__}.{name} is not as the starter has it: keep the models of "
+            api.fail(f"{model.__name__}.{name} is not as the starter has it: keep the models of "
                          "shop/models.py as given (the grader and the other apps rely on them).",
                          diagnosis="models-changed")
     # The tables really exist and are usable.

@@ -1,7 +1,7 @@
 """inventory-registered, notifications-registered: each subscriber app connects a live
 receiver of shop.signals.order_placed (for sender Order) while its own AppConfig.ready()
 runs: not while models.py is imported, not in another app's ready()."""
-from _grader_harness import support
+from _grader_harness import api
 
 import _grader_assignment as orders
 
@@ -11,7 +11,7 @@ def _registered(label: str):
     problem = orders.registration_problem(label)
     if problem:
         diagnosis, message, location = problem
-        support.fail(message, diagnosis=diagnosis, location=location)
+        api.fail(message, diagnosis=diagnosis, location=location)
 
 
 def test_inventory_receiver_in_ready():

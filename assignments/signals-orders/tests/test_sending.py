@@ -3,13 +3,13 @@ with sender=Order and order=<the order>, only once the outermost transaction has
 and never for an order whose transaction is rolled back."""
 from django.db import transaction
 
-from _grader_harness import support
+from _grader_harness import api
 
 import _grader_assignment as orders
 
 
 def test_sent_once_after_commit():
-    support.require_database()
+    api.require_database()
     sig, place_order = orders.signal(), orders.place_order_function()
     ada = orders.customer("sent")
     book, pen = orders.products("sent", "book", "pen")
@@ -17,13 +17,13 @@ def test_sent_once_after_commit():
     how = f"place_order(customer, {orders.describe_lines(lines)})"
     with orders.watch(sig, mail=False) as seen:
         order = orders.place(place_order, ada, lines, how)
-    support.track(order, "order")
+    api.track(order, "order")
     orders.expect_saved(order, lines, how)
     orders.expect_sent_once(seen, sig, order, how)
 
 
 def test_sent_after_outer_commit():
-    support.require_database()
+    api.require_database()
     sig, place_order = orders.signal(), orders.place_order_function()
     bob = orders.customer("outer")
     (book,) = orders.products("outer", "book")
@@ -33,11 +33,11 @@ def test_sent_after_outer_commit():
         with transaction.atomic():
             order = orders.place(place_order, bob, lines, how)
             during = list(seen.calls)
-    support.track(order, "order")
+    api.track(order, "order")
     if during:
         orders.expect_sent_once(seen, sig, order, how, heard=during, committed=False)
-        sites = orders._sites(seen.sends, sig)
-        support.fail(f"{how}: order_placed was sent{f' ({sites})' if sites else ''} while the "
+        sites = orders.send_sites(seen.sends, sig)
+        api.fail(f"{how}: order_placed was sent{f' ({sites})' if sites else ''} while the "
                      "caller's transaction was still open, before it committed (if it is rolled "
                      "back, the subscribers have acted on an order that does not exist). \"After "
                      "commit\" means the outermost transaction: transaction.on_commit() waits for "
@@ -53,7 +53,7 @@ class _RolledBack(Exception):
 
 
 def test_nothing_sent_on_rollback():
-    support.require_database()
+    api.require_database()
     sig, place_order = orders.signal(), orders.place_order_function()
     Order = orders.model("order")
     cyd = orders.customer("rollback")
@@ -68,13 +68,13 @@ def test_nothing_sent_on_rollback():
             pass
     if seen.calls:
         orders.expect_sent_once(seen, sig, rolled_back, how)  # names a wrong send first
-        support.fail(f"{how}: order_placed was sent although the order was rolled back, so the "
+        api.fail(f"{how}: order_placed was sent although the order was rolled back, so the "
                      "subscribers acted on an order that does not exist. Send it with "
                      "transaction.on_commit(): Django drops the callback on a rollback.",
                      diagnosis="sent-before-commit",
-                     location=orders._sites(seen.sends, sig).split(", ")[0])
+                     location=orders.send_sites(seen.sends, sig).split(", ")[0])
     if Order._default_manager.filter(customer_id=cyd.pk).exists():
-        support.fail(f"{how}: the order is still in the database after the rollback: keep the "
+        api.fail(f"{how}: the order is still in the database after the rollback: keep the "
                      "starter's transaction.atomic() in place_order (it joins the caller's "
                      "transaction).", diagnosis="models-changed")
     # Not vacuous: the same caller, committing this time, is told of its order once.
@@ -83,5 +83,5 @@ def test_nothing_sent_on_rollback():
     with orders.watch(sig, mail=False) as seen:
         with transaction.atomic():
             order = orders.place(place_order, dee, [(book, 2)], how)
-    support.track(order, "order")
+    api.track(order, "order")
     orders.expect_sent_once(seen, sig, order, how)

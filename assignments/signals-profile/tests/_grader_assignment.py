@@ -1,16 +1,16 @@
 """signals-profile's own helpers for its hidden tests: the Profile model (the rubric's role
 "profile"), one profile per user, and a profile that survives saving the user again.
 Imported by the hidden tests as ``_grader_assignment`` (the core's helpers are
-``_grader_harness.support``)."""
+``_grader_harness.api``)."""
 from __future__ import annotations
 
-from _grader_harness import config, support
-from _grader_harness.support import _INTEGER_TYPES, fail
+from _grader_harness import api
+from _grader_harness.api import INTEGER_TYPES, fail
 
 
 def explain(exc: Exception, when: str) -> tuple[str, str] | None:
     """A unique-constraint error names this exercise's mistakes: a second profile for a user
-    that is saved again, or for a new one (see support.EXPLAINERS)."""
+    that is saved again, or for a new one (EXPLAINERS below)."""
     from django.db import IntegrityError
 
     if not (isinstance(exc, IntegrityError) and "unique" in str(exc).lower()):
@@ -26,9 +26,9 @@ def explain(exc: Exception, when: str) -> tuple[str, str] | None:
             "(dispatch_uid helps).")
 
 
-support.EXPLAINERS.append(explain)
+EXPLAINERS = (explain,)   # read by the harness's plugin (see _grader_harness.api)
 # The core names these mistakes; here is what to change, in this exercise's terms.
-support.ADVICE.update({
+ADVICE = {
     "receiver-recursion": "Your receiver saves the instance it was called for, which sends post_save "
                           "again, forever. Do not call instance.save() inside a post_save receiver of "
                           "the same model.",
@@ -37,9 +37,9 @@ support.ADVICE.update({
                                "sender=settings.AUTH_USER_MODEL so it runs for users only.",
     "pre-save": "The profile was created before the user was saved (pre_save?). Use post_save: "
                 "the user has a primary key only after it is saved.",
-})
+}
 
-# Words for what the registration check finds (diagnose.registration_problem's advice).
+# Words for what the registration check finds (api.registration_problem's advice).
 REGISTRATION_ADVICE = {
     "wrong-signal": "A profile must be created after a new user is saved: use post_save and its "
                     "`created` argument.",
@@ -50,13 +50,8 @@ REGISTRATION_ADVICE = {
 
 def profile_model():
     """The model of the role "profile" ([models] of the rubric)."""
-    from django.apps import apps
-
-    try:
-        return apps.get_model(config.MODELS.get("profile", ""))
-    except (LookupError, ValueError):
-        fail(f"there is no model {config.MODELS.get('profile')}: keep the Profile model of the template "
-             "in users/models.py and 'users' in INSTALLED_APPS.", diagnosis="no-profile-model")
+    return api.role_model("profile", missing="keep the Profile model of the template in users/models.py "
+                          "and 'users' in INSTALLED_APPS.", diagnosis="no-profile-model")
 
 
 def profile_count(user) -> int:
@@ -89,7 +84,7 @@ def _mark_field():
     by its primary key alone.
     """
     Profile = profile_model()
-    for types, value in ((_TEXT_TYPES, PROFILE_MARK), (_INTEGER_TYPES, 7919)):
+    for types, value in ((_TEXT_TYPES, PROFILE_MARK), (INTEGER_TYPES, 7919)):
         for field in Profile._meta.concrete_fields:
             if (field.primary_key or field.is_relation or field.choices or field.unique
                     or field.get_internal_type() not in types or getattr(field, "generated", False)):
@@ -129,4 +124,4 @@ def expect_same_profile(user, before: tuple[int, tuple | None], how: str) -> Non
 def create_tracked(tag: str, how: str, make, as_text: bool = False) -> object:
     """Create a user with `make(fields)`, record it, and check it has one profile."""
     profile_model()
-    return support.create_tracked(tag, how, make, as_text, then=expect_one_profile)
+    return api.create_tracked(tag, how, make, as_text, then=expect_one_profile)

@@ -1,35 +1,35 @@
 """profile-created-once: every way of creating a user leaves exactly one profile."""
 import pytest
 
-from _grader_harness import support
+from _grader_harness import api
 
 import _grader_assignment as profiles
 
 
 def test_create_user():
-    User = support.user_model()
+    User = api.user_model()
     profiles.create_tracked("cu", "User.objects.create_user(...)",
-                           lambda f: User._default_manager.create_user(password=support.PASSWORD, **f))
+                           lambda f: User._default_manager.create_user(password=api.PASSWORD, **f))
 
 
 def test_create_superuser():
-    User = support.user_model()
+    User = api.user_model()
     profiles.create_tracked("cs", "User.objects.create_superuser(...)",
-                           lambda f: User._default_manager.create_superuser(password=support.PASSWORD, **f))
+                           lambda f: User._default_manager.create_superuser(password=api.PASSWORD, **f))
 
 
 def test_objects_create():
-    User = support.user_model()
+    User = api.user_model()
     profiles.create_tracked("oc", "User.objects.create(...)",
                            lambda f: User._default_manager.create(**f))
 
 
 def test_instance_save():
-    User = support.user_model()
+    User = api.user_model()
 
     def make(fields):
         user = User(**fields)
-        user.set_password(support.PASSWORD)
+        user.set_password(api.PASSWORD)
         user.save()
         return user
 
@@ -39,7 +39,7 @@ def test_instance_save():
 def test_createsuperuser_command():
     from django.core.management import call_command
 
-    User = support.user_model()
+    User = api.user_model()
 
     def make(fields):
         call_command("createsuperuser", interactive=False, verbosity=0, **fields)
@@ -68,53 +68,53 @@ def test_admin_add_form():
     from django.test import Client
     from django.urls import NoReverseMatch, reverse
 
-    User = support.user_model()
+    User = api.user_model()
     if not apps.is_installed("django.contrib.admin"):
-        support.skip("django.contrib.admin is not in INSTALLED_APPS")
+        api.skip("django.contrib.admin is not in INSTALLED_APPS")
     try:
         url = reverse(f"admin:{User._meta.app_label}_{User._meta.model_name}_add")
     except NoReverseMatch:
-        support.skip("your user model has no add page in the admin")
+        api.skip("your user model has no add page in the admin")
     admin = profiles.create_tracked("aa", "User.objects.create_superuser(...)",
                                    lambda f: User._default_manager.create_superuser(
-                                       password=support.PASSWORD, **f))
+                                       password=api.PASSWORD, **f))
     client = Client()
     _log_in_without_saving(client, admin)
-    fields = support.fields_for("af", as_text=True)
+    fields = api.fields_for("af", as_text=True)
     how = "adding a user with the admin's add-user form"
-    with support.student_code(f"opening the admin's add-user page ({url})"):
+    with api.student_code(f"opening the admin's add-user page ({url})"):
         page = client.get(url, secure=True)  # secure: also behind SECURE_SSL_REDIRECT
     if page.status_code != 200:
-        support.fail(f"the admin's add-user page ({url}) answered HTTP {page.status_code}.",
+        api.fail(f"the admin's add-user page ({url}) answered HTTP {page.status_code}.",
                      diagnosis="admin-form")
     # Post what a browser posts: every field as the page shows it (inlines such as the
     # Django docs' ProfileInline and their management forms included), with the new
     # user's name and password filled in.
-    form, controls = support.browser_form(page.content.decode(page.charset or "utf-8"),
+    form, controls = api.browser_form(page.content.decode(page.charset or "utf-8"),
                                           f"{User._meta.model_name}_form")
     form.update({k: [str(v)] for k, v in fields.items()})
-    form.update({"password1": [support.PASSWORD], "password2": [support.PASSWORD], "_save": ["Save"]})
+    form.update({"password1": [api.PASSWORD], "password2": [api.PASSWORD], "_save": ["Save"]})
     if "usable_password" in controls:
         form["usable_password"] = ["true"]
     form.pop("csrfmiddlewaretoken", None)  # the test client does not check CSRF
     try:
-        with support.student_code(how):
+        with api.student_code(how):
             response = client.post(url, form, secure=True)
     except pytest.fail.Exception:
-        cause = support.failure_cause()
+        cause = api.failure_cause()
         if (User is not apps.get_model("auth", "User") and type(cause).__name__ == "IntegrityError"
-                and not support.in_receiver(cause) and User._meta.db_table in str(cause)):
-            support.skip("the admin's add-user form of your custom user model cannot create a user "
-                         f"({support.errors.one_line(cause, 200)}): it does not ask for every required "
+                and not api.in_receiver(cause) and User._meta.db_table in str(cause)):
+            api.skip("the admin's add-user form of your custom user model cannot create a user "
+                         f"({api.one_line(cause, 200)}): it does not ask for every required "
                          "field, so this way of creating users was not checked")
         raise
     key = User.USERNAME_FIELD
     user = User._default_manager.filter(**{key: fields[key]}).first()
     if user is None:
         if User is not apps.get_model("auth", "User"):
-            support.skip("the admin's add form of your custom user model needs other fields")
-        errors = support.form_errors(response.content.decode(response.charset or "utf-8"))
-        support.fail(f"the admin's add-user form did not create the user (HTTP {response.status_code})"
+            api.skip("the admin's add form of your custom user model needs other fields")
+        errors = api.form_errors(response.content.decode(response.charset or "utf-8"))
+        api.fail(f"the admin's add-user form did not create the user (HTTP {response.status_code})"
                      + (f"; the page says: {errors}" if errors else "") + ".", diagnosis="admin-form")
-    support.track(user)
+    api.track(user)
     profiles.expect_one_profile(user, how)

@@ -1,18 +1,18 @@
 """project-loads: Django starts with the student's settings, and the student's migrations
 create the models as models.py describes them."""
-from _grader_harness import support
+from _grader_harness import api
 
 import _grader_assignment as profiles
 
 
 def test_project_loads():
-    support.require_database()
-    support.require_migrations()
+    api.require_database()
+    api.require_migrations()
     Profile = profiles.profile_model()
-    User = support.user_model()
+    User = api.user_model()
     field = Profile._meta.get_field("user")
     if not field.one_to_one or field.related_model is not User:
-        support.fail("Profile.user must stay a OneToOneField to settings.AUTH_USER_MODEL, "
+        api.fail("Profile.user must stay a OneToOneField to settings.AUTH_USER_MODEL, "
                      "as in the template.", diagnosis="profile-model-changed")
     # The table really exists and is usable.
     Profile._default_manager.count()

@@ -1,14 +1,14 @@
 """receiver-registered-in-ready: a live post_save receiver for the user model was
 connected while the users app's AppConfig.ready() ran (not while models.py was
 imported, not only for another model, and still alive when users are saved)."""
-from _grader_harness import diagnose, support
+from _grader_harness import api
 
 import _grader_assignment as profiles
 
 
 def test_receiver_registered_in_ready():
     profiles.profile_model()
-    problem = diagnose.registration_problem(advice=profiles.REGISTRATION_ADVICE)
+    problem = api.registration_problem(advice=profiles.REGISTRATION_ADVICE)
     if problem:
         diagnosis, message, location = problem
-        support.fail(message, diagnosis=diagnosis, location=location)
+        api.fail(message, diagnosis=diagnosis, location=location)

@@ -1,16 +1,16 @@
 """resave-no-duplicate: saving an existing user again leaves one profile and raises nothing."""
 from django.utils import timezone
 
-from _grader_harness import support
+from _grader_harness import api
 
 import _grader_assignment as profiles
 
 
 def _fresh_user(tag):
-    User = support.user_model()
+    User = api.user_model()
     user = profiles.create_tracked(tag, "User.objects.create_user(...)",
                                   lambda f: User._default_manager.create_user(
-                                      password=support.PASSWORD, **f))
+                                      password=api.PASSWORD, **f))
     marked = profiles.mark_profile(user)
     user = User._default_manager.get(pk=user.pk)  # as a later request would load it
     user._grader_profile = marked
@@ -18,7 +18,7 @@ def _fresh_user(tag):
 
 
 def _resave(user, how, **kwargs):
-    with support.student_code(how, when="resave"):
+    with api.student_code(how, when="resave"):
         user.save(**kwargs)
     profiles.expect_one_profile(user, how, when="resave")
     profiles.expect_same_profile(user, user._grader_profile, how)
@@ -27,7 +27,7 @@ def _resave(user, how, **kwargs):
 def test_save_again():
     user = _fresh_user("r1")
     _resave(user, "saving an existing user again (user.save())")
-    User = support.user_model()
+    User = api.user_model()
     reloaded = User._default_manager.get(pk=user.pk)
     reloaded._grader_profile = user._grader_profile
     _resave(reloaded, "saving a user loaded from the database (user.save())")

@@ -3,7 +3,7 @@
 Client and AsyncClient), the counts read back from the database, what went wrong when they are
 not what they should be, and a concurrent update injected between a receiver's read and its
 write. Imported by the hidden tests as ``_grader_assignment`` (the core's helpers are
-``_grader_harness.support``).
+``_grader_harness.api``).
 
 Who sends what (Django 4.2 to 6.x, django/core/handlers/ and django/test/client.py):
 
@@ -30,8 +30,8 @@ import os
 import re
 import sys
 
-from _grader_harness import config, errors, plugin, probe, support
-from _grader_harness.support import fail
+from _grader_harness import api
+from _grader_harness.api import fail
 
 NOT_FOUND = "/grader-no-such-page/"
 INJECTED = 100   # what the "other request" adds between a receiver's read and its write
@@ -55,13 +55,8 @@ F_HOWTO = ('RequestStats.objects.filter(pk=1).update(started=F("started") + 1) '
 
 def stats_model():
     """The model of the role "stats" ([models] of the rubric)."""
-    from django.apps import apps
-
-    try:
-        return apps.get_model(config.MODELS.get("stats", ""))
-    except (LookupError, ValueError):
-        fail(f"there is no model {config.MODELS.get('stats')}: keep the RequestStats model of the "
-             "starter in stats/models.py and 'stats' in INSTALLED_APPS.", diagnosis="no-stats-model")
+    return api.role_model("stats", missing="keep the RequestStats model of the starter in stats/models.py "
+                          "and 'stats' in INSTALLED_APPS.", diagnosis="no-stats-model")
 
 
 def _columns():
@@ -88,7 +83,7 @@ def _stored_counts() -> str:
     """The counts as the table holds them, read by the grader's own connection (no code of the
     project runs, no execute wrapper of its sees the query): the evidence."""
     table, pk, started, finished = _columns()
-    rows = support.witness(f"SELECT {started}, {finished} FROM {table} WHERE {pk} = 1")
+    rows = api.witness(f"SELECT {started}, {finished} FROM {table} WHERE {pk} = 1")
     return "missing" if not rows else f"{rows[0][0]},{rows[0][1]}"
 
 
@@ -100,11 +95,11 @@ def snapshot() -> tuple[tuple[int, int], str]:
 def baseline() -> tuple[int, int]:
     """The counts before this test's requests (earlier tests' requests counted too): the row
     pk=1 is made if needed and tracked as this test's evidence."""
-    support.require_database()
+    api.require_database()
     Stats = stats_model()
-    with support.student_code("RequestStats.objects.get_or_create(pk=1)"):
+    with api.student_code("RequestStats.objects.get_or_create(pk=1)"):
         row, _ = Stats._default_manager.get_or_create(pk=1)
-        support.track(row, "stats")
+        api.track(row, "stats")
         return _model_counts()
 
 
@@ -112,9 +107,9 @@ def baseline() -> tuple[int, int]:
 
 def student_connections(signal) -> list:
     """The student's connections of `signal` that are still there, as the probe saw them."""
-    gone = {(d.receiver_name, id(d.sender)) for d in probe.DISCONNECTS
+    gone = {(d.receiver_name, id(d.sender)) for d in api.run_state().disconnects
             if d.signal is signal and d.removed and d.receiver_name}
-    return [c for c in probe.CONNECTS if c.student and c.signal is signal
+    return [c for c in api.run_state().connects if c.student and c.signal is signal
             and (c.receiver_name, id(c.sender)) not in gone]
 
 
@@ -131,7 +126,7 @@ def _function_source(where: str) -> str:
     path, _, line = where.rpartition(":")
     if not path or not line.isdigit():
         return ""
-    lines = linecache.getlines(os.path.join(config.SUBMISSION, path))
+    lines = linecache.getlines(os.path.join(api.run_state().submission, path))
     start = int(line) - 1
     while start < len(lines) and lines[start].lstrip().startswith("@"):
         start += 1
@@ -156,7 +151,7 @@ def _counting_middleware() -> tuple[str, str, set] | None:
         try:
             obj = import_string(dotted)
             source_lines, start = inspect.getsourcelines(obj)
-            rel = probe.relpath(inspect.getsourcefile(obj) or "")
+            rel = api.relpath(inspect.getsourcefile(obj) or "")
         except Exception:
             continue
         text = "".join(source_lines)
@@ -313,8 +308,8 @@ def problem(base, want, counts, after: str, path: str, open_response: bool,
 def record(reading) -> None:
     """Evidence for verify.py: what the model read (the test's claim) and what the table held."""
     counts, stored = reading
-    support.note("claimed", f"{counts[0]},{counts[1]}")
-    support.note("stored", stored)
+    api.note("claimed", f"{counts[0]},{counts[1]}")
+    api.note("stored", stored)
 
 
 def expect(base, started: int, finished: int, after: str, path: str,
@@ -352,7 +347,7 @@ ENVIRON_ADVICE = ("Only the WSGI handler passes `environ` to request_started rec
 
 def _receiver_where(text: str) -> str:
     name = text.split("(", 1)[0].strip().rsplit(".", 1)[-1]
-    for c in probe.CONNECTS:
+    for c in api.run_state().connects:
         if c.student and c.receiver_name.rsplit(".", 1)[-1] == name:
             return _where(c)
     return ""
@@ -366,16 +361,16 @@ def serving(action: str):
     log = logging.getLogger("django.request")
     disabled, log.disabled = log.disabled, True
     try:
-        with support.student_code(action, when="request"):
+        with api.student_code(action, when="request"):
             try:
                 yield
             except (TypeError, KeyError) as exc:
                 if not _environ_required(exc):
                     raise
-                where = errors.location(exc) or _receiver_where(str(exc))
-                fail(f"{action} raised {errors.one_line(exc)}{f' ({where})' if where else ''}. "
+                where = api.location(exc) or _receiver_where(str(exc))
+                fail(f"{action} raised {api.one_line(exc)}{f' ({where})' if where else ''}. "
                      f"{ENVIRON_ADVICE}", diagnosis="environ-required", location=where,
-                     traceback=errors.student_frames(exc))
+                     traceback=api.student_frames(exc))
     finally:
         log.disabled = disabled
 
@@ -471,13 +466,8 @@ def async_client_get(path: str):
 # ------------------------------------------------------------------------ atomic updates
 
 def _student_line() -> str:
-    frame = sys._getframe(2)
-    while frame is not None:
-        rel = probe.relpath(frame.f_code.co_filename)
-        if rel:
-            return f"{rel}:{frame.f_lineno}"
-        frame = frame.f_back
-    return ""
+    """file:line of the innermost frame of the project's code that is running now."""
+    return api.student_line(sys._getframe(2))
 
 
 @contextlib.contextmanager
@@ -593,10 +583,10 @@ def empty_table():
     signal). Afterwards the row pk=1 holds what the earlier tests' requests counted plus what
     this test's requests added: counts only go up (verify.py reads the row at the end of the run
     against every test's readings)."""
-    support.require_database()
+    api.require_database()
     Stats = stats_model()
     table, pk, started, finished = _columns()
-    rows = support.witness(f"SELECT {started}, {finished} FROM {table} WHERE {pk} = 1")
+    rows = api.witness(f"SELECT {started}, {finished} FROM {table} WHERE {pk} = 1")
     old = (int(rows[0][0] or 0), int(rows[0][1] or 0)) if rows else (0, 0)
     manager = Stats._default_manager
     manager.all()._raw_delete(manager.db)
@@ -644,7 +634,7 @@ def expect_first_request(after: str) -> None:
 def _explain_empty(exc: Exception, when: str) -> tuple[str, str] | None:
     """A receiver that raises while the table is empty (`objects.get(pk=1)`, update_or_create
     inserting an F() expression) fails the first request of every fresh site."""
-    if _EMPTY["on"] and when == "request" and support.in_receiver(exc) \
+    if _EMPTY["on"] and when == "request" and api.in_receiver(exc) \
             and not (isinstance(exc, TypeError) and "unexpected keyword argument" in str(exc)):
         return ("stats-row-not-created",
                 "The table was empty, as on every fresh site after `migrate`: there is no row pk=1 "
@@ -652,17 +642,17 @@ def _explain_empty(exc: Exception, when: str) -> tuple[str, str] | None:
     return None
 
 
-support.EXPLAINERS.append(_explain_empty)
+EXPLAINERS = (_explain_empty,)   # read by the harness's plugin (see _grader_harness.api)
 
 
 # The core names these mistakes; here is what to change, in this exercise's terms.
-support.ADVICE.update({
+ADVICE = {
     "receiver-kwargs": "Django calls receivers with keyword arguments (signal, sender, and environ "
                        "or scope): give your receivers a **kwargs parameter, e.g. "
                        "`def count_started(sender, **kwargs):`.",
-})
+}
 
-# Words for what the registration check finds (diagnose.registration_problem's advice).
+# Words for what the registration check finds (api.registration_problem's advice).
 REGISTRATION_ADVICE = {
     "wrong-sender": "Each handler sends the request signals with its own class as the sender "
                     "(WSGIHandler, ASGIHandler, the test clients' handlers; the test clients send "
@@ -677,12 +667,12 @@ REGISTRATION_ADVICE = {
 def registration_problem() -> tuple[str, str, str] | None:
     """The core's registration check for the running test's [connections] entry, with a
     middleware that counts instead of receivers named as such."""
-    from _grader_harness import diagnose
+    from _grader_harness import api
 
     from django.core import signals
 
-    found = diagnose.registration_problem(advice=REGISTRATION_ADVICE)
-    spec = config.CONNECTIONS.get(plugin.STATE.get("nodeid", ""), {})
+    found = api.registration_problem(advice=REGISTRATION_ADVICE)
+    spec = api.run_state().connections.get(api.run_state().nodeid, {})
     wanted = spec.get("signal", "")
     if found and found[0] == "receiver-not-connected":
         instead = _middleware_problem(f"no {wanted or 'request'} receiver is connected when the app starts")
@@ -693,19 +683,19 @@ def registration_problem() -> tuple[str, str, str] | None:
         # name the one that counts this signal's field, or say that none was written.
         field = "started" if wanted == "request_started" else "finished"
         other = signals.request_finished if wanted == "request_started" else signals.request_started
-        mine = [c for c in probe.CONNECTS if c.student]
+        mine = [c for c in api.run_state().connects if c.student]
         counting = [c for c in mine if field in _function_source(_where(c))]
         if counting:
             c = counting[0]
             return ("wrong-signal",
                     f"your receiver {c.receiver_name} ({_where(c)}) counts `{field}` but is connected to "
-                    f"{probe.signal_name(c.signal) or 'another signal'}, not to {wanted}. "
+                    f"{api.signal_name(c.signal) or 'another signal'}, not to {wanted}. "
                     f"{REGISTRATION_ADVICE['wrong-signal']}", c.call_site or _where(c))
         if mine and all(c.signal is other for c in mine):
             c = mine[0]
             return ("receiver-not-connected",
                     f"no {wanted} receiver is connected when the app starts: your receiver "
-                    f"{c.receiver_name} ({_where(c)}) listens to {probe.signal_name(other)} only. Write a "
+                    f"{c.receiver_name} ({_where(c)}) listens to {api.signal_name(other)} only. Write a "
                     f"second receiver, of {wanted}, that adds 1 to RequestStats.{field}, next to it.",
                     _where(c))
     return found

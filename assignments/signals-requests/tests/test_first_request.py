@@ -1,7 +1,7 @@
 """counts-wsgi: the first request of a fresh site is counted. After `migrate` the stats table
 is empty; RequestStats.load() (given) creates the row pk=1 on first use. A request served while
 the table is empty must leave the row there with started = finished = 1."""
-from _grader_harness import support
+from _grader_harness import api
 
 import _grader_assignment as assignment
 
@@ -16,4 +16,4 @@ def test_first_request_of_a_fresh_site():
             response.close()
         assignment.expect_first_request(f"after {after}")
         assignment.expect_status(status, 200, after)
-    support.track(assignment.stats_model()._default_manager.get(pk=1), "stats")
+    api.track(assignment.stats_model()._default_manager.get(pk=1), "stats")

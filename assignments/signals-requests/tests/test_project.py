@@ -1,17 +1,17 @@
 """project-loads: Django starts with the student's settings, the migrations create
 RequestStats as models.py describes it, and its table is usable."""
-from _grader_harness import support
+from _grader_harness import api
 
 import _grader_assignment as assignment
 
 
 def test_project_loads():
-    support.require_database()
-    support.require_migrations()
+    api.require_database()
+    api.require_migrations()
     Stats = assignment.stats_model()
     fields = {f.name: f.get_internal_type() for f in Stats._meta.concrete_fields}
     for name in ("started", "finished"):
         if "IntegerField" not in fields.get(name, ""):
-            support.fail(f"RequestStats.{name} must stay the counter (an integer field) of the starter.",
+            api.fail(f"RequestStats.{name} must stay the counter (an integer field) of the starter.",
                          diagnosis="stats-model-changed")
     Stats._default_manager.count()

@@ -1,6 +1,6 @@
 """receivers-connected-in-ready: live receivers of request_started and request_finished, for
 every sender, were connected while StatsConfig.ready() ran (rubric [connections])."""
-from _grader_harness import support
+from _grader_harness import api
 
 import _grader_assignment as assignment
 
@@ -10,7 +10,7 @@ def _check():
     problem = assignment.registration_problem()
     if problem:
         diagnosis, message, location = problem
-        support.fail(message, diagnosis=diagnosis, location=location)
+        api.fail(message, diagnosis=diagnosis, location=location)
 
 
 def test_request_started_receiver_connected_in_ready():

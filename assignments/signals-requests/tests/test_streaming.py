@@ -1,6 +1,6 @@
 """streaming-counted-when-closed: a streaming response is counted as finished once it has been
 read to its end and closed, not before (request_finished is sent by close())."""
-from _grader_harness import support
+from _grader_harness import api
 
 import _grader_assignment as assignment
 
@@ -28,7 +28,7 @@ def test_stream_through_wsgi_handler():
                       judged=FINISHED)
     assignment.expect_status(status, 200, after)
     if not getattr(response, "streaming", False) or not (first and rest):
-        support.fail(f"{after} did not answer with a StreamingHttpResponse sent in several parts: keep "
+        api.fail(f"{after} did not answer with a StreamingHttpResponse sent in several parts: keep "
                      "the starter's stream view (stats/views.py).", diagnosis="starter-views-changed")
 
 
@@ -38,7 +38,7 @@ def test_stream_through_test_client():
     with assignment.serving(after):
         response = assignment.client().get("/stream/")
         if not response.streaming:
-            support.fail(f"{after} did not answer with a StreamingHttpResponse: keep the starter's "
+            api.fail(f"{after} did not answer with a StreamingHttpResponse: keep the starter's "
                          "stream view (stats/views.py).", diagnosis="starter-views-changed")
         parts = iter(response.streaming_content)
         assignment.expect(base, 1, 0, f"after {after}, before the content was read", "client",

@@ -133,31 +133,25 @@ def main() -> None:
     sys.path.insert(1, run.submission)
     os.chdir(run.submission)
 
-    from _grader_harness import config
-    config.SUBMISSION = run.submission
-    config.STUDENT_SETTINGS = run.settings
-    config.DB_PATH = run.db
-    config.TOKEN = run.token
-    config.MODELS = dict(run.models)
-    config.CONNECTIONS = dict(run.connections)
-    config.ALLOWED_PACKAGES = list(run.allowed_packages)
-    config.DISK_CAP_MB = int(run.disk_cap_mb)
-    config.RUNTIME_OK = bool(run.runtime_ok)
-    config.FOLDERS = dict(run.folders)
+    from _grader_harness import state
+    current = state.start(
+        submission=run.submission, student_settings=run.settings, db_path=run.db, token=run.token,
+        suite=run.suite, models=dict(run.models), connections=dict(run.connections),
+        allowed_packages=list(run.allowed_packages), disk_cap_mb=int(run.disk_cap_mb),
+        runtime_ok=bool(run.runtime_ok), folders=dict(run.folders))
     os.environ["DJANGO_SETTINGS_MODULE"] = "_grader_harness.settings"
 
     from _grader_harness import channel, errors, plugin, probe
     if run.channel_fd is not None:  # the ledger, verdicts and connections, as they happen
         channel.open_channel(int(run.channel_fd), bytes.fromhex(run.channel_key))
-    channel.SUITE = run.suite
     run.channel_key = ""
     refused = load_dotenv(os.path.join(run.submission, ".env"))
     if refused:
-        plugin.STATE["warnings"].append(
+        current.warnings.append(
             f".env: {', '.join(refused)} {'was' if len(refused) == 1 else 'were'} not loaded: the grader "
             "loads plain KEY=value settings only, never variables that change how Python or programs start")
     if limits_not_set:
-        plugin.STATE["warnings"].append(
+        current.warnings.append(
             "this system refused some resource limits of the grader ("
             + ", ".join(limits_not_set) + "): the run went on without them")
     probe.install()

@@ -22,6 +22,7 @@ import sqlite3
 import sys
 import threading
 
+from _grader_harness import state
 from _grader_harness.protocol import CHANNEL_LINE_MAX, channel_mac
 
 _write, _getpid, _dumps, _connect = os.write, os.getpid, json.dumps, sqlite3.connect
@@ -59,11 +60,10 @@ def open_channel(fd: int, key: bytes) -> None:
 
 
 # What may leave evidence: the first frame outside the harness on the way to a ledger entry or a
-# verdict is the hidden suite's own code (SUITE, set by bootstrap) or pytest's (its hooks and
+# verdict is the hidden suite's own code (the run state's `suite`, set by bootstrap) or pytest's (its hooks and
 # fixtures call the plugin). Code of the submission that calls the grader's helpers itself
 # (support.note, plugin.evidence, ... from import time, ready(), a receiver or a thread) is
 # refused, and the grader is told where: a run whose code forges evidence is `tampered`.
-SUITE = ""
 _HARNESS = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _PYTEST = (os.sep + "_pytest" + os.sep, os.sep + "pluggy" + os.sep)
 _CHECKED = ("ledger", "verdict")
@@ -94,14 +94,13 @@ def send(kind: str, **record) -> bool:
     if _WRITER is None:
         return False
     if kind in _CHECKED:
-        from _grader_harness import config
-
+        run = state.current()
         frame = _outside_harness()
         name = frame.f_code.co_filename if frame is not None else ""
-        theirs = not config.SUBMISSION or _under(name, config.SUBMISSION) is not None
-        if not (_under(name, SUITE) is not None or (not theirs and any(p in name for p in _PYTEST))):
+        theirs = not run.submission or _under(name, run.submission) is not None
+        if not (_under(name, run.suite) is not None or (not theirs and any(p in name for p in _PYTEST))):
             kind, record = "forged", {"nodeid": record.get("nodeid", ""), "what": kind,
-                                      "where": _where(frame, config.SUBMISSION)}
+                                      "where": _where(frame, run.submission)}
     with _LOCK:
         try:
             return bool(_WRITER.send({"kind": kind, **record}))

@@ -12,7 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from _grader_harness import config, errors, probe
+from _grader_harness import errors, probe, state
+from _grader_harness.roles import role_model
 from _grader_harness.protocol import ANY_SENDER
 
 
@@ -113,18 +114,11 @@ def _signal(name: str):
         return None
 
 
-def _role_model(role: str):
-    from django.apps import apps
-    from django.contrib.auth import get_user_model
-
-    return get_user_model() if role == "user" else apps.get_model(config.MODELS[role])
-
-
 def ready_app(ready: str) -> str:
     """The app label whose ready() a [connections] entry names: the app of a role's model, or
     an app label itself (an app without models, such as a subscriber app)."""
-    if ready == "user" or ready in config.MODELS:
-        return _role_model(ready)._meta.app_label
+    if ready == "user" or ready in state.current().models:
+        return role_model(ready)._meta.app_label
     return ready
 
 
@@ -133,10 +127,8 @@ def _spec(spec: dict | None) -> dict:
     [connections] entry of the running test, else its first entry."""
     if spec:
         return spec
-    from _grader_harness import plugin
-
-    nodeid = plugin.STATE.get("nodeid") or ""
-    return config.CONNECTIONS.get(nodeid) or next(iter(config.CONNECTIONS.values()))
+    run = state.current()
+    return run.connections.get(run.nodeid or "") or next(iter(run.connections.values()))
 
 
 def sender_name(sender) -> str:
@@ -200,7 +192,7 @@ def _does_what(c, wanted: str, connected_to: str) -> bool:
     seen = _words(name)
     if rel and line.isdigit():
         try:
-            tree = ast.parse((Path(config.SUBMISSION) / rel).read_bytes())
+            tree = ast.parse((Path(state.current().submission) / rel).read_bytes())
         except (OSError, SyntaxError, ValueError):
             tree = None
         node = next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -214,7 +206,7 @@ def _does_what(c, wanted: str, connected_to: str) -> bool:
 def _disconnected(c) -> bool:
     """Did the student's code disconnect this receiver itself (then it is not garbage)?"""
     return any(d.removed and d.signal is c.signal and (d.receiver_name == c.receiver_name or d.dispatch_uid)
-               for d in probe.DISCONNECTS)
+               for d in state.current().disconnects)
 
 
 def _what_receiver(c) -> str:
@@ -240,7 +232,7 @@ def _kept_only_by(c) -> str:
     rel, _, line = where.rpartition(":")
     if ".<locals>." not in (c.receiver_name or "") or not line.isdigit():
         return ""
-    path = Path(config.SUBMISSION) / rel
+    path = Path(state.current().submission) / rel
     try:
         tree = ast.parse(path.read_bytes())
     except (OSError, SyntaxError, ValueError):
@@ -308,7 +300,7 @@ def shadowed(c) -> tuple[str, str, str] | None:
     if not rel or not line.isdigit() or "." in (c.receiver_name or "") or not name:
         return None
     try:
-        tree = ast.parse((Path(config.SUBMISSION) / rel).read_bytes())
+        tree = ast.parse((Path(state.current().submission) / rel).read_bytes())
     except (OSError, SyntaxError, ValueError):
         return None
     ours = next((n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -370,13 +362,12 @@ def registration_problem(spec: dict | None = None, advice: dict | None = None) -
     signal, for the model of a role, connected in the ready() of the app of a role) was
     connected; None when one was. `advice`: the assignment's words to add, by diagnosis."""
     from django.apps import apps
-    from django.dispatch.dispatcher import _make_id
 
     spec = _spec(spec)
     advice = advice or {}
     signal, signal_name = _signal(spec["signal"]), spec["signal"]
     any_sender = spec["sender"] == ANY_SENDER
-    Sender = None if any_sender else _role_model(spec["sender"])
+    Sender = None if any_sender else role_model(spec["sender"])
     sender_text = ("any sender" if any_sender else
                    "the user model" if spec["sender"] == "user" else sender_name(Sender))
     app_label = ready_app(spec["ready"])
@@ -392,14 +383,14 @@ def registration_problem(spec: dict | None = None, advice: dict | None = None) -
                 f"{signal_name} is a {type(signal).__name__}, not a django.dispatch.Signal, so nothing "
                 f"can connect to it. Define it once, at module level in {module_file}: "
                 f"`{signal_name.rpartition('.')[2]} = Signal()`.{_plus(advice, 'signal-not-a-signal')}", "")
-    live = {_make_id(r) for r in probe.live_receivers(signal, Sender)}
-    ours = [c for c in probe.CONNECTS if c.student]
+    live = probe.live_receiver_keys(signal, Sender)
+    ours = [c for c in state.current().connects if c.student]
     on_signal = [c for c in ours if c.signal is signal]
     for_sender = [c for c in on_signal if c.sender is None or (not any_sender and c.sender is Sender)]
     # Other apps the exercise wants subscribers of this signal in (inventory beside
     # notifications): their own receivers, connected in their own ready(), are not this app's
     # mistake (a receiver of this app connected there still is).
-    subscribers = {ready_app(s["ready"]) for s in config.CONNECTIONS.values()
+    subscribers = {ready_app(s["ready"]) for s in state.current().connections.values()
                    if s.get("signal") == signal_name} - {app_label}
     for_sender = [c for c in for_sender if not (
         c.phase == "ready" and c.app_label in subscribers
@@ -465,7 +456,7 @@ def registration_problem(spec: dict | None = None, advice: dict | None = None) -
     # on such a signal, the one whose code does what this signal is for (count_finished, or
     # _add_one("finished"), on request_started) is the misplaced one, never merely the last
     # connected: when none does, the receiver this signal needs is simply not connected.
-    others = {s.get("signal") for s in config.CONNECTIONS.values()} - {signal_name}
+    others = {s.get("signal") for s in state.current().connections.values()} - {signal_name}
     elsewhere = [c for c in ours if probe.signal_name(c.signal) not in others and _concerns(c, app_label, Sender)]
     crowded = [c for c in ours if probe.signal_name(c.signal) in others
                and sum(o.signal is c.signal for o in ours) > 1]
@@ -527,7 +518,7 @@ def warnings() -> list[str]:
         found.extend(shadowing_warnings())
     except Exception:  # diagnosis must never break grading
         pass
-    app_label = config.exercise_app()
+    app_label = state.current().exercise_app()
     try:
         app_config = apps.get_app_config(app_label)
     except LookupError:
@@ -551,10 +542,8 @@ def warnings() -> list[str]:
 def shadowing_warnings() -> list[str]:
     """A receiver the student connected whose module defines its name again further down (two
     `def on_save`): said with both lines, whatever the checks find."""
-    from django.dispatch.dispatcher import _make_id
-
     found, seen = [], set()
-    for c in probe.CONNECTS:
+    for c in state.current().connects:
         if not c.student or not c.module_level or c.receiver_where in seen:
             continue
         twice = shadowed(c)
@@ -562,7 +551,7 @@ def shadowing_warnings() -> list[str]:
             continue
         seen.add(c.receiver_where)
         try:
-            alive = any(_make_id(r) == c.receiver_key for r in probe.live_receivers(c.signal, c.sender))
+            alive = c.receiver_key in probe.live_receiver_keys(c.signal, c.sender)
         except Exception:
             alive = False
         found.append(shadowed_message(twice, alive))
@@ -626,7 +615,7 @@ def migration_state() -> tuple[dict | None, list[str]]:
     from django.db.migrations.state import ProjectState
 
     student_apps = [a.label for a in apps.get_app_configs() if probe.relpath(a.path + "/")]
-    exercise_apps = {m.partition(".")[0] for m in config.MODELS.values()}
+    exercise_apps = {m.partition(".")[0] for m in state.current().models.values()}
     loader = MigrationLoader(connection, ignore_no_migrations=True)
     MIGRATIONS[:] = list(loader.graph.nodes)  # for recording them applied, without a second loader
     old_state = loader.project_state()
@@ -658,7 +647,7 @@ def migration_state() -> tuple[dict | None, list[str]]:
                          f"them. {fix}")
             continue
         exercise_models = {m.partition(".")[2].lower(): m.partition(".")[2]
-                           for m in config.MODELS.values() if m.partition(".")[0] == label}
+                           for m in state.current().models.values() if m.partition(".")[0] == label}
         touched = [exercise_models[n] for op in db_ops
                    for n in {getattr(op, "name", "").lower(), getattr(op, "model_name", "").lower()}
                    if n in exercise_models]
@@ -757,7 +746,7 @@ def _importer_of(app_config, rel: str) -> str:
     `from .signals import x`, ..."""
     stem = Path(rel).stem
     dotted = f"{app_config.name}.{stem}"
-    root = Path(config.SUBMISSION)
+    root = Path(state.current().submission)
     scanned = 0
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in (

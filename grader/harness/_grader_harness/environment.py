@@ -14,13 +14,14 @@ import re
 import sys
 import traceback
 
-from _grader_harness import config
+from _grader_harness import state
 
 MAX_GITIGNORE_BYTES = 64 * 1024
 
 
-def _rel(path: str) -> str | None:
-    root = (config.SUBMISSION or "").rstrip("/")
+def normalized_relpath(path: str) -> str | None:
+    """An absolute `path` (normalised) relative to the submission, None when outside it."""
+    root = (state.current().submission or "").rstrip("/")
     if not root or not os.path.isabs(path or ""):
         return None
     path = os.path.normpath(path)
@@ -28,7 +29,7 @@ def _rel(path: str) -> str | None:
 
 
 def _student_frames(exc: BaseException) -> list:
-    return [f for f in traceback.extract_tb(exc.__traceback__) if _rel(f.filename)]
+    return [f for f in traceback.extract_tb(exc.__traceback__) if normalized_relpath(f.filename)]
 
 
 # ---------------------------------------------------------------- a module of the project's own
@@ -72,7 +73,7 @@ def _matches(pattern: str, rel: str) -> bool:
 
 def gitignored(rel: str) -> str | None:
     """The .gitignore (relative to the project) whose lines leave `rel` out of a commit, or None."""
-    root = (config.SUBMISSION or "").rstrip("/")
+    root = (state.current().submission or "").rstrip("/")
     if not root:
         return None
     parts = rel.split("/")
@@ -96,7 +97,7 @@ def _own_file(name: str) -> str | None:
     """The file that would hold module `name` ('mysite.local_settings') in the project, when
     the module belongs to the project (its top-level package is one of the project's folders,
     or a .gitignore names the file), and the file is not there; else None."""
-    root = config.SUBMISSION or ""
+    root = state.current().submission or ""
     parts = name.split(".")
     if not root or not all(p.isidentifier() for p in parts):
         return None
@@ -124,7 +125,7 @@ def missing_own_module(exc: BaseException) -> tuple[str, str, str] | None:
     if rel is None:
         return None
     frames = _student_frames(exc)
-    where = f"{_rel(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+    where = f"{normalized_relpath(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
     importer = f", which {where} imports" if where else ""
     statement = (frames[-1].line or "").strip() if frames else ""
     statement = statement or f"from .{name.rsplit('.', 1)[-1]} import *"
@@ -162,7 +163,7 @@ def variable_advice(name: str, library: str, where: str = "", empty: bool = Fals
     """What to do about the environment variable `name` the settings read with `library`."""
     at = f" ({where})" if where else ""
     why = "is not set where the grader runs: the grader never sees your own environment"
-    has_env = os.path.isfile(os.path.join(config.SUBMISSION or "", ".env"))
+    has_env = os.path.isfile(os.path.join(state.current().submission or "", ".env"))
     dotenv = (f"your .env file next to manage.py has no line {name}=..., add one" if has_env
               else f"put a line {name}=... in a .env file next to manage.py")
     if library == "decouple":
@@ -231,7 +232,7 @@ def secret_key_source() -> tuple[str, str, str]:
     seen = set()
     for module in list(sys.modules.values()):
         filename = getattr(module, "__file__", None) or ""
-        rel = _rel(filename) if filename.endswith(".py") else None
+        rel = normalized_relpath(filename) if filename.endswith(".py") else None
         if not rel or rel in seen:
             continue
         seen.add(rel)

@@ -12,7 +12,7 @@ import re
 import sys
 import traceback
 
-from _grader_harness import config
+from _grader_harness import state
 from _grader_harness.probe import relpath
 from _grader_harness.protocol import KNOWN_MODULES, canonical
 
@@ -59,8 +59,8 @@ _HARNESS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def clean(text: str) -> str:
     """Paths of the student's files relative to the project; the grader's own paths hidden."""
-    if config.SUBMISSION:
-        text = text.replace(config.SUBMISSION.rstrip("/") + "/", "")
+    if state.current().submission:
+        text = text.replace(state.current().submission.rstrip("/") + "/", "")
     parent = os.path.dirname(_HARNESS)
     return re.sub(re.escape(parent) + r"/[^\s'\"]*", "<grader>", text)
 
@@ -96,7 +96,7 @@ def missing_module(exc: BaseException) -> str | None:
     top = exc.name.split(".")[0]
     if not top.isidentifier() or top in sys.builtin_module_names:
         return None
-    root = config.SUBMISSION
+    root = state.current().submission
     if root and (os.path.isdir(os.path.join(root, top)) or os.path.isfile(os.path.join(root, top + ".py"))):
         return None  # the student's own module (a typo in it is an import-error)
     try:
@@ -158,9 +158,9 @@ def missing_variable(exc: BaseException) -> str | None:
 def package_advice(module: str) -> str:
     """What to tell a student whose project imports a package the grader does not have."""
     package = KNOWN_MODULES.get(module, module.replace("_", "-"))
-    allowed = config.ALLOWED_PACKAGES
+    allowed = state.current().allowed_packages
     if canonical(package) in allowed or canonical(module) in allowed:
-        if not config.RUNTIME_OK:
+        if not state.current().runtime_ok:
             return (f"{module} (the package {package}) is allowed by your instructor, but the grader "
                     "could not install it: this is a problem of the grading environment, not of your "
                     "code. Tell your instructor.")
@@ -193,15 +193,15 @@ def is_disk_full(exc: BaseException) -> bool:
 
 
 def disk_full_advice() -> str:
-    return (f"Your code wrote more than {config.DISK_CAP_MB} MB of files, the space the grader gives a "
+    return (f"Your code wrote more than {state.current().disk_cap_mb} MB of files, the space the grader gives a "
             "run (files deleted while still open count too). Look for code that writes files in a loop.")
 
 
 def settings_file() -> str:
     """The student's settings module as a path in the project (core/settings.py, config/settings/dev.py)."""
-    module = sys.modules.get(config.STUDENT_SETTINGS)
+    module = sys.modules.get(state.current().student_settings)
     rel = relpath(getattr(module, "__file__", "") or "")
-    return rel or config.STUDENT_SETTINGS.replace(".", "/") + ".py"
+    return rel or state.current().student_settings.replace(".", "/") + ".py"
 
 
 RECEIVER_KWARGS_ADVICE = (

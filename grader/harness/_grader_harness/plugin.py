@@ -11,17 +11,18 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import pytest
 
-from _grader_harness import channel, config, diagnose, errors
+from _grader_harness import channel, diagnose, errors, state
 from _grader_harness.protocol import MODELS_TABLE, ROLES_TABLE
 
-# db_error: the grading database could not be made (no test can run);
-# migration_problem: the migrations do not match the models (only the check covering
-# migrations fails: the tables are made from the models either way).
-STATE: dict = {"db_error": None, "migration_problem": None, "nodeid": "", "feedback": {}, "warnings": []}
+# The run's facts (state.py): db_error, the grading database could not be made (no test can
+# run); migration_problem, the migrations do not match the models (only the check covering
+# migrations fails: the tables are made from the models either way); the running test's
+# nodeid, the feedback of each test, the warnings.
 
 
 class Collector:
@@ -30,8 +31,8 @@ class Collector:
     report = None
 
     def pytest_json_modifyreport(self, json_report):
-        json_report["grader_feedback"] = STATE["feedback"]
-        json_report["grader_warnings"] = STATE["warnings"]
+        json_report["grader_feedback"] = state.current().feedback
+        json_report["grader_warnings"] = state.current().warnings
         self.report = json_report
 
 
@@ -58,18 +59,41 @@ def _send_verdict(nodeid: str, phases: dict[str, str]) -> None:
         outcome = "skipped"
     else:
         outcome = phases.get("call", "error")
-    channel.send("verdict", **{**STATE["feedback"].get(nodeid, {}), "nodeid": nodeid, "outcome": outcome})
+    channel.send("verdict", **{**state.current().feedback.get(nodeid, {}), "nodeid": nodeid, "outcome": outcome})
 
 
 def record(**feedback) -> None:
     """Attach feedback (diagnosis, message, location, traceback) to the running test."""
-    STATE["feedback"].setdefault(STATE["nodeid"], {}).update(feedback)
+    state.current().feedback.setdefault(state.current().nodeid, {}).update(feedback)
 
 
 def evidence(entry: str, value: int | str = 0) -> None:
     """One entry of the running test's ledger, on the channel (never through the database
     connection the student's code shares)."""
-    channel.send("ledger", nodeid=STATE["nodeid"], entry=entry, value=value)
+    channel.send("ledger", nodeid=state.current().nodeid, entry=entry, value=value)
+
+
+ASSIGNMENT_MODULE = "_grader_assignment"   # an assignment's own helpers, beside its hidden tests
+
+
+def read_assignment_declarations() -> None:
+    """What the assignment declares in its tests/_grader_assignment.py, read once its hidden
+    tests have imported it: EXPLAINERS (functions (exc, when) -> (diagnosis, advice) or None,
+    tried before the core's for mistakes only the exercise can name) and ADVICE ({diagnosis:
+    advice in the exercise's terms}, replacing the core's words). Only the suite's own module
+    counts (a module of that name elsewhere, the submission's, is ignored)."""
+    run = state.current()
+    module = sys.modules.get(ASSIGNMENT_MODULE)
+    path = os.path.abspath(getattr(module, "__file__", None) or "")
+    suite = os.path.abspath(run.suite) + os.sep if run.suite else ""
+    if module is None or not suite or not path.startswith(suite):
+        return
+    run.explainers = tuple(getattr(module, "EXPLAINERS", ()))
+    run.advice = dict(getattr(module, "ADVICE", {}))
+
+
+def pytest_collection_finish(session):
+    read_assignment_declarations()
 
 
 @pytest.hookimpl(trylast=True)
@@ -97,14 +121,14 @@ def _grading_database(django_db_blocker, django_test_environment):
     with django_db_blocker.unblock():
         try:
             problem, notes = diagnose.migration_state()
-            STATE["warnings"].extend(notes)
-            STATE["migration_problem"] = problem
+            state.current().warnings.extend(notes)
+            state.current().migration_problem = problem
         except Exception as exc:
-            STATE["migration_problem"] = dict(errors.describe(exc), type="migrations",
+            state.current().migration_problem = dict(errors.describe(exc), type="migrations",
                                               message="your migrations cannot be loaded: " + errors.one_line(exc))
-        STATE["warnings"].extend(config.NOTES)
+        state.current().warnings.extend(state.current().notes)
         try:
-            STATE["warnings"].extend(diagnose.warnings())
+            state.current().warnings.extend(diagnose.warnings())
         except Exception:  # diagnosis must never break grading
             pass
         try:
@@ -114,7 +138,7 @@ def _grading_database(django_db_blocker, django_test_environment):
                     if meta.managed and not meta.proxy and not meta.swapped:
                         editor.create_model(model)
         except Exception as exc:
-            STATE["db_error"] = errors.describe(exc)
+            state.current().db_error = errors.describe(exc)
         try:  # the tables match the migrations: say so, or commands warn of unapplied ones
             _record_migrations_applied(connection)
         except Exception:
@@ -130,7 +154,7 @@ def _mail_to_folder() -> None:
     """pytest-django's test environment sends e-mail to memory; an assignment that reads the
     e-mail sent (rubric [folders] mail) gets the grading settings' file backend back, whose
     files the grader reads after the run."""
-    if not config.FOLDERS.get("mail"):
+    if not state.current().folders.get("mail"):
         return
     from django.conf import settings
 
@@ -170,7 +194,7 @@ def record_model_map() -> None:
                    if f.is_relation and f.related_model is not None}
         rows.append((meta.label, meta.db_table, meta.pk.column, json.dumps(columns), json.dumps(related)))
     roles = [("user", get_user_model()._meta.label)]
-    for role, label in sorted(config.MODELS.items()):
+    for role, label in sorted(state.current().models.items()):
         try:
             roles.append((role, apps.get_model(label)._meta.label))
         except (LookupError, ValueError):
@@ -185,7 +209,7 @@ def record_model_map() -> None:
 
 @pytest.fixture(autouse=True)
 def _grading_test(request, django_db_blocker, _grading_database):
-    STATE["nodeid"] = request.node.nodeid
+    state.current().nodeid = request.node.nodeid
     evidence("start")
     with django_db_blocker.unblock():
         yield
@@ -223,7 +247,7 @@ def _explain_unexpected(nodeid: str, exc: BaseException) -> None:
     """An error the hidden test did not explain itself (a module of the project that fails to
     load on the request path: a SyntaxError in views.py, an ImportError in urls.py): say it
     as start-up errors are said, with the student's file:line and what to do."""
-    if STATE["feedback"].get(nodeid, {}).get("message") or not errors.location(exc):
+    if state.current().feedback.get(nodeid, {}).get("message") or not errors.location(exc):
         return
     info = errors.describe(exc, setup=True)
     record(message=f"{info['message']} ({info['location']}). {info['advice']}", diagnosis=info["diagnosis"],
@@ -248,6 +272,6 @@ def _skip_missing_package(exc: BaseException) -> None:
     reason = f"not judged: {errors.package_advice(module)}" + (f" (imported at {where})" if where else "")
     record(message=reason, diagnosis="package-not-available", location=where)
     note = f"{where}: {errors.package_advice(module)}" if where else errors.package_advice(module)
-    if note not in STATE["warnings"]:
-        STATE["warnings"].append(note)
+    if note not in state.current().warnings:
+        state.current().warnings.append(note)
     raise pytest.skip.Exception(reason, _use_item_location=True) from None

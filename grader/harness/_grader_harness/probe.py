@@ -2,7 +2,8 @@
 (receiver, sender, weak, dispatch_uid, and which app's ready() or import_models() was running,
 by identity), disconnections, signals created (custom signals: module and name) and sends
 (send, send_robust, asend: signal, sender, keyword names, transaction depth, the student's
-line). Hidden tests ask questions of these facts (CONNECTS, DISCONNECTS, CREATED, SENDS).
+line). Hidden tests ask questions of these facts, kept in the run state (state.py: connects,
+disconnects, created, sends).
 
 Installed before django.setup(), so it sees receivers connected while models
 are imported and while each AppConfig.ready() runs. It keeps no strong
@@ -15,7 +16,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from _grader_harness import channel, config
+from _grader_harness import channel, state
 
 
 @dataclass
@@ -67,21 +68,20 @@ class Send:
     call_site: str             # the student's file:line that sent it, '' when not the student's
 
 
-CONNECTS: list[Connect] = []
-DISCONNECTS: list[Disconnect] = []
-CREATED: list[Created] = []
-SENDS: list[Send] = []
 MAX_SENDS = 5_000   # a run that sends more keeps the first ones
 
 
 def relpath(filename: str) -> str | None:
-    root = config.SUBMISSION.rstrip("/") + "/"
+    """`filename` relative to the submission's folder, or None when it is not the student's."""
+    root = state.current().submission.rstrip("/") + "/"
     if filename.startswith(root):
         return filename[len(root):]
     return None
 
 
-def _where_defined(receiver) -> str:
+def where_defined(receiver) -> str:
+    """file:line of the definition of `receiver` (a function, a method, a partial, a callable
+    object) relative to the project, '' when it is not defined in the student's files."""
     while isinstance(getattr(receiver, "func", None), Callable):  # functools.partial, nested
         receiver = receiver.func
     func = getattr(receiver, "__func__", receiver)
@@ -135,7 +135,7 @@ def signal_name(signal) -> str:
         for attr, value in list(vars(module).items()):
             if value is signal:
                 return attr
-    for created in list(CREATED):
+    for created in list(state.current().created):
         if created.signal is signal:
             path = created.call_site.rpartition(":")[0]
             module = sys.modules.get(path[:-3].replace("/", ".").removesuffix(".__init__"))
@@ -151,7 +151,7 @@ def signal_name(signal) -> str:
     return ""
 
 
-def _student_line(frame) -> str:
+def student_line(frame) -> str:
     """The first file:line of the student's code on the stack from `frame` outwards."""
     while frame is not None:
         rel = relpath(frame.f_code.co_filename)
@@ -226,10 +226,10 @@ def install() -> None:
             label = config.label if config is not None else ""
             cls = f"{type(config).__module__}.{type(config).__qualname__}" if config is not None else ""
             stack = _student_stack(caller)
-            where = _where_defined(receiver)
+            where = where_defined(receiver)
             connection = Connect(
                 signal=self,
-                receiver_key=dispatcher._make_id(receiver),
+                receiver_key=receiver_key(receiver),
                 receiver_name=getattr(receiver, "__qualname__", repr(receiver)),
                 receiver_where=where,
                 sender=sender, phase=phase, app_label=label, app_class=cls,
@@ -237,7 +237,7 @@ def install() -> None:
                 student=bool(where) or _connected_by_student(caller),
                 module_level=_module_level(receiver), dispatch_uid=dispatch_uid,
             )
-            CONNECTS.append(connection)
+            state.current().connects.append(connection)
             if connection.student:
                 channel.send("connect", signal=signal_name(self), sender=_label(sender), phase=phase,
                              app=label, receiver=connection.receiver_name[:300],
@@ -259,9 +259,9 @@ def _wrap_disconnect(dispatcher) -> None:
     def disconnect(self, receiver=None, sender=None, dispatch_uid=None, **kwargs):
         removed = original(self, receiver, sender=sender, dispatch_uid=dispatch_uid, **kwargs)
         try:
-            DISCONNECTS.append(Disconnect(
+            state.current().disconnects.append(Disconnect(
                 self, getattr(receiver, "__qualname__", "") if receiver is not None else "", sender,
-                dispatch_uid, _student_line(sys._getframe(1)), bool(removed)))
+                dispatch_uid, student_line(sys._getframe(1)), bool(removed)))
         except Exception:  # the probe must never change the student's behaviour
             pass
         return removed
@@ -276,9 +276,9 @@ def _wrap_creation(dispatcher) -> None:
     def init(self, *args, **kwargs):
         original(self, *args, **kwargs)
         try:
-            where = _student_line(sys._getframe(1))
+            where = student_line(sys._getframe(1))
             if where:
-                CREATED.append(Created(self, where))
+                state.current().created.append(Created(self, where))
         except Exception:
             pass
 
@@ -296,10 +296,11 @@ def _wrap_sends(dispatcher) -> None:
 
 def _recording(original, method: str):
     def note(self, sender, named, frame) -> None:
-        if len(SENDS) < MAX_SENDS:
+        sends = state.current().sends
+        if len(sends) < MAX_SENDS:
             try:
-                SENDS.append(Send(self, method, sender, tuple(sorted(named)), _atomic_depth(),
-                                  _student_line(frame)))
+                sends.append(Send(self, method, sender, tuple(sorted(named)), _atomic_depth(),
+                                  student_line(frame)))
             except Exception:  # the probe must never change the student's behaviour
                 pass
 
@@ -324,6 +325,18 @@ def live_receivers(signal, sender) -> list:
     return list(found)
 
 
+def receiver_key(receiver) -> object:
+    """The key Django's dispatcher files `receiver` under (what Connect.receiver_key holds)."""
+    from django.dispatch.dispatcher import _make_id
+
+    return _make_id(receiver)
+
+
+def live_receiver_keys(signal, sender) -> set:
+    """The keys (receiver_key) of the receivers Django would call for `sender` now."""
+    return {receiver_key(r) for r in live_receivers(signal, sender)}
+
+
 def release_debug_references() -> None:
     """Drop what keeps a weakly connected receiver alive only by accident.
 
@@ -346,7 +359,7 @@ def release_debug_references() -> None:
     # garbage in a reference cycle: anything but a function defined at module level, or a
     # module-level function whose name the module now gives to another object (a second
     # `def on_save` further down: issue 21).
-    if any(c.student and c.weak and (not c.module_level or _rebound(c)) for c in CONNECTS):
+    if any(c.student and c.weak and (not c.module_level or _rebound(c)) for c in state.current().connects):
         gc.collect()
 
 

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from _grader_harness import config, errors, plugin, probe
+from _grader_harness import errors, plugin, probe, roles, state
 
 PASSWORD = "Grader-pw-7f3K!q"
 
@@ -27,9 +27,9 @@ def skip(reason: str) -> None:
 
 def require_database() -> None:
     """The grading database was made from the student's models (else no test can run)."""
-    err = plugin.STATE["db_error"]
+    err = state.current().db_error
     if err:
-        engine = config.STUDENT_DB_ENGINE
+        engine = state.current().student_db_engine
         if engine and not engine.endswith("sqlite3"):
             fail(f"your models cannot be stored in SQLite: {err['message']}. Your project uses the "
                  f"database engine {engine}; the grader grades every project on a fresh SQLite "
@@ -42,7 +42,7 @@ def require_database() -> None:
 
 def require_migrations() -> None:
     """The student's migrations create the models as models.py describes them."""
-    err = plugin.STATE["migration_problem"]
+    err = state.current().migration_problem
     if err:
         fail(err["message"], diagnosis="migrations", location=err["location"], traceback=err["traceback"])
 
@@ -53,11 +53,24 @@ def user_model():
     return get_user_model()
 
 
+def role_model(role: str, missing: str = "", diagnosis: str = "models-changed"):
+    """The model class of a role of the rubric's [models] ("user": the user model in use).
+    When the project has no such model: with `missing` (what to keep, in the exercise's words)
+    the test fails with "there is no model <app.Model>: <missing>" and `diagnosis`; without,
+    LookupError is raised (for a caller with words of its own)."""
+    try:
+        return roles.role_model(role)
+    except (LookupError, ValueError) as exc:
+        if not missing:
+            raise LookupError(str(exc)) from exc
+        fail(f"there is no model {state.current().models.get(role)}: {missing}", diagnosis=diagnosis)
+
+
 class NoValidValue(Exception):
     """The grader cannot make a valid value for a required field of the user model."""
 
 
-_INTEGER_TYPES = ("IntegerField", "PositiveIntegerField", "BigIntegerField", "SmallIntegerField",
+INTEGER_TYPES = ("IntegerField", "PositiveIntegerField", "BigIntegerField", "SmallIntegerField",
                   "PositiveSmallIntegerField", "PositiveBigIntegerField")
 
 
@@ -77,7 +90,7 @@ def _candidates(field, text: str) -> list:
         # @localhost is on EmailValidator's allowlist: valid, and it spares compiling
         # the internationalised domain regex (~35 ms) in every run.
         return [f"{text}@localhost"]
-    if internal in _INTEGER_TYPES:
+    if internal in INTEGER_TYPES:
         return [1, *bounds, 18, 100, 2000]
     if internal in ("FloatField", "DecimalField"):
         return [decimal.Decimal(1) if internal == "DecimalField" else 1.0, *bounds]
@@ -135,7 +148,7 @@ def fields_for(tag: str, as_text: bool = False) -> dict:
     `as_text`: as a form or the createsuperuser command take them (a link as its pk).
     A required field the grader cannot fill skips the test that needs it, with the reason."""
     User = user_model()
-    name = f"{config.TOKEN}-{tag}"[:30]
+    name = f"{state.current().token}-{tag}"[:30]
     values = {}
     for field_name in [User.USERNAME_FIELD, *User.REQUIRED_FIELDS]:
         field = User._meta.get_field(field_name)
@@ -173,7 +186,7 @@ def student_code(action: str, when: str = ""):
             info["location"] = overridden_save_named_in(str(exc))[1]
         elif diagnosis == "receiver-kwargs" and not info["location"]:
             # Django's dispatcher raised it before entering the receiver: point at its def.
-            info["location"] = _receiver_named_in(str(exc))
+            info["location"] = receiver_named_in(str(exc))
         where = f" ({info['location']})" if info["location"] else ""
         fail(f"{action} raised {info['message']}{where}. {advice}".strip(),
              diagnosis=diagnosis, location=info["location"], traceback=info["traceback"])
@@ -232,32 +245,28 @@ def overridden_save_named_in(text: str) -> tuple[str, str] | None:
     return None
 
 
-def _receiver_named_in(text: str) -> str:
+def receiver_named_in(text: str) -> str:
+    """file:line of the student's receiver an error message names ("on_save() got an unexpected
+    keyword argument ..."), '' when no receiver of the student's has that name."""
     name = text.split("(", 1)[0].strip().rsplit(".", 1)[-1]
-    for connect in probe.CONNECTS:
+    for connect in state.current().connects:
         if connect.student and connect.receiver_name.rsplit(".", 1)[-1] == name:
             return connect.receiver_where
     return ""
 
 
-# What an assignment adds, from its tests/_grader_assignment.py when that is imported:
-# EXPLAINERS are tried first, functions (exc, when) -> (diagnosis, advice) or None, for
-# mistakes only the exercise can name; ADVICE replaces the core's words for a diagnosis the
-# core names ({diagnosis: advice in the exercise's terms}).
-EXPLAINERS: list = []
-ADVICE: dict[str, str] = {}
-
-
 def explain(exc: Exception, when: str) -> tuple[str, str]:
     """Name the mistake behind an exception, with what to change: the assignment's own
     explainers first, then what any signals exercise can go wrong with, in the assignment's
-    words where it has them."""
-    for explainer in EXPLAINERS:
+    words where it has them (what the assignment declares: EXPLAINERS and ADVICE of its
+    tests/_grader_assignment.py, read into the run state by the plugin)."""
+    run = state.current()
+    for explainer in run.explainers:
         named = explainer(exc, when)
         if named:
             return named
     diagnosis, advice = _explain(exc)
-    return diagnosis, ADVICE.get(diagnosis, advice)
+    return diagnosis, run.advice.get(diagnosis, advice)
 
 
 def _explain(exc: Exception) -> tuple[str, str]:
@@ -320,7 +329,7 @@ def witness(sql: str, params=()) -> list[tuple]:
     in the rows left at the end. `sql` names real tables and columns (Model._meta)."""
     from _grader_harness import channel
 
-    return channel.witness_rows(config.DB_PATH, sql, params)
+    return channel.witness_rows(state.current().db_path, sql, params)
 
 
 def stored_value(obj, field_name: str):

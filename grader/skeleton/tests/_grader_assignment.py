@@ -1,24 +1,19 @@
-"""This assignment's own helpers for its hidden tests (the core's are _grader_harness.support)."""
-from _grader_harness import config, support
+"""This assignment's own helpers for its hidden tests (the core's are _grader_harness.api)."""
+from _grader_harness import api
 
 
 def model(role: str):
     """The model of a role of the rubric's [models]."""
-    from django.apps import apps
-
-    try:
-        return apps.get_model(config.MODELS[role])
-    except (KeyError, LookupError, ValueError):
-        support.fail(f"there is no model {config.MODELS.get(role)}: keep the models of the starter "
-                     "in blog/models.py and 'blog' in INSTALLED_APPS.", diagnosis="models-changed")
+    return api.role_model(role, missing="keep the models of the starter in blog/models.py and 'blog' in "
+                          "INSTALLED_APPS.", diagnosis="models-changed")
 
 
 def expect_tag_count(article, want: int, after: str) -> None:
     # read with the grader's own connection: a count faked in memory (the project's from_db or
     # refresh_from_db) or put right only at the end of the run is not what the row holds now
-    article.tag_count = support.stored_value(article, "tag_count")
+    article.tag_count = api.stored_value(article, "tag_count")
     if article.tag_count != want:
-        support.fail(f"after {after} the article has {want} tags, but its tag_count is "
+        api.fail(f"after {after} the article has {want} tags, but its tag_count is "
                      f"{article.tag_count}. An m2m_changed receiver for Article.tags.through must "
                      "update tag_count on post_add, post_remove and post_clear.",
                      diagnosis="tag-count-not-updated")

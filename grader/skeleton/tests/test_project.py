@@ -1,10 +1,10 @@
 """project-loads: Django starts with the student's settings and their migrations match the models."""
-from _grader_harness import support
+from _grader_harness import api
 
 import _grader_assignment as assignment
 
 
 def test_project_loads():
-    support.require_database()
-    support.require_migrations()
+    api.require_database()
+    api.require_migrations()
     assignment.model("article")._default_manager.count()
