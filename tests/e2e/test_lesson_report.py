@@ -71,7 +71,7 @@ def test_several_folders_make_one_sheet_for_the_lesson(tmp_path):
          "signals-profile status", "signals-m2m status"],
         ["ada", "Ada Lovelace", "4711", "ada@uni.example", "signals-m2m", "10", "2", "12", "graded", "graded"],
         ["bob", "", "", "", "", "4", "", "4", "graded", "missing"],          # no report: empty, not 0
-        ["cy", "", "", "", "", "0", "5", "5", "error", "graded"],
+        ["cy", "", "", "", "", "", "5", "", "error", "graded"],             # --blank-errors: for review
         ["dee", "", "", "", "", "", "0", "0", "missing", "graded"]]
     assert rows(out / "grades-canvas.csv") == [
         ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "signals-profile", "signals-m2m"],
