@@ -11,18 +11,17 @@ expected, and that the assignment's queries over the real tables return nothing.
 """
 from __future__ import annotations
 
-import json
-import re
 import sqlite3
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.harness._grader_harness.protocol import ANY_SENDER, MODELS_TABLE, NOTE_KIND, OBJECT_KIND, ROLES_TABLE
+from grader import gradingdb
+from grader.gradingdb import MissingName, model_map, quote, render_sql
+from grader.harness._grader_harness.protocol import ANY_SENDER, NOTE_KIND, OBJECT_KIND
 from grader.rubric import EvidenceSpec
 from grader.verify import Verifier, VerifyError, VerifyRefused
 
-READ_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = gradingdb.READ_TIMEOUT_S   # what reading the evidence may take in all
 VERIFY_PREFIX = "verify.py: "   # a reason that comes from the assignment's verify.py
 
 
@@ -46,7 +45,7 @@ class Evidence:
     grader_problem: bool = False
     roles: dict[str, str] = field(default_factory=dict)  # role -> model label, as the child recorded them
     # the assignment's verify.py, for the tests whose [evidence] names its functions
-    verifier: "Verifier | None" = None
+    verifier: Verifier | None = None
     # nodeid -> why verify.py could not check what the submission left (over a cap, unparseable,
     # out of the time budget): the submission's failure, said to the student, never a grader fault
     refused: dict[str, str] = field(default_factory=dict)
@@ -131,51 +130,6 @@ class Evidence:
         return None
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _model_map(conn) -> tuple[dict[str, tuple[str, str, dict, dict]], dict[str, str]]:
-    """{label: (table, pk column, {field: column}, {field: related label})}, {role: label}:
-    the real names the child read from Model._meta."""
-    models = {}
-    for label, table, pk, columns, related in conn.execute(
-            f"SELECT label, db_table, pk_column, columns, related FROM {MODELS_TABLE}"):
-        models[str(label)] = (str(table), str(pk), json.loads(columns), json.loads(related))
-    roles = {str(role): str(label) for role, label in conn.execute(f"SELECT role, label FROM {ROLES_TABLE}")}
-    return models, roles
-
-
-class _Missing(Exception):
-    """A table or column the evidence needs is not where the child said (a grader problem)."""
-
-
-def render_sql(query: str, models: dict, roles: dict[str, str], tracked: dict[str, list[str]]) -> tuple[str, list]:
-    """An [evidence] query with {role}, {role.field} and {tracked.role} filled in: real,
-    quoted table and column names; tracked primary keys as parameters."""
-    params: list = []
-
-    def fill(match) -> str:
-        name = match.group(1)
-        head, _, tail = name.partition(".")
-        if head == "tracked":
-            pks = tracked.get(tail, [])
-            params.extend(pks)
-            return "(" + ", ".join("?" for _ in pks) + ")" if pks else "(NULL)"
-        model = models.get(roles.get(head, ""))
-        if model is None:
-            raise _Missing(f"no model for the role {head!r}")
-        if not tail:
-            return _quote(model[0])
-        if tail == "pk":
-            return _quote(model[1])
-        if tail not in model[2]:
-            raise _Missing(f"the {head} model has no field {tail!r}")
-        return _quote(model[2][tail])
-
-    return re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\}", fill, query), params
-
-
 def read(db: Path | None, specs: dict[str, EvidenceSpec] | None = None,
          verifier: Verifier | None = None, ledger: list[tuple[str, str, object]] | tuple = ()) -> Evidence:
     """The evidence of a run: what its tests recorded (the channel's `ledger`: (nodeid, entry,
@@ -188,13 +142,8 @@ def read(db: Path | None, specs: dict[str, EvidenceSpec] | None = None,
 
 
 def open_readonly(db: Path) -> sqlite3.Connection:
-    """The grading database, read-only. The submission could make it pathological (a view that
-    never ends behind a table the grader reads): every query on this connection is abandoned
-    past READ_TIMEOUT_S in all."""
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    give_up = time.monotonic() + READ_TIMEOUT_S
-    conn.set_progress_handler(lambda: 1 if time.monotonic() > give_up else 0, 10_000)
-    return conn
+    """The grading database, read-only, every query abandoned past READ_TIMEOUT_S in all."""
+    return gradingdb.open_readonly(db, READ_TIMEOUT_S)
 
 
 def _ledger(ev: Evidence, ledger) -> None:
@@ -221,7 +170,7 @@ def _read(db: Path | None, specs: dict[str, EvidenceSpec], ledger) -> Evidence:
         ev = Evidence(True)
         _ledger(ev, ledger)
         try:
-            models, roles = _model_map(conn)
+            models, roles = model_map(conn)
         except (sqlite3.Error, ValueError, TypeError):
             models, roles = {}, {}
         ev.roles = roles
@@ -232,7 +181,7 @@ def _read(db: Path | None, specs: dict[str, EvidenceSpec], ledger) -> Evidence:
             model = models.get(roles.get(role, ""))
             if model is None or model[0] not in tables:
                 return grader_problem(f"the grading database does not say where the {role} objects are")
-            if conn.execute(f"SELECT 1 FROM {_quote(model[0])} WHERE {_quote(model[1])} = ?",
+            if conn.execute(f"SELECT 1 FROM {quote(model[0])} WHERE {quote(model[1])} = ?",
                             (pk,)).fetchone():
                 ev.existing.add((role, pk))
             for rel in related_roles:
@@ -244,12 +193,12 @@ def _read(db: Path | None, specs: dict[str, EvidenceSpec], ledger) -> Evidence:
                 if other is None or link is None or other[0] not in tables:
                     return grader_problem(f"the grader cannot find the table of {rel} or its link to {role}")
                 ev.related[(rel, role, pk)] = conn.execute(
-                    f"SELECT COUNT(*) FROM {_quote(other[0])} WHERE {_quote(link)} = ?", (pk,)).fetchone()[0]
+                    f"SELECT COUNT(*) FROM {quote(other[0])} WHERE {quote(link)} = ?", (pk,)).fetchone()[0]
         for nodeid, spec in specs.items():
             for i, query in enumerate(spec.sql, 1):
                 try:
                     text, params = render_sql(query, models, roles, ev.tracked.get(nodeid, {}))
-                except _Missing as exc:
+                except MissingName as exc:
                     ev.unreadable[nodeid] = f"evidence query {i} of {nodeid}: {exc}"
                     break
                 found = conn.execute(text, params).fetchmany(3)

@@ -24,7 +24,6 @@ import email.parser
 import email.policy
 import importlib.util
 import os
-import re
 import sqlite3
 import stat
 import sys
@@ -34,6 +33,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from grader import fstree
+from grader.gradingdb import model_map, open_readonly, render_sql
 
 # What the grader reads of what the student's code left (each cap bounds one step the budget
 # cannot interrupt; the budget bounds their sum). Over a cap, that input is not parsed at all:
@@ -440,8 +440,6 @@ class Run:
     def query(self, sql: str, params: tuple | list = ()) -> list[tuple]:
         """Rows of a query written against roles, as [evidence] sql is: {role}, {role.field},
         {role.pk}, {tracked.role}; `params` follow the tracked keys' placeholders."""
-        from grader.evidence import render_sql
-
         _check(self._budget)
         text, tracked_params = render_sql(sql, self._models, self._roles, self.tracked)
         try:
@@ -513,8 +511,6 @@ class Verifier:
         self.mail = Mailbox(folders["mail"], self.budget) if "mail" in folders else None
 
     def _connection(self) -> sqlite3.Connection:
-        from grader.evidence import _model_map, open_readonly
-
         if self._conn is None:
             if self.db is None or not self.db.is_file():
                 raise VerifyError("the test run left no database")
@@ -522,7 +518,7 @@ class Verifier:
             deadline = self.budget.deadline
             conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 10_000)
             try:
-                self._maps = _model_map(conn)
+                self._maps = model_map(conn)
             except BaseException:
                 conn.close()
                 raise
