@@ -93,13 +93,11 @@ def bench_floor(project: Path, runs: int) -> float:
 NAIVE_CONFTEST = '''
 import os, sys
 sys.path[:0] = [{harness!r}]
-from _grader_harness import config
-config.SUBMISSION = os.getcwd()
-config.STUDENT_SETTINGS = "mysite.settings"
-config.TOKEN = "naive"
-config.MODELS = {{"profile": "users.Profile"}}
-config.CONNECTIONS = {{"test_registration.py::test_receiver_registered_in_ready":
-                      {{"signal": "post_save", "sender": "user", "ready": "profile"}}}}
+from _grader_harness import state
+state.start(submission=os.getcwd(), student_settings="mysite.settings", token="naive",
+            models={{"profile": "users.Profile"}},
+            connections={{"test_registration.py::test_receiver_registered_in_ready":
+                          {{"signal": "post_save", "sender": "user", "ready": "profile"}}}})
 pytest_plugins = ["_grader_harness.plugin"]
 
 import pytest
