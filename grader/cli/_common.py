@@ -6,9 +6,12 @@ import enum
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.model import Report
+if TYPE_CHECKING:   # the gradebook is imported where a class is written, not for every grade
+    from grader.gradebook import Written
+
 from grader.renderers import EXTENSIONS, RENDERERS, json_report, render, safe, write_atomic
 
 
@@ -69,20 +72,20 @@ def write_outputs(report: Report, output: Path, formats: Iterable[tuple[str, str
     return written, to_stdout
 
 
-def print_gradebook(written: Any) -> None:
-    from grader import gradebook
+def print_gradebook(written: Written) -> None:
+    from grader.classmodel import LessonSummary
 
-    s = written.data
-    mean = "-" if s["mean"] is None else f"{s['mean']:.2f}".rstrip("0").rstrip(".")
-    median = "-" if s["median"] is None else f"{s['median']:g}"
-    if s["kind"] == gradebook.LESSON_KIND:
-        names = safe.terminal(", ".join(a["assignment"] for a in s["assignments"]), keep_newlines=False)
-        print(f"lesson: {s['count']} students, {len(s['assignments'])} assignments ({names}); mean total "
-              f"{mean} / {s['max_score']:g}, median {median}"
-              + (f"; {s['incomplete']} without a report in some assignment" if s["incomplete"] else ""))
+    s = written.model
+    mean = "-" if s.mean is None else f"{s.mean:.2f}".rstrip("0").rstrip(".")
+    median = "-" if s.median is None else f"{s.median:g}"
+    if isinstance(s, LessonSummary):
+        names = safe.terminal(", ".join(a.assignment for a in s.assignments), keep_newlines=False)
+        print(f"lesson: {s.count} students, {len(s.assignments)} assignments ({names}); mean total "
+              f"{mean} / {s.max_score:g}, median {median}"
+              + (f"; {s.incomplete} without a report in some assignment" if s.incomplete else ""))
     else:
-        statuses = ", ".join(f"{n} {k}" for k, n in s["by_status"].items() if n)
-        print(f"class: {s['count']} students ({statuses}); mean {mean} / {s['max_score']:g}, median {median}")
+        statuses = ", ".join(f"{n} {k}" for k, n in s.by_status.items() if n)
+        print(f"class: {s.count} students ({statuses}); mean {mean} / {s.max_score:g}, median {median}")
     for path in written.files:
         print(f"written: {path}")
     for problem in written.skipped:   # (a file name in DIR is anyone's: no escape sequences)
