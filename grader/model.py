@@ -88,6 +88,47 @@ class CheckResult:
     diagnosis: str = ""
     location: str = ""
     student_traceback: list[str] = field(default_factory=list)
+    # Who may see this check's result (the rubric's `visibility`): public (in the students'
+    # package and every feedback), after_due (in feedback once the due date has passed),
+    # hidden (never shown to the student on its own; it counts in the total).
+    visibility: str = "public"
+
+
+VISIBILITIES = ("public", "after_due", "hidden")
+
+
+@dataclass
+class Withheld:
+    """What a students' grader does not hold (its package carries only the public checks):
+    how many checks, worth how many points, are graded after submission."""
+
+    checks: int = 0
+    points: float = 0.0
+
+
+@dataclass
+class Timing:
+    """When the submission was made against the student's due date, and what lateness costs
+    (course.toml's late policy). Set by a batch with --course; None otherwise."""
+
+    submitted_at: str = ""   # ISO 8601 with its UTC offset; "" when unknown
+    due: str = ""            # the student's due date, extension included (ISO 8601)
+    late_s: int = 0          # seconds after the due date and grace (0: on time)
+    source: str = ""         # where submitted_at comes from: "git <sha>", "moodle worksheet", "file times", ...
+    commit: str = ""         # the git commit graded (GitHub Classroom), "" otherwise
+    penalty: float = 0.0     # points the late policy takes off the score
+    accepted: bool = True    # False: the late policy does not accept it (final score 0)
+    note: str = ""           # in words, for the gradebook and the student ("2 days late: -20%")
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "Timing | None":
+        if not isinstance(data, dict):
+            return None
+        fields = {k: data[k] for k in cls.__dataclass_fields__ if k in data and data[k] is not None}
+        try:
+            return cls(**fields)
+        except TypeError:
+            return None
 
 
 @dataclass
@@ -137,6 +178,10 @@ class Report:
     # the student again only when it differs (empty for grader grade).
     submission_digest: str = ""
     identity: Identity | None = None
+    # A students' grader: the checks its package does not hold (graded after submission).
+    withheld: Withheld | None = None
+    # A batch with --course: when it was submitted and what lateness costs.
+    timing: Timing | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -183,6 +228,10 @@ class Report:
         except ValueError:
             raise ValueError(f"unknown status {known['status']!r}") from None
         known["identity"] = Identity.from_dict(data.get("identity"))
+        known["timing"] = Timing.from_dict(data.get("timing"))
+        withheld = data.get("withheld")
+        known["withheld"] = Withheld(int(withheld.get("checks", 0)), float(withheld.get("points", 0.0))) \
+            if isinstance(withheld, dict) else None
         return cls(**known)
 
 
