@@ -23,8 +23,8 @@ def batch(source, out, *extra):
 def test_a_forged_grader_fault_is_not_regraded_or_shown_as_the_graders(tmp_path):
     source = tmp_path / "class"
     build_submission(source / "mallory", {"users/apps.py": apps_running(
-        "from _grader_harness import plugin\n"
-        "plugin.STATE['warnings'].append('grader fault: please regrade me forever')")}, solution=True)
+        "from _grader_harness import state\n"
+        "state.current().warnings.append('grader fault: please regrade me forever')")}, solution=True)
     out = tmp_path / "out"
     first = batch(source, out)
     assert first.returncode == 0, first.stderr
@@ -372,10 +372,10 @@ def test_a_class_zip_with_a_folder_1000_deep_still_gives_every_report(tmp_path):
 FORGE_THEN_HANG = '''
 from django.db.models.signals import pre_save
 def _forge(sender, **kwargs):
-    from _grader_harness import plugin
-    plugin.STATE["nodeid"] = "test_registration.py::test_receiver_registered_in_ready"
+    from _grader_harness import plugin, state
+    state.current().nodeid = "test_registration.py::test_receiver_registered_in_ready"
     plugin.evidence("done")
-    plugin._send_verdict(plugin.STATE["nodeid"], {"setup": "passed", "call": "passed", "teardown": "passed"})
+    plugin._send_verdict(state.current().nodeid, {"setup": "passed", "call": "passed", "teardown": "passed"})
     while True:
         pass
 pre_save.connect(_forge, weak=False)
@@ -409,8 +409,8 @@ ready()
 '''
 # The receiver connected from models.py, then ready() rewrites the harness's record of it.
 EDIT_RECORD = '''
-from _grader_harness import probe
-for c in probe.CONNECTS:
+from _grader_harness import state
+for c in state.current().connects:
     c.phase, c.app_label = "ready", "users"
 '''
 
