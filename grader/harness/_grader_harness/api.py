@@ -119,22 +119,44 @@ from _grader_harness.support import (
     witness,
 )
 
-__all__ = [
-    # the run
-    "run_state", "RunState",
-    # outcomes and feedback
-    "fail", "skip", "student_code", "explain", "failure_cause", "in_receiver", "receiver_named_in",
+__all__ = [  # the docstring above groups them
+    "INTEGER_TYPES",
+    "PASSWORD",
+    "Connect",
+    "Created",
+    "Disconnect",
+    "RunState",
+    "Send",
+    "browser_form",
+    "create_tracked",
+    "describe",
+    "explain",
+    "fail",
+    "failure_cause",
+    "fields_for",
+    "form_errors",
+    "in_receiver",
+    "live_receiver_keys",
+    "live_receivers",
+    "location",
+    "note",
+    "one_line",
+    "receiver_key",
+    "receiver_named_in",
     "registration_problem",
-    # evidence
-    "track", "note", "witness", "stored_value",
-    # the database and models
-    "require_database", "require_migrations", "user_model", "role_model", "fields_for",
-    "create_tracked", "PASSWORD", "INTEGER_TYPES",
-    # signals
-    "live_receivers", "live_receiver_keys", "receiver_key", "signal_name", "where_defined",
-    "student_line", "relpath", "Connect", "Disconnect", "Created", "Send",
-    # errors
-    "describe", "one_line", "location", "student_frames",
-    # forms
-    "browser_form", "form_errors",
+    "relpath",
+    "require_database",
+    "require_migrations",
+    "role_model",
+    "run_state",
+    "signal_name",
+    "skip",
+    "stored_value",
+    "student_code",
+    "student_frames",
+    "student_line",
+    "track",
+    "user_model",
+    "where_defined",
+    "witness",
 ]
