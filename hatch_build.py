@@ -5,6 +5,7 @@ names lines of the solution): students install this wheel.
 
 force-include takes whole folders and ignores exclude patterns, so the files are listed here.
 """
+
 from __future__ import annotations
 
 import tomllib
@@ -22,8 +23,12 @@ class CustomBuildHook(BuildHookInterface):
         root = Path(self.root) / "assignments"
         for path in sorted(root.rglob("*")):
             rel = path.relative_to(root)
-            if path.is_file() and not PRIVATE & set(rel.parts) and path.suffix != ".pyc" \
-                    and path.name != "mutants.toml":
+            if (
+                path.is_file()
+                and not PRIVATE & set(rel.parts)
+                and path.suffix != ".pyc"
+                and path.name != "mutants.toml"
+            ):
                 build_data["force_include"][str(path)] = f"grader/assignments/{rel.as_posix()}"
         # A starter kept outside its assignment folder ([authoring] starter, e.g. signals-profile's
         # student_template/) ships as that assignment's starter/, so `grader starter` works from
@@ -38,6 +43,12 @@ class CustomBuildHook(BuildHookInterface):
                 continue
             for path in sorted(source.rglob("*")):
                 rel = path.relative_to(source)
-                if path.is_file() and not {"__pycache__"} & set(rel.parts) and path.suffix != ".pyc" \
-                        and path.name != "db.sqlite3":
-                    build_data["force_include"][str(path)] = f"grader/assignments/{folder.name}/starter/{rel.as_posix()}"
+                if (
+                    path.is_file()
+                    and not {"__pycache__"} & set(rel.parts)
+                    and path.suffix != ".pyc"
+                    and path.name != "db.sqlite3"
+                ):
+                    build_data["force_include"][str(path)] = (
+                        f"grader/assignments/{folder.name}/starter/{rel.as_posix()}"
+                    )

@@ -1,8 +1,9 @@
 """The Python API: grade one submission, end to end, into a Report.
 
-    from grader.api import grade
-    report = grade("path/to/project")            # -> grader.model.Report
+from grader.api import grade
+report = grade("path/to/project")            # -> grader.model.Report
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -24,20 +25,21 @@ def _django_version() -> str:
     if not spec or not spec.origin:
         return "unknown"
     for dist in Path(spec.origin).parent.parent.glob("[Dd]jango-*.dist-info"):
-        return dist.name[len("django-"):-len(".dist-info")]
+        return dist.name[len("django-") : -len(".dist-info")]
     return "unknown"
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def submission_name(path: Path) -> str:
     return Path(path).resolve().name
 
 
-def error_report(assignment: rubric.Assignment, submission: str, message: str,
-                 started: float, sandbox: str = "none") -> Report:
+def error_report(
+    assignment: rubric.Assignment, submission: str, message: str, started: float, sandbox: str = "none"
+) -> Report:
     checks = scoring.all_checks(assignment, CheckStatus.ERROR, message)
     return _report(assignment, submission, RunStatus.ERROR, message, checks, started, sandbox, [])
 
@@ -50,20 +52,45 @@ def missing_report(assignment: rubric.Assignment, submission: str) -> Report:
     return _report(assignment, submission, RunStatus.MISSING, message, checks, time.monotonic(), "none", [])
 
 
-def _report(assignment: rubric.Assignment, submission: str, status: RunStatus, message: str,
-            checks: list[CheckResult], started: float, sandbox: str, warnings: list[str],
-            output: str = "") -> Report:
+def _report(
+    assignment: rubric.Assignment,
+    submission: str,
+    status: RunStatus,
+    message: str,
+    checks: list[CheckResult],
+    started: float,
+    sandbox: str,
+    warnings: list[str],
+    output: str = "",
+) -> Report:
     return Report(
-        assignment=assignment.name, submission=submission, status=status,
-        score=round(sum(c.score for c in checks), 4), max_score=assignment.max_score,
-        message=message, checks=checks, duration_s=round(time.monotonic() - started, 3),
-        grader_version=__version__, django_version=_django_version(),
-        python_version=platform.python_version(), graded_at=_now(), sandbox=sandbox,
-        warnings=warnings, rubric_digest=assignment.digest, output=output)
+        assignment=assignment.name,
+        submission=submission,
+        status=status,
+        score=round(sum(c.score for c in checks), 4),
+        max_score=assignment.max_score,
+        message=message,
+        checks=checks,
+        duration_s=round(time.monotonic() - started, 3),
+        grader_version=__version__,
+        django_version=_django_version(),
+        python_version=platform.python_version(),
+        graded_at=_now(),
+        sandbox=sandbox,
+        warnings=warnings,
+        rubric_digest=assignment.digest,
+        output=output,
+    )
 
 
-def grade(path: str | Path, assignment: str | rubric.Assignment | None = None, *,
-          sandbox: str = "auto", name: str | None = None, child: runner.Child | None = None) -> Report:
+def grade(
+    path: str | Path,
+    assignment: str | rubric.Assignment | None = None,
+    *,
+    sandbox: str = "auto",
+    name: str | None = None,
+    child: runner.Child | None = None,
+) -> Report:
     """Grade the Django project at `path`. Never raises for a student's mistake.
 
     Raises rubric.RubricError for a broken assignment and sandbox.SandboxError
@@ -88,8 +115,11 @@ def grade(path: str | Path, assignment: str | rubric.Assignment | None = None, *
         return error_report(assignment, name, f"Your submission could not be graded: {exc}.", started, mode)
     except fstree.DiskFull as exc:
         return grader_fault_report(assignment, name, str(exc), started, mode)
-    verifier = verify.Verifier(assignment.verify_file, run.db_copy, run.folders) \
-        if any(spec.verify for spec in assignment.evidence.values()) else None
+    verifier = (
+        verify.Verifier(assignment.verify_file, run.db_copy, run.folders)
+        if any(spec.verify for spec in assignment.evidence.values())
+        else None
+    )
     try:
         ev = evidence.read(run.db_copy, assignment.evidence, verifier, run.ledger)
         scored = scoring.score(assignment, run, ev)
@@ -108,8 +138,9 @@ def grade(path: str | Path, assignment: str | rubric.Assignment | None = None, *
         output += f"\n[... {run.output_bytes - len(run.output.encode())} more bytes of output not kept]"
     if assignment.visibility.get("output") == "hidden":
         output = "[the assignment does not show what the submission printed]" if output else ""
-    report = _report(assignment, name, scored.status, scored.message, scored.checks, started,
-                     run.mode, scored.warnings, output)
+    report = _report(
+        assignment, name, scored.status, scored.message, scored.checks, started, run.mode, scored.warnings, output
+    )
     full = runner.grader_disk_full(run.work)
     if full:  # the database could not grow, files could not be written: not the student's doing
         return grader_fault_report(assignment, name, full, started, run.mode)
@@ -120,8 +151,13 @@ class UsageError(Exception):
     """What was asked cannot be graded as asked (no such path, a file that is no archive)."""
 
 
-def grade_path(path: Path, *, assignment: str | rubric.Assignment | None = None, sandbox: str = "auto",
-               notify: Callable[[str], None] | None = None) -> Report:
+def grade_path(
+    path: Path,
+    *,
+    assignment: str | rubric.Assignment | None = None,
+    sandbox: str = "auto",
+    notify: Callable[[str], None] | None = None,
+) -> Report:
     """`grader grade`: grade a project folder, or an archive of one (unpacked into a temporary
     folder with a submission's limits; the report is named after the archive). The grading
     child is started first: it imports pytest and Django while this process copies the
@@ -142,8 +178,9 @@ def grade_path(path: Path, *, assignment: str | rubric.Assignment | None = None,
         folder = Path(tmp) / "submission"
         try:
             archives.unpack(path, folder)
-            return _grade_started(folder, assignment or rubric.default_name(_project_root(folder)), sandbox,
-                                  archives.stem(path), notify)
+            return _grade_started(
+                folder, assignment or rubric.default_name(_project_root(folder)), sandbox, archives.stem(path), notify
+            )
         except archives.ArchiveError as exc:
             raise UsageError(str(exc)) from None
         finally:
@@ -158,21 +195,31 @@ def _project_root(folder: Path) -> Path:
         return folder
 
 
-def _grade_started(path: Path, assignment: str | rubric.Assignment, sandbox: str, name: str | None,
-                   notify: Callable[[str], None] | None) -> Report:
+def _grade_started(
+    path: Path,
+    assignment: str | rubric.Assignment,
+    sandbox: str,
+    name: str | None,
+    notify: Callable[[str], None] | None,
+) -> Report:
     if not isinstance(assignment, rubric.Assignment):
         assignment = rubric.find(assignment)
     if notify and not runtime.installed(assignment.runtime):
-        notify(f"installing the packages {assignment.name} allows (once; later runs reuse them): "
-               f"{', '.join(assignment.runtime.packages)}")
+        notify(
+            f"installing the packages {assignment.name} allows (once; later runs reuse them): "
+            f"{', '.join(assignment.runtime.packages)}"
+        )
     return grade(path, assignment, sandbox=sandbox, child=runner.Child(assignment, sandbox), name=name)
 
 
-def grader_fault_report(assignment: rubric.Assignment, submission: str, what: str, started: float,
-                        sandbox: str = "none") -> Report:
+def grader_fault_report(
+    assignment: rubric.Assignment, submission: str, what: str, started: float, sandbox: str = "none"
+) -> Report:
     """The report of a submission the grader could not grade for a reason of its own."""
-    message = (f"The grader could not grade this submission ({what}). This is a fault of the grader, "
-               "not a mark: the instructor will grade it again.")
+    message = (
+        f"The grader could not grade this submission ({what}). This is a fault of the grader, "
+        "not a mark: the instructor will grade it again."
+    )
     report = error_report(assignment, submission, message, started, sandbox)
     report.grader_fault = what
     return report
@@ -180,5 +227,6 @@ def grader_fault_report(assignment: rubric.Assignment, submission: str, what: st
 
 def redactor(assignment: rubric.Assignment, *run_folders: Path | None) -> redact.Redactor:
     """What must not reach a student: the hidden files' lines, the grader's own folders."""
-    return redact.Redactor(redact.fragments(assignment.tests_dir),
-                           redact.grader_paths(assignment.root, runtime.cache_root(), *run_folders))
+    return redact.Redactor(
+        redact.fragments(assignment.tests_dir), redact.grader_paths(assignment.root, runtime.cache_root(), *run_folders)
+    )

@@ -15,19 +15,21 @@ out, and the whole archive is capped by the limits a submission has (files, byte
 declared size stops the unpacking. File names of zips made without the UTF-8 flag (Windows'
 "Send to > Compressed folder", older Moodle) are decoded as the UTF-8 they usually are.
 """
+
 from __future__ import annotations
 
 import contextlib
 import os
 import re
 import stat
-import time
 import tarfile
+import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from dataclasses import replace as dataclasses_replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from grader import fstree, names
 
@@ -53,11 +55,12 @@ class MemberTooLarge(ArchiveError):
 @dataclass
 class Member:
     """A member of an archive whose name is safe (member_parts)."""
-    parts: list[str]        # its path components under the destination
-    kind: str               # dir | file | symlink | special
-    size: int               # the size the archive declares
+
+    parts: list[str]  # its path components under the destination
+    kind: str  # dir | file | symlink | special
+    size: int  # the size the archive declares
     encrypted: bool
-    info: Any               # the zipfile.ZipInfo or tarfile.TarInfo
+    info: Any  # the zipfile.ZipInfo or tarfile.TarInfo
 
 
 @dataclass
@@ -99,7 +102,7 @@ def stem(path: Path) -> str:
 
 def size_text(n: int) -> str:
     """A size as people read it: 4.9 kB, 256.0 MB."""
-    for unit, factor in (("GB", 1024 ** 3), ("MB", 1024 ** 2), ("kB", 1024)):
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("kB", 1024)):
         if n >= factor:
             return f"{n / factor:.1f} {unit}"
     return f"{n} bytes"
@@ -198,11 +201,13 @@ def _check_totals(entries: list[tuple[list[str], str, int]], archive: Path, limi
     deepest = max((len(parts) for parts, _, _ in entries), default=0)
     label = archive.name
     if len(entries) > limits.max_entries:
-        raise ArchiveError(f"{label} holds {len(entries)} files and folders, more than the "
-                           f"{limits.max_entries} a submission may have")
+        raise ArchiveError(
+            f"{label} holds {len(entries)} files and folders, more than the {limits.max_entries} a submission may have"
+        )
     if total > limits.max_bytes:
-        raise ArchiveError(f"{label} is {size_text(total)} unpacked, more than the "
-                           f"{size_text(limits.max_bytes)} a submission may have")
+        raise ArchiveError(
+            f"{label} is {size_text(total)} unpacked, more than the {size_text(limits.max_bytes)} a submission may have"
+        )
     if deepest > limits.max_depth:
         raise ArchiveError(f"{label} has folders nested more than {limits.max_depth} levels deep")
 
@@ -222,8 +227,10 @@ def unpack(archive: Path, dest: Path, limits: fstree.Limits | None = None) -> Un
     limits = limits or fstree.Limits()
     what = kind(archive)
     if what == "unsupported" or what is None:
-        raise ArchiveError(f"{archive.name} is not an archive the grader can open (it reads .zip and "
-                           ".tar.gz); submit the project as a .zip")
+        raise ArchiveError(
+            f"{archive.name} is not an archive the grader can open (it reads .zip and "
+            ".tar.gz); submit the project as a .zip"
+        )
     dest.mkdir(parents=True, exist_ok=True)
     try:
         if what == "zip":
@@ -240,8 +247,15 @@ def unpack(archive: Path, dest: Path, limits: fstree.Limits | None = None) -> Un
         if exc.errno in (28, 122):  # ENOSPC, EDQUOT: the grader's disk, not the student
             raise fstree.DiskFull(exc.errno, f"no space left to unpack {archive.name}") from None
         raise ArchiveError(f"{archive.name} cannot be unpacked ({exc})") from None
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, tarfile.TarError, EOFError, RuntimeError,
-            NotImplementedError, ValueError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        tarfile.TarError,
+        EOFError,
+        RuntimeError,
+        NotImplementedError,
+        ValueError,
+    ) as exc:
         fstree.remove(dest)
         raise ArchiveError(f"{archive.name} is damaged or not a complete archive ({exc})") from None
 
@@ -300,14 +314,17 @@ def _unpack_tar(archive: Path, dest: Path, limits: fstree.Limits) -> Unpacked:
 
 
 def _notes(result: Unpacked, archive: Path, skipped: dict[str, int]) -> None:
-    for key, what in (("unsafe", "with an absolute or '..' path"), ("link", "that are links or special files"),
-                      ("encrypted", "that are password-protected")):
+    for key, what in (
+        ("unsafe", "with an absolute or '..' path"),
+        ("link", "that are links or special files"),
+        ("encrypted", "that are password-protected"),
+    ):
         if skipped[key]:
             result.notes.append(f"{archive.name}: {skipped[key]} member(s) {what} were not unpacked")
 
 
-
 # ----------------------------------------------------------------------------- a class's zip
+
 
 def _zip_time(info: zipfile.ZipInfo, ceiling: float) -> float:
     try:
@@ -321,17 +338,27 @@ def _top_problem(files: int, size: int, depth: int, max_files: int, max_bytes: i
     if depth > max_depth:
         return f"the submission has folders nested more than {max_depth} levels deep"
     if size > max_bytes:
-        return (f"the submission is {size_text(size)} uncompressed, more than the "
-                f"{size_text(max_bytes)} the grader accepts")
+        return (
+            f"the submission is {size_text(size)} uncompressed, more than the {size_text(max_bytes)} the grader accepts"
+        )
     if files > max_files:
         return f"the submission has {files} files, more than the {max_files} the grader accepts"
     return None
 
 
-def extract_class(archive: Path, dest: Path, *, keep: Callable[[str], bool],
-                  unwrap: Callable[[list[Member]], str | None], max_total: int, max_submission: int,
-                  max_files: int, max_depth: int, max_members: int,
-                  stand_ins: bool = False) -> tuple[list[str], dict[str, str], list[str]]:
+def extract_class(
+    archive: Path,
+    dest: Path,
+    *,
+    keep: Callable[[str], bool],
+    unwrap: Callable[[list[Member]], str | None],
+    max_total: int,
+    max_submission: int,
+    max_files: int,
+    max_depth: int,
+    max_members: int,
+    stand_ins: bool = False,
+) -> tuple[list[str], dict[str, str], list[str]]:
     """Extract the submissions of a class's zip `archive` (its top-level entries whose name
     `keep` accepts, below the single folder `unwrap` names when it wraps them all) into `dest`.
 
@@ -373,8 +400,10 @@ def extract_class(archive: Path, dest: Path, *, keep: Callable[[str], bool],
             counts[top] = counts.get(top, 0) + 1
             deepest[top] = max(deepest.get(top, 0), len(m.parts) - 1)
         if sum(sizes.values()) > max_total:
-            raise ArchiveError(f"{archive}: {size_text(sum(sizes.values()))} uncompressed, more than the "
-                               f"{size_text(max_total)} accepted")
+            raise ArchiveError(
+                f"{archive}: {size_text(sum(sizes.values()))} uncompressed, more than the "
+                f"{size_text(max_total)} accepted"
+            )
         for top in sizes:
             why = _top_problem(counts[top], sizes[top], deepest[top], max_files, max_submission, max_depth)
             if why:
@@ -397,8 +426,14 @@ def extract_class(archive: Path, dest: Path, *, keep: Callable[[str], bool],
                 done = place(dest, m, zf.open)
             except MemberTooLarge:
                 done, error = "", "member larger than it claims"
-            except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError,
-                    NotImplementedError, RuntimeError) as exc:
+            except (
+                zipfile.BadZipFile,
+                zipfile.LargeZipFile,
+                OSError,
+                EOFError,
+                NotImplementedError,
+                RuntimeError,
+            ) as exc:
                 done, error = "", str(exc)
             if not done:
                 rejected[top] = f"the archive entry {'/'.join(m.parts[1:])} cannot be extracted ({error})"
@@ -425,8 +460,11 @@ def extract_class(archive: Path, dest: Path, *, keep: Callable[[str], bool],
                     (dest / top).mkdir(exist_ok=True)
                 else:
                     (dest / top).touch()
-    for n, what in ((skipped["symlink"], "symbolic link(s)"), (skipped["special"], "special file(s)"),
-                    (skipped["encrypted"], "encrypted member(s)")):
+    for n, what in (
+        (skipped["symlink"], "symbolic link(s)"),
+        (skipped["special"], "special file(s)"),
+        (skipped["encrypted"], "encrypted member(s)"),
+    ):
         if n:
             notes.append(f"{n} {what} in the archive were not extracted")
     tops = sorted({m.parts[0] for m in entries if m.parts[0] not in rejected})

@@ -31,6 +31,7 @@ grades them all (in parallel, each in the sandbox, as a batch does), compares, p
 of cases x checks (which wrong solution each check catches), lists the diagnoses the rubric
 names that no variant shows, and fails on any mismatch.
 """
+
 from __future__ import annotations
 
 import json
@@ -57,15 +58,15 @@ class AuthoringError(Exception):
 class Case:
     name: str
     description: str
-    base: str = "solution"                      # starter | solution
-    files: Path | None = None                   # the overlay
+    base: str = "solution"  # starter | solution
+    files: Path | None = None  # the overlay
     delete: list[str] = field(default_factory=list)
-    edits: list[dict[str, str]] = field(default_factory=list)   # file, replace, with
+    edits: list[dict[str, str]] = field(default_factory=list)  # file, replace, with
     status: str = "graded"
     score: float | None = None
-    checks: dict[str, dict[str, Any]] = field(default_factory=dict)   # id -> status, score, diagnosis
-    changes: dict[str, str] = field(default_factory=dict)    # file -> source written last (a mutant's)
-    mutant: Any = None                                       # the mutants.Mutant it grades, if any
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> status, score, diagnosis
+    changes: dict[str, str] = field(default_factory=dict)  # file -> source written last (a mutant's)
+    mutant: Any = None  # the mutants.Mutant it grades, if any
 
 
 @dataclass
@@ -77,24 +78,28 @@ class Outcome:
 
 @dataclass
 class MutantOutcome:
-    mutant: Any                                # mutants.Mutant
-    verdict: str                               # killed | survived | equivalent | problem
+    mutant: Any  # mutants.Mutant
+    verdict: str  # killed | survived | equivalent | problem
     score: float | None
-    detail: str = ""                           # the equivalence reason, the checks that failed, the problem
+    detail: str = ""  # the equivalence reason, the checks that failed, the problem
 
 
 @dataclass
 class Checked:
     assignment: rubric.Assignment
     outcomes: list[Outcome]
-    problems: list[str] = field(default_factory=list)        # not tied to one case
-    uncovered: list[str] = field(default_factory=list)       # diagnoses no variant shows
-    mutants: list[MutantOutcome] | None = None               # with --mutants
+    problems: list[str] = field(default_factory=list)  # not tied to one case
+    uncovered: list[str] = field(default_factory=list)  # diagnoses no variant shows
+    mutants: list[MutantOutcome] | None = None  # with --mutants
 
     @property
     def ok(self) -> bool:
-        return not self.problems and not self.uncovered and not any(o.problems for o in self.outcomes) \
+        return (
+            not self.problems
+            and not self.uncovered
+            and not any(o.problems for o in self.outcomes)
             and not any(m.verdict in ("survived", "problem") for m in self.mutants or [])
+        )
 
 
 def _expectation(path: Path, assignment: rubric.Assignment) -> Case:
@@ -106,37 +111,59 @@ def _expectation(path: Path, assignment: rubric.Assignment) -> Case:
     unknown = set(data) - {"description", "base", "delete", "edits", "status", "score", "checks"}
     if unknown:
         raise AuthoringError(f"{where}: unknown keys {sorted(unknown)}")
-    case = Case(path.parent.name, str(data.get("description", "")), str(data.get("base", "solution")),
-                files=path.parent / "files" if (path.parent / "files").is_dir() else None,
-                delete=list(data.get("delete", [])), status=str(data.get("status", "graded")),
-                score=data.get("score"))
+    case = Case(
+        path.parent.name,
+        str(data.get("description", "")),
+        str(data.get("base", "solution")),
+        files=path.parent / "files" if (path.parent / "files").is_dir() else None,
+        delete=list(data.get("delete", [])),
+        status=str(data.get("status", "graded")),
+        score=data.get("score"),
+    )
     edits = data.get("edits", [])
     if not isinstance(edits, list) or not all(
-            isinstance(e, dict) and set(e) == {"file", "replace", "with"}
-            and all(isinstance(v, str) for v in e.values()) and e["replace"] for e in edits):
+        isinstance(e, dict)
+        and set(e) == {"file", "replace", "with"}
+        and all(isinstance(v, str) for v in e.values())
+        and e["replace"]
+        for e in edits
+    ):
         stray = sorted({k for e in edits if isinstance(e, dict) for k in e} - {"file", "replace", "with"})
-        raise AuthoringError(f"{where}: each [[edits]] has file, replace and with (texts)"
-                             + (f"; {', '.join(stray)} belong before the first [[edits]] (TOML puts "
-                                "the keys after a table header into that table)" if stray else ""))
+        raise AuthoringError(
+            f"{where}: each [[edits]] has file, replace and with (texts)"
+            + (
+                f"; {', '.join(stray)} belong before the first [[edits]] (TOML puts "
+                "the keys after a table header into that table)"
+                if stray
+                else ""
+            )
+        )
     case.edits = edits
     if not case.description:
         raise AuthoringError(f"{where}: say in `description` what this submission does wrong")
     if case.base not in ("starter", "solution"):
-        raise AuthoringError(f"{where}: base is \"starter\" or \"solution\", not {case.base!r}")
+        raise AuthoringError(f'{where}: base is "starter" or "solution", not {case.base!r}')
     if case.status not in RUN_STATUSES:
         raise AuthoringError(f"{where}: status is one of {', '.join(RUN_STATUSES)}")
     checks = data.get("checks", {})
     ids = [c.id for c in assignment.checks]
     if set(checks) != set(ids):
         missing, extra = sorted(set(ids) - set(checks)), sorted(set(checks) - set(ids))
-        raise AuthoringError(f"{where}: [checks.<id>] must list every check of the rubric"
-                             + (f"; missing {', '.join(missing)}" if missing else "")
-                             + (f"; unknown {', '.join(extra)}" if extra else ""))
+        raise AuthoringError(
+            f"{where}: [checks.<id>] must list every check of the rubric"
+            + (f"; missing {', '.join(missing)}" if missing else "")
+            + (f"; unknown {', '.join(extra)}" if extra else "")
+        )
     for cid, spec in checks.items():
-        if not isinstance(spec, dict) or spec.get("status") not in CHECK_STATUSES or \
-                set(spec) - {"status", "score", "diagnosis"}:
-            raise AuthoringError(f"{where}: [checks.{cid}] takes status (one of "
-                                 f"{', '.join(CHECK_STATUSES)}), and optionally score and diagnosis")
+        if (
+            not isinstance(spec, dict)
+            or spec.get("status") not in CHECK_STATUSES
+            or set(spec) - {"status", "score", "diagnosis"}
+        ):
+            raise AuthoringError(
+                f"{where}: [checks.{cid}] takes status (one of "
+                f"{', '.join(CHECK_STATUSES)}), and optionally score and diagnosis"
+            )
     case.checks = {cid: dict(checks[cid]) for cid in ids}
     return case
 
@@ -144,11 +171,14 @@ def _expectation(path: Path, assignment: rubric.Assignment) -> Case:
 def folders(assignment: rubric.Assignment) -> tuple[Path, Path]:
     """(the starter, the solution) of `assignment`: what every case is built from."""
     if assignment.solution_dir is None:
-        raise AuthoringError(f"{assignment.root}: no solution/ folder (the reference solution, an "
-                             "overlay on the starter)")
+        raise AuthoringError(
+            f"{assignment.root}: no solution/ folder (the reference solution, an overlay on the starter)"
+        )
     if assignment.starter_dir is None:
-        raise AuthoringError(f"{assignment.root}: no starter (a Django project with manage.py, in "
-                             "starter/ or where [authoring] starter says)")
+        raise AuthoringError(
+            f"{assignment.root}: no starter (a Django project with manage.py, in "
+            "starter/ or where [authoring] starter says)"
+        )
     return assignment.starter_dir, assignment.solution_dir
 
 
@@ -156,16 +186,19 @@ def cases(assignment: rubric.Assignment) -> list[Case]:
     """The solution, the starter and every variant of `assignment`, with what each must give."""
     folders(assignment)
     full = {c.id: {"status": "passed"} for c in assignment.checks}
-    found = [Case("solution", "the reference solution: full marks", "solution",
-                  score=assignment.max_score, checks=full)]
+    found = [
+        Case("solution", "the reference solution: full marks", "solution", score=assignment.max_score, checks=full)
+    ]
     starter = Case("starter", "the starter as students receive it", "starter", score=assignment.starter_score)
     found.append(starter)
     folder = assignment.variants_dir
     if folder.is_dir():
         for path in sorted(folder.glob("*/expect.toml")):
-            if path.parent.name in ("solution", "starter"):   # the cases above have these names
-                raise AuthoringError(f"variants/{path.parent.name}: that name is the {path.parent.name}'s "
-                                     "own case; give the variant another name")
+            if path.parent.name in ("solution", "starter"):  # the cases above have these names
+                raise AuthoringError(
+                    f"variants/{path.parent.name}: that name is the {path.parent.name}'s "
+                    "own case; give the variant another name"
+                )
             found.append(_expectation(path, assignment))
     return found
 
@@ -192,8 +225,10 @@ def build(assignment: rubric.Assignment, case: Case, dest: Path) -> Path:
         text = target.read_text(encoding="utf-8") if target.is_file() else ""
         found = text.count(edit["replace"])
         if found != 1:
-            raise AuthoringError(f"variants/{case.name}: the edit of {edit['file']} finds the text to "
-                                 f"replace {found} times, not once: {edit['replace'][:80]!r}")
+            raise AuthoringError(
+                f"variants/{case.name}: the edit of {edit['file']} finds the text to "
+                f"replace {found} times, not once: {edit['replace'][:80]!r}"
+            )
         target.write_text(text.replace(edit["replace"], edit["with"]), encoding="utf-8")
     return dest
 
@@ -213,8 +248,10 @@ def compare(assignment: rubric.Assignment, case: Case, report: dict[str, Any]) -
             problems.append(f"{cid}: not in the report")
             continue
         if have["status"] != want["status"]:
-            problems.append(f"{cid}: {have['status']}, expected {want['status']} "
-                            f"({have.get('diagnosis') or '-'}: {have.get('feedback', '')[:160]})")
+            problems.append(
+                f"{cid}: {have['status']}, expected {want['status']} "
+                f"({have.get('diagnosis') or '-'}: {have.get('feedback', '')[:160]})"
+            )
             continue
         score = want.get("score", points[cid] if want["status"] == "passed" else 0)
         if abs(float(have["score"]) - float(score)) > 1e-9:
@@ -234,8 +271,7 @@ def mutant_cases(assignment: rubric.Assignment) -> tuple[list[Case], dict[str, s
         for p in sorted(base.rglob("*.py")):
             if "__pycache__" not in p.parts:
                 files[p.relative_to(base).as_posix()] = p.read_text(encoding="utf-8")
-    mutable = sorted(p.relative_to(solution).as_posix()
-                     for p in solution.rglob("*.py") if "__pycache__" not in p.parts)
+    mutable = sorted(p.relative_to(solution).as_posix() for p in solution.rglob("*.py") if "__pycache__" not in p.parts)
     try:
         made = mutants.make(files, mutable)
         equivalent = mutants.equivalents(assignment.root)
@@ -244,31 +280,56 @@ def mutant_cases(assignment: rubric.Assignment) -> tuple[list[Case], dict[str, s
     return [Case(m.id, m.description, "solution", changes=m.changes, mutant=m) for m in made], equivalent
 
 
-def _judge_mutant(assignment: rubric.Assignment, case: Case, report: dict[str, Any] | None,
-                  equivalent: dict[str, str]) -> MutantOutcome:
+def _judge_mutant(
+    assignment: rubric.Assignment, case: Case, report: dict[str, Any] | None, equivalent: dict[str, str]
+) -> MutantOutcome:
     m = case.mutant
     if report is None or report.get("grader_fault"):
-        return MutantOutcome(m, "problem", None, "no report: the grader failed on it" if report is None
-                             else f"grader fault: {report['grader_fault']}")
+        return MutantOutcome(
+            m,
+            "problem",
+            None,
+            "no report: the grader failed on it" if report is None else f"grader fault: {report['grader_fault']}",
+        )
     if report["status"] == "tampered":
-        return MutantOutcome(m, "problem", report["score"], "an honest mistake was called tampered: "
-                             + str(report.get("message", ""))[:200])
+        return MutantOutcome(
+            m,
+            "problem",
+            report["score"],
+            "an honest mistake was called tampered: " + str(report.get("message", ""))[:200],
+        )
     full = report["status"] == "graded" and float(report["score"]) >= assignment.max_score - 1e-9
     failed = [c["id"] for c in report["checks"] if c["status"] != "passed"]
     if m.id in equivalent:
         if full:
             return MutantOutcome(m, "equivalent", report["score"], equivalent[m.id])
-        return MutantOutcome(m, "problem", report["score"], "listed as equivalent in mutants.toml, but the "
-                             f"suite marks it below full ({', '.join(failed) or report['status']}): "
-                             "remove it from mutants.toml")
+        return MutantOutcome(
+            m,
+            "problem",
+            report["score"],
+            "listed as equivalent in mutants.toml, but the "
+            f"suite marks it below full ({', '.join(failed) or report['status']}): "
+            "remove it from mutants.toml",
+        )
     if full:
-        return MutantOutcome(m, "survived", report["score"], "full marks: add a check that catches it, or "
-                             "list it in mutants.toml as equivalent with a reason")
+        return MutantOutcome(
+            m,
+            "survived",
+            report["score"],
+            "full marks: add a check that catches it, or list it in mutants.toml as equivalent with a reason",
+        )
     return MutantOutcome(m, "killed", report["score"], ", ".join(failed) or report["status"])
 
 
-def check_assignment(path: Path | str, *, jobs: int | None = None, mode: str = "auto",
-                     display: Any = None, mutants: bool = False, variants: bool = True) -> Checked:
+def check_assignment(
+    path: Path | str,
+    *,
+    jobs: int | None = None,
+    mode: str = "auto",
+    display: Any = None,
+    mutants: bool = False,
+    variants: bool = True,
+) -> Checked:
     """Grade every case of the assignment at `path` (a folder, or a name) and compare; with
     `mutants`, grade every mutant of its solution too (`variants=False`: only those)."""
     from grader import batch, fstree, sandbox
@@ -298,9 +359,14 @@ def check_assignment(path: Path | str, *, jobs: int | None = None, mode: str = "
 
         resolved, _ = sandbox.resolve(mode)
         display.start(len(subs))
-        batch.execute(subs, batch.grade_worker, (assignment, resolved, str(scratch)),
-                      jobs or batch.default_jobs(),
-                      assignment.limits.wall_time_s + batch.WORKER_GRACE_S, on_finish)
+        batch.execute(
+            subs,
+            batch.grade_worker,
+            (assignment, resolved, str(scratch)),
+            jobs or batch.default_jobs(),
+            assignment.limits.wall_time_s + batch.WORKER_GRACE_S,
+            on_finish,
+        )
         display.close()
     finally:
         fstree.remove(scratch)
@@ -317,21 +383,26 @@ def check_assignment(path: Path | str, *, jobs: int | None = None, mode: str = "
             case.checks = {c["id"]: {"status": c["status"]} for c in report["checks"]}
             problems = [] if case.score is None else compare(assignment, case, report)
             if case.score is None:
-                problems.append(f"the starter earns {report['score']:g}: write it in the rubric "
-                                f"([authoring] starter_score = {report['score']:g})")
+                problems.append(
+                    f"the starter earns {report['score']:g}: write it in the rubric "
+                    f"([authoring] starter_score = {report['score']:g})"
+                )
         else:
             problems = compare(assignment, case, report)
         if report.get("grader_fault"):
             problems.append(f"grader fault: {report['grader_fault']}")
         outcomes.append(Outcome(case, report, problems))
-    named = list(dict.fromkeys(d for c in assignment.checks for d in c.diagnoses))   # each once
+    named = list(dict.fromkeys(d for c in assignment.checks for d in c.diagnoses))  # each once
     shown = {c.get("diagnosis") for o in outcomes if o.report for c in o.report["checks"]}
     checked = Checked(assignment, outcomes, uncovered=[d for d in named if d not in shown] if variants else [])
     if mutants:
         checked.mutants = judged
         made = {m.mutant.id for m in judged}
-        checked.problems += [f"mutants.toml lists {ident}, which is no mutant of the solution (any more): "
-                             "remove it" for ident in equivalent if ident not in made]
+        checked.problems += [
+            f"mutants.toml lists {ident}, which is no mutant of the solution (any more): remove it"
+            for ident in equivalent
+            if ident not in made
+        ]
     return checked
 
 
@@ -341,23 +412,31 @@ def mutant_table(checked: Checked) -> str:
 
     rows = checked.mutants or []
     width = max([len(o) for o in ops.OPERATORS] + [8])
-    lines = [f"{checked.assignment.name}: {len(rows)} mutants of the solution",
-             f"{'operator':<{width}}  mutants  killed  equivalent  survivors"]
+    lines = [
+        f"{checked.assignment.name}: {len(rows)} mutants of the solution",
+        f"{'operator':<{width}}  mutants  killed  equivalent  survivors",
+    ]
     for operator in ops.OPERATORS:
         mine = [r for r in rows if r.mutant.operator == operator]
         if not mine:
             continue
         count = {v: sum(r.verdict == v for r in mine) for v in ("killed", "equivalent", "survived", "problem")}
-        lines.append(f"{operator:<{width}}  {len(mine):>7}  {count['killed']:>6}  {count['equivalent']:>10}  "
-                     f"{count['survived'] + count['problem']:>9}")
+        lines.append(
+            f"{operator:<{width}}  {len(mine):>7}  {count['killed']:>6}  {count['equivalent']:>10}  "
+            f"{count['survived'] + count['problem']:>9}"
+        )
     total = {v: sum(r.verdict == v for r in rows) for v in ("killed", "equivalent", "survived", "problem")}
-    lines.append(f"{'total':<{width}}  {len(rows):>7}  {total['killed']:>6}  {total['equivalent']:>10}  "
-                 f"{total['survived'] + total['problem']:>9}")
+    lines.append(
+        f"{'total':<{width}}  {len(rows):>7}  {total['killed']:>6}  {total['equivalent']:>10}  "
+        f"{total['survived'] + total['problem']:>9}"
+    )
     for r in rows:
         if r.verdict in ("survived", "problem"):
-            lines.append(f"{'SURVIVOR' if r.verdict == 'survived' else 'PROBLEM'} {r.mutant.id}: "
-                         f"{r.mutant.description} ({r.detail})")
-    if not checked.outcomes:            # else the matrix said them
+            lines.append(
+                f"{'SURVIVOR' if r.verdict == 'survived' else 'PROBLEM'} {r.mutant.id}: "
+                f"{r.mutant.description} ({r.detail})"
+            )
+    if not checked.outcomes:  # else the matrix said them
         lines += [f"PROBLEM {p}" for p in checked.problems]
     return "\n".join(lines) + "\n"
 
@@ -370,14 +449,31 @@ def mutant_json(checked: Checked) -> dict[str, Any]:
     per = {}
     for operator in ops.OPERATORS:
         mine = [r for r in rows if r.mutant.operator == operator]
-        per[operator] = {"mutants": len(mine), "killed": sum(r.verdict == "killed" for r in mine),
-                         "equivalent": sum(r.verdict == "equivalent" for r in mine),
-                         "survivors": sum(r.verdict in ("survived", "problem") for r in mine)}
-    return {"assignment": checked.assignment.name, "ok": checked.ok, "operators": per,
-            "mutants": [{"id": r.mutant.id, "operator": r.mutant.operator, "file": r.mutant.file,
-                         "line": r.mutant.line, "description": r.mutant.description, "verdict": r.verdict,
-                         "score": r.score, "max_score": checked.assignment.max_score, "detail": r.detail}
-                        for r in rows]}
+        per[operator] = {
+            "mutants": len(mine),
+            "killed": sum(r.verdict == "killed" for r in mine),
+            "equivalent": sum(r.verdict == "equivalent" for r in mine),
+            "survivors": sum(r.verdict in ("survived", "problem") for r in mine),
+        }
+    return {
+        "assignment": checked.assignment.name,
+        "ok": checked.ok,
+        "operators": per,
+        "mutants": [
+            {
+                "id": r.mutant.id,
+                "operator": r.mutant.operator,
+                "file": r.mutant.file,
+                "line": r.mutant.line,
+                "description": r.mutant.description,
+                "verdict": r.verdict,
+                "score": r.score,
+                "max_score": checked.assignment.max_score,
+                "detail": r.detail,
+            }
+            for r in rows
+        ],
+    }
 
 
 def matrix(checked: Checked) -> str:
@@ -393,12 +489,22 @@ def matrix(checked: Checked) -> str:
             got = next((c for c in (o.report or {}).get("checks", []) if c["id"] == cid), None)
             marks.append(f"{MARK.get(got['status'], '?') if got else '?':<2}")
         score = f"{o.report['score']:g}" if o.report else "-"
-        lines.append(f"{o.case.name:<{width}}  " + "  ".join(marks) + f"  {score:>5}  "
-                     + ("ok" if not o.problems else "MISMATCH"))
+        lines.append(
+            f"{o.case.name:<{width}}  "
+            + "  ".join(marks)
+            + f"  {score:>5}  "
+            + ("ok" if not o.problems else "MISMATCH")
+        )
     lines.append("")
     lines += [f"c{i + 1} = {cid}" for i, cid in enumerate(ids)]
-    caught = {cid: [o.case.name for o in checked.outcomes if o.report and any(
-        c["id"] == cid and c["status"] != "passed" for c in o.report["checks"])] for cid in ids}
+    caught = {
+        cid: [
+            o.case.name
+            for o in checked.outcomes
+            if o.report and any(c["id"] == cid and c["status"] != "passed" for c in o.report["checks"])
+        ]
+        for cid in ids
+    }
     lines.append("")
     for cid in ids:
         lines.append(f"{cid} catches {len(caught[cid])} case(s)" + (": NONE" if not caught[cid] else ""))
@@ -416,12 +522,15 @@ def matrix(checked: Checked) -> str:
 
 # --------------------------------------------------------------------------- starter
 
+
 def write_starter(assignment: rubric.Assignment, dest: Path) -> Path:
     """`grader starter`: the project students receive, at `dest` (missing or empty), with the
     marker naming the assignment; nothing of the solution, the variants or the suite."""
     if assignment.starter_dir is None:
-        raise AuthoringError(f"{assignment.name} has no starter project (a folder with manage.py in "
-                             "starter/ or where its [authoring] starter says)")
+        raise AuthoringError(
+            f"{assignment.name} has no starter project (a folder with manage.py in "
+            "starter/ or where its [authoring] starter says)"
+        )
     dest = Path(dest)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise AuthoringError(f"{dest} exists and is not an empty folder: choose a new one")

@@ -2,6 +2,7 @@
 both read the same way in a class's reports: the statuses, which check results count as
 failed and how a number is shown. Both import it from here, so neither imports the other for
 it. (The class-level types they share are in :mod:`grader.classmodel`.)"""
+
 from __future__ import annotations
 
 STATUSES = ("graded", "error", "timeout", "tampered", "missing")

@@ -17,6 +17,7 @@ run (and the sandboxed worker) loads; the class-level one is read only where a c
 looked at, and it is the JSON contract of summary.json, versioned on its own
 (SUMMARY_VERSION, LESSON_VERSION).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -39,10 +40,12 @@ def _build(cls: type, data: dict[str, Any], **nested: Any) -> Any:
 
 # ----------------------------------------------------------------------------- a class
 
+
 @dataclass(kw_only=True)
 class Bin:
     """One bar of the score distribution: `count` students scored from `start` to `end`
     (``from`` and ``to`` in the JSON)."""
+
     label: str
     start: float
     end: float
@@ -60,6 +63,7 @@ class Bin:
 class CheckSummary:
     """One check of the rubric across the class: how many students it passed, failed, ...
     (the keys are CheckStatus's values, in its order)."""
+
     id: str
     title: str
     max_score: float
@@ -84,6 +88,7 @@ class CheckSummary:
 @dataclass(kw_only=True)
 class DiagnosisSummary:
     """A diagnosis of failed checks: how many students (each once) and who, in which checks."""
+
     diagnosis: str
     count: int
     share: float | None
@@ -94,6 +99,7 @@ class DiagnosisSummary:
 @dataclass(kw_only=True)
 class CheckMark:
     """A student's result of one check."""
+
     status: str
     score: float
 
@@ -102,6 +108,7 @@ class CheckMark:
 class StudentRow:
     """One student of the class: who (the report's identity), the total, the status, the
     report's file name, when it was graded, and each check's result by check id."""
+
     student: str
     name: str = ""
     platform: str = ""
@@ -124,6 +131,7 @@ class StudentRow:
 @dataclass(kw_only=True)
 class ClassSummary:
     """summary.json of one assignment's class."""
+
     kind: str = SUMMARY_KIND
     summary_version: str = SUMMARY_VERSION
     assignment: str = ""
@@ -144,7 +152,7 @@ class ClassSummary:
     unsandboxed: list[str] = field(default_factory=list)
     grader_versions: list[str] = field(default_factory=list)
     rubric_digests: list[str] = field(default_factory=list)
-    students: list[StudentRow] = field(default_factory=list)   # sorted by student
+    students: list[StudentRow] = field(default_factory=list)  # sorted by student
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -153,10 +161,14 @@ class ClassSummary:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClassSummary:
-        return _build(cls, data, distribution=[Bin.from_dict(b) for b in data.get("distribution") or []],
-                      checks=[_build(CheckSummary, c) for c in data.get("checks") or []],
-                      diagnoses=[_build(DiagnosisSummary, d) for d in data.get("diagnoses") or []],
-                      students=[StudentRow.from_dict(s) for s in data.get("students") or []])
+        return _build(
+            cls,
+            data,
+            distribution=[Bin.from_dict(b) for b in data.get("distribution") or []],
+            checks=[_build(CheckSummary, c) for c in data.get("checks") or []],
+            diagnoses=[_build(DiagnosisSummary, d) for d in data.get("diagnoses") or []],
+            students=[StudentRow.from_dict(s) for s in data.get("students") or []],
+        )
 
     @classmethod
     def of(cls, summary: ClassSummary | dict[str, Any]) -> ClassSummary:
@@ -166,9 +178,11 @@ class ClassSummary:
 
 # ----------------------------------------------------------------------------- a lesson
 
+
 @dataclass(kw_only=True)
 class LessonCell:
     """A student's result in one assignment of a lesson."""
+
     score: float
     max_score: float
     status: str
@@ -181,6 +195,7 @@ class LessonRow:
     """One student of a lesson (matched across the assignments by the report's submission):
     who, each assignment's cell by assignment name (None: no report in its folder), the
     assignments submitted late and those without a report, and the total of what exists."""
+
     student: str
     name: str = ""
     platform: str = ""
@@ -194,8 +209,10 @@ class LessonRow:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LessonRow:
-        cells = {name: None if cell is None else _build(LessonCell, cell)
-                 for name, cell in (data.get("assignments") or {}).items()}
+        cells = {
+            name: None if cell is None else _build(LessonCell, cell)
+            for name, cell in (data.get("assignments") or {}).items()
+        }
         return _build(cls, data, assignments=cells)
 
 
@@ -203,6 +220,7 @@ class LessonRow:
 class LessonAssignment:
     """One assignment of a lesson: its folder and report.html (relative to the lesson's
     folder, "" when there is none), and its class's figures."""
+
     assignment: str
     folder: str = ""
     report: str = ""
@@ -221,6 +239,7 @@ class LessonAssignment:
 @dataclass(kw_only=True)
 class LessonSummary:
     """summary.json of a lesson (``grader report DIR DIR...``)."""
+
     kind: str = LESSON_KIND
     summary_version: str = LESSON_VERSION
     generated_at: str = ""
@@ -231,17 +250,21 @@ class LessonSummary:
     median: float | None = None
     min: float | None = None
     max: float | None = None
-    full_marks: int = 0            # every assignment graded with every point
-    incomplete: int = 0            # students without a report in at least one assignment's folder
-    students: list[LessonRow] = field(default_factory=list)   # sorted by student
+    full_marks: int = 0  # every assignment graded with every point
+    incomplete: int = 0  # students without a report in at least one assignment's folder
+    students: list[LessonRow] = field(default_factory=list)  # sorted by student
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LessonSummary:
-        return _build(cls, data, assignments=[_build(LessonAssignment, a) for a in data.get("assignments") or []],
-                      students=[LessonRow.from_dict(s) for s in data.get("students") or []])
+        return _build(
+            cls,
+            data,
+            assignments=[_build(LessonAssignment, a) for a in data.get("assignments") or []],
+            students=[LessonRow.from_dict(s) for s in data.get("students") or []],
+        )
 
     @classmethod
     def of(cls, lesson: LessonSummary | dict[str, Any]) -> LessonSummary:

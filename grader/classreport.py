@@ -13,24 +13,33 @@ diagnosis is listed. :func:`student_section` and :func:`page` also make the one-
 (``renderers/html.py``). :func:`render_lesson` makes the page of a lesson (several
 assignments, ``grader report DIR DIR...``).
 """
+
 from __future__ import annotations
 
 import html
 import re
 import unicodedata
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import quote
 
 from grader.classdata import FAILED_CHECK, STATUSES, num
-from grader.classmodel import (Bin, ClassSummary, DiagnosisSummary, LessonAssignment, LessonCell, LessonSummary,
-                               StudentRow)
+from grader.classmodel import (
+    Bin,
+    ClassSummary,
+    DiagnosisSummary,
+    LessonAssignment,
+    LessonCell,
+    LessonSummary,
+    StudentRow,
+)
 from grader.model import NOT_RUN_ENVIRONMENT, Identity, Report
 from grader.renderers import safe
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
-TOP_DIAGNOSES = 10       # diagnoses in the main table; the rest are in a <details> below it
-SHOWN_NAMES = 20         # students named in a diagnosis's row before "and N more"
-MAX_TICKS = 5            # grid lines of the distribution chart, 0 included
+TOP_DIAGNOSES = 10  # diagnoses in the main table; the rest are in a <details> below it
+SHOWN_NAMES = 20  # students named in a diagnosis's row before "and N more"
+MAX_TICKS = 5  # grid lines of the distribution chart, 0 included
 # Characters HTML does not allow in text that safe.text leaves (the noncharacters).
 _BAD_CHARS = re.compile("[\ufdd0-\ufdef\ufffe\uffff]")
 
@@ -89,8 +98,7 @@ a { color: var(--accent); }
 @media print { .student { break-inside: avoid; } pre { max-height: none; } }
 """
 
-MARKS = {"passed": ("✓", "passed"), "failed": ("✗", "failed"), "error": ("!", "error"),
-         "skipped": ("–", "skipped")}
+MARKS = {"passed": ("✓", "passed"), "failed": ("✗", "failed"), "error": ("!", "error"), "skipped": ("–", "skipped")}
 
 
 def esc(value: Any) -> str:
@@ -115,6 +123,7 @@ def pct(rate: float | None) -> str:
 
 # ----------------------------------------------------------------------------- students
 
+
 def is_passing(student: StudentRow) -> bool:
     """Full marks and graded: the students report.html folds away (gradebook's full_marks
     counts the same ones among the graded)."""
@@ -123,14 +132,16 @@ def is_passing(student: StudentRow) -> bool:
 
 def _natural(text: str) -> tuple:
     """Sort key: digits as numbers, so student 99 comes before student 100."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.casefold())
-                 for part in re.split(r"(\d+)", text) if part)
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part.casefold()) for part in re.split(r"(\d+)", text) if part
+    )
 
 
 def display_order(students: list[StudentRow]) -> tuple[list[int], list[int]]:
     """Indexes of `students` (summary entries) to show: first the students who need
     attention (not full marks, or not graded), lowest score first, then by student id;
     then the students with full marks, by student id."""
+
     def by_id(i: int) -> tuple:
         return (_natural(students[i].student), students[i].student, i)
 
@@ -177,6 +188,7 @@ def _who(student: str, name: str, late: bool) -> str:
 
 # ----------------------------------------------------------------------------- chart
 
+
 def _steps() -> Iterator[int]:
     """1, 2, 5, 10, 20, 50, ...: the distances between grid lines a reader takes in at once."""
     magnitude = 1
@@ -206,14 +218,17 @@ def _chart(distribution: list[Bin], max_score: float) -> str:
     scale_top = grid[-1]
     slot = plot_w / max(len(distribution), 1)
     bar_w = slot * 0.78
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" id="distribution-chart" role="img" '
-             f'aria-labelledby="chart-title" viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
-             '<title id="chart-title">Number of students per score</title>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" id="distribution-chart" role="img" '
+        f'aria-labelledby="chart-title" viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
+        '<title id="chart-title">Number of students per score</title>',
+    ]
     # Horizontal grid lines with their counts.
     for value in grid:
         y = top + plot_h - plot_h * value / scale_top
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
-                     'stroke="#d1d9e0" stroke-width="1"/>')
+        parts.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#d1d9e0" stroke-width="1"/>'
+        )
         parts.append(f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{value}</text>')
     for i, b in enumerate(distribution):
         h = plot_h * b.count / scale_top
@@ -221,36 +236,46 @@ def _chart(distribution: list[Bin], max_score: float) -> str:
         y = top + plot_h - h
         position = (b.start / max_score) if max_score else 1.0
         hue = round(120 * min(max(position, 0.0), 1.0))
-        parts.append(f'<rect class="bar" data-label="{esc(b.label)}" data-count="{b.count}" '
-                     f'x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
-                     f'fill="hsl({hue}, 60%, 45%)"><title>{esc(b.label)} points: '
-                     f'{b.count} student{"" if b.count == 1 else "s"}</title></rect>')
+        parts.append(
+            f'<rect class="bar" data-label="{esc(b.label)}" data-count="{b.count}" '
+            f'x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
+            f'fill="hsl({hue}, 60%, 45%)"><title>{esc(b.label)} points: '
+            f"{b.count} student{'' if b.count == 1 else 's'}</title></rect>"
+        )
         cx = x + bar_w / 2
         if b.count:
             parts.append(f'<text x="{cx:.1f}" y="{y - 5:.1f}" text-anchor="middle">{b.count}</text>')
         parts.append(f'<text x="{cx:.1f}" y="{top + plot_h + 16}" text-anchor="middle">{esc(b.label)}</text>')
-    parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" '
-                 'stroke="#59636e" stroke-width="1"/>')
+    parts.append(
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" '
+        'stroke="#59636e" stroke-width="1"/>'
+    )
     parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 8}" text-anchor="middle">points</text>')
-    parts.append(f'<text x="14" y="{top + plot_h / 2:.1f}" text-anchor="middle" '
-                 f'transform="rotate(-90 14 {top + plot_h / 2:.1f})">students</text>')
+    parts.append(
+        f'<text x="14" y="{top + plot_h / 2:.1f}" text-anchor="middle" '
+        f'transform="rotate(-90 14 {top + plot_h / 2:.1f})">students</text>'
+    )
     parts.append("</svg>")
     return "".join(parts)
 
 
 # ----------------------------------------------------------------------------- class tables
 
+
 def _summary_cards(s: ClassSummary) -> str:
-    cards = [("count", "Students", str(s.count)),
-             ("mean", "Mean", f'{num(s.mean)} / {num(s.max_score)}' if s.mean is not None else "–"),
-             ("median", "Median", num(s.median) if s.median is not None else "–"),
-             ("min", "Lowest", num(s.min) if s.min is not None else "–"),
-             ("max", "Highest", num(s.max) if s.max is not None else "–"),
-             ("full-marks", "Full marks", str(s.full_marks))]
-    cards += [(f"status-{status}", status.capitalize(), str(s.by_status.get(status, 0)))
-              for status in STATUSES]
-    items = "".join(f'<div class="card"><dt>{esc(label)}</dt><dd id="stat-{key}">{esc(value)}</dd></div>'
-                    for key, label, value in cards)
+    cards = [
+        ("count", "Students", str(s.count)),
+        ("mean", "Mean", f"{num(s.mean)} / {num(s.max_score)}" if s.mean is not None else "–"),
+        ("median", "Median", num(s.median) if s.median is not None else "–"),
+        ("min", "Lowest", num(s.min) if s.min is not None else "–"),
+        ("max", "Highest", num(s.max) if s.max is not None else "–"),
+        ("full-marks", "Full marks", str(s.full_marks)),
+    ]
+    cards += [(f"status-{status}", status.capitalize(), str(s.by_status.get(status, 0))) for status in STATUSES]
+    items = "".join(
+        f'<div class="card"><dt>{esc(label)}</dt><dd id="stat-{key}">{esc(value)}</dd></div>'
+        for key, label, value in cards
+    )
     return f'<dl class="cards">{items}</dl>'
 
 
@@ -263,27 +288,34 @@ def _checks_table(s: ClassSummary) -> str:
             f'<td class="n">{esc(num(c.max_score))}</td><td class="n passed">{c.passed}</td>'
             f'<td class="n">{c.failed}</td><td class="n">{c.error}</td><td class="n">{c.skipped}</td>'
             f'<td><div class="rate"><span class="pass-rate">{esc(pct(c.pass_rate))}</span>'
-            f'<div class="bar"><div class="fill" style="width: {rate * 100:.1f}%"></div></div></div></td></tr>')
-    return ('<table id="checks"><thead><tr><th>check</th><th class="n">points</th><th class="n">passed</th>'
-            '<th class="n">failed</th><th class="n">error</th><th class="n">skipped</th><th>pass rate</th>'
-            f'</tr></thead><tbody>{"".join(rows)}</tbody></table>')
+            f'<div class="bar"><div class="fill" style="width: {rate * 100:.1f}%"></div></div></div></td></tr>'
+        )
+    return (
+        '<table id="checks"><thead><tr><th>check</th><th class="n">points</th><th class="n">passed</th>'
+        '<th class="n">failed</th><th class="n">error</th><th class="n">skipped</th><th>pass rate</th>'
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
-def _diagnosis_rows(diagnoses: list[DiagnosisSummary], titles: dict[str, str],
-                    links: dict[str, str]) -> str:
+def _diagnosis_rows(diagnoses: list[DiagnosisSummary], titles: dict[str, str], links: dict[str, str]) -> str:
     rows = []
     for d in diagnoses:
-        checks = ", ".join(f'<code>{esc(c)}</code>' for c in d.checks)
-        names = [f'<a href="#{esc(links[name])}">{esc(name)}</a>' if name in links else esc(name)
-                 for name in d.students]
+        checks = ", ".join(f"<code>{esc(c)}</code>" for c in d.checks)
+        names = [
+            f'<a href="#{esc(links[name])}">{esc(name)}</a>' if name in links else esc(name) for name in d.students
+        ]
         who = ", ".join(names[:SHOWN_NAMES])
         if len(names) > SHOWN_NAMES:
-            who += (f'<details><summary>and {len(names) - SHOWN_NAMES} more</summary>'
-                    f'{", ".join(names[SHOWN_NAMES:])}</details>')
-        rows.append(f'<tr data-diagnosis="{esc(d.diagnosis)}"><td><code>{esc(d.diagnosis)}</code></td>'
-                    f'<td class="n count">{d.count}</td><td class="n share">{esc(pct(d.share))}</td>'
-                    f'<td>{checks}<br><span class="hint">'
-                    f'{esc("; ".join(titles.get(c, c) for c in d.checks))}</span></td><td>{who}</td></tr>')
+            who += (
+                f"<details><summary>and {len(names) - SHOWN_NAMES} more</summary>"
+                f"{', '.join(names[SHOWN_NAMES:])}</details>"
+            )
+        rows.append(
+            f'<tr data-diagnosis="{esc(d.diagnosis)}"><td><code>{esc(d.diagnosis)}</code></td>'
+            f'<td class="n count">{d.count}</td><td class="n share">{esc(pct(d.share))}</td>'
+            f'<td>{checks}<br><span class="hint">'
+            f"{esc('; '.join(titles.get(c, c) for c in d.checks))}</span></td><td>{who}</td></tr>"
+        )
     return "".join(rows)
 
 
@@ -293,14 +325,18 @@ def _diagnoses(s: ClassSummary, links: dict[str, str]) -> str:
     if not s.diagnoses:
         return '<p id="no-diagnoses">No failed check carries a diagnosis.</p>'
     titles = {c.id: c.title for c in s.checks}
-    head = ('<thead><tr><th>diagnosis</th><th class="n">students</th><th class="n">share</th>'
-            '<th>in checks</th><th>who</th></tr></thead>')
+    head = (
+        '<thead><tr><th>diagnosis</th><th class="n">students</th><th class="n">share</th>'
+        "<th>in checks</th><th>who</th></tr></thead>"
+    )
     top, rest = s.diagnoses[:TOP_DIAGNOSES], s.diagnoses[TOP_DIAGNOSES:]
     out = f'<table id="diagnoses">{head}<tbody>{_diagnosis_rows(top, titles, links)}</tbody></table>'
     if rest:
-        out += (f'<details class="group" id="more-diagnoses"><summary>{len(rest)} less common '
-                f'diagnos{"i" if len(rest) == 1 else "e"}s</summary><table id="diagnoses-more">{head}'
-                f'<tbody>{_diagnosis_rows(rest, titles, links)}</tbody></table></details>')
+        out += (
+            f'<details class="group" id="more-diagnoses"><summary>{len(rest)} less common '
+            f'diagnos{"i" if len(rest) == 1 else "e"}s</summary><table id="diagnoses-more">{head}'
+            f"<tbody>{_diagnosis_rows(rest, titles, links)}</tbody></table></details>"
+        )
     return out
 
 
@@ -312,12 +348,13 @@ def _overview_row(st: StudentRow, ids: list[str], anchor: str) -> str:
             marks.append("<td></td>")
             continue
         mark, cls = MARKS.get(check.status, ("?", "error"))
-        marks.append(f'<td class="check-{cls}" title="{esc(check.status)}">{mark} '
-                     f'{esc(num(check.score))}</td>')
-    return (f'<tr class="student-row" data-student="{esc(st.student)}">'
-            f'<td><a href="#{esc(anchor)}">{_who(st.student, st.name, st.late)}'
-            f'</a></td><td class="n score">{esc(num(st.score))}</td>'
-            f'<td class="status status-{esc(st.status)}">{esc(st.status)}</td>{"".join(marks)}</tr>')
+        marks.append(f'<td class="check-{cls}" title="{esc(check.status)}">{mark} {esc(num(check.score))}</td>')
+    return (
+        f'<tr class="student-row" data-student="{esc(st.student)}">'
+        f'<td><a href="#{esc(anchor)}">{_who(st.student, st.name, st.late)}'
+        f'</a></td><td class="n score">{esc(num(st.score))}</td>'
+        f'<td class="status status-{esc(st.status)}">{esc(st.status)}</td>{"".join(marks)}</tr>'
+    )
 
 
 def _overview(s: ClassSummary, anchors: list[str], failing: list[int], passing: list[int]) -> str:
@@ -326,12 +363,17 @@ def _overview(s: ClassSummary, anchors: list[str], failing: list[int], passing: 
     head = "".join(f'<th title="{esc(c.title)}"><code>{esc(c.id)}</code></th>' for c in s.checks)
     bodies = "".join(
         f'<tbody class="{cls}">{"".join(_overview_row(s.students[i], ids, anchors[i]) for i in group)}</tbody>'
-        for cls, group in (("needs-attention", failing), ("full-marks", passing)) if group)
-    return ('<table id="students" class="marks"><thead><tr><th>student</th><th class="n">score</th>'
-            f'<th>status</th>{head}</tr></thead>{bodies}</table>')
+        for cls, group in (("needs-attention", failing), ("full-marks", passing))
+        if group
+    )
+    return (
+        '<table id="students" class="marks"><thead><tr><th>student</th><th class="n">score</th>'
+        f"<th>status</th>{head}</tr></thead>{bodies}</table>"
+    )
 
 
 # ----------------------------------------------------------------------------- one student
+
 
 def student_section(report: Report, anchor: str = "", heading: str = "h3") -> str:
     """One student's feedback as a <section>: who (name and id, late), score and status,
@@ -346,51 +388,60 @@ def student_section(report: Report, anchor: str = "", heading: str = "h3") -> st
         check_status = c.status.value
         mark, cls = MARKS.get(check_status, ("?", "error"))
         label = check_status
-        if c.diagnosis == NOT_RUN_ENVIRONMENT:   # the grading environment stopped the run, not the code
+        if c.diagnosis == NOT_RUN_ENVIRONMENT:  # the grading environment stopped the run, not the code
             mark, cls, label = "–", "skipped", "not run (environment)"
         body = [f'<div class="feedback">{esc(c.feedback)}</div>'] if c.feedback else []
         if c.location:
             body.append(f'<div class="where">where: <code>{esc(c.location)}</code></div>')
         if c.diagnosis and check_status in FAILED_CHECK:
-            body.append(f'<div>diagnosis: <code>{esc(c.diagnosis)}</code></div>')
+            body.append(f"<div>diagnosis: <code>{esc(c.diagnosis)}</code></div>")
         if c.student_traceback:
             body.append(f'<pre class="traceback">{esc(chr(10).join(map(str, c.student_traceback)))}</pre>')
         if check_status != "passed" and c.hint:
             body.append(f'<div class="hint">hint: {esc(c.hint)}</div>')
-        checks.append(f'<tr class="check" data-check="{esc(c.id)}">'
-                      f'<td>{esc(c.title)}<br><code>{esc(c.id)}</code></td>'
-                      f'<td class="check-{cls}">{mark} {esc(label)}</td>'
-                      f'<td class="n">{esc(num(c.score))} / {esc(num(c.max_score))}</td>'
-                      f'<td>{"".join(body)}</td></tr>')
+        checks.append(
+            f'<tr class="check" data-check="{esc(c.id)}">'
+            f"<td>{esc(c.title)}<br><code>{esc(c.id)}</code></td>"
+            f'<td class="check-{cls}">{mark} {esc(label)}</td>'
+            f'<td class="n">{esc(num(c.score))} / {esc(num(c.max_score))}</td>'
+            f"<td>{''.join(body)}</td></tr>"
+        )
     warnings = "".join(f"<li>{esc(w)}</li>" for w in report.warnings or [])
     output = report.output or ""
-    message = report.message or ("No submission was found for this student."
-                                 if status == "missing" else "")
+    message = report.message or ("No submission was found for this student." if status == "missing" else "")
     id_attr = f' id="{esc(anchor)}"' if anchor else ""
     parts = [
         f'<section class="student {esc(status)}"{id_attr} data-student="{esc(report.submission)}">',
-        f'<{heading}>{_who(report.submission, ident.name, ident.late)}</{heading}>',
+        f"<{heading}>{_who(report.submission, ident.name, ident.late)}</{heading}>",
         f'<p class="score"><span class="student-score">{esc(num(report.score))}</span> / '
         f'{esc(num(report.max_score))} · <span class="status-{esc(status)}">{esc(status)}</span></p>',
         f'<p class="message">{esc(message)}</p>',
     ]
     # A missing student has nothing graded: every check would only say "skipped".
     if checks and status != "missing":
-        parts.append('<table class="checks"><thead><tr><th>check</th><th>result</th><th class="n">points</th>'
-                     f'<th>feedback</th></tr></thead><tbody>{"".join(checks)}</tbody></table>')
+        parts.append(
+            '<table class="checks"><thead><tr><th>check</th><th>result</th><th class="n">points</th>'
+            f"<th>feedback</th></tr></thead><tbody>{''.join(checks)}</tbody></table>"
+        )
     if warnings:
         parts.append(f'<ul class="warnings">{warnings}</ul>')
     if output.strip():
-        parts.append(f'<details><summary>what the submission printed</summary><pre class="output">'
-                     f'{esc(output)}</pre></details>')
+        parts.append(
+            f'<details><summary>what the submission printed</summary><pre class="output">{esc(output)}</pre></details>'
+        )
     duration = report.duration_s
-    meta = " · ".join(esc(x) for x in (
-        f'graded {report.graded_at}' if report.graded_at else "",
-        f'{num(duration)} s' if isinstance(duration, (int, float)) and not isinstance(duration, bool) else "",
-        f'sandbox {report.sandbox}' if report.sandbox else "",
-        f'grader {report.grader_version}' if report.grader_version else "",
-        f'Django {report.django_version}' if report.django_version else "",
-        f'Python {report.python_version}' if report.python_version else "") if x)
+    meta = " · ".join(
+        esc(x)
+        for x in (
+            f"graded {report.graded_at}" if report.graded_at else "",
+            f"{num(duration)} s" if isinstance(duration, (int, float)) and not isinstance(duration, bool) else "",
+            f"sandbox {report.sandbox}" if report.sandbox else "",
+            f"grader {report.grader_version}" if report.grader_version else "",
+            f"Django {report.django_version}" if report.django_version else "",
+            f"Python {report.python_version}" if report.python_version else "",
+        )
+        if x
+    )
     parts.append(f'<p class="meta versions">{meta}</p></section>')
     return "".join(parts)
 
@@ -425,11 +476,13 @@ def _sandbox_banner(s: ClassSummary) -> str:
     if not names:
         return ""
     shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
-    return (f'<p class="banner" role="alert"><strong>Graded without the sandbox:</strong> '
-            f"{esc(len(names))} of {esc(s.count)} submissions ({esc(shown)}) ran without "
-            "bubblewrap, so each could read and change whatever the grader could (the grader, "
-            "other students' files and reports). Do not use these marks as grades: grade again "
-            "on a machine with bubblewrap.</p>\n")
+    return (
+        f'<p class="banner" role="alert"><strong>Graded without the sandbox:</strong> '
+        f"{esc(len(names))} of {esc(s.count)} submissions ({esc(shown)}) ran without "
+        "bubblewrap, so each could read and change whatever the grader could (the grader, "
+        "other students' files and reports). Do not use these marks as grades: grade again "
+        "on a machine with bubblewrap.</p>\n"
+    )
 
 
 def render(summary: ClassSummary | dict[str, Any], reports: list[Report]) -> str:
@@ -447,9 +500,11 @@ def render(summary: ClassSummary | dict[str, Any], reports: list[Report]) -> str
     statuses = ", ".join(f"{n} {k}" for k, n in s.by_status.items() if n)
     sections = "".join(student_section(reports[i], anchors[i]) for i in failing)
     if passing:
-        sections += (f'<details class="group" id="full-marks-students"><summary>{len(passing)} '
-                     f'student{"" if len(passing) == 1 else "s"} with full marks</summary>'
-                     f'{"".join(student_section(reports[i], anchors[i]) for i in passing)}</details>')
+        sections += (
+            f'<details class="group" id="full-marks-students"><summary>{len(passing)} '
+            f"student{'' if len(passing) == 1 else 's'} with full marks</summary>"
+            f"{''.join(student_section(reports[i], anchors[i]) for i in passing)}</details>"
+        )
     header = f"""<h1>{esc(title)}</h1>
 {_sandbox_banner(s)}<p class="meta">{esc(s.count)} students · {esc(statuses)} · maximum {esc(num(s.max_score))} points ·
 generated {esc(s.generated_at)} · grader {esc(", ".join(s.grader_versions))}</p>"""
@@ -475,18 +530,25 @@ generated {esc(s.generated_at)} · grader {esc(", ".join(s.grader_versions))}</p
 
 # ----------------------------------------------------------------------------- a lesson
 
+
 def _lesson_cards(s: LessonSummary) -> str:
     def stat(value: float | None) -> str:
         return num(value) if value is not None else "–"
 
-    cards = [("count", "Students", str(s.count)),
-             ("assignments", "Assignments", str(len(s.assignments))),
-             ("mean", "Mean total", f'{stat(s.mean)} / {num(s.max_score)}' if s.mean is not None else "–"),
-             ("median", "Median", stat(s.median)), ("min", "Lowest", stat(s.min)), ("max", "Highest", stat(s.max)),
-             ("full-marks", "Full marks", str(s.full_marks)),
-             ("incomplete", "Missing a report", str(s.incomplete))]
-    items = "".join(f'<div class="card"><dt>{esc(label)}</dt><dd id="stat-{key}">{esc(value)}</dd></div>'
-                    for key, label, value in cards)
+    cards = [
+        ("count", "Students", str(s.count)),
+        ("assignments", "Assignments", str(len(s.assignments))),
+        ("mean", "Mean total", f"{stat(s.mean)} / {num(s.max_score)}" if s.mean is not None else "–"),
+        ("median", "Median", stat(s.median)),
+        ("min", "Lowest", stat(s.min)),
+        ("max", "Highest", stat(s.max)),
+        ("full-marks", "Full marks", str(s.full_marks)),
+        ("incomplete", "Missing a report", str(s.incomplete)),
+    ]
+    items = "".join(
+        f'<div class="card"><dt>{esc(label)}</dt><dd id="stat-{key}">{esc(value)}</dd></div>'
+        for key, label, value in cards
+    )
     return f'<dl class="cards">{items}</dl>'
 
 
@@ -498,7 +560,7 @@ def _href(path: str, fragment: str = "") -> str:
 def _assignments_table(s: LessonSummary) -> str:
     rows = []
     for a in s.assignments:
-        name = f'<code>{esc(a.assignment)}</code>'
+        name = f"<code>{esc(a.assignment)}</code>"
         if a.report:
             name = f'<a href="{esc(_href(a.report))}">{name}</a>'
         by = a.by_status
@@ -509,27 +571,34 @@ def _assignments_table(s: LessonSummary) -> str:
             f'<td class="n points">{esc(num(a.max_score))}</td><td class="n reports">{a.count}</td>'
             f'<td class="n mean">{esc(num(a.mean)) if a.mean is not None else "–"}</td>'
             f'<td class="n full-marks">{a.full_marks}</td><td class="n not-graded">{not_graded}</td>'
-            f'<td class="n missing">{missing}</td></tr>')
-    return ('<table id="assignments"><thead><tr><th>assignment</th><th class="n">points</th>'
-            '<th class="n">reports</th><th class="n">mean</th><th class="n">full marks</th>'
-            '<th class="n" title="error, timeout or tampered">not graded</th>'
-            '<th class="n" title="no report in its folder, or nothing submitted">missing</th></tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table>')
+            f'<td class="n missing">{missing}</td></tr>'
+        )
+    return (
+        '<table id="assignments"><thead><tr><th>assignment</th><th class="n">points</th>'
+        '<th class="n">reports</th><th class="n">mean</th><th class="n">full marks</th>'
+        '<th class="n" title="error, timeout or tampered">not graded</th>'
+        '<th class="n" title="no report in its folder, or nothing submitted">missing</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def _lesson_cell(a: LessonAssignment, cell: LessonCell | None, links: dict[str, str], student: str) -> str:
     name = esc(a.assignment)
     if cell is None:
-        return (f'<td class="n mark status-missing no-report" data-assignment="{name}" '
-                f'title="no report in this assignment\'s folder">–</td>')
+        return (
+            f'<td class="n mark status-missing no-report" data-assignment="{name}" '
+            f'title="no report in this assignment\'s folder">–</td>'
+        )
     score = esc(num(cell.score))
     if a.report and student in links:
         score = f'<a href="{esc(_href(a.report, links[student]))}">{score}</a>'
     status = cell.status
     label = "" if status == "graded" else f' <span class="status-{esc(status)}">{esc(status)}</span>'
     late = '<span class="late" title="submitted after the deadline">late</span>' if cell.late else ""
-    return (f'<td class="n mark status-{esc(status)}" data-assignment="{name}" title="{esc(status)}">'
-            f'{score}{label}{late}</td>')
+    return (
+        f'<td class="n mark status-{esc(status)}" data-assignment="{name}" title="{esc(status)}">'
+        f"{score}{label}{late}</td>"
+    )
 
 
 def render_lesson(lesson: LessonSummary | dict[str, Any], anchors: dict[str, dict[str, str]] | None = None) -> str:
@@ -556,20 +625,33 @@ def render_lesson(lesson: LessonSummary | dict[str, Any], anchors: dict[str, dic
     rows = []
     for i in order:
         st = s.students[i]
-        cells = "".join(_lesson_cell(a, st.assignments[a.assignment], anchors.get(a.assignment, {}), st.student)
-                        for a in s.assignments)
-        rows.append(f'<tr class="student-row" id="{esc(own[i])}" data-student="{esc(st.student)}">'
-                    f'<td>{esc(student_label(st.student, st.name))}</td>{cells}'
-                    f'<td class="n total">{esc(num(st.total))} / {esc(num(st.max_score))}</td></tr>')
+        cells = "".join(
+            _lesson_cell(a, st.assignments[a.assignment], anchors.get(a.assignment, {}), st.student)
+            for a in s.assignments
+        )
+        rows.append(
+            f'<tr class="student-row" id="{esc(own[i])}" data-student="{esc(st.student)}">'
+            f"<td>{esc(student_label(st.student, st.name))}</td>{cells}"
+            f'<td class="n total">{esc(num(st.total))} / {esc(num(st.max_score))}</td></tr>'
+        )
     head = "".join(f'<th class="n"><code>{esc(name)}</code></th>' for name in names)
     title = f"Lesson report: {', '.join(names)}"
-    unsandboxed = [f"{a.assignment}: {', '.join(a.unsandboxed[:10])}" + (
-        f" and {len(a.unsandboxed) - 10} more" if len(a.unsandboxed) > 10 else "")
-        for a in s.assignments if a.unsandboxed]
-    banner = (f'<p class="banner" role="alert"><strong>Graded without the sandbox:</strong> '
-              f'{esc("; ".join(unsandboxed))}. These submissions ran without bubblewrap, so each could '
-              "read and change whatever the grader could. Do not use these marks as grades: grade "
-              "again on a machine with bubblewrap.</p>\n") if unsandboxed else ""
+    unsandboxed = [
+        f"{a.assignment}: {', '.join(a.unsandboxed[:10])}"
+        + (f" and {len(a.unsandboxed) - 10} more" if len(a.unsandboxed) > 10 else "")
+        for a in s.assignments
+        if a.unsandboxed
+    ]
+    banner = (
+        (
+            f'<p class="banner" role="alert"><strong>Graded without the sandbox:</strong> '
+            f"{esc('; '.join(unsandboxed))}. These submissions ran without bubblewrap, so each could "
+            "read and change whatever the grader could. Do not use these marks as grades: grade "
+            "again on a machine with bubblewrap.</p>\n"
+        )
+        if unsandboxed
+        else ""
+    )
     header = f"""<h1>{esc(title)}</h1>
 {banner}<p class="meta">{esc(s.count)} students · {len(names)} assignments · \
 maximum {esc(num(s.max_score))} points ·

@@ -1,4 +1,5 @@
 """Stage 1: find the Django project in a submission without running any of it."""
+
 from __future__ import annotations
 
 import ast
@@ -7,11 +8,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Top-level names the grading child imports itself; a submission must not shadow them.
-RESERVED = frozenset({
-    "_grader_harness", "_grader_assignment", "grader", "django", "pytest", "_pytest", "pluggy", "py",
-    "pytest_django", "pytest_jsonreport", "pytest_metadata", "iniconfig", "packaging",
-    "asgiref", "sqlparse", "tzdata", "typing_extensions",
-})
+RESERVED = frozenset(
+    {
+        "_grader_harness",
+        "_grader_assignment",
+        "grader",
+        "django",
+        "pytest",
+        "_pytest",
+        "pluggy",
+        "py",
+        "pytest_django",
+        "pytest_jsonreport",
+        "pytest_metadata",
+        "iniconfig",
+        "packaging",
+        "asgiref",
+        "sqlparse",
+        "tzdata",
+        "typing_extensions",
+    }
+)
 # Names that would shadow the standard library but have no effect in the child
 # (conftest.py is never loaded; site runs before the submission is on sys.path).
 HARMLESS = frozenset({"conftest", "sitecustomize", "usercustomize", "manage"})
@@ -57,8 +74,12 @@ def _settings_from_manage(manage: Path) -> str | None:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and len(node.args) >= 2:
             key, value = node.args[0], node.args[1]
-            if (isinstance(key, ast.Constant) and key.value == "DJANGO_SETTINGS_MODULE"
-                    and isinstance(value, ast.Constant) and isinstance(value.value, str)):
+            if (
+                isinstance(key, ast.Constant)
+                and key.value == "DJANGO_SETTINGS_MODULE"
+                and isinstance(value, ast.Constant)
+                and isinstance(value.value, str)
+            ):
                 return value.value
     return None
 
@@ -91,7 +112,7 @@ def _leaves(path: Path, inside: Path) -> bool:
         return True
 
 
-MAX_PROJECT_DEPTH = 4        # manage.py is looked for this many folders down
+MAX_PROJECT_DEPTH = 4  # manage.py is looked for this many folders down
 MAX_FOLDERS_SEARCHED = 2_000
 
 
@@ -149,8 +170,11 @@ def _manage_files(path: Path) -> tuple[list[Path], list[Path]]:
 
 def _contents(path: Path, limit: int = 6) -> str:
     try:
-        names = sorted(e.name + ("/" if e.is_dir() else "") for e in path.iterdir()
-                       if not e.name.startswith(".") and e.name != "__MACOSX")
+        names = sorted(
+            e.name + ("/" if e.is_dir() else "")
+            for e in path.iterdir()
+            if not e.name.startswith(".") and e.name != "__MACOSX"
+        )
     except OSError:
         return "nothing readable"
     if not names:
@@ -169,17 +193,22 @@ def find_project_root(path: Path) -> Path:
         raise DiscoveryError(
             f"{', '.join(sorted(rel(p) for p in linked))} is a link to something outside your "
             "submission; the grader grades only the files you submitted. Submit the project's own "
-            "files and folders, not links to them.", kind="link")
+            "files and folders, not links to them.",
+            kind="link",
+        )
     if len(found) == 1:
         return found[0]
     if len(found) > 1:
         raise DiscoveryError(
             f"found several Django projects ({', '.join(sorted(rel(p) for p in found))}: each has a "
-            "manage.py); submit exactly one project, with manage.py at its top.", kind="several-projects")
+            "manage.py); submit exactly one project, with manage.py at its top.",
+            kind="several-projects",
+        )
     raise DiscoveryError(
         "no manage.py found: the grader needs the folder that holds manage.py (the top of your "
         f"Django project, as in the student template). The submission holds {_contents(path)}.",
-        kind="no-manage-py")
+        kind="no-manage-py",
+    )
 
 
 def discover(path: Path) -> Project:
@@ -192,21 +221,30 @@ def discover(path: Path) -> Project:
     if not settings:
         raise DiscoveryError(
             "could not tell which settings module your project uses: manage.py should contain "
-            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings').", kind="settings")
+            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings').",
+            kind="settings",
+        )
     if not all(part.isidentifier() for part in settings.split(".")):
-        raise DiscoveryError(f"DJANGO_SETTINGS_MODULE in manage.py is {settings!r}, not a module name.",
-                             kind="settings")
-    if not (root / Path(*settings.split(".")).with_suffix(".py")).is_file() and \
-            not (root / Path(*settings.split(".")) / "__init__.py").is_file():
+        raise DiscoveryError(
+            f"DJANGO_SETTINGS_MODULE in manage.py is {settings!r}, not a module name.", kind="settings"
+        )
+    if (
+        not (root / Path(*settings.split(".")).with_suffix(".py")).is_file()
+        and not (root / Path(*settings.split(".")) / "__init__.py").is_file()
+    ):
         raise DiscoveryError(
             f"manage.py names the settings module {settings!r}, but "
-            f"{'/'.join(settings.split('.'))}.py does not exist in your project.", kind="settings")
+            f"{'/'.join(settings.split('.'))}.py does not exist in your project.",
+            kind="settings",
+        )
     shadowing = sorted(
-        n for n in top_level_names(root)
-        if (n in RESERVED or n in sys.stdlib_module_names) and n not in HARMLESS)
+        n for n in top_level_names(root) if (n in RESERVED or n in sys.stdlib_module_names) and n not in HARMLESS
+    )
     if shadowing:
         raise DiscoveryError(
             "these files or folders at the top of your project have the same name as a module "
             f"Python, Django or pytest need: {', '.join(shadowing)}. Rename them "
-            "(for example users_utils.py instead of json.py).", kind="shadowing")
+            "(for example users_utils.py instead of json.py).",
+            kind="shadowing",
+        )
     return Project(root=root, settings_module=settings, manage_py=manage)

@@ -9,6 +9,7 @@ Django, no student code), and checks what each passed test claims, as the assign
 tracked (by role) exist, that the rows of other roles pointing at them are as many as
 expected, and that the assignment's queries over the real tables return nothing.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -21,22 +22,22 @@ from grader.harness._grader_harness.protocol import ANY_SENDER, NOTE_KIND, OBJEC
 from grader.rubric import EvidenceSpec
 from grader.verify import Verifier, VerifyError, VerifyRefused
 
-READ_TIMEOUT_S = gradingdb.READ_TIMEOUT_S   # what reading the evidence may take in all
-VERIFY_PREFIX = "verify.py: "   # a reason that comes from the assignment's verify.py
+READ_TIMEOUT_S = gradingdb.READ_TIMEOUT_S  # what reading the evidence may take in all
+VERIFY_PREFIX = "verify.py: "  # a reason that comes from the assignment's verify.py
 
 
 @dataclass
 class Evidence:
     available: bool
     problem: str = ""
-    started: list[str] = field(default_factory=list)     # tests in the order they started
-    done: set[str] = field(default_factory=set)          # tests that ran to their end
+    started: list[str] = field(default_factory=list)  # tests in the order they started
+    done: set[str] = field(default_factory=set)  # tests that ran to their end
     # nodeid -> role -> primary keys (as text) of the objects the test tracked
     tracked: dict[str, dict[str, list[str]]] = field(default_factory=dict)
-    existing: set[tuple[str, str]] = field(default_factory=set)            # (role, pk) still there
+    existing: set[tuple[str, str]] = field(default_factory=set)  # (role, pk) still there
     related: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (rel role, role, pk) -> rows
-    sql_failures: dict[str, str] = field(default_factory=dict)             # nodeid -> why
-    notes: dict[str, dict[str, list[str]]] = field(default_factory=dict)   # nodeid -> name -> values
+    sql_failures: dict[str, str] = field(default_factory=dict)  # nodeid -> why
+    notes: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # nodeid -> name -> values
     # nodeid -> why its queries cannot run (a table or field they name is missing): the
     # grader's problem only for a test whose pass it must check (a failed test's are moot)
     unreadable: dict[str, str] = field(default_factory=dict)
@@ -64,8 +65,12 @@ class Evidence:
         if not (sender or any_sender) or not app:
             return False, "the grading database does not say which models the exercise is about"
         for event in events:
-            if (event.get("signal") == spec["signal"] and event.get("sender") in (sender, "")
-                    and event.get("phase") == "ready" and event.get("app") == app):
+            if (
+                event.get("signal") == spec["signal"]
+                and event.get("sender") in (sender, "")
+                and event.get("phase") == "ready"
+                and event.get("app") == app
+            ):
                 return True, ""
         return False, f"no {spec['signal']} receiver was seen being connected in the ready() of '{app}'"
 
@@ -77,9 +82,11 @@ class Evidence:
         missing = [name for name in spec.notes if not left.get(name)]
         if not missing:
             return ""
-        return (f"the grader holds no '{missing[0]}' note from this check, which it writes while the check "
-                "runs, so the pass cannot be confirmed (does your code stop or replace the grader's helpers, "
-                "or close files it did not open?)")
+        return (
+            f"the grader holds no '{missing[0]}' note from this check, which it writes while the check "
+            "runs, so the pass cannot be confirmed (does your code stop or replace the grader's helpers, "
+            "or close files it did not open?)"
+        )
 
     def confirms(self, nodeid: str, spec: EvidenceSpec) -> tuple[bool, str]:
         """Does the database back the claim that `nodeid` passed?"""
@@ -130,8 +137,12 @@ class Evidence:
         return None
 
 
-def read(db: Path | None, specs: dict[str, EvidenceSpec] | None = None,
-         verifier: Verifier | None = None, ledger: list[tuple[str, str, object]] | tuple = ()) -> Evidence:
+def read(
+    db: Path | None,
+    specs: dict[str, EvidenceSpec] | None = None,
+    verifier: Verifier | None = None,
+    ledger: list[tuple[str, str, object]] | tuple = (),
+) -> Evidence:
     """The evidence of a run: what its tests recorded (the channel's `ledger`: (nodeid, entry,
     value) in the order written), checked against the tables they name. `specs` (the rubric's
     [evidence]) say which related rows to count and which queries to run; `verifier` runs the
@@ -154,9 +165,9 @@ def _ledger(ev: Evidence, ledger) -> None:
         elif entry == "done":
             ev.done.add(nodeid)
         elif entry.startswith(NOTE_KIND):
-            ev.notes.setdefault(nodeid, {}).setdefault(entry[len(NOTE_KIND):], []).append(str(value)[:1000])
+            ev.notes.setdefault(nodeid, {}).setdefault(entry[len(NOTE_KIND) :], []).append(str(value)[:1000])
         elif entry.startswith(OBJECT_KIND) and isinstance(value, (int, str)) and not isinstance(value, bool):
-            ev.track(nodeid, entry[len(OBJECT_KIND):], value)
+            ev.track(nodeid, entry[len(OBJECT_KIND) :], value)
 
 
 def _read(db: Path | None, specs: dict[str, EvidenceSpec], ledger) -> Evidence:
@@ -181,19 +192,21 @@ def _read(db: Path | None, specs: dict[str, EvidenceSpec], ledger) -> Evidence:
             model = models.get(roles.get(role, ""))
             if model is None or model[0] not in tables:
                 return grader_problem(f"the grading database does not say where the {role} objects are")
-            if conn.execute(f"SELECT 1 FROM {quote(model[0])} WHERE {quote(model[1])} = ?",
-                            (pk,)).fetchone():
+            if conn.execute(f"SELECT 1 FROM {quote(model[0])} WHERE {quote(model[1])} = ?", (pk,)).fetchone():
                 ev.existing.add((role, pk))
             for rel in related_roles:
                 if rel not in roles:
                     continue  # the project has no such model: no rows point anywhere (claims fail)
                 other = models.get(roles[rel])
-                link = other and next((other[2][name] for name, target in other[3].items()
-                                       if target == roles[role] and name in other[2]), None)
+                link = other and next(
+                    (other[2][name] for name, target in other[3].items() if target == roles[role] and name in other[2]),
+                    None,
+                )
                 if other is None or link is None or other[0] not in tables:
                     return grader_problem(f"the grader cannot find the table of {rel} or its link to {role}")
                 ev.related[(rel, role, pk)] = conn.execute(
-                    f"SELECT COUNT(*) FROM {quote(other[0])} WHERE {quote(link)} = ?", (pk,)).fetchone()[0]
+                    f"SELECT COUNT(*) FROM {quote(other[0])} WHERE {quote(link)} = ?", (pk,)
+                ).fetchone()[0]
         for nodeid, spec in specs.items():
             for i, query in enumerate(spec.sql, 1):
                 try:
@@ -203,8 +216,10 @@ def _read(db: Path | None, specs: dict[str, EvidenceSpec], ledger) -> Evidence:
                     break
                 found = conn.execute(text, params).fetchmany(3)
                 if found:
-                    ev.sql_failures[nodeid] = (f"the grading database holds rows that contradict this check "
-                                               f"(the grader's query {i} of it found {found!r})"[:300])
+                    ev.sql_failures[nodeid] = (
+                        f"the grading database holds rows that contradict this check "
+                        f"(the grader's query {i} of it found {found!r})"[:300]
+                    )
                     break
         return ev
     except (sqlite3.Error, ValueError, TypeError, OverflowError, RecursionError, MemoryError) as exc:

@@ -5,6 +5,7 @@ recursion limit), follows no symbolic link, and stops with TreeLimit past a dept
 number of entries, a number of bytes (apparent size: a sparse 2 GB file counts as 2 GB)
 or a deadline. A TreeLimit is the submission's doing: the caller turns it into a report.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -30,6 +31,7 @@ class DiskFull(OSError):
 
 def _is_disk_full(exc: OSError) -> bool:
     import errno
+
     return exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
@@ -43,8 +45,8 @@ class Limits:
 
 @dataclass(frozen=True)
 class Entry:
-    path: str       # absolute
-    rel: str        # relative to the root, '/'-separated
+    path: str  # absolute
+    rel: str  # relative to the root, '/'-separated
     st: os.stat_result
     depth: int
 
@@ -90,13 +92,16 @@ def walk(root: Path, ignore: Ignore | None = None, limits: Limits = Limits()) ->
             if entry.kind == "file":
                 total += st.st_size
                 if total > limits.max_bytes:
-                    raise TreeLimit(f"the submission's files add up to more than "
-                                    f"{limits.max_bytes // (1024 * 1024)} MB")
+                    raise TreeLimit(
+                        f"the submission's files add up to more than {limits.max_bytes // (1024 * 1024)} MB"
+                    )
             yield entry
             if entry.kind == "dir":
                 if depth + 1 >= limits.max_depth:
-                    raise TreeLimit(f"the submission has folders nested more than {limits.max_depth} "
-                                    f"levels deep ({entry.rel[:120]}...)")
+                    raise TreeLimit(
+                        f"the submission has folders nested more than {limits.max_depth} "
+                        f"levels deep ({entry.rel[:120]}...)"
+                    )
                 subfolders.append((entry.path, entry.rel, depth + 1))
         stack.extend(reversed(subfolders))
 
@@ -149,7 +154,12 @@ def remove(path: Path, timeout: float = 120) -> None:
     except RecursionError:
         pass
     try:  # rm works iteratively and is bounded in time here
-        subprocess.run(["rm", "-rf", "--one-file-system", "--", str(path)], timeout=timeout,
-                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            ["rm", "-rf", "--one-file-system", "--", str(path)],
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.TimeoutExpired):
         pass

@@ -9,6 +9,7 @@ no Django): ``grader report DIR`` and the end of ``grader batch`` call
 :func:`write_lesson`, which writes one sheet for the lesson: a column per assignment and the
 lesson's total.
 """
+
 from __future__ import annotations
 
 import csv
@@ -24,17 +25,29 @@ from pathlib import Path
 from typing import Any
 
 from grader import classreport, reportfile
-from grader.names import fit
 from grader.classdata import FAILED_CHECK, STATUSES, num
-from grader.classmodel import (Bin, CheckMark, CheckSummary, ClassSummary,
-                               DiagnosisSummary, LessonAssignment, LessonCell, LessonRow, LessonSummary,
-                               StudentRow)
-from grader.model import CheckStatus, Identity, Report
-from grader.renderers import safe, write_atomic
-from grader.reportfile import ReportProblem, load_report
+
 # Re-exported: summary.json's kinds and versions, as gradebook.SUMMARY_KIND, ... (the CLI, the tests).
-from grader.classmodel import LESSON_VERSION as LESSON_VERSION, SUMMARY_VERSION as SUMMARY_VERSION
-from grader.reportfile import LESSON_KIND as LESSON_KIND, SUMMARY_KIND as SUMMARY_KIND
+from grader.classmodel import LESSON_VERSION as LESSON_VERSION
+from grader.classmodel import SUMMARY_VERSION as SUMMARY_VERSION
+from grader.classmodel import (
+    Bin,
+    CheckMark,
+    CheckSummary,
+    ClassSummary,
+    DiagnosisSummary,
+    LessonAssignment,
+    LessonCell,
+    LessonRow,
+    LessonSummary,
+    StudentRow,
+)
+from grader.model import CheckStatus, Identity, Report
+from grader.names import fit
+from grader.renderers import safe, write_atomic
+from grader.reportfile import LESSON_KIND as LESSON_KIND
+from grader.reportfile import SUMMARY_KIND as SUMMARY_KIND
+from grader.reportfile import ReportProblem, load_report
 
 GRADES_CSV = "grades.csv"
 CANVAS_CSV = "grades-canvas.csv"
@@ -42,9 +55,18 @@ MOODLE_CSV = "grades-moodle.csv"
 # The columns of Moodle's grading worksheet ("Download grading worksheet"), in its order. Its
 # upload ("Upload grading worksheet") needs Identifier, Grade and Last modified (grade), and
 # reads Feedback comments when the assignment has comment feedback.
-MOODLE_COLUMNS = ("Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade",
-                  "Grade can be changed", "Last modified (submission)", "Last modified (grade)",
-                  "Feedback comments")
+MOODLE_COLUMNS = (
+    "Identifier",
+    "Full name",
+    "Email address",
+    "Status",
+    "Grade",
+    "Maximum Grade",
+    "Grade can be changed",
+    "Last modified (submission)",
+    "Last modified (grade)",
+    "Feedback comments",
+)
 # Statuses whose points --blank-errors leaves empty in every CSV (grades.csv, the platform CSVs,
 # the lesson's sheets): the import flags them for review instead of recording a 0 the grader
 # cannot vouch for (a run the grading environment stopped is an `error`).
@@ -60,7 +82,7 @@ MOODLE_LESSON_CSV = "grades-moodle-{}.csv"
 DEFAULT_LESSON_DIR = Path("reports") / "lesson"
 # Files of the output folder that are not per-student reports.
 OWN_FILES = frozenset({GRADES_CSV, CANVAS_CSV, MOODLE_CSV, REPORT_HTML, SUMMARY_JSON})
-MAX_REPORT_BYTES = reportfile.MAX_REPORT_BYTES   # (a module global: tests lower it)
+MAX_REPORT_BYTES = reportfile.MAX_REPORT_BYTES  # (a module global: tests lower it)
 # Spreadsheet programs run a cell starting with these as a formula (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
@@ -69,7 +91,7 @@ _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 MAX_STEM_BYTES = 100
 
 
-clean = safe.valid_unicode   # lone surrogates as U+FFFD in every text of a report's data
+clean = safe.valid_unicode  # lone surrogates as U+FFFD in every text of a report's data
 
 
 class GradebookError(Exception):
@@ -78,9 +100,9 @@ class GradebookError(Exception):
 
 @dataclass
 class Loaded:
-    reports: list[Report] = field(default_factory=list)           # sorted by student
-    files: list[str] = field(default_factory=list)                # file name of each report
-    skipped: list[str] = field(default_factory=list)              # "name: why" of unusable files
+    reports: list[Report] = field(default_factory=list)  # sorted by student
+    files: list[str] = field(default_factory=list)  # file name of each report
+    skipped: list[str] = field(default_factory=list)  # "name: why" of unusable files
 
 
 def load_reports(folder: Path) -> Loaded:
@@ -110,6 +132,7 @@ def load_reports(folder: Path) -> Loaded:
 
 # ----------------------------------------------------------------------------- maths
 
+
 def bins(scores: list[float], max_score: float) -> list[Bin]:
     """Bins of the score distribution: one per whole point for small integer scales,
     else ten equal bins (the last one includes the maximum)."""
@@ -118,11 +141,14 @@ def bins(scores: list[float], max_score: float) -> list[Bin]:
         return [Bin(label=num(max_score), start=0.0, end=float(max_score), count=len(scores))]
     if integral and max_score <= 20:
         counts = Counter(int(s) for s in scores)
-        return [Bin(label=str(i), start=float(i), end=float(i), count=counts.get(i, 0))
-                for i in range(int(max_score) + 1)]
+        return [
+            Bin(label=str(i), start=float(i), end=float(i), count=counts.get(i, 0)) for i in range(int(max_score) + 1)
+        ]
     width = max_score / 10
-    found = [Bin(label=f"{num(i * width)}-{num((i + 1) * width)}", start=round(i * width, 4),
-                 end=round((i + 1) * width, 4)) for i in range(10)]
+    found = [
+        Bin(label=f"{num(i * width)}-{num((i + 1) * width)}", start=round(i * width, 4), end=round((i + 1) * width, 4))
+        for i in range(10)
+    ]
     for score in scores:
         found[min(int(max(score, 0) / width), 9)].count += 1
     return found
@@ -137,13 +163,15 @@ def _stat(func, values: list[float]) -> float | None:
     return round(func(values), 4) if values else None
 
 
-def summarize_class(reports: list[Report], files: list[str] | None = None,
-                    generated_at: str | None = None) -> ClassSummary:
+def summarize_class(
+    reports: list[Report], files: list[str] | None = None, generated_at: str | None = None
+) -> ClassSummary:
     """The class summary (what summary.json holds) of per-student reports."""
     assignments = sorted({r.assignment for r in reports})
     if len(assignments) > 1:
-        raise GradebookError("the reports belong to several assignments "
-                             f"({', '.join(assignments)}); keep one assignment per folder")
+        raise GradebookError(
+            f"the reports belong to several assignments ({', '.join(assignments)}); keep one assignment per folder"
+        )
     files = files or [f"{r.submission}.json" for r in reports]
     maxima = Counter(float(r.max_score) for r in reports)
     max_score = maxima.most_common(1)[0][0] if maxima else 0.0
@@ -172,10 +200,16 @@ def summarize_class(reports: list[Report], files: list[str] | None = None,
             if name not in seen:
                 seen.add(name)
                 diag_students.setdefault(name, []).append(report.submission)
-    diagnoses = [DiagnosisSummary(diagnosis=name, count=len(students),
-                                  share=round(len(students) / n, 4) if n else None,
-                                  checks=diag_checks[name], students=students)
-                 for name, students in diag_students.items()]
+    diagnoses = [
+        DiagnosisSummary(
+            diagnosis=name,
+            count=len(students),
+            share=round(len(students) / n, 4) if n else None,
+            checks=diag_checks[name],
+            students=students,
+        )
+        for name, students in diag_students.items()
+    ]
     diagnoses.sort(key=lambda d: (-d.count, d.diagnosis))
 
     by_status = dict.fromkeys(STATUSES, 0)
@@ -207,25 +241,35 @@ def summarize_class(reports: list[Report], files: list[str] | None = None,
 
 
 def _student_row(report: Report, file: str) -> StudentRow:
-    ident = report.identity or Identity()   # (none: ``grader grade`` reports, old reports)
-    return StudentRow(student=report.submission, name=ident.name, platform=ident.platform, id=ident.id,
-                      login=ident.login, late=ident.late, folder=ident.folder,
-                      score=float(report.score), max_score=float(report.max_score),
-                      status=report.status.value, report=file, graded_at=report.graded_at,
-                      checks={c.id: CheckMark(status=c.status.value, score=float(c.score)) for c in report.checks})
+    ident = report.identity or Identity()  # (none: ``grader grade`` reports, old reports)
+    return StudentRow(
+        student=report.submission,
+        name=ident.name,
+        platform=ident.platform,
+        id=ident.id,
+        login=ident.login,
+        late=ident.late,
+        folder=ident.folder,
+        score=float(report.score),
+        max_score=float(report.max_score),
+        status=report.status.value,
+        report=file,
+        graded_at=report.graded_at,
+        checks={c.id: CheckMark(status=c.status.value, score=float(c.score)) for c in report.checks},
+    )
 
 
-def summarize(reports: list[Report], files: list[str] | None = None,
-              generated_at: str | None = None) -> dict[str, Any]:
+def summarize(reports: list[Report], files: list[str] | None = None, generated_at: str | None = None) -> dict[str, Any]:
     """The contents of summary.json (summarize_class(...).to_dict())."""
     return summarize_class(reports, files, generated_at).to_dict()
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 # ----------------------------------------------------------------------------- CSV
+
 
 def csv_cell(text: Any) -> str:
     """Text for a CSV cell: without bidi and control characters (safe.text: undecodable bytes
@@ -255,8 +299,7 @@ def build_csv(summary: ClassSummary | dict[str, Any], blank: bool = False) -> st
     check_ids = [c.id for c in summary.checks]
     rows: list[list[Any]] = [["student", "name", "id", "login", "late", *check_ids, "total", "status"]]
     for student in summary.students:
-        cells: list[Any] = [student.student, student.name, student.id, student.login,
-                            "late" if student.late else ""]
+        cells: list[Any] = [student.student, student.name, student.id, student.login, "late" if student.late else ""]
         held = blank and student.status in REVIEW_STATUSES
         for cid in check_ids:
             check = student.checks.get(cid)
@@ -278,8 +321,12 @@ def build_canvas_csv(summary: ClassSummary | dict[str, Any], blank: bool = False
     A Canvas download gives the user id (ID); otherwise the gradebook login from the roster
     (or the student id) goes in SIS User ID and SIS Login ID."""
     summary = ClassSummary.of(summary)
-    return _csv([[*CANVAS_COLUMNS, summary.assignment or "grader"],
-                 *([*_canvas_student(student), _total(student, blank)] for student in summary.students)])
+    return _csv(
+        [
+            [*CANVAS_COLUMNS, summary.assignment or "grader"],
+            *([*_canvas_student(student), _total(student, blank)] for student in summary.students),
+        ]
+    )
 
 
 def _canvas_student(student: StudentRow | LessonRow) -> list[str]:
@@ -299,8 +346,7 @@ def comment(report: Report) -> str:
     the comment as HTML, and all of it may come from the student."""
     import html
 
-    lines = [f"{num(report.score)}/{num(report.max_score)} points ({report.status.value}). "
-             f"{report.message}".strip()]
+    lines = [f"{num(report.score)}/{num(report.max_score)} points ({report.status.value}). {report.message}".strip()]
     seen = {str(report.message).strip()}
     for c in report.checks:
         feedback = str(c.feedback).strip()
@@ -310,7 +356,7 @@ def comment(report: Report) -> str:
             lines.append(f"{c.title}: {feedback}{where}".strip())
     text = "\n".join(lines)
     if len(text) > MAX_COMMENT_CHARS:
-        text = text[:MAX_COMMENT_CHARS - 40].rstrip() + " [... see your feedback file]"
+        text = text[: MAX_COMMENT_CHARS - 40].rstrip() + " [... see your feedback file]"
     return html.escape(text, quote=False).replace("\n", "<br>")
 
 
@@ -327,14 +373,25 @@ def build_moodle_csv(summary: ClassSummary | dict[str, Any], reports: list[Repor
             continue
         report = by_student.get(student.student)
         graded = student.graded_at.replace("T", " ")
-        rows.append([f"Participant {student.id}", student.name,
-                     student.login if "@" in student.login else "",
-                     student.status, _total(student, blank), num(student.max_score), "Yes",
-                     "", graded, comment(report) if report is not None else ""])
+        rows.append(
+            [
+                f"Participant {student.id}",
+                student.name,
+                student.login if "@" in student.login else "",
+                student.status,
+                _total(student, blank),
+                num(student.max_score),
+                "Yes",
+                "",
+                graded,
+                comment(report) if report is not None else "",
+            ]
+        )
     return _csv(rows)
 
 
 # ----------------------------------------------------------------------------- files
+
 
 @dataclass
 class Written:
@@ -342,7 +399,7 @@ class Written:
     canvas: Path
     html: Path
     summary: Path
-    model: ClassSummary | LessonSummary     # what summary.json holds, typed
+    model: ClassSummary | LessonSummary  # what summary.json holds, typed
     skipped: list[str]
     moodle: Path | None = None
     # A lesson only (write_lesson): its Moodle worksheets (one per assignment) and the folder
@@ -357,8 +414,14 @@ class Written:
 
     @property
     def files(self) -> list[Path]:
-        return [self.csv, self.canvas, *([self.moodle] if self.moodle else []), *self.moodle_sheets,
-                self.html, self.summary]
+        return [
+            self.csv,
+            self.canvas,
+            *([self.moodle] if self.moodle else []),
+            *self.moodle_sheets,
+            self.html,
+            self.summary,
+        ]
 
 
 def write_all(folder: Path, blank: bool = False) -> Written:
@@ -371,8 +434,9 @@ def write_all(folder: Path, blank: bool = False) -> Written:
         extra = f" ({len(loaded.skipped)} unusable: {'; '.join(loaded.skipped[:3])})" if loaded.skipped else ""
         raise GradebookError(f"no grader reports (*.json) in {folder}{extra}")
     summary = summarize_class(loaded.reports, loaded.files)
-    paths = Written(folder / GRADES_CSV, folder / CANVAS_CSV, folder / REPORT_HTML,
-                    folder / SUMMARY_JSON, summary, loaded.skipped)
+    paths = Written(
+        folder / GRADES_CSV, folder / CANVAS_CSV, folder / REPORT_HTML, folder / SUMMARY_JSON, summary, loaded.skipped
+    )
     write_atomic(paths.csv, build_csv(summary, blank))
     write_atomic(paths.canvas, build_canvas_csv(summary, blank))
     moodle = folder / MOODLE_CSV
@@ -388,10 +452,12 @@ def write_all(folder: Path, blank: bool = False) -> Written:
 
 # ----------------------------------------------------------------------------- a lesson
 
+
 @dataclass
 class Part:
     """One assignment of a lesson: the folder of its reports, those reports and their summary
     (what ``grader report`` of that folder alone would write in its summary.json)."""
+
     folder: Path
     loaded: Loaded
     summary: ClassSummary
@@ -406,8 +472,7 @@ def file_stems(assignments: list[str]) -> dict[str, str]:
     '-'; at most MAX_STEM_BYTES, cut with a hash of the name), distinct for distinct assignments."""
     stems: dict[str, str] = {}
     for name in assignments:
-        base = fit(re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "assignment", MAX_STEM_BYTES,
-                   key=name)
+        base = fit(re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "assignment", MAX_STEM_BYTES, key=name)
         stem, n = base, 1
         while stem in stems.values():
             n += 1
@@ -416,8 +481,7 @@ def file_stems(assignments: list[str]) -> dict[str, str]:
     return stems
 
 
-def load_lesson(folders: list[Path], output_dir: Path,
-                generated_at: str | None = None) -> tuple[list[Part], list[str]]:
+def load_lesson(folders: list[Path], output_dir: Path, generated_at: str | None = None) -> tuple[list[Part], list[str]]:
     """The assignments of a lesson, one folder of reports each, in the order given, and what
     was left out ("where: why"). A usage error (GradebookError) for a folder that is not one,
     holds no reports, reports of several assignments or two reports of one student, two
@@ -432,8 +496,10 @@ def load_lesson(folders: list[Path], output_dir: Path,
         loaded = load_reports(folder)
         if folder.resolve() == output:
             if loaded.reports:
-                raise GradebookError(f"the --output-dir {folder} is one of the assignment folders: "
-                                     "give the lesson's sheet a folder of its own")
+                raise GradebookError(
+                    f"the --output-dir {folder} is one of the assignment folders: "
+                    "give the lesson's sheet a folder of its own"
+                )
             skipped.append(f"{folder}: the --output-dir itself, not an assignment's folder")
             continue
         if not loaded.reports:
@@ -441,11 +507,11 @@ def load_lesson(folders: list[Path], output_dir: Path,
             raise GradebookError(f"no grader reports (*.json) in {folder}{extra}")
         # One report per student and assignment (a second one is a copy under another name:
         # which one counts is for the instructor to say).
-        for (first, a), (second, b) in zip(zip(loaded.reports, loaded.files),
-                                           zip(loaded.reports[1:], loaded.files[1:])):
+        for (first, a), (second, b) in zip(
+            zip(loaded.reports, loaded.files), zip(loaded.reports[1:], loaded.files[1:])
+        ):
             if first.submission == second.submission:
-                raise GradebookError(f"{folder}: {a} and {b} are both reports of {first.submission!r}: "
-                                     "keep one")
+                raise GradebookError(f"{folder}: {a} and {b} are both reports of {first.submission!r}: keep one")
         try:
             summary = summarize_class(loaded.reports, loaded.files, generated_at)
         except GradebookError as exc:
@@ -454,8 +520,9 @@ def load_lesson(folders: list[Path], output_dir: Path,
         if name in seen:
             if seen[name].resolve() == folder.resolve():
                 raise GradebookError(f"{folder} is given twice")
-            raise GradebookError(f"{seen[name]} and {folder} both hold reports of {name}: "
-                                 "give one folder per assignment")
+            raise GradebookError(
+                f"{seen[name]} and {folder} both hold reports of {name}: give one folder per assignment"
+            )
         seen[name] = folder
         skipped += [f"{folder}{os.sep}{why}" for why in loaded.skipped]
         parts.append(Part(folder, loaded, summary))
@@ -468,7 +535,7 @@ def _relative(target: Path, start: Path) -> str:
     """`target` as a path relative to the folder `start` ("/"-separated), or "" when there is none."""
     try:
         return Path(os.path.relpath(Path(target).resolve(), Path(start).resolve())).as_posix()
-    except ValueError:      # another drive
+    except ValueError:  # another drive
         return ""
 
 
@@ -483,16 +550,22 @@ def summarize_lesson(parts: list[Part], output_dir: Path, generated_at: str | No
     for part in parts:
         for report, file in zip(part.loaded.reports, part.loaded.files):
             ident = report.identity or Identity()
-            entry = students.setdefault(report.submission, LessonRow(
-                student=report.submission, max_score=max_total, assignments=dict.fromkeys(names)))
+            entry = students.setdefault(
+                report.submission,
+                LessonRow(student=report.submission, max_score=max_total, assignments=dict.fromkeys(names)),
+            )
             # The identity of the first assignment that knows it (platform and id go together).
             if not entry.platform and not entry.id:
                 entry.platform, entry.id = ident.platform, ident.id
             entry.name = entry.name or ident.name
             entry.login = entry.login or ident.login
             entry.assignments[part.assignment] = LessonCell(
-                score=float(report.score), max_score=float(report.max_score),
-                status=report.status.value, late=ident.late, report=file)
+                score=float(report.score),
+                max_score=float(report.max_score),
+                status=report.status.value,
+                late=ident.late,
+                report=file,
+            )
     rows = []
     for sid in sorted(students):
         entry = students[sid]
@@ -507,14 +580,23 @@ def summarize_lesson(parts: list[Part], output_dir: Path, generated_at: str | No
     for part in parts:
         s = part.summary
         page = part.folder / REPORT_HTML
-        assignments.append(LessonAssignment(
-            assignment=part.assignment, folder=_relative(part.folder, output),
-            report=_relative(page, output) if page.is_file() else "",
-            max_score=s.max_score, count=s.count,
-            no_report=sum(1 for entry in rows if entry.assignments[part.assignment] is None),
-            by_status=s.by_status, mean=s.mean, median=s.median,
-            min=s.min, max=s.max, full_marks=s.full_marks,
-            unsandboxed=s.unsandboxed))
+        assignments.append(
+            LessonAssignment(
+                assignment=part.assignment,
+                folder=_relative(part.folder, output),
+                report=_relative(page, output) if page.is_file() else "",
+                max_score=s.max_score,
+                count=s.count,
+                no_report=sum(1 for entry in rows if entry.assignments[part.assignment] is None),
+                by_status=s.by_status,
+                mean=s.mean,
+                median=s.median,
+                min=s.min,
+                max=s.max,
+                full_marks=s.full_marks,
+                unsandboxed=s.unsandboxed,
+            )
+        )
     return LessonSummary(
         generated_at=generated_at or _now(),
         assignments=assignments,
@@ -524,9 +606,14 @@ def summarize_lesson(parts: list[Part], output_dir: Path, generated_at: str | No
         median=_stat(statistics.median, totals),
         min=_stat(min, totals),
         max=_stat(max, totals),
-        full_marks=sum(1 for entry in rows if all(
-            cell is not None and cell.status == "graded" and cell.score >= cell.max_score > 0
-            for cell in entry.assignments.values())),
+        full_marks=sum(
+            1
+            for entry in rows
+            if all(
+                cell is not None and cell.status == "graded" and cell.score >= cell.max_score > 0
+                for cell in entry.assignments.values()
+            )
+        ),
         incomplete=sum(1 for entry in rows if entry.missing),
         students=rows,
     )
@@ -546,15 +633,24 @@ def build_lesson_csv(lesson: LessonSummary | dict[str, Any], blank: bool = False
     (`lesson` given as its summary.json's dict is read with LessonSummary.from_dict.)"""
     lesson = LessonSummary.of(lesson)
     names = [a.assignment for a in lesson.assignments]
-    rows: list[list[Any]] = [["student", "name", "id", "login", "late", *names, "total",
-                              *(f"{name} status" for name in names)]]
+    rows: list[list[Any]] = [
+        ["student", "name", "id", "login", "late", *names, "total", *(f"{name} status" for name in names)]
+    ]
     for student in lesson.students:
         cells = [student.assignments[name] for name in names]
         held = blank and any(cell is not None and cell.status in REVIEW_STATUSES for cell in cells)
-        rows.append([student.student, student.name, student.id, student.login, " ".join(student.late),
-                     *("" if cell is None else _total(cell, blank) for cell in cells),
-                     "" if held else num(student.total),
-                     *("missing" if cell is None else cell.status for cell in cells)])
+        rows.append(
+            [
+                student.student,
+                student.name,
+                student.id,
+                student.login,
+                " ".join(student.late),
+                *("" if cell is None else _total(cell, blank) for cell in cells),
+                "" if held else num(student.total),
+                *("missing" if cell is None else cell.status for cell in cells),
+            ]
+        )
     return _csv(rows)
 
 
@@ -568,8 +664,10 @@ def build_lesson_canvas_csv(lesson: LessonSummary | dict[str, Any], blank: bool 
     and tampered submissions."""
     lesson = LessonSummary.of(lesson)
     names = [a.assignment for a in lesson.assignments]
-    rows: list[list[Any]] = [[*CANVAS_COLUMNS, *names],
-                             ["Points Possible", "", "", "", "", *(num(a.max_score) for a in lesson.assignments)]]
+    rows: list[list[Any]] = [
+        [*CANVAS_COLUMNS, *names],
+        ["Points Possible", "", "", "", "", *(num(a.max_score) for a in lesson.assignments)],
+    ]
     for student in lesson.students:
         cells = [student.assignments[name] for name in names]
         rows.append([*_canvas_student(student), *("" if cell is None else _total(cell, blank) for cell in cells)])
@@ -588,8 +686,15 @@ def write_lesson(folders: list[Path], output_dir: Path, blank: bool = False) -> 
     parts, skipped = load_lesson(folders, output, generated_at)
     lesson = summarize_lesson(parts, output, generated_at)
     output.mkdir(parents=True, exist_ok=True)
-    paths = Written(output / GRADES_CSV, output / CANVAS_CSV, output / REPORT_HTML, output / SUMMARY_JSON,
-                    lesson, skipped, assignments={part.assignment: part.folder for part in parts})
+    paths = Written(
+        output / GRADES_CSV,
+        output / CANVAS_CSV,
+        output / REPORT_HTML,
+        output / SUMMARY_JSON,
+        lesson,
+        skipped,
+        assignments={part.assignment: part.folder for part in parts},
+    )
     write_atomic(paths.csv, build_lesson_csv(lesson, blank))
     write_atomic(paths.canvas, build_lesson_canvas_csv(lesson, blank))
     stems = file_stems([part.assignment for part in parts])
@@ -600,7 +705,7 @@ def write_lesson(folders: list[Path], output_dir: Path, blank: bool = False) -> 
             paths.moodle_sheets.append(sheet)
     for stale in output.glob(MOODLE_LESSON_CSV.format("*")):
         if stale not in paths.moodle_sheets and stale.is_file():
-            stale.unlink()   # an assignment no longer in the lesson, or no longer from Moodle
+            stale.unlink()  # an assignment no longer in the lesson, or no longer from Moodle
     write_atomic(paths.summary, json.dumps(lesson.to_dict(), indent=2, ensure_ascii=False) + "\n")
     write_atomic(paths.html, classreport.render_lesson(lesson))
     return paths

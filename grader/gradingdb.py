@@ -3,6 +3,7 @@ standard sqlite3 module (no Django, no student code), through the real table and
 the child recorded (its model map and the rubric's roles). Shared by the evidence (evidence.py)
 and the assignment's verify.py (verify.py), which both read it.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,8 @@ def model_map(conn) -> tuple[dict[str, tuple[str, str, dict, dict]], dict[str, s
     the real names the child read from Model._meta."""
     models = {}
     for label, table, pk, columns, related in conn.execute(
-            f"SELECT label, db_table, pk_column, columns, related FROM {MODELS_TABLE}"):
+        f"SELECT label, db_table, pk_column, columns, related FROM {MODELS_TABLE}"
+    ):
         models[str(label)] = (str(table), str(pk), json.loads(columns), json.loads(related))
     roles = {str(role): str(label) for role, label in conn.execute(f"SELECT role, label FROM {ROLES_TABLE}")}
     return models, roles

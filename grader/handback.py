@@ -15,6 +15,7 @@ Every file and zip entry name is made by :mod:`grader.names` (bounded in bytes, 
 control characters, never hidden, distinct), so that no student's name, however long or
 strange, stops the feedback of the class.
 """
+
 from __future__ import annotations
 
 import io
@@ -28,7 +29,7 @@ from grader.renderers import render, write_atomic
 
 MOODLE_ZIP = "moodle-feedback.zip"
 MOODLE_TREE = "moodle"
-MAX_PARTICIPANT_DIGITS = 20   # a longer "participant id" is no Moodle's: its files are named as everyone's
+MAX_PARTICIPANT_DIGITS = 20  # a longer "participant id" is no Moodle's: its files are named as everyone's
 
 
 @dataclass
@@ -45,8 +46,13 @@ def _moodle_folder(report: Report, suffix: str = "") -> str | None:
     keeps Moodle's rule (no '_' in the name, the participant id whole) however long the name
     is; None for a report that is not a Moodle participant's."""
     ident = report.identity
-    if ident is None or ident.platform != "moodle" or not ident.id.isascii() or not ident.id.isdigit() \
-            or len(ident.id) > MAX_PARTICIPANT_DIGITS:
+    if (
+        ident is None
+        or ident.platform != "moodle"
+        or not ident.id.isascii()
+        or not ident.id.isdigit()
+        or len(ident.id) > MAX_PARTICIPANT_DIGITS
+    ):
         return None
     m = platforms.MOODLE.match(ident.folder or "")
     if m and m["id"] == ident.id and not m["rest"] and m["plugin"] != platforms.ONLINE_TEXT:
@@ -61,20 +67,20 @@ def write(reports_dir: Path, feedback_dir: Path) -> Written:
     loaded = gradebook.load_reports(reports_dir)
     feedback_dir = Path(feedback_dir)
     result = Written(feedback_dir)
-    moodle: list[tuple[str, str, str]] = []   # (folder, markdown, html)
+    moodle: list[tuple[str, str, str]] = []  # (folder, markdown, html)
     files, folders = names.Distinct(), names.Distinct()
     for report, file in zip(loaded.reports, loaded.files):
         markdown, page = render("markdown", report), render("html", report)
         result.students += 1
         folder = _moodle_folder(report)
         if folder is not None:
-            n = 1   # two reports of one participant (a copy in DIR): each its own folder
+            n = 1  # two reports of one participant (a copy in DIR): each its own folder
             while folder.casefold() in folders.taken:
                 n += 1
                 folder = _moodle_folder(report, f" ~{n}")
             moodle.append((folders(folder), markdown, page))
             continue
-        stem = files(names.component(file[:-len(".json")] if file.endswith(".json") else file))
+        stem = files(names.component(file[: -len(".json")] if file.endswith(".json") else file))
         for text, ext in ((markdown, ".md"), (page, ".html")):
             target = feedback_dir / (stem + ext)
             write_atomic(target, text)
@@ -85,7 +91,7 @@ def write(reports_dir: Path, feedback_dir: Path) -> Written:
             for folder, markdown, page in sorted(moodle):
                 for text, name in ((page, "feedback.html"), (markdown, "feedback.md")):
                     info = zipfile.ZipInfo(f"{folder}/{name}")
-                    info.flag_bits |= 0x800          # UTF-8 names: non-ASCII names survive
+                    info.flag_bits |= 0x800  # UTF-8 names: non-ASCII names survive
                     info.compress_type = zipfile.ZIP_DEFLATED
                     info.external_attr = 0o644 << 16
                     zf.writestr(info, text)

@@ -1,4 +1,5 @@
 """The typed result model shared by every stage of the pipeline."""
+
 from __future__ import annotations
 
 import enum
@@ -13,7 +14,7 @@ class RunStatus(str, enum.Enum):
     ERROR = "error"
     TIMEOUT = "timeout"
     TAMPERED = "tampered"
-    MISSING = "missing"      # on the class roster, but no submission was found
+    MISSING = "missing"  # on the class roster, but no submission was found
 
 
 class CheckStatus(str, enum.Enum):
@@ -25,8 +26,7 @@ class CheckStatus(str, enum.Enum):
 
 # Diagnoses of a run the grading environment stopped, not the student's code: a package the
 # grader does not have, an environment variable it is not given, a database it cannot provide.
-ENVIRONMENT_DIAGNOSES = frozenset({"package-not-available", "missing-environment-variable",
-                                   "database-not-supported"})
+ENVIRONMENT_DIAGNOSES = frozenset({"package-not-available", "missing-environment-variable", "database-not-supported"})
 # The diagnosis of a check that did not run because the grading environment stopped the run.
 NOT_RUN_ENVIRONMENT = "not-run-environment"
 _ENVIRONMENT_WHY = {
@@ -36,7 +36,7 @@ _ENVIRONMENT_WHY = {
 }
 
 
-def environment_stopped(checks: list["CheckResult"], diagnosis: str, message: str) -> tuple[list["CheckResult"], str]:
+def environment_stopped(checks: list[CheckResult], diagnosis: str, message: str) -> tuple[list[CheckResult], str]:
     """The checks and message of a run that the grading environment stopped before any check
     ran (`diagnosis` is one of ENVIRONMENT_DIAGNOSES): the check that hit it (the project
     loads: it did not, here) keeps its status and says the environment stopped it; every other
@@ -46,22 +46,42 @@ def environment_stopped(checks: list["CheckResult"], diagnosis: str, message: st
     out = []
     for i, c in enumerate(checks):
         if i == 0:
-            c = CheckResult(c.id, c.title, c.status, 0.0, c.max_score,
-                            f"stopped by the grading environment (not your code): {c.feedback}",
-                            c.hint, c.diagnosis, c.location, c.student_traceback)
+            c = CheckResult(
+                c.id,
+                c.title,
+                c.status,
+                0.0,
+                c.max_score,
+                f"stopped by the grading environment (not your code): {c.feedback}",
+                c.hint,
+                c.diagnosis,
+                c.location,
+                c.student_traceback,
+            )
         else:
-            c = CheckResult(c.id, c.title, CheckStatus.SKIPPED, 0.0, c.max_score,
-                            f"not run because of the grading environment: {why} (see {checks[0].id}); "
-                            "this is not a mark of your code", c.hint, NOT_RUN_ENVIRONMENT)
+            c = CheckResult(
+                c.id,
+                c.title,
+                CheckStatus.SKIPPED,
+                0.0,
+                c.max_score,
+                f"not run because of the grading environment: {why} (see {checks[0].id}); "
+                "this is not a mark of your code",
+                c.hint,
+                NOT_RUN_ENVIRONMENT,
+            )
         out.append(c)
-    return out, (f"Not graded: the grading environment stopped the run before your code was checked "
-                 f"({why}); this is not a mark of your code. {message}")
+    return out, (
+        f"Not graded: the grading environment stopped the run before your code was checked "
+        f"({why}); this is not a mark of your code. {message}"
+    )
 
 
-def is_environment_check(check: "CheckResult") -> bool:
+def is_environment_check(check: CheckResult) -> bool:
     """Did `check` not run because of the grading environment (see environment_stopped)?"""
     return check.status != CheckStatus.PASSED and (
-        check.diagnosis == NOT_RUN_ENVIRONMENT or check.diagnosis in ENVIRONMENT_DIAGNOSES)
+        check.diagnosis == NOT_RUN_ENVIRONMENT or check.diagnosis in ENVIRONMENT_DIAGNOSES
+    )
 
 
 @dataclass
@@ -111,17 +131,17 @@ class Timing:
     """When the submission was made against the student's due date, and what lateness costs
     (course.toml's late policy). Set by a batch with --course; None otherwise."""
 
-    submitted_at: str = ""   # ISO 8601 with its UTC offset; "" when unknown
-    due: str = ""            # the student's due date, extension included (ISO 8601)
-    late_s: int = 0          # seconds after the due date and grace (0: on time)
-    source: str = ""         # where submitted_at comes from: "git <sha>", "moodle worksheet", "file times", ...
-    commit: str = ""         # the git commit graded (GitHub Classroom), "" otherwise
-    penalty: float = 0.0     # points the late policy takes off the score
-    accepted: bool = True    # False: the late policy does not accept it (final score 0)
-    note: str = ""           # in words, for the gradebook and the student ("2 days late: -20%")
+    submitted_at: str = ""  # ISO 8601 with its UTC offset; "" when unknown
+    due: str = ""  # the student's due date, extension included (ISO 8601)
+    late_s: int = 0  # seconds after the due date and grace (0: on time)
+    source: str = ""  # where submitted_at comes from: "git <sha>", "moodle worksheet", "file times", ...
+    commit: str = ""  # the git commit graded (GitHub Classroom), "" otherwise
+    penalty: float = 0.0  # points the late policy takes off the score
+    accepted: bool = True  # False: the late policy does not accept it (final score 0)
+    note: str = ""  # in words, for the gradebook and the student ("2 days late: -20%")
 
     @classmethod
-    def from_dict(cls, data: Any) -> "Timing | None":
+    def from_dict(cls, data: Any) -> Timing | None:
         if not isinstance(data, dict):
             return None
         fields = {k: data[k] for k in cls.__dataclass_fields__ if k in data and data[k] is not None}
@@ -136,19 +156,24 @@ class Identity:
     """Who a submission belongs to, as the learning platform names them (from the download's
     folder and file names, completed by a --roster). Empty for ``grader grade``."""
 
-    platform: str = ""      # moodle | canvas | github | folder
-    id: str = ""            # Moodle participant id, Canvas user id, GitHub username, folder name
-    name: str = ""          # the student's full name, when the platform gives it
-    login: str = ""         # the identifier the gradebook uses (from --roster: SIS id, e-mail, ...)
-    late: bool = False      # Canvas marked the submission late
-    folder: str = ""        # the download's folder (or file) the submission came from
+    platform: str = ""  # moodle | canvas | github | folder
+    id: str = ""  # Moodle participant id, Canvas user id, GitHub username, folder name
+    name: str = ""  # the student's full name, when the platform gives it
+    login: str = ""  # the identifier the gradebook uses (from --roster: SIS id, e-mail, ...)
+    late: bool = False  # Canvas marked the submission late
+    folder: str = ""  # the download's folder (or file) the submission came from
 
     @classmethod
-    def from_dict(cls, data: Any) -> "Identity | None":
+    def from_dict(cls, data: Any) -> Identity | None:
         if not isinstance(data, dict):
             return None
-        return cls(**{k: (bool(data[k]) if k == "late" else str(data[k]))
-                      for k in cls.__dataclass_fields__ if k in data and data[k] is not None})
+        return cls(
+            **{
+                k: (bool(data[k]) if k == "late" else str(data[k]))
+                for k in cls.__dataclass_fields__
+                if k in data and data[k] is not None
+            }
+        )
 
 
 @dataclass
@@ -191,7 +216,7 @@ class Report:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Report":
+    def from_dict(cls, data: dict[str, Any]) -> Report:
         """A report read back from its JSON, for what works on a batch's saved reports (the
         gradebook, report.html, the feedback handed back). Tolerant as those must be: unknown
         keys are ignored, and a field a report may lack is left empty ("" for text, 0 for
@@ -230,11 +255,21 @@ class Report:
         known["identity"] = Identity.from_dict(data.get("identity"))
         known["timing"] = Timing.from_dict(data.get("timing"))
         withheld = data.get("withheld")
-        known["withheld"] = Withheld(int(withheld.get("checks", 0)), float(withheld.get("points", 0.0))) \
-            if isinstance(withheld, dict) else None
+        known["withheld"] = (
+            Withheld(int(withheld.get("checks", 0)), float(withheld.get("points", 0.0)))
+            if isinstance(withheld, dict)
+            else None
+        )
         return cls(**known)
 
 
 # What Report.from_dict gives a field without a default that a report's JSON lacks.
-_EMPTY_FIELDS: dict[str, Any] = {"message": "", "checks": [], "duration_s": 0.0, "grader_version": "",
-                                 "django_version": "", "python_version": "", "graded_at": ""}
+_EMPTY_FIELDS: dict[str, Any] = {
+    "message": "",
+    "checks": [],
+    "duration_s": 0.0,
+    "grader_version": "",
+    "django_version": "",
+    "python_version": "",
+    "graded_at": "",
+}

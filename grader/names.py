@@ -12,6 +12,7 @@ the whole name (:func:`fit`): two long names that begin alike stay distinct.
 
 The text of a name, as pages and CSV files show it, is :func:`grader.renderers.safe.text`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,8 +20,8 @@ import re
 
 from grader.renderers import safe
 
-NAME_MAX = 255           # bytes in one path component (ext4, XFS, btrfs, tmpfs)
-MAX_NAME_BYTES = 200     # bytes in a name the grader makes: room for ".json", ".html", ".tmp"
+NAME_MAX = 255  # bytes in one path component (ext4, XFS, btrfs, tmpfs)
+MAX_NAME_BYTES = 200  # bytes in a name the grader makes: room for ".json", ".html", ".tmp"
 HASH_CHARS = 10
 # What no file or folder name the grader makes holds: the separators, the control characters,
 # and the characters Windows refuses (an instructor unzips moodle-feedback.zip there too).
@@ -43,7 +44,7 @@ def fit(name: str, max_bytes: int = MAX_NAME_BYTES, tail: int = 0, key: str | No
     if len(raw) <= max_bytes:
         return name
     digest = hashlib.sha256(_utf8(name if key is None else key)).hexdigest()[:HASH_CHARS]
-    end = raw[len(raw) - min(max(tail, 0), max_bytes // 2):].decode("utf-8", "ignore") if tail else ""
+    end = raw[len(raw) - min(max(tail, 0), max_bytes // 2) :].decode("utf-8", "ignore") if tail else ""
     room = max_bytes - 2 - HASH_CHARS - len(_utf8(end))
     return raw[:room].decode("utf-8", "ignore") + "-" + digest + end
 
@@ -102,8 +103,9 @@ class Distinct:
         return candidate
 
 
-def moodle_folder(name: str, participant: str, plugin: str = "assignsubmission_file", end: str = "_",
-                  max_bytes: int = MAX_NAME_BYTES) -> str:
+def moodle_folder(
+    name: str, participant: str, plugin: str = "assignsubmission_file", end: str = "_", max_bytes: int = MAX_NAME_BYTES
+) -> str:
     """The folder name Moodle gives a participant's submission (``Full Name_<id>_<plugin>_``)
     and reads back from a feedback-files zip: it splits the name at ``_`` (full name,
     participant id, plugin type, plugin name), so the full name holds no ``_``. A long full name

@@ -24,6 +24,7 @@ and their :class:`~grader.model.Identity`. Turning those entries into one folder
 (unpacking archives, finding the project) is :mod:`grader.batch`'s job. Nothing here reads a
 file's content except the roster.
 """
+
 from __future__ import annotations
 
 import csv
@@ -39,10 +40,8 @@ from grader.model import Identity
 
 LAYOUTS = ("auto", "moodle", "canvas", "github", "folders")
 
-MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_(?P<plugin>assignsubmission_[a-z0-9]+)(?:_(?P<rest>.*))?$",
-                    re.S)
-CANVAS = re.compile(r"^(?:(?P<name>.*?)_)??(?:(?P<late>late)_)?(?P<uid>\d+)_(?P<aid>\d+)_(?P<file>.+)$",
-                    re.S | re.I)
+MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_(?P<plugin>assignsubmission_[a-z0-9]+)(?:_(?P<rest>.*))?$", re.S)
+CANVAS = re.compile(r"^(?:(?P<name>.*?)_)??(?:(?P<late>late)_)?(?P<uid>\d+)_(?P<aid>\d+)_(?P<file>.+)$", re.S | re.I)
 CANVAS_TEXT = re.compile(r"^(?:(?P<name>.*?)_)??(?:(?P<late>late)_)?(?P<uid>\d+)_(?:text|link)\.html$", re.I)
 RESUBMITTED = re.compile(r"^(?P<base>.+?)-(?P<n>\d+)$")
 ONLINE_TEXT = "assignsubmission_onlinetext"
@@ -50,11 +49,35 @@ SKIP_NAMES = IGNORED_DIRS | archives.JUNK_DIRS
 # What a download may hold beside its submissions and is never a student's: tool and version
 # control folders, what archivers, operating systems and editors leave. Every other entry is a
 # submission whatever its name: a folder ``.alice`` is the student ``.alice``'s, not hidden.
-NOT_SUBMISSIONS = SKIP_NAMES | archives.JUNK_FILES | frozenset({
-    ".svn", ".hg", ".github", ".gitignore", ".gitattributes", ".gitkeep", ".keep",
-    ".idea", ".vscode", ".cache", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".ipynb_checkpoints",
-    ".Trashes", ".Spotlight-V100", ".fseventsd", ".TemporaryItems", ".DocumentRevisions-V100",
-    ".directory", ".localized"})
+NOT_SUBMISSIONS = (
+    SKIP_NAMES
+    | archives.JUNK_FILES
+    | frozenset(
+        {
+            ".svn",
+            ".hg",
+            ".github",
+            ".gitignore",
+            ".gitattributes",
+            ".gitkeep",
+            ".keep",
+            ".idea",
+            ".vscode",
+            ".cache",
+            ".pytest_cache",
+            ".mypy_cache",
+            ".ruff_cache",
+            ".ipynb_checkpoints",
+            ".Trashes",
+            ".Spotlight-V100",
+            ".fseventsd",
+            ".TemporaryItems",
+            ".DocumentRevisions-V100",
+            ".directory",
+            ".localized",
+        }
+    )
+)
 # ... and these patterns: macOS's AppleDouble files (._name), trash folders, LibreOffice's lock
 # files, the temporary files of an atomic write and the grader's own (.grader-batch.lock).
 _NOT_SUBMISSION = re.compile(r"\._.*|\.Trash(?:-\d+)?|\.~lock\..*#|\..*\.tmp|\.grader-.*", re.S)
@@ -72,10 +95,10 @@ class LayoutError(Exception):
 
 @dataclass
 class Found:
-    student: str                                        # the id reports and files are named by
+    student: str  # the id reports and files are named by
     identity: Identity
-    items: list[Path] = field(default_factory=list)     # the download's entries that are theirs
-    extra: list[str] = field(default_factory=list)      # entries not graded (online text, ...)
+    items: list[Path] = field(default_factory=list)  # the download's entries that are theirs
+    extra: list[str] = field(default_factory=list)  # entries not graded (online text, ...)
 
 
 @dataclass
@@ -102,6 +125,7 @@ def _visible(root: Path) -> tuple[list[Path], list[str]]:
 
 # --------------------------------------------------------------------------- detection
 
+
 def detect(entries: list[Path]) -> str:
     """The layout of a download from its entries' names (most of them must agree)."""
     if not entries:
@@ -113,8 +137,11 @@ def detect(entries: list[Path]) -> str:
     if canvas * 2 > len(entries):
         return "canvas"
     folders = [e for e in entries if e.is_dir() and not e.is_symlink()]
-    if len(folders) >= 2 and _common_prefix([f.name for f in folders]) and \
-            sum(1 for f in folders if (f / ".git").exists()) * 2 > len(folders):
+    if (
+        len(folders) >= 2
+        and _common_prefix([f.name for f in folders])
+        and sum(1 for f in folders if (f / ".git").exists()) * 2 > len(folders)
+    ):
         return "github"
     return "folders"
 
@@ -129,11 +156,12 @@ def _common_prefix(names: list[str]) -> str:
         n += 1
     prefix = first[:n]
     cut = prefix.rfind("-")
-    prefix = prefix[:cut + 1] if cut >= 0 else ""
+    prefix = prefix[: cut + 1] if cut >= 0 else ""
     return prefix if prefix and all(len(x) > len(prefix) for x in names) else ""
 
 
 # --------------------------------------------------------------------------- layouts
+
 
 def moodle_folder(name: str, participant: str, plugin: str = "assignsubmission_file") -> str:
     """The folder name Moodle gives a participant's submission in its download, and reads back
@@ -185,8 +213,10 @@ def _moodle(entries: list[Path]) -> tuple[list[Found], list[str]]:
         else:
             other += 1
     if other:
-        notes.append(f"{other} entr{'y' if other == 1 else 'ies'} of the download are not Moodle "
-                     "submission folders or files; left out")
+        notes.append(
+            f"{other} entr{'y' if other == 1 else 'ies'} of the download are not Moodle "
+            "submission folders or files; left out"
+        )
     for found in by_id.values():
         if not found.identity.folder:
             found.identity.folder = moodle_folder(found.identity.name, found.identity.id)
@@ -214,7 +244,7 @@ def _canvas(entries: list[Path]) -> tuple[list[Found], list[str]]:
         file = m["file"]
         base, n = file, 0
         stem = archives.stem(Path(file)) if archives.kind(Path(file)) else Path(file).stem
-        suffix = file[len(stem):]
+        suffix = file[len(stem) :]
         r = RESUBMITTED.match(stem)
         if r:
             base, n = r["base"] + suffix, int(r["n"])
@@ -230,11 +260,14 @@ def _canvas(entries: list[Path]) -> tuple[list[Found], list[str]]:
     for found in by_uid.values():
         found.identity.folder = found.items[0].name if found.items else ""
     if replaced:
-        notes.append(f"{replaced} earlier upload(s) of a file uploaded again (-1, -2, ...) were "
-                     "left out: the latest one is graded")
+        notes.append(
+            f"{replaced} earlier upload(s) of a file uploaded again (-1, -2, ...) were "
+            "left out: the latest one is graded"
+        )
     if other:
-        notes.append(f"{other} entr{'y' if other == 1 else 'ies'} of the download are not Canvas "
-                     "submission files; left out")
+        notes.append(
+            f"{other} entr{'y' if other == 1 else 'ies'} of the download are not Canvas submission files; left out"
+        )
     return list(by_uid.values()), notes
 
 
@@ -242,18 +275,21 @@ def _github(entries: list[Path], usernames: set[str]) -> tuple[list[Found], list
     folders = [e for e in entries if e.is_dir() and not e.is_symlink()]
     notes = []
     if len(folders) < len(entries):
-        notes.append(f"{len(entries) - len(folders)} entr{'y' if len(entries) - len(folders) == 1 else 'ies'} "
-                     "of the source are not folders; left out")
+        notes.append(
+            f"{len(entries) - len(folders)} entr{'y' if len(entries) - len(folders) == 1 else 'ies'} "
+            "of the source are not folders; left out"
+        )
     prefix = _common_prefix([f.name for f in folders])
     found = []
     for folder in folders:
         name = folder.name
-        user = next((u for u in sorted(usernames, key=len, reverse=True)
-                     if name.lower().endswith("-" + u.lower())), None)
+        user = next(
+            (u for u in sorted(usernames, key=len, reverse=True) if name.lower().endswith("-" + u.lower())), None
+        )
         if user is not None:
-            username = name[len(name) - len(user):]
+            username = name[len(name) - len(user) :]
         elif prefix and name.startswith(prefix):
-            username = name[len(prefix):]
+            username = name[len(prefix) :]
         else:
             username = name
         found.append(Found(username, Identity(platform="github", id=username, folder=name), [folder]))
@@ -265,8 +301,7 @@ def _folders(entries: list[Path]) -> tuple[list[Found], list[str]]:
     files = 0
     for entry in entries:
         if entry.is_dir():
-            found.append(Found(entry.name, Identity(platform="folder", id=entry.name, folder=entry.name),
-                               [entry]))
+            found.append(Found(entry.name, Identity(platform="folder", id=entry.name, folder=entry.name), [entry]))
         elif archives.kind(entry):
             # A class folder of one archive per student: the archive's name is the student id.
             sid = archives.stem(entry)
@@ -280,11 +315,12 @@ def _folders(entries: list[Path]) -> tuple[list[Found], list[str]]:
 
 # --------------------------------------------------------------------------- roster
 
+
 @dataclass
 class RosterEntry:
-    key: str                 # what a submission is matched by (participant id, user id, username)
+    key: str  # what a submission is matched by (participant id, user id, username)
     name: str = ""
-    login: str = ""          # the identifier the gradebook uses
+    login: str = ""  # the identifier the gradebook uses
     email: str = ""
     sis_user_id: str = ""
     sis_login_id: str = ""
@@ -293,7 +329,7 @@ class RosterEntry:
 
 @dataclass
 class Roster:
-    kind: str                                   # github | moodle | canvas | generic
+    kind: str  # github | moodle | canvas | generic
     entries: list[RosterEntry] = field(default_factory=list)
 
     def lookup(self) -> dict[str, RosterEntry]:
@@ -319,13 +355,13 @@ def read_roster(path: Path) -> Roster:
         raise RosterError(f"the roster {path} cannot be read ({exc.strerror or exc})") from None
     if len(raw) > MAX_ROSTER_BYTES:
         raise RosterError(f"the roster {path} is larger than a class roster can be")
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):     # Excel's "Unicode text"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text"
         text = raw.decode("utf-16", errors="replace")
     else:
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
-            text = raw.decode("cp1252", errors="replace")   # an older Excel's "CSV"
+            text = raw.decode("cp1252", errors="replace")  # an older Excel's "CSV"
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
@@ -345,8 +381,9 @@ def read_roster(path: Path) -> Roster:
     body = rows[1:]
     roster: Roster
     if "github_username" in cols:
-        roster = Roster("github", [RosterEntry(cell(r, "github_username"), cell(r, "name"), cell(r, "identifier"))
-                                   for r in body])
+        roster = Roster(
+            "github", [RosterEntry(cell(r, "github_username"), cell(r, "name"), cell(r, "identifier")) for r in body]
+        )
     elif "identifier" in cols and any(cell(r, "identifier").lower().startswith("participant") for r in body):
         entries = []
         for r in body:
@@ -360,19 +397,36 @@ def read_roster(path: Path) -> Roster:
         for r in body:
             uid = cell(r, "id")
             if uid.isdigit():  # not the "Points Possible" row
-                entries.append(RosterEntry(uid, cell(r, "student"),
-                                           cell(r, "sis login id") or cell(r, "sis user id"), "",
-                                           cell(r, "sis user id"), cell(r, "sis login id"), cell(r, "section")))
+                entries.append(
+                    RosterEntry(
+                        uid,
+                        cell(r, "student"),
+                        cell(r, "sis login id") or cell(r, "sis user id"),
+                        "",
+                        cell(r, "sis user id"),
+                        cell(r, "sis login id"),
+                        cell(r, "section"),
+                    )
+                )
         roster = Roster("canvas", entries)
     elif cols.keys() & {"student", "submission", "username"}:
-        roster = Roster("generic", [RosterEntry(cell(r, "student", "submission", "username"), cell(r, "name"),
-                                                cell(r, "login", "identifier", "email", "sis user id"),
-                                                cell(r, "email"))
-                                    for r in body])
+        roster = Roster(
+            "generic",
+            [
+                RosterEntry(
+                    cell(r, "student", "submission", "username"),
+                    cell(r, "name"),
+                    cell(r, "login", "identifier", "email", "sis user id"),
+                    cell(r, "email"),
+                )
+                for r in body
+            ],
+        )
     else:
         raise RosterError(
             f"the roster {path} has none of the columns the grader knows (github_username; Identifier; "
-            "ID and Student; or student): its first line is " + ", ".join(rows[0][:8]))
+            "ID and Student; or student): its first line is " + ", ".join(rows[0][:8])
+        )
     roster.entries = [e for e in roster.entries if e.key]
     duplicates = [k for k, n in Counter(e.key.casefold() for e in roster.entries).items() if n > 1]
     if duplicates:
@@ -383,6 +437,7 @@ def read_roster(path: Path) -> Roster:
 
 
 # --------------------------------------------------------------------------- gather
+
 
 def gather(root: Path, layout: str = "auto", roster: Roster | None = None) -> Gathered:
     """The students of the download in `root` (see the module's docstring)."""
@@ -400,9 +455,11 @@ def gather(root: Path, layout: str = "auto", roster: Roster | None = None) -> Ga
     else:
         raise LayoutError(f"unknown layout {layout!r} (choose from {', '.join(LAYOUTS)})")
     if layout != "auto" and entries and not found:
-        raise LayoutError(f"nothing in {root.name or root} looks like a {layout} download "
-                          f"(it holds {', '.join(e.name for e in entries[:3])}"
-                          f"{', ...' if len(entries) > 3 else ''}); try --layout auto")
+        raise LayoutError(
+            f"nothing in {root.name or root} looks like a {layout} download "
+            f"(it holds {', '.join(e.name for e in entries[:3])}"
+            f"{', ...' if len(entries) > 3 else ''}); try --layout auto"
+        )
     result = Gathered(chosen, found, left_out + notes)
     _merge_duplicates(result)
     if roster is not None:
@@ -452,6 +509,6 @@ def _apply_roster(result: Gathered, roster: Roster) -> None:
         shown = ", ".join(sorted(strays)[:8]) + (" ..." if len(strays) > 8 else "")
         result.notes.append(f"{len(strays)} submission(s) are not on the roster (graded anyway): {shown}")
     if result.missing:
-        result.notes.append(f"{len(result.missing)} student(s) on the roster submitted nothing: "
-                            "their status is 'missing'")
-
+        result.notes.append(
+            f"{len(result.missing)} student(s) on the roster submitted nothing: their status is 'missing'"
+        )

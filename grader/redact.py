@@ -7,6 +7,7 @@ is screened: a line of a hidden file found verbatim becomes HIDDEN, and the grad
 folders (its installation, the assignment, the run's work folders, the cache) become
 <grader>. What a determined student can still learn is in the README (threat model).
 """
+
 from __future__ import annotations
 
 import re
@@ -56,8 +57,19 @@ class Redactor:
         return text
 
     def report(self, report: Report) -> Report:
-        checks = [replace(c, feedback=self.text(c.feedback), location=self.text(c.location),
-                          student_traceback=[self.text(t) for t in c.student_traceback])
-                  for c in report.checks]
-        return replace(report, message=self.text(report.message), output=self.text(report.output),
-                       warnings=[self.text(w) for w in report.warnings], checks=checks)
+        checks = [
+            replace(
+                c,
+                feedback=self.text(c.feedback),
+                location=self.text(c.location),
+                student_traceback=[self.text(t) for t in c.student_traceback],
+            )
+            for c in report.checks
+        ]
+        return replace(
+            report,
+            message=self.text(report.message),
+            output=self.text(report.output),
+            warnings=[self.text(w) for w in report.warnings],
+            checks=checks,
+        )

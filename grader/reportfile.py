@@ -12,6 +12,7 @@ status).
 Its own module, not :mod:`grader.model`: it needs :func:`grader.renderers.safe.valid_unicode`,
 and :mod:`grader.renderers` imports the model.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,14 @@ def _shape_problem(data: Any) -> str | None:
         return "not a JSON object"
     if data.get("kind") in _OTHER_KINDS:
         return _OTHER_KINDS[data["kind"]]
-    for key, kind in (("submission", str), ("assignment", str), ("status", str),
-                      ("score", (int, float)), ("max_score", (int, float)), ("checks", list)):
+    for key, kind in (
+        ("submission", str),
+        ("assignment", str),
+        ("status", str),
+        ("score", (int, float)),
+        ("max_score", (int, float)),
+        ("checks", list),
+    ):
         if not isinstance(data.get(key), kind) or isinstance(data.get(key), bool):
             return f"no valid {key!r}"
     for check in data["checks"]:

@@ -1,4 +1,5 @@
 """Load and validate an assignment: its rubric (TOML), hidden suite and limits."""
+
 from __future__ import annotations
 
 import hashlib
@@ -71,10 +72,25 @@ class EvidenceSpec:
     notes: tuple[str, ...] = ()
 
 
-USER_ROLE = "user"   # always the project's AUTH_USER_MODEL
-LEGACY_MODEL_KEY = "profile_model"   # 0.1: an alias of [models] profile
-TOP_LEVEL_KEYS = frozenset({"assignment", "title", "teaches", "models", LEGACY_MODEL_KEY, "authoring", "limits",
-                            "visibility", "runtime", "folders", "checks", "evidence", "connections"})
+USER_ROLE = "user"  # always the project's AUTH_USER_MODEL
+LEGACY_MODEL_KEY = "profile_model"  # 0.1: an alias of [models] profile
+TOP_LEVEL_KEYS = frozenset(
+    {
+        "assignment",
+        "title",
+        "teaches",
+        "models",
+        LEGACY_MODEL_KEY,
+        "authoring",
+        "limits",
+        "visibility",
+        "runtime",
+        "folders",
+        "checks",
+        "evidence",
+        "connections",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -178,9 +194,11 @@ def default_name(project: Path | None = None) -> str:
     names = available()
     if len(names) == 1:
         return names[0]
-    raise RubricError("which assignment? name it with --assignment NAME (known: "
-                      f"{', '.join(names) or 'none'}), or put its name in a {MARKER} file at the "
-                      "top of the project")
+    raise RubricError(
+        "which assignment? name it with --assignment NAME (known: "
+        f"{', '.join(names) or 'none'}), or put its name in a {MARKER} file at the "
+        "top of the project"
+    )
 
 
 def find(name: str | None = None) -> Assignment:
@@ -221,7 +239,8 @@ def _evidence_spec(spec, roles: set[str], where: str) -> EvidenceSpec:
     for key in ("objects", "related"):
         table = spec.get(key, {})
         if not isinstance(table, dict) or not all(
-                isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in table.values()):
+            isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in table.values()
+        ):
             raise RubricError(f"{where}: {key} maps roles to whole numbers >= 0")
         unknown = set(table) - roles
         if unknown:
@@ -251,8 +270,7 @@ def load(root: Path) -> Assignment:
 
     unknown = set(data) - TOP_LEVEL_KEYS
     if unknown:
-        raise RubricError(f"{path}: unknown keys {sorted(unknown)} (a rubric has "
-                          f"{', '.join(sorted(TOP_LEVEL_KEYS))})")
+        raise RubricError(f"{path}: unknown keys {sorted(unknown)} (a rubric has {', '.join(sorted(TOP_LEVEL_KEYS))})")
     checks: list[Check] = []
     seen: set[str] = set()
     for i, entry in enumerate(data.get("checks", [])):
@@ -273,8 +291,17 @@ def load(root: Path) -> Assignment:
         diagnoses = entry.get("diagnoses", [])
         if not isinstance(diagnoses, list) or not all(isinstance(d, str) and d for d in diagnoses):
             raise RubricError(f"{where}: 'diagnoses' must list names like \"no-created-check\"")
-        checks.append(Check(cid, _require(entry, "title", str, where), points, tests,
-                            entry.get("hint", ""), depends, tuple(diagnoses)))
+        checks.append(
+            Check(
+                cid,
+                _require(entry, "title", str, where),
+                points,
+                tests,
+                entry.get("hint", ""),
+                depends,
+                tuple(diagnoses),
+            )
+        )
         seen.add(cid)
     if not checks:
         raise RubricError(f"{path}: no [[checks]]")
@@ -283,14 +310,14 @@ def load(root: Path) -> Assignment:
     if len(all_tests) != len(set(all_tests)):
         raise RubricError(f"{path}: a hidden test decides more than one check")
     models = data.get("models", {})
-    if "profile_model" in data:   # the 0.1 spelling of [models] profile
+    if "profile_model" in data:  # the 0.1 spelling of [models] profile
         models = {"profile": data["profile_model"], **models}
     if not isinstance(models, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) and v.count(".") == 1 for k, v in models.items()):
-        raise RubricError(f"{path}: [models] maps roles to models, like profile = \"users.Profile\"")
+        isinstance(k, str) and isinstance(v, str) and v.count(".") == 1 for k, v in models.items()
+    ):
+        raise RubricError(f'{path}: [models] maps roles to models, like profile = "users.Profile"')
     if USER_ROLE in models:
-        raise RubricError(f"{path}: [models] cannot name the role {USER_ROLE!r}: it is always the "
-                          "project's user model")
+        raise RubricError(f"{path}: [models] cannot name the role {USER_ROLE!r}: it is always the project's user model")
     roles = {USER_ROLE, *models}
     evidence_raw = data.get("evidence", {})
     missing = [t for t in all_tests if t not in evidence_raw]
@@ -315,28 +342,41 @@ def load(root: Path) -> Assignment:
             raise RubricError(f"{path}: [limits] {key} must be a positive number, not {value!r}")
     limits = Limits(**limits_raw)
     visibility = data.get("visibility", {})
-    if not isinstance(visibility, dict) or set(visibility) - {"output"} \
-            or any(v not in ("visible", "hidden") for v in visibility.values()):
-        raise RubricError(f"{path}: [visibility] takes output = \"visible\" or \"hidden\"")
+    if (
+        not isinstance(visibility, dict)
+        or set(visibility) - {"output"}
+        or any(v not in ("visible", "hidden") for v in visibility.values())
+    ):
+        raise RubricError(f'{path}: [visibility] takes output = "visible" or "hidden"')
     connections = data.get("connections", {})
     if not isinstance(connections, dict):
         raise RubricError(f"{path}: [connections] must be a table")
     for test, spec in connections.items():
         if test not in all_tests:
             raise RubricError(f"{path}: [connections] names {test!r}, which no check uses")
-        if not isinstance(spec, dict) or set(spec) != {"signal", "sender", "ready"} \
-                or not all(isinstance(v, str) and v for v in spec.values()):
-            raise RubricError(f"{path}: [connections] {test!r} must be "
-                              "{ signal = \"...\", sender = \"<role>\", ready = \"<role>\" }")
+        if (
+            not isinstance(spec, dict)
+            or set(spec) != {"signal", "sender", "ready"}
+            or not all(isinstance(v, str) and v for v in spec.values())
+        ):
+            raise RubricError(
+                f'{path}: [connections] {test!r} must be {{ signal = "...", sender = "<role>", ready = "<role>" }}'
+            )
         if spec["sender"] not in roles | {ANY_SENDER}:
-            raise RubricError(f"{path}: [connections] {test!r}: sender {spec['sender']!r} is neither "
-                              f"a role of [models] nor {ANY_SENDER!r} (every sender)")
+            raise RubricError(
+                f"{path}: [connections] {test!r}: sender {spec['sender']!r} is neither "
+                f"a role of [models] nor {ANY_SENDER!r} (every sender)"
+            )
         if spec["ready"] not in roles and not spec["ready"].isidentifier():
-            raise RubricError(f"{path}: [connections] {test!r}: ready {spec['ready']!r} is neither "
-                              "a role of [models] nor an app label")
+            raise RubricError(
+                f"{path}: [connections] {test!r}: ready {spec['ready']!r} is neither "
+                "a role of [models] nor an app label"
+            )
         if not all(part.isidentifier() for part in spec["signal"].split(".")):
-            raise RubricError(f"{path}: [connections] {test!r}: signal is a Django signal's name "
-                              "(post_save) or the dotted path of the project's own (shop.signals.order_placed)")
+            raise RubricError(
+                f"{path}: [connections] {test!r}: signal is a Django signal's name "
+                "(post_save) or the dotted path of the project's own (shop.signals.order_placed)"
+            )
     try:
         runtime = _runtime.parse(data.get("runtime"), str(path))
     except ValueError as exc:
@@ -344,25 +384,28 @@ def load(root: Path) -> Assignment:
 
     authoring = data.get("authoring", {})
     if not isinstance(authoring, dict) or set(authoring) - {"starter", "starter_score"}:
-        raise RubricError(f"{path}: [authoring] takes starter = \"<folder>\" and starter_score = <points>")
+        raise RubricError(f'{path}: [authoring] takes starter = "<folder>" and starter_score = <points>')
     starter = (root / authoring.get("starter", "starter")).resolve()
     if not (starter / "manage.py").is_file() and (root / "starter" / "manage.py").is_file():
-        starter = root / "starter"   # an installed wheel ships a starter from elsewhere as starter/
+        starter = root / "starter"  # an installed wheel ships a starter from elsewhere as starter/
     starter_score = authoring.get("starter_score")
-    if starter_score is not None and (isinstance(starter_score, bool)
-                                      or not isinstance(starter_score, (int, float))):
+    if starter_score is not None and (isinstance(starter_score, bool) or not isinstance(starter_score, (int, float))):
         raise RubricError(f"{path}: [authoring] starter_score must be a number")
 
     folders = data.get("folders", {})
-    if not isinstance(folders, dict) or set(folders) - set(FOLDERS) \
-            or not all(isinstance(v, bool) for v in folders.values()):
+    if (
+        not isinstance(folders, dict)
+        or set(folders) - set(FOLDERS)
+        or not all(isinstance(v, bool) for v in folders.values())
+    ):
         raise RubricError(f"{path}: [folders] takes media = true and mail = true")
     verifiers = sorted({name for spec in evidence.values() for name in spec.verify})
     if verifiers:
         defined = _defined_functions(root / "verify.py")
         if defined is None:
-            raise RubricError(f"{path}: [evidence] names verify functions, but {root / 'verify.py'} "
-                              "is missing or not valid Python")
+            raise RubricError(
+                f"{path}: [evidence] names verify functions, but {root / 'verify.py'} is missing or not valid Python"
+            )
         undefined = [name for name in verifiers if name not in defined]
         if undefined:
             raise RubricError(f"{path}: verify.py defines no function {', '.join(undefined)}")

@@ -4,6 +4,7 @@ The runner returns what happened, as raw material for the next stages: the
 child's report (parsed JSON, not trusted), the path of a private copy of the
 grading database, the captured output, and how the child ended.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,9 @@ from grader.rubric import Assignment
 
 HARNESS = Path(__file__).resolve().parent / "harness"
 REPORT_CAP = 8 * 1024 * 1024
-COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "venv", "__pycache__", "node_modules",
-                                     ".tox", "*.pyc", ".pytest_cache")
+COPY_IGNORE = shutil.ignore_patterns(
+    ".git", ".venv", "venv", "__pycache__", "node_modules", ".tox", "*.pyc", ".pytest_cache"
+)
 # What the child may add to its writable folders (submission copy, db/, tmp/):
 # checked while it runs, every WATCH_INTERVAL_S; past either cap the run is stopped.
 WATCH_INTERVAL_S = 0.5
@@ -45,7 +47,7 @@ class Controls:
     must_fail: list[str]
 
     @classmethod
-    def generate(cls) -> "Controls":
+    def generate(cls) -> Controls:
         tag = secrets.token_hex(4)
         return cls(
             file=f"test_{tag}.py",
@@ -69,25 +71,25 @@ class Controls:
 
 @dataclass
 class RunResult:
-    mode: str                       # sandbox used: bwrap | none
+    mode: str  # sandbox used: bwrap | none
     returncode: int | None
     timed_out: bool
     duration_s: float
-    report: dict | None             # what the child wrote (untrusted)
-    report_problem: str = ""        # why `report` is None or unusable
-    db_copy: Path | None = None     # private copy of the grading database
-    output: str = ""                # first part of what the child printed
-    output_bytes: int = 0           # how much it printed in all
+    report: dict | None  # what the child wrote (untrusted)
+    report_problem: str = ""  # why `report` is None or unusable
+    db_copy: Path | None = None  # private copy of the grading database
+    output: str = ""  # first part of what the child printed
+    output_bytes: int = 0  # how much it printed in all
     controls: Controls | None = None
     token: str = ""
-    private: Path | None = None     # grader-only folder; removed by cleanup()
-    work: Path | None = None        # the run's work folder (gone after the run; its path is redacted)
+    private: Path | None = None  # grader-only folder; removed by cleanup()
+    work: Path | None = None  # the run's work folder (gone after the run; its path is redacted)
     warnings: list[str] = field(default_factory=list)
-    stopped: str = ""               # why the grader stopped the run early (a limit), if it did
+    stopped: str = ""  # why the grader stopped the run early (a limit), if it did
     stack: list[str] = field(default_factory=list)  # at a time-out: the student's frames running, innermost first
     # What the child wrote on the authenticated channel as it happened (protocol.py):
     verdicts: dict[str, dict] = field(default_factory=dict)  # nodeid -> the child's verdict, as the test ended
-    events: list[dict] = field(default_factory=list)        # connections, as they were made
+    events: list[dict] = field(default_factory=list)  # connections, as they were made
     ledger: list[tuple[str, str, object]] = field(default_factory=list)  # (nodeid, entry, value)
     # why the channel cannot be trusted (a line the run's key did not sign, one missing or out
     # of place, the submission calling the grader's evidence functions): proof of tampering
@@ -122,17 +124,20 @@ class _Drain(threading.Thread):
 SUBMISSION_LIMITS = dict(max_depth=64, max_entries=20_000, max_bytes=256 * 1024 * 1024)
 
 
-def _fill(project: Project, assignment: Assignment, work: Path, controls: Controls,
-          deadline: float) -> list[str]:
+def _fill(project: Project, assignment: Assignment, work: Path, controls: Controls, deadline: float) -> list[str]:
     """Copy the submission and the hidden suite into the work folder (the harness is there
     already); returns warnings (files of the submission that could not be copied). Raises
     fstree.TreeLimit for a submission too deep, too large or too slow to copy."""
     warnings = []
-    failed = fstree.copy(project.root, work / "submission", COPY_IGNORE,
-                         fstree.Limits(**SUBMISSION_LIMITS, deadline=deadline))
+    failed = fstree.copy(
+        project.root, work / "submission", COPY_IGNORE, fstree.Limits(**SUBMISSION_LIMITS, deadline=deadline)
+    )
     if failed:  # unreadable files: grade what could be copied, and say so
-        warnings.append(f"{len(failed)} file(s) of the submission could not be read and were left out: "
-                        + ", ".join(failed[:5]) + (" ..." if len(failed) > 5 else ""))
+        warnings.append(
+            f"{len(failed)} file(s) of the submission could not be read and were left out: "
+            + ", ".join(failed[:5])
+            + (" ..." if len(failed) > 5 else "")
+        )
     shutil.copytree(assignment.tests_dir, work / "suite", ignore=COPY_IGNORE, dirs_exist_ok=True)
     (work / "suite" / controls.file).write_text(controls.source())
     return warnings
@@ -175,8 +180,13 @@ class _DiskWatch:
     open files included); `base_bytes`/`base_entries` are what the submission brought.
     """
 
-    def __init__(self, folders: list[Path], max_bytes: int, max_entries: int = MAX_NEW_ENTRIES,
-                 mounts: "Callable[[], list[str]] | None" = None):
+    def __init__(
+        self,
+        folders: list[Path],
+        max_bytes: int,
+        max_entries: int = MAX_NEW_ENTRIES,
+        mounts: Callable[[], list[str]] | None = None,
+    ):
         self.folders = folders
         self.base_bytes, self.base_entries = _usage(folders, 1 << 62, 1 << 62)
         self.max_bytes, self.max_entries = max_bytes, max_entries
@@ -194,8 +204,7 @@ class _DiskWatch:
         return used, entries
 
     def problem(self) -> str:
-        used, entries = _usage(self.folders, self.base_bytes + self.max_bytes,
-                               self.base_entries + self.max_entries)
+        used, entries = _usage(self.folders, self.base_bytes + self.max_bytes, self.base_entries + self.max_entries)
         new_bytes, new_entries = used - self.base_bytes, entries - self.base_entries
         margin = 0
         if self.mounts:
@@ -205,8 +214,7 @@ class _DiskWatch:
             new_entries += max(0, mounted_entries - self.base_entries)
             margin = 4 << 20  # a full tmpfs refuses the last bytes: stop just before its cap
         if new_bytes > self.max_bytes - margin:
-            return (f"the run was stopped: it wrote more than {self.max_bytes // (1024 * 1024)} MB "
-                    "of files")
+            return f"the run was stopped: it wrote more than {self.max_bytes // (1024 * 1024)} MB of files"
         if new_entries > self.max_entries:
             return f"the run was stopped: it created more than {self.max_entries} files"
         return ""
@@ -226,6 +234,7 @@ def _sandbox_mounts(pid: int, inside: list[str]) -> Callable[[], list[str]]:
             if children:
                 found.extend(f"/proc/{children[0]}/root{path}" for path in inside)
         return found
+
     return mounts
 
 
@@ -267,8 +276,7 @@ def running_frames(path: Path, submission: str, cap: int = 64 * 1024) -> list[st
         for line in block.splitlines():
             match = _FRAME.match(line)
             if match and match.group("file").startswith(prefix):
-                frames.append(f"{match.group('file')[len(prefix):]}:{match.group('line')} "
-                              f"in {match.group('func')}")
+                frames.append(f"{match.group('file')[len(prefix) :]}:{match.group('line')} in {match.group('func')}")
         if frames:
             return frames[:8]
     return []
@@ -288,7 +296,7 @@ def grader_disk_full(folder: Path | None) -> str:
     return ""
 
 
-CHANNEL_CAP = 16 * 1024 * 1024   # the channel's lines read at the most (a run writes a few kB)
+CHANNEL_CAP = 16 * 1024 * 1024  # the channel's lines read at the most (a run writes a few kB)
 
 
 def read_channel_file(path: Path, key: bytes, result: RunResult) -> None:
@@ -299,14 +307,17 @@ def read_channel_file(path: Path, key: bytes, result: RunResult) -> None:
             data = fh.read(CHANNEL_CAP + 1)
     except OSError:
         data = b""
-    if len(data) > CHANNEL_CAP:   # the harness writes nothing near this: cut at a line (its rest unread)
-        data = data[:data.rfind(b"\n", 0, CHANNEL_CAP) + 1]
+    if len(data) > CHANNEL_CAP:  # the harness writes nothing near this: cut at a line (its rest unread)
+        data = data[: data.rfind(b"\n", 0, CHANNEL_CAP) + 1]
     channel = read_channel(data, key)
     result.channel_problem = channel.broken
     for record in channel.records:
         kind, nodeid = record.get("kind"), record.get("nodeid")
-        if kind == "verdict" and isinstance(nodeid, str) \
-                and record.get("outcome") in ("passed", "failed", "skipped", "error"):
+        if (
+            kind == "verdict"
+            and isinstance(nodeid, str)
+            and record.get("outcome") in ("passed", "failed", "skipped", "error")
+        ):
             if nodeid in result.verdicts:
                 result.channel_problem = f"the grader's channel holds two verdicts for {nodeid}"
             result.verdicts.setdefault(nodeid, record)
@@ -317,8 +328,10 @@ def read_channel_file(path: Path, key: bytes, result: RunResult) -> None:
         elif kind == "forged" and not result.channel_problem:
             where = str(record.get("where") or "")[:200]
             what = "a test's verdict" if record.get("what") == "verdict" else "what a test did"
-            result.channel_problem = (f"code of the submission{f' ({where})' if where else ''} called the "
-                                      f"grader's own helpers to record {what}")
+            result.channel_problem = (
+                f"code of the submission{f' ({where})' if where else ''} called the "
+                f"grader's own helpers to record {what}"
+            )
 
 
 def _copy_db(src_dir: Path, dest_dir: Path) -> Path | None:
@@ -364,7 +377,8 @@ class Child:
             self.warnings.append(
                 "the grader could not install the packages your instructor allows "
                 f"({', '.join(assignment.runtime.packages)}): {self.runtime.problem}. A project that "
-                "needs one of them cannot be graded right now; this is not a problem of your code.")
+                "needs one of them cannot be graded right now; this is not a problem of your code."
+            )
         self.work = Path(tempfile.mkdtemp(prefix="grader-work-"))
         self.private = Path(tempfile.mkdtemp(prefix="grader-private-"))
         self.cgroup: sandbox.ChildCgroups | None = None
@@ -408,12 +422,19 @@ class Child:
             # before any student code runs (the grader copies it in after starting the child).
             layout, cap = sandbox.Layout(work), disk_cap(assignment)
             command = sandbox.bwrap_argv(
-                layout, readonly=[work / "harness", work / "suite", work / "submission"], command=command,
-                cwd=self.submission_inside, extra_roots=extra, tmp_bytes=cap,
-                tmpfs=((self.submission_inside, cap + SUBMISSION_LIMITS["max_bytes"]),
-                       (layout.inside(work / "db", "bwrap"), 64 * 1024)),
+                layout,
+                readonly=[work / "harness", work / "suite", work / "submission"],
+                command=command,
+                cwd=self.submission_inside,
+                extra_roots=extra,
+                tmp_bytes=cap,
+                tmpfs=(
+                    (self.submission_inside, cap + SUBMISSION_LIMITS["max_bytes"]),
+                    (layout.inside(work / "db", "bwrap"), 64 * 1024),
+                ),
                 writable_files=(work / "db" / "grading.sqlite3",),
-                writable_dirs=tuple(work / name for name in assignment.folders))
+                writable_dirs=tuple(work / name for name in assignment.folders),
+            )
         self.cgroup = sandbox.ChildCgroups(limits.max_processes, sandbox.memory_cap(limits))
         if not self.cgroup.pids and self.mode == "none":
             self.warnings.append("no pids cgroup available: the number of processes is not capped")
@@ -426,13 +447,19 @@ class Child:
         self.channel_fd = os.open(self.channel_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         try:
             self.proc = subprocess.Popen(
-                sandbox.launcher(self.cgroup) + command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, cwd=work / "submission", env=sandbox.child_env(tmp_inside, extra),
-                pass_fds=(self.report_fd, self.stack_fd, self.channel_fd), start_new_session=True)
+                sandbox.launcher(self.cgroup) + command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                cwd=work / "submission",
+                env=sandbox.child_env(tmp_inside, extra),
+                pass_fds=(self.report_fd, self.stack_fd, self.channel_fd),
+                start_new_session=True,
+            )
         finally:
             for fd in (self.report_fd, self.stack_fd, self.channel_fd):
                 os.close(fd)
-        assert self.proc.stdout is not None   # started with stdout=PIPE
+        assert self.proc.stdout is not None  # started with stdout=PIPE
         self.drain = _Drain(self.proc.stdout, limits.max_output_kb * 1024)
         self.drain.start()
 
@@ -445,7 +472,7 @@ class Child:
 
     def send(self, settings: RunSettings) -> None:
         stdin = self.started.stdin
-        assert stdin is not None   # started with stdin=PIPE
+        assert stdin is not None  # started with stdin=PIPE
         try:
             stdin.write(settings.to_line())
             stdin.close()
@@ -487,34 +514,56 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
     limits, work = assignment.limits, child.work
     controls = Controls.generate()
     token = secrets.token_hex(3)
-    result = RunResult(mode=child.mode, returncode=None, timed_out=False, duration_s=0.0, report=None,
-                       controls=controls, token=token, private=child.private, work=child.work,
-                       warnings=list(child.warnings))
+    result = RunResult(
+        mode=child.mode,
+        returncode=None,
+        timed_out=False,
+        duration_s=0.0,
+        report=None,
+        controls=controls,
+        token=token,
+        private=child.private,
+        work=child.work,
+        warnings=list(child.warnings),
+    )
     deadline = started + limits.wall_time_s  # copying the submission is part of the run's time
     try:
         result.warnings += _fill(project, assignment, work, controls, deadline)
-        own = [work / name for name in assignment.folders]   # on the grader's disk under bwrap too
-        watch = _DiskWatch([work / "submission", work / "db", work / "tmp", *own], disk_cap(assignment),
-                           mounts=_sandbox_mounts(child.started.pid, ["/tmp", child.submission_inside])
-                           if child.mode == "bwrap" else None)
+        own = [work / name for name in assignment.folders]  # on the grader's disk under bwrap too
+        watch = _DiskWatch(
+            [work / "submission", work / "db", work / "tmp", *own],
+            disk_cap(assignment),
+            mounts=_sandbox_mounts(child.started.pid, ["/tmp", child.submission_inside])
+            if child.mode == "bwrap"
+            else None,
+        )
         result.warnings += runtime.requirement_warnings(project.root, assignment.runtime, child.runtime)
         # The hidden files run in the rubric's order: the cheap checks first, so that a
         # receiver that hangs keeps the points already earned.
         tests = list(dict.fromkeys(t.split("::")[0] for t in assignment.test_ids)) + [controls.file]
-        child.send(RunSettings(
-            submission=child.submission_inside, settings=project.settings_module,
-            db=child.inside(work / "db" / "grading.sqlite3"), suite=child.inside(work / "suite"),
-            tests=tests, token=token, report_fd=child.report_fd,
-            channel_fd=child.channel_fd, channel_key=child.channel_key.hex(),
-            stack_fd=child.stack_fd, stack_after_s=max(0.5, deadline - time.monotonic() - STACK_MARGIN_S),
-            source=child.inside(work / "submission") if child.mode == "bwrap" else None,
-            models=dict(assignment.models), connections=dict(assignment.connections),
-            allowed_packages=sorted(assignment.runtime.names),
-            disk_cap_mb=disk_cap(assignment) // (1024 * 1024),
-            runtime_ok=child.runtime.usable or not assignment.runtime.packages,
-            rlimits=sandbox.rlimits(limits, child.mode),
-            folders={name: child.inside(work / name) for name in assignment.folders},
-        ))
+        child.send(
+            RunSettings(
+                submission=child.submission_inside,
+                settings=project.settings_module,
+                db=child.inside(work / "db" / "grading.sqlite3"),
+                suite=child.inside(work / "suite"),
+                tests=tests,
+                token=token,
+                report_fd=child.report_fd,
+                channel_fd=child.channel_fd,
+                channel_key=child.channel_key.hex(),
+                stack_fd=child.stack_fd,
+                stack_after_s=max(0.5, deadline - time.monotonic() - STACK_MARGIN_S),
+                source=child.inside(work / "submission") if child.mode == "bwrap" else None,
+                models=dict(assignment.models),
+                connections=dict(assignment.connections),
+                allowed_packages=sorted(assignment.runtime.names),
+                disk_cap_mb=disk_cap(assignment) // (1024 * 1024),
+                runtime_ok=child.runtime.usable or not assignment.runtime.packages,
+                rlimits=sandbox.rlimits(limits, child.mode),
+                folders={name: child.inside(work / name) for name in assignment.folders},
+            )
+        )
         proc = child.started
         # Popen.wait(timeout) polls with sleeps of up to 50 ms; a thread blocked in
         # wait() ends the moment the child does, and join() wakes right then.

@@ -9,6 +9,7 @@ grading child gets that folder on its sys.path, after the grader's own packages
 Nothing is ever installed from a submission: its requirements.txt and pyproject.toml
 are only read, to warn about packages the grader will not have.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -33,15 +34,16 @@ from grader.harness._grader_harness.protocol import canonical
 CACHE_ENV = "GRADER_CACHE_DIR"
 INSTALL_TIMEOUT_S = 600
 MARKER = "installed.txt"  # written last: the folder is complete
-RETRY_AFTER_S = 600       # a failed install is tried again after this long
+RETRY_AFTER_S = 600  # a failed install is tried again after this long
 MAX_REQUIREMENTS_BYTES = 64 * 1024
 
 
-
 # A requirement as an instructor writes one: a name, extras, version specifiers, markers.
-_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[\w\s,.-]*\])?"
-                          r"\s*((?:[<>=!~]=?|===)\s*[\w.*+!-]+\s*(?:,\s*(?:[<>=!~]=?|===)\s*[\w.*+!-]+\s*)*)?"
-                          r"\s*(;.*)?$")
+_REQUIREMENT = re.compile(
+    r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[\w\s,.-]*\])?"
+    r"\s*((?:[<>=!~]=?|===)\s*[\w.*+!-]+\s*(?:,\s*(?:[<>=!~]=?|===)\s*[\w.*+!-]+\s*)*)?"
+    r"\s*(;.*)?$"
+)
 
 
 @dataclass(frozen=True)
@@ -81,11 +83,14 @@ def parse(raw: object, where: str) -> Runtime:
         raise ValueError(f"{where}: [runtime] packages must be a list of pip requirement strings")
     for spec in packages:
         if "@" in spec.split(";", 1)[0] or "://" in spec:
-            raise ValueError(f"{where}: [runtime] packages: {spec!r}: only names from the package "
-                             "index are allowed, not URLs")
+            raise ValueError(
+                f"{where}: [runtime] packages: {spec!r}: only names from the package index are allowed, not URLs"
+            )
         if not _REQUIREMENT.match(spec):
-            raise ValueError(f"{where}: [runtime] packages: {spec!r} is not a requirement "
-                             "(write it as pip does: Pillow>=10, django-crispy-forms)")
+            raise ValueError(
+                f"{where}: [runtime] packages: {spec!r} is not a requirement "
+                "(write it as pip does: Pillow>=10, django-crispy-forms)"
+            )
     return Runtime(tuple(packages))
 
 
@@ -96,7 +101,7 @@ def cache_root() -> Path:
     return Path(base) / "grader"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _own_distributions() -> tuple[tuple[str, str], ...]:
     """(canonical name, version) of every distribution the grader itself runs with."""
     from importlib import metadata
@@ -128,11 +133,17 @@ def own_names() -> frozenset[str]:
 
 
 def _key(runtime: Runtime) -> str:
-    digest = hashlib.sha256(json.dumps({
-        "packages": sorted(runtime.packages),
-        "python": sys.implementation.cache_tag, "platform": sys.platform,
-        "machine": os.uname().machine, "own": _environment_fingerprint(),
-    }).encode())
+    digest = hashlib.sha256(
+        json.dumps(
+            {
+                "packages": sorted(runtime.packages),
+                "python": sys.implementation.cache_tag,
+                "platform": sys.platform,
+                "machine": os.uname().machine,
+                "own": _environment_fingerprint(),
+            }
+        ).encode()
+    )
     return digest.hexdigest()[:20]
 
 
@@ -141,7 +152,7 @@ def _drop_own(site: Path) -> None:
     version by the constraints): the child must import Django and pytest from one place."""
     own = own_names()
     for info in list(site.glob("*.dist-info")):
-        name = canonical(info.name[:-len(".dist-info")].rsplit("-", 1)[0])
+        name = canonical(info.name[: -len(".dist-info")].rsplit("-", 1)[0])
         if name not in own:
             continue
         try:
@@ -164,21 +175,38 @@ def _install(runtime: Runtime, dest: Path) -> str:
     """pip-install into dest/site, wheels only; returns the problem, or ""."""
     site = dest / "site"
     constraints = dest / "constraints.txt"
-    constraints.write_text("".join(f"{n}=={v}\n" for n, v in _own_distributions()
-                                   if n != "django-signals-grader"))
+    constraints.write_text("".join(f"{n}=={v}\n" for n, v in _own_distributions() if n != "django-signals-grader"))
     requirements = dest / "requirements.txt"
     requirements.write_text("".join(p + "\n" for p in runtime.packages))
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-input", "--disable-pip-version-check",
-               "--only-binary=:all:", "--no-warn-script-location", "--target", str(site),
-               "--constraint", str(constraints), "--requirement", str(requirements)]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-input",
+        "--disable-pip-version-check",
+        "--only-binary=:all:",
+        "--no-warn-script-location",
+        "--target",
+        str(site),
+        "--constraint",
+        str(constraints),
+        "--requirement",
+        str(requirements),
+    ]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S,
-                              stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S, stdin=subprocess.DEVNULL
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"pip could not run: {exc}"
     if done.returncode != 0:
-        lines = [line for line in (done.stderr or done.stdout).splitlines()
-                 if line.strip() and "is ignored: it is neither a file nor a directory" not in line]
+        lines = [
+            line
+            for line in (done.stderr or done.stdout).splitlines()
+            if line.strip() and "is ignored: it is neither a file nor a directory" not in line
+        ]
         return "pip failed: " + " ".join(lines[-3:])[:600]
     _drop_own(site)
     (dest / MARKER).write_text("".join(p + "\n" for p in runtime.packages))
@@ -288,8 +316,7 @@ def requirement_warnings(root: Path, runtime: Runtime, env: Environment) -> list
         return []
     own = dict(_own_distributions())
     allowed = runtime.names if env.usable else frozenset()
-    missing = sorted(spec for name, (spec, _) in declared_here.items()
-                     if name not in own and name not in allowed)
+    missing = sorted(spec for name, (spec, _) in declared_here.items() if name not in own and name not in allowed)
     notes = []
     if missing:
         files = sorted({f for _, f in declared_here.values()})
@@ -297,7 +324,8 @@ def requirement_warnings(root: Path, runtime: Runtime, env: Environment) -> list
             f"{', '.join(files)} lists {', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''}, "
             "which the grader does not install (it installs nothing from your files, only the packages "
             "your instructor allows). Code that imports them cannot run where the grader runs: remove "
-            "those imports, or ask your instructor to allow the package.")
+            "those imports, or ask your instructor to allow the package."
+        )
     django = declared_here.get("django")
     if django:
         from packaging.requirements import InvalidRequirement, Requirement
@@ -308,6 +336,8 @@ def requirement_warnings(root: Path, runtime: Runtime, env: Environment) -> list
             spec = None
         running = own.get("django")
         if spec is not None and running and str(spec) and not spec.contains(running, prereleases=True):
-            notes.append(f"{django[1]} asks for {django[0]}, but the grader runs Django {running}: "
-                         "your project is graded with that version.")
+            notes.append(
+                f"{django[1]} asks for {django[0]}, but the grader runs Django {running}: "
+                "your project is graded with that version."
+            )
     return notes

@@ -15,6 +15,7 @@ folders, no other submissions, no grader files; its root is read-only), and
 writable places that cannot fill the grader's disk: size-capped tmpfs mounts
 and the one database file (see bwrap_argv).
 """
+
 from __future__ import annotations
 
 import functools
@@ -44,14 +45,27 @@ class SandboxError(Exception):
     """The requested isolation is not available on this machine."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def bwrap_problem() -> str | None:
     """Why bubblewrap cannot be used here, or None when it can."""
     exe = shutil.which("bwrap")
     if not exe:
         return "bubblewrap (bwrap) is not installed"
-    probe = [exe, "--ro-bind", "/", "/", "--unshare-all", "--unshare-user", "--uid", "65534",
-             "--gid", "65534", "--die-with-parent", "--new-session", "true"]
+    probe = [
+        exe,
+        "--ro-bind",
+        "/",
+        "/",
+        "--unshare-all",
+        "--unshare-user",
+        "--uid",
+        "65534",
+        "--gid",
+        "65534",
+        "--die-with-parent",
+        "--new-session",
+        "true",
+    ]
     try:
         done = subprocess.run(probe, capture_output=True, timeout=20, env={})
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -72,8 +86,10 @@ def resolve(mode: str) -> tuple[str, str | None]:
         return "bwrap", None
     if mode == "bwrap":
         raise SandboxError(f"--sandbox bwrap was asked for, but {problem}")
-    return "none", (f"{problem}; graded without the sandbox (resource limits and process-group "
-                    "kill only). Install the Debian package 'bubblewrap' for full isolation.")
+    return "none", (
+        f"{problem}; graded without the sandbox (resource limits and process-group "
+        "kill only). Install the Debian package 'bubblewrap' for full isolation."
+    )
 
 
 def _own_cgroup(controller: str) -> str:
@@ -84,8 +100,7 @@ def _own_cgroup(controller: str) -> str:
         return "/"
     for line in lines:
         parts = line.split(":", 2)
-        if len(parts) == 3 and (parts[1] == controller if not controller
-                                else controller in parts[1].split(",")):
+        if len(parts) == 3 and (parts[1] == controller if not controller else controller in parts[1].split(",")):
             return parts[2] or "/"
     return "/"
 
@@ -107,8 +122,11 @@ class ChildCgroups:
             self.pids = self._create_v1("pids", {"pids.max": str(max_pids)}, root_fallback=True)
             if memory_bytes:
                 # memsw (memory + swap) exists only with swap accounting; it must follow the memory limit
-                self.memory = self._create_v1("memory", {"memory.limit_in_bytes": str(memory_bytes)},
-                                              {"memory.memsw.limit_in_bytes": str(memory_bytes)})
+                self.memory = self._create_v1(
+                    "memory",
+                    {"memory.limit_in_bytes": str(memory_bytes)},
+                    {"memory.memsw.limit_in_bytes": str(memory_bytes)},
+                )
         elif (CGROUP_FS / "cgroup.procs").exists():  # cgroup v2
             optional = {"memory.max": str(memory_bytes), "memory.swap.max": "0"} if memory_bytes else {}
             for base in dict.fromkeys([CGROUP_FS / _own_cgroup("").lstrip("/"), CGROUP_FS]):
@@ -116,14 +134,20 @@ class ChildCgroups:
                 if path is not None:
                     self.pids = True
                     try:
-                        self.memory = bool(memory_bytes) and \
-                            (path / "memory.max").read_text().strip() == str(memory_bytes)
+                        self.memory = bool(memory_bytes) and (path / "memory.max").read_text().strip() == str(
+                            memory_bytes
+                        )
                     except OSError:
                         pass
                     break
 
-    def _create_v1(self, controller: str, required: dict[str, str],
-                   optional: dict[str, str] | None = None, root_fallback: bool = False) -> bool:
+    def _create_v1(
+        self,
+        controller: str,
+        required: dict[str, str],
+        optional: dict[str, str] | None = None,
+        root_fallback: bool = False,
+    ) -> bool:
         root = CGROUP_FS / controller
         if not (root / "cgroup.procs").exists():
             return False
@@ -192,13 +216,11 @@ class ChildCgroups:
         self.paths = []
 
 
-
-
 @dataclass
 class Layout:
     """The work folders of one run, as the grader sees them."""
 
-    work: Path          # holds submission/, harness/, suite/, db/, tmp/
+    work: Path  # holds submission/, harness/, suite/, db/, tmp/
 
     def inside(self, path: Path, mode: str) -> str:
         """How `path` (under work) is seen by the child."""
@@ -209,26 +231,40 @@ class Layout:
 
 def child_env(tmp: str, extra_packages: tuple[str, ...] = ()) -> dict[str, str]:
     env = {k: os.environ[k] for k in ENV_ALLOWLIST if k in os.environ}
-    env.update({
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
-        "HOME": tmp, "TMPDIR": tmp,
-        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
-        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-        # python -S: the child puts these on sys.path itself (no site module, no .pth files)
-        # the assignment's [runtime] packages come last: Django and pytest are the grader's
-        "GRADER_PACKAGES": os.pathsep.join(package_dirs() + tuple(extra_packages)),
-    })
+    env.update(
+        {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": tmp,
+            "TMPDIR": tmp,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONHASHSEED": "0",
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+            # python -S: the child puts these on sys.path itself (no site module, no .pth files)
+            # the assignment's [runtime] packages come last: Django and pytest are the grader's
+            "GRADER_PACKAGES": os.pathsep.join(package_dirs() + tuple(extra_packages)),
+        }
+    )
     return env
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def package_dirs() -> tuple[str, ...]:
     """The folders the child imports Django, pytest and their plugins from (found once)."""
     import importlib.util
 
     found: list[str] = []
-    for name in ("django", "pytest", "_pytest", "pluggy", "pytest_django", "pytest_jsonreport",
-                 "asgiref", "sqlparse", "iniconfig", "packaging"):
+    for name in (
+        "django",
+        "pytest",
+        "_pytest",
+        "pluggy",
+        "pytest_django",
+        "pytest_jsonreport",
+        "asgiref",
+        "sqlparse",
+        "iniconfig",
+        "packaging",
+    ):
         spec = importlib.util.find_spec(name)
         if spec and spec.origin:
             folder = str(Path(spec.origin).resolve().parent.parent)
@@ -239,8 +275,7 @@ def package_dirs() -> tuple[str, ...]:
 
 def _python_roots() -> list[str]:
     """Folders the child's Python needs to see: its installation and its packages."""
-    roots = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable)),
-             *package_dirs()}
+    roots = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable)), *package_dirs()}
     # Keep only folders that /usr does not already cover, outermost first.
     result: list[str] = []
     for root in sorted(roots, key=len):
@@ -251,20 +286,42 @@ def _python_roots() -> list[str]:
     return result
 
 
-def bwrap_argv(layout: Layout, readonly: list[Path], command: list[str], cwd: str,
-               extra_roots: tuple[str, ...] = (), tmp_bytes: int = 512 * 1024 * 1024,
-               tmpfs: tuple[tuple[str, int], ...] = (), writable_files: tuple[Path, ...] = (),
-               writable_dirs: tuple[Path, ...] = ()) -> list[str]:
+def bwrap_argv(
+    layout: Layout,
+    readonly: list[Path],
+    command: list[str],
+    cwd: str,
+    extra_roots: tuple[str, ...] = (),
+    tmp_bytes: int = 512 * 1024 * 1024,
+    tmpfs: tuple[tuple[str, int], ...] = (),
+    writable_files: tuple[Path, ...] = (),
+    writable_dirs: tuple[Path, ...] = (),
+) -> list[str]:
     """The bubblewrap command line. Nothing the child writes reaches the grader's disk but
     `writable_files` (each capped by RLIMIT_FSIZE and, as a mount point, impossible to delete
     or multiply) and `writable_dirs` (the grader-owned folders an assignment reads after the
     run: the runner measures them while the child runs and stops it past the disk cap): /tmp
     and the `tmpfs` folders (path inside, bytes) are size-capped tmpfs, so space held by
     deleted-but-open files counts against the cap too."""
-    argv = [shutil.which("bwrap") or "bwrap",
-            "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
-            "--disable-userns", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            "--hostname", "grader", "--ro-bind", "/usr", "/usr"]
+    argv = [
+        shutil.which("bwrap") or "bwrap",
+        "--unshare-all",
+        "--unshare-user",
+        "--uid",
+        "65534",
+        "--gid",
+        "65534",
+        "--disable-userns",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--hostname",
+        "grader",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+    ]
     for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         top = Path("/") / name
         if top.is_symlink():

@@ -15,6 +15,7 @@ function that raises is the grader's problem (VerifyError: the run is an error, 
 ``tampered``); input the verifier will not or cannot read (over a cap, unparseable, more work
 than the budget) is the submission's (VerifyRefused, with a message for the student).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -38,18 +39,18 @@ from grader.gradingdb import model_map, open_readonly, render_sql
 # What the grader reads of what the student's code left (each cap bounds one step the budget
 # cannot interrupt; the budget bounds their sum). Over a cap, that input is not parsed at all:
 # the verification is refused (VerifyRefused), the submission's failure.
-MAX_FILES = 10_000              # a folder's entries read at the most
-MAX_DEPTH = 32                  # folders nested in a folder, at the most
-MAX_READ = 4 * 1024 * 1024      # bytes of one file read at the most (Folder.read's default)
-MAX_MAIL = 4 * 1024 * 1024      # bytes of all the mail of a run
-MAX_MESSAGE = 1024 * 1024       # bytes of one e-mail
-MAX_MESSAGES = 1_000            # e-mails in the mail folder
-MAX_HEADER = 4_096              # characters of one header, its name and folded lines included
-MAX_HEADERS = 200               # headers of one e-mail, its parts' included
-MAX_HEADER_BYTES = 64 * 1024    # characters of all the headers of one e-mail
-MAX_PARTS = 100                 # parts of one e-mail (itself included)
-MAX_NESTED = 10                 # multipart/* and message/* parts of one e-mail (each can nest)
-FEED_CHUNK = 16 * 1024          # the parser is fed this much at a time, the budget looked at between
+MAX_FILES = 10_000  # a folder's entries read at the most
+MAX_DEPTH = 32  # folders nested in a folder, at the most
+MAX_READ = 4 * 1024 * 1024  # bytes of one file read at the most (Folder.read's default)
+MAX_MAIL = 4 * 1024 * 1024  # bytes of all the mail of a run
+MAX_MESSAGE = 1024 * 1024  # bytes of one e-mail
+MAX_MESSAGES = 1_000  # e-mails in the mail folder
+MAX_HEADER = 4_096  # characters of one header, its name and folded lines included
+MAX_HEADERS = 200  # headers of one e-mail, its parts' included
+MAX_HEADER_BYTES = 64 * 1024  # characters of all the headers of one e-mail
+MAX_PARTS = 100  # parts of one e-mail (itself included)
+MAX_NESTED = 10  # multipart/* and message/* parts of one e-mail (each can nest)
+FEED_CHUNK = 16 * 1024  # the parser is fed this much at a time, the budget looked at between
 # All of verify.py's work for one run (every test, every function), the database's queries
 # included: past it, what is left is not checked and the run's verification is refused.
 VERIFY_BUDGET_S = 10.0
@@ -90,7 +91,7 @@ class _Budget:
     def __init__(self, seconds: float = VERIFY_BUDGET_S):
         self.seconds = seconds
         self.deadline: float | None = None
-        self.refused: VerifyRefused | None = None   # the last refusal of the current function
+        self.refused: VerifyRefused | None = None  # the last refusal of the current function
         self._tracer = None
 
     def start(self) -> None:
@@ -111,7 +112,8 @@ class _Budget:
     def out_of_time(self) -> VerifyRefused:
         self.refused = VerifyRefused(
             f"checking what your code left (stored files, e-mail sent, the database) took longer than the "
-            f"grader's {self.seconds:g} s budget, so it was stopped: {ORDINARY_FILES} and e-mails")
+            f"grader's {self.seconds:g} s budget, so it was stopped: {ORDINARY_FILES} and e-mails"
+        )
         return self.refused
 
     @contextlib.contextmanager
@@ -186,7 +188,7 @@ class Folder:
             path = path / part
             try:
                 st = os.lstat(path)
-            except (OSError, ValueError):   # ValueError: a name with a NUL byte
+            except (OSError, ValueError):  # ValueError: a name with a NUL byte
                 return None
             if stat.S_ISLNK(st.st_mode) or (i < len(parts) - 1 and not stat.S_ISDIR(st.st_mode)):
                 return None
@@ -214,16 +216,23 @@ class Folder:
         MAX_DEPTH: what it holds is not read."""
         found: dict[str, int] = {}
         budget = self._budget
-        limits = fstree.Limits(max_depth=MAX_DEPTH, max_entries=MAX_FILES, max_bytes=1 << 62,
-                               deadline=budget.deadline if budget is not None else None)
+        limits = fstree.Limits(
+            max_depth=MAX_DEPTH,
+            max_entries=MAX_FILES,
+            max_bytes=1 << 62,
+            deadline=budget.deadline if budget is not None else None,
+        )
         try:
             for entry in fstree.walk(self.root, limits=limits):
                 if entry.kind == "file":
                     found[entry.rel] = entry.st.st_size
         except fstree.TreeLimit:
             _check(budget)
-            _refuse(budget, f"{self.label} holds more than {MAX_FILES} files and folders, or folders nested "
-                            f"more than {MAX_DEPTH} deep, over the grader's caps: {ORDINARY_FILES}")
+            _refuse(
+                budget,
+                f"{self.label} holds more than {MAX_FILES} files and folders, or folders nested "
+                f"more than {MAX_DEPTH} deep, over the grader's caps: {ORDINARY_FILES}",
+            )
         return found
 
 
@@ -260,8 +269,8 @@ class _MailGuard:
 
     def __init__(self, budget: _Budget | None):
         self.budget = budget
-        self.parsed: dict[tuple[str, str], object] = {}   # (name, raw value) -> header object
-        self.failed: dict[tuple[str, str], str] = {}      # (name, raw value) -> why it was refused
+        self.parsed: dict[tuple[str, str], object] = {}  # (name, raw value) -> header object
+        self.failed: dict[tuple[str, str], str] = {}  # (name, raw value) -> why it was refused
         self.parsing = False
         self.parts = self.headers = self.header_chars = self.nested = 0
 
@@ -277,8 +286,10 @@ class _MailGuard:
         if self.parsing:
             self.parts += 1
             if self.parts > MAX_PARTS:
-                self.refuse(f"an e-mail in the mail folder has more than {MAX_PARTS} parts, over the grader's "
-                            f"cap: {ORDINARY_MAIL}")
+                self.refuse(
+                    f"an e-mail in the mail folder has more than {MAX_PARTS} parts, over the grader's "
+                    f"cap: {ORDINARY_MAIL}"
+                )
             _check(self.budget)
         return EmailMessage(policy=policy)
 
@@ -286,25 +297,34 @@ class _MailGuard:
         """One header as the parser read it, before anything parses its value."""
         if not self.parsing:
             return
-        size = sum(len(line) for line in sourcelines) - len(sourcelines[-1]) + len(sourcelines[-1].rstrip("\r\n")) \
-            if sourcelines else 0
+        size = (
+            sum(len(line) for line in sourcelines) - len(sourcelines[-1]) + len(sourcelines[-1].rstrip("\r\n"))
+            if sourcelines
+            else 0
+        )
         name = sourcelines[0].partition(":")[0].strip()[:40] if sourcelines else ""
         self.headers += 1
         self.header_chars += size
         if size > MAX_HEADER:
-            self.refuse(f"an e-mail in the mail folder has a {name!r} header of {size} characters, over the "
-                        f"grader's cap of {MAX_HEADER} for one header: {ORDINARY_MAIL}")
+            self.refuse(
+                f"an e-mail in the mail folder has a {name!r} header of {size} characters, over the "
+                f"grader's cap of {MAX_HEADER} for one header: {ORDINARY_MAIL}"
+            )
         if self.headers > MAX_HEADERS or self.header_chars > MAX_HEADER_BYTES:
-            self.refuse(f"an e-mail in the mail folder has more than {MAX_HEADERS} headers or "
-                        f"{_size(MAX_HEADER_BYTES)} of them, over the grader's cap: {ORDINARY_MAIL}")
+            self.refuse(
+                f"an e-mail in the mail folder has more than {MAX_HEADERS} headers or "
+                f"{_size(MAX_HEADER_BYTES)} of them, over the grader's cap: {ORDINARY_MAIL}"
+            )
         if name.lower() == "content-type":
             # a part that holds parts needs a multipart/* or message/* type, written as such
             value = "".join(sourcelines).lower()
             if "multipart" in value or "message" in value:
                 self.nested += 1
                 if self.nested > MAX_NESTED:
-                    self.refuse(f"an e-mail in the mail folder nests more than {MAX_NESTED} multipart or "
-                                f"message parts, over the grader's cap: {ORDINARY_MAIL}")
+                    self.refuse(
+                        f"an e-mail in the mail folder nests more than {MAX_NESTED} multipart or "
+                        f"message parts, over the grader's cap: {ORDINARY_MAIL}"
+                    )
 
     def run(self, name: str, work):
         """`work` (parsing or folding a header made by the student's code), within the budget;
@@ -314,13 +334,17 @@ class _MailGuard:
             with self.budget.quiet() if self.budget is not None else contextlib.nullcontext():
                 return work()
         except RecursionError:
-            self.refuse(f"an e-mail in the mail folder has a {str(name)[:40]!r} header nested too deeply "
-                        f"for the grader to read: {ORDINARY_MAIL}")
+            self.refuse(
+                f"an e-mail in the mail folder has a {str(name)[:40]!r} header nested too deeply "
+                f"for the grader to read: {ORDINARY_MAIL}"
+            )
         except (VerifyRefused, MemoryError):
             raise
-        except Exception as exc:   # noqa: BLE001  (the standard library on the student's bytes)
-            self.refuse(f"an e-mail in the mail folder has a {str(name)[:40]!r} header the grader cannot read "
-                        f"({type(exc).__name__}: {exc}): {ORDINARY_MAIL}")
+        except Exception as exc:
+            self.refuse(
+                f"an e-mail in the mail folder has a {str(name)[:40]!r} header the grader cannot read "
+                f"({type(exc).__name__}: {exc}): {ORDINARY_MAIL}"
+            )
 
     def parse(self, name: str, value: str, fetch):
         key = (str(name).lower(), value)
@@ -328,9 +352,10 @@ class _MailGuard:
             self.refuse(self.failed[key])
         if key not in self.parsed:
             try:
-                if len(value) > MAX_HEADER:   # set by verify.py itself, never read from the folder
-                    self.refuse(f"an e-mail header of {len(value)} characters is over the grader's cap: "
-                                f"{ORDINARY_MAIL}")
+                if len(value) > MAX_HEADER:  # set by verify.py itself, never read from the folder
+                    self.refuse(
+                        f"an e-mail header of {len(value)} characters is over the grader's cap: {ORDINARY_MAIL}"
+                    )
                 self.parsed[key] = self.run(name, lambda: fetch(name, value))
             except VerifyRefused as exc:
                 self.failed[key] = str(exc)
@@ -374,24 +399,36 @@ class Mailbox:
         files = self.folder.files()
         total = sum(files.values())
         if total > MAX_MAIL:
-            _refuse(self._budget, f"the mail folder holds {_size(total)} of e-mail, over the grader's "
-                                  f"{_size(MAX_MAIL)} cap for all the e-mail of a run: {ORDINARY_MAIL}")
+            _refuse(
+                self._budget,
+                f"the mail folder holds {_size(total)} of e-mail, over the grader's "
+                f"{_size(MAX_MAIL)} cap for all the e-mail of a run: {ORDINARY_MAIL}",
+            )
         messages, read = [], 0
         for name in sorted(files):
             data = self.folder.read(name, MAX_MAIL + 1 - read) or b""
             read += len(data)
             if read > MAX_MAIL:
-                _refuse(self._budget, f"the mail folder holds more than {_size(MAX_MAIL)} of e-mail, over the "
-                                      f"grader's cap for all the e-mail of a run: {ORDINARY_MAIL}")
+                _refuse(
+                    self._budget,
+                    f"the mail folder holds more than {_size(MAX_MAIL)} of e-mail, over the "
+                    f"grader's cap for all the e-mail of a run: {ORDINARY_MAIL}",
+                )
             for raw in data.split(MESSAGE_END):
                 if not raw.strip():
                     continue
                 if len(raw) > MAX_MESSAGE:
-                    _refuse(self._budget, f"the mail folder holds a message of {_size(len(raw))}, over the "
-                                          f"grader's {_size(MAX_MESSAGE)} cap for one e-mail: {ORDINARY_MAIL}")
+                    _refuse(
+                        self._budget,
+                        f"the mail folder holds a message of {_size(len(raw))}, over the "
+                        f"grader's {_size(MAX_MESSAGE)} cap for one e-mail: {ORDINARY_MAIL}",
+                    )
                 if len(messages) >= MAX_MESSAGES:
-                    _refuse(self._budget, f"the mail folder holds more than {MAX_MESSAGES} e-mails, over the "
-                                          f"grader's cap: {ORDINARY_MAIL}")
+                    _refuse(
+                        self._budget,
+                        f"the mail folder holds more than {MAX_MESSAGES} e-mails, over the "
+                        f"grader's cap: {ORDINARY_MAIL}",
+                    )
                 messages.append(self._parse(raw))
         return messages
 
@@ -402,16 +439,20 @@ class Mailbox:
         try:
             for start in range(0, len(raw), FEED_CHUNK):
                 _check(self._budget)
-                parser.feed(raw[start:start + FEED_CHUNK])
+                parser.feed(raw[start : start + FEED_CHUNK])
             message = parser.close()
         except RecursionError:
-            _refuse(self._budget, f"an e-mail in the mail folder nests its parts too deeply for the grader to "
-                                  f"read: {ORDINARY_MAIL}")
+            _refuse(
+                self._budget,
+                f"an e-mail in the mail folder nests its parts too deeply for the grader to read: {ORDINARY_MAIL}",
+            )
         except (VerifyRefused, MemoryError):
             raise
-        except Exception as exc:   # noqa: BLE001  (the standard library on the student's bytes)
-            _refuse(self._budget, f"an e-mail in the mail folder cannot be read ({type(exc).__name__}: "
-                                  f"{exc}): {ORDINARY_MAIL}")
+        except Exception as exc:
+            _refuse(
+                self._budget,
+                f"an e-mail in the mail folder cannot be read ({type(exc).__name__}: {exc}): {ORDINARY_MAIL}",
+            )
         finally:
             self._guard.parsing = False
         return message
@@ -422,11 +463,11 @@ class Run:
     """What one hidden test left, for a function of verify.py."""
 
     nodeid: str
-    db: sqlite3.Connection                    # the grading database, read-only
-    tracked: dict[str, list[str]]             # role -> primary keys (text) the test tracked
-    notes: dict[str, list[str]]               # name -> values the test noted (support.note)
-    media: Folder | None = None               # MEDIA_ROOT ([folders] media)
-    mail: Mailbox | None = None               # the e-mail sent ([folders] mail)
+    db: sqlite3.Connection  # the grading database, read-only
+    tracked: dict[str, list[str]]  # role -> primary keys (text) the test tracked
+    notes: dict[str, list[str]]  # name -> values the test noted (support.note)
+    media: Folder | None = None  # MEDIA_ROOT ([folders] media)
+    mail: Mailbox | None = None  # the e-mail sent ([folders] mail)
     _models: dict = field(default_factory=dict, repr=False)
     _roles: dict = field(default_factory=dict, repr=False)
     _budget: _Budget | None = field(default=None, repr=False)
@@ -446,7 +487,7 @@ class Run:
             with self._budget.quiet() if self._budget is not None else contextlib.nullcontext():
                 return self.db.execute(text, [*tracked_params, *params]).fetchmany(1000)
         except sqlite3.OperationalError:
-            _check(self._budget)   # interrupted by the budget's progress handler
+            _check(self._budget)  # interrupted by the budget's progress handler
             raise
 
 
@@ -530,8 +571,9 @@ class Verifier:
             self._conn.close()
             self._conn = None
 
-    def __call__(self, nodeid: str, names: tuple[str, ...], tracked: dict[str, list[str]],
-                 notes: dict[str, list[str]]) -> str | None:
+    def __call__(
+        self, nodeid: str, names: tuple[str, ...], tracked: dict[str, list[str]], notes: dict[str, list[str]]
+    ) -> str | None:
         """Why the pass of `nodeid` is not backed (the first function that says so), or None.
         Raises VerifyError when a function fails or the run left nothing to read, VerifyRefused
         when the student's files or mail defeat the verifier."""
@@ -547,8 +589,17 @@ class Verifier:
             if budget.spent():
                 raise budget.out_of_time() from None
             raise VerifyError(f"the grading database cannot be read: {type(exc).__name__}: {exc}"[:300]) from None
-        run = Run(nodeid, conn, tracked, notes, media=self.media, mail=self.mail,
-                  _models=self._maps[0], _roles=self._maps[1], _budget=budget)
+        run = Run(
+            nodeid,
+            conn,
+            tracked,
+            notes,
+            media=self.media,
+            mail=self.mail,
+            _models=self._maps[0],
+            _roles=self._maps[1],
+            _budget=budget,
+        )
         filename = getattr(module, "__file__", None) or str(self.path)
         for name in names:
             budget.refused = None
@@ -560,15 +611,19 @@ class Verifier:
             except VerifyRefused:
                 raise
             except Exception as exc:
-                if budget.refused is not None:      # refused, and verify.py raised something else
+                if budget.refused is not None:  # refused, and verify.py raised something else
                     raise budget.refused from None
                 if budget.spent():
                     raise budget.out_of_time() from None
                 if isinstance(exc, _MAIL_ERRORS) and _raised_in_email(exc):
-                    raise VerifyRefused(f"an e-mail in the mail folder cannot be read ({type(exc).__name__}: "
-                                        f"{exc}): {ORDINARY_MAIL}"[:300]) from None
-                raise VerifyError(f"verify.py's {name}() failed on {nodeid}: "
-                                  f"{type(exc).__name__}: {exc}"[:300]) from None
+                    raise VerifyRefused(
+                        f"an e-mail in the mail folder cannot be read ({type(exc).__name__}: {exc}): {ORDINARY_MAIL}"[
+                            :300
+                        ]
+                    ) from None
+                raise VerifyError(
+                    f"verify.py's {name}() failed on {nodeid}: {type(exc).__name__}: {exc}"[:300]
+                ) from None
             # a refusal verify.py caught (it is an Exception) still stands; past the budget,
             # the answer is not waited for
             if budget.refused is not None:

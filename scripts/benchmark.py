@@ -13,6 +13,7 @@ and prints the ratios the targets are about. Usage:
     .venv/bin/python scripts/benchmark.py [--runs 7] [--batch 50] [--batch-runs 3]
                                           [--class-size 300] [--json FILE]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,7 +37,8 @@ GRADER = [PY, "-m", "grader"]
 VARIANTS = {
     "solution": {},
     "template": None,  # the untouched template
-    "no-created-check": {"users/signals.py": """
+    "no-created-check": {
+        "users/signals.py": """
         from django.conf import settings
         from django.db.models.signals import post_save
         from django.dispatch import receiver
@@ -45,15 +47,19 @@ VARIANTS = {
         @receiver(post_save, sender=settings.AUTH_USER_MODEL)
         def create_profile(sender, instance, **kwargs):
             Profile.objects.create(user=instance)
-        """},
+        """
+    },
     "syntax-error": {"users/signals.py": "def oops(:\n"},
-    "connected-in-models": {"users/apps.py": """
+    "connected-in-models": {
+        "users/apps.py": """
         from django.apps import AppConfig
 
         class UsersConfig(AppConfig):
             name = "users"
             default_auto_field = "django.db.models.BigAutoField"
-        """, "users/models.py+": "\nfrom . import signals  # noqa\n"},
+        """,
+        "users/models.py+": "\nfrom . import signals  # noqa\n",
+    },
 }
 
 
@@ -90,7 +96,7 @@ def bench_floor(project: Path, runs: int) -> float:
     return median_of(runs, lambda: timed([PY, "-c", "import django; django.setup()"], project, env))
 
 
-NAIVE_CONFTEST = '''
+NAIVE_CONFTEST = """
 import os, sys
 sys.path[:0] = [{harness!r}]
 from _grader_harness import state
@@ -115,19 +121,22 @@ def _grading_database(django_db_blocker):
             cursor.execute("CREATE TABLE IF NOT EXISTS _grader_evidence "
                            "(nodeid TEXT, kind TEXT, value INTEGER)")
     yield
-'''
+"""
 
 
 def bench_naive(work: Path, runs: int) -> float:
     """What an instructor would do by hand: the hidden suite as the project's own tests,
     with the student's settings (default password hasher, migrations applied), plain pytest."""
+
     def once() -> float:
         project = make_submission(Path(tempfile.mkdtemp(dir=work)) / "naive", "solution")
-        shutil.copytree(ASSIGNMENT / "tests", project / "hidden_tests",
-                        ignore=shutil.ignore_patterns("pytest.ini", "__pycache__"))
+        shutil.copytree(
+            ASSIGNMENT / "tests", project / "hidden_tests", ignore=shutil.ignore_patterns("pytest.ini", "__pycache__")
+        )
         (project / "conftest.py").write_text(NAIVE_CONFTEST.format(harness=str(ROOT / "grader" / "harness")))
         (project / "pytest.ini").write_text("[pytest]\nDJANGO_SETTINGS_MODULE = mysite.settings\n")
         return timed([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "hidden_tests"], project)
+
     return median_of(runs, once)
 
 
@@ -148,8 +157,20 @@ def make_class(base: Path, size: int) -> Path:
 
 def bench_batch(source: Path, jobs: int, out: Path) -> float:
     shutil.rmtree(out, ignore_errors=True)
-    return timed([*GRADER, "batch", str(source), "--assignment", "signals-profile", "--jobs", str(jobs),
-                  "--output-dir", str(out)], ROOT)
+    return timed(
+        [
+            *GRADER,
+            "batch",
+            str(source),
+            "--assignment",
+            "signals-profile",
+            "--jobs",
+            str(jobs),
+            "--output-dir",
+            str(out),
+        ],
+        ROOT,
+    )
 
 
 def bench_queue(source: Path, workers: int, runs: int, out: Path) -> float | None:
@@ -164,8 +185,10 @@ def bench_queue(source: Path, workers: int, runs: int, out: Path) -> float | Non
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"redis://127.0.0.1:{port}/0"
-    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                               "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
     procs = []
     try:
         import redis
@@ -177,15 +200,30 @@ def bench_queue(source: Path, workers: int, runs: int, out: Path) -> float | Non
                 break
             except redis.RedisError:
                 time.sleep(0.05)
-        procs = [subprocess.Popen([*GRADER, "worker", url], cwd=ROOT, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL) for _ in range(workers)]
-        time.sleep(2)   # the workers are up and waiting, as they are in a real deployment
+        procs = [
+            subprocess.Popen([*GRADER, "worker", url], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(workers)
+        ]
+        time.sleep(2)  # the workers are up and waiting, as they are in a real deployment
 
         def once() -> float:
             conn.flushall()
             shutil.rmtree(out, ignore_errors=True)
-            return timed([*GRADER, "batch", str(source), "--assignment", "signals-profile", "--queue", url,
-                          "--output-dir", str(out)], ROOT)
+            return timed(
+                [
+                    *GRADER,
+                    "batch",
+                    str(source),
+                    "--assignment",
+                    "signals-profile",
+                    "--queue",
+                    url,
+                    "--output-dir",
+                    str(out),
+                ],
+                ROOT,
+            )
+
         return median_of(runs, once)
     finally:
         for proc in procs:
@@ -222,8 +260,7 @@ def peak_child_rss(project: Path, out: Path) -> float:
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
-    subprocess.run([*GRADER, "grade", str(project), "-o", str(out), "-q"], cwd=ROOT,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run([*GRADER, "grade", str(project), "-o", str(out), "-q"], cwd=ROOT, stdout=subprocess.DEVNULL)
     done.set()
     thread.join()
     return peak / 1024
@@ -280,14 +317,21 @@ def main() -> int:
     if "queue_workers2_s" in r:
         rows += [
             (f"grader batch --queue, {r['batch_n']} submissions, 2 workers", f"{r['queue_workers2_s']:.1f} s", ""),
-            ("throughput queue / local jobs2", f"{r['batch_jobs2_s'] / r['queue_workers2_s']:.2f}x",
-             "target >= 0.85x"),
-            ("added cost per job on the queue",
-             f"{(r['queue_workers2_s'] - r['batch_jobs2_s']) / r['batch_n'] * 1000:.0f} ms", ""),
+            ("throughput queue / local jobs2", f"{r['batch_jobs2_s'] / r['queue_workers2_s']:.2f}x", "target >= 0.85x"),
+            (
+                "added cost per job on the queue",
+                f"{(r['queue_workers2_s'] - r['batch_jobs2_s']) / r['batch_n'] * 1000:.0f} ms",
+                "",
+            ),
         ]
     if "class_n" in r:
-        rows.append((f"grader batch, {r['class_n']} submissions, {r['cores']} jobs",
-                     f"{r['class_jobs2_s']:.1f} s", "target < 120 s for 300"))
+        rows.append(
+            (
+                f"grader batch, {r['class_n']} submissions, {r['cores']} jobs",
+                f"{r['class_jobs2_s']:.1f} s",
+                "target < 120 s for 300",
+            )
+        )
     width = max(len(a) for a, _, _ in rows)
     print(f"benchmark on {r['cores']} cores, medians of {args.runs} runs")
     for name, value, target in rows:

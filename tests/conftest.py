@@ -1,5 +1,6 @@
 """Shared helpers: fixture submissions are small overlays on student_template/,
 built in tmp_path; end-to-end tests run the real CLI in a subprocess."""
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,7 @@ GOOD_SIGNALS = """
 CHECK_IDS = ["project-loads", "receiver-registered-in-ready", "profile-created-once", "resave-no-duplicate"]
 
 
-def build_submission(dest: Path, files: dict[str, str | bytes | None] | None = None,
-                     solution: bool = False) -> Path:
+def build_submission(dest: Path, files: dict[str, str | bytes | None] | None = None, solution: bool = False) -> Path:
     """Copy the template (plus the reference solution when asked), then apply `files`:
     path -> new text (dedented), bytes (written as they are), or None to delete the file."""
     shutil.copytree(TEMPLATE, dest, ignore=shutil.ignore_patterns("__pycache__", "db.sqlite3"))
@@ -83,8 +83,14 @@ def make_submission(tmp_path):
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300):
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "grader", *args], cwd=cwd or ROOT, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "grader", *args],
+        cwd=cwd or ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def validate(report: dict) -> dict:
@@ -116,8 +122,13 @@ def check(report: dict, check_id: str) -> dict:
 
 def make_migrations(project: Path, *apps: str) -> None:
     """Write the project's migrations with `manage.py makemigrations`, as a student would."""
-    done = subprocess.run([sys.executable, "manage.py", "makemigrations", *apps, "--no-input"],
-                          cwd=project, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", *apps, "--no-input"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr + done.stdout
 
 
@@ -137,13 +148,14 @@ def assignment_copy(tmp_path_factory, wall: float) -> Path:
 def apps_running(code: str, import_signals: bool = True) -> str:
     """users/apps.py whose ready() (optionally imports users/signals.py, then) runs `code`."""
     imports = "        from . import signals  # noqa: F401\n" if import_signals else ""
-    return ("from django.apps import AppConfig\n\n\n"
-            "class UsersConfig(AppConfig):\n"
-            '    default_auto_field = "django.db.models.BigAutoField"\n'
-            '    name = "users"\n\n'
-            "    def ready(self):\n"
-            f"{imports}"
-            + "".join(f"        {line}\n" for line in code.strip().splitlines()))
+    return (
+        "from django.apps import AppConfig\n\n\n"
+        "class UsersConfig(AppConfig):\n"
+        '    default_auto_field = "django.db.models.BigAutoField"\n'
+        '    name = "users"\n\n'
+        "    def ready(self):\n"
+        f"{imports}" + "".join(f"        {line}\n" for line in code.strip().splitlines())
+    )
 
 
 def pytest_collection_modifyitems(config, items):

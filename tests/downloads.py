@@ -5,6 +5,7 @@ Each builder takes a list of :class:`Student` and writes the platform's download
 online-text folders beside), Canvas's submissions zip (flat, renamed files, late flags,
 re-uploads with -1), GitHub Classroom's clones (``<assignment>-<username>`` with .git).
 """
+
 from __future__ import annotations
 
 import io
@@ -20,9 +21,9 @@ ASSIGNMENT = "signals-profile"
 
 @dataclass
 class Student:
-    name: str                 # full name, as the platform shows it
-    id: str                   # Moodle participant id, Canvas user id, GitHub username
-    solved: bool = True       # the reference solution (10/10) or the bare template (1/10)
+    name: str  # full name, as the platform shows it
+    id: str  # Moodle participant id, Canvas user id, GitHub username
+    solved: bool = True  # the reference solution (10/10) or the bare template (1/10)
     email: str = ""
 
 
@@ -52,8 +53,7 @@ def zip_folder(folder: Path, archive: Path) -> Path:
     return archive
 
 
-def moodle(dest: Path, students: list[Student], work: Path, *, online_text: bool = True,
-           trailing: bool = True) -> Path:
+def moodle(dest: Path, students: list[Student], work: Path, *, online_text: bool = True, trailing: bool = True) -> Path:
     """Moodle's download, unzipped into `dest`: ``Full Name_<id>_assignsubmission_file_/`` with
     the student's .zip (the second student's is a zip inside a zip, the third's is a plain
     folder of files), and an online-text folder for every other student."""
@@ -65,8 +65,7 @@ def moodle(dest: Path, students: list[Student], work: Path, *, online_text: bool
         if i % 3 == 2:
             build_submission(folder / "mysite", solution=s.solved)
         else:
-            (folder / f"{s.name.split()[0]}-signals.zip").write_bytes(
-                project_zip(s, work, nested=(i % 3 == 1)))
+            (folder / f"{s.name.split()[0]}-signals.zip").write_bytes(project_zip(s, work, nested=(i % 3 == 1)))
         if online_text and i % 2 == 0:
             text = dest / f"{s.name}_{s.id}_assignsubmission_onlinetext{end}"
             text.mkdir()
@@ -76,11 +75,15 @@ def moodle(dest: Path, students: list[Student], work: Path, *, online_text: bool
 
 def moodle_worksheet(path: Path, students: list[Student]) -> Path:
     """Moodle's "Download grading worksheet" for these students (the roster a Moodle course has)."""
-    lines = ["Identifier,Full name,Email address,Status,Grade,Maximum Grade,Grade can be changed,"
-             "Last modified (submission),Last modified (grade),Feedback comments"]
+    lines = [
+        "Identifier,Full name,Email address,Status,Grade,Maximum Grade,Grade can be changed,"
+        "Last modified (submission),Last modified (grade),Feedback comments"
+    ]
     for s in students:
-        lines.append(f"Participant {s.id},{s.name},{s.email},Submitted for grading,,10.00,Yes,"
-                     '"Monday, 2 November 2026, 10:00 AM",-,')
+        lines.append(
+            f"Participant {s.id},{s.name},{s.email},Submitted for grading,,10.00,Yes,"
+            '"Monday, 2 November 2026, 10:00 AM",-,'
+        )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
     return path
 
@@ -91,8 +94,15 @@ def canvas_name(s: Student) -> str:
     return "".join(ch for ch in f"{last}{first}" if ch.isalnum()).lower()
 
 
-def canvas(archive: Path, students: list[Student], work: Path, *, late: set[str] = frozenset(),
-           resubmitted: set[str] = frozenset(), text_entry: set[str] = frozenset()) -> Path:
+def canvas(
+    archive: Path,
+    students: list[Student],
+    work: Path,
+    *,
+    late: set[str] = frozenset(),
+    resubmitted: set[str] = frozenset(),
+    text_entry: set[str] = frozenset(),
+) -> Path:
     """Canvas's submissions zip: flat ``<name>[_late]_<user id>_<attachment id>_<file>`` files.
     A student in `resubmitted` uploaded project.zip twice: the first (broken: the template)
     stays as project.zip, the latest (theirs) is project-1.zip."""
@@ -104,8 +114,9 @@ def canvas(archive: Path, students: list[Student], work: Path, *, late: set[str]
                 zf.writestr(f"{prefix}_text.html", "<p>see the zip</p>")
             if s.id in resubmitted:
                 attachment += 1
-                zf.writestr(f"{prefix}_{attachment}_project.zip",
-                            project_zip(Student(s.name, s.id, solved=False), work))
+                zf.writestr(
+                    f"{prefix}_{attachment}_project.zip", project_zip(Student(s.name, s.id, solved=False), work)
+                )
                 attachment += 1
                 zf.writestr(f"{prefix}_{attachment}_project-1.zip", project_zip(s, work))
             else:
@@ -116,8 +127,7 @@ def canvas(archive: Path, students: list[Student], work: Path, *, late: set[str]
 
 def canvas_gradebook(path: Path, students: list[Student]) -> Path:
     """Canvas's gradebook export (Grades > Export): the roster of a Canvas course."""
-    lines = ["Student,ID,SIS User ID,SIS Login ID,Section,Signals (4411)",
-             "    Points Possible,,,,,10.00"]
+    lines = ["Student,ID,SIS User ID,SIS Login ID,Section,Signals (4411)", "    Points Possible,,,,,10.00"]
     for s in students:
         last, first = s.name.split()[-1], " ".join(s.name.split()[:-1])
         lines.append(f'"{last}, {first}",{s.id},S{s.id},{s.email},Section 1,')

@@ -2,6 +2,7 @@
 real-world overlays are signals-profile's variants named real-*, in
 assignments/signals-profile/variants/). Each is an overlay on student_template/ (see
 conftest.build_submission): path -> text, None deletes, bytes are written as they are."""
+
 from __future__ import annotations
 
 from conftest import APPS_IMPORTING_SIGNALS as GOOD_APPS  # noqa: F401 (used by the tests)

@@ -4,6 +4,7 @@ exited. The hidden tests note the stored files' names (`gone`: must no longer be
 and the database themselves, so a project that fakes the storage (an `exists` that says False,
 a `delete` that only pretends) or the archive in memory is caught here. Each returns why a pass
 is not backed, or None."""
+
 from __future__ import annotations
 
 import json

@@ -22,13 +22,17 @@ def counts_stored(run):
         return f"the test noted {len(claimed)} counts but {len(stored)} readings of the table"
     for step, (seen, held) in enumerate(zip(claimed, stored), 1):
         if seen != held:
-            return (f"at step {step} the model read started,finished = {seen}, but the table held "
-                    f"{held}: the counts were not in the database")
+            return (
+                f"at step {step} the model read started,finished = {seen}, but the table held "
+                f"{held}: the counts were not in the database"
+            )
     rows = run.query("SELECT {stats.started}, {stats.finished} FROM {stats} WHERE {stats.pk} = 1")
     if not rows:
         return "the RequestStats row pk=1 is not in the database"
     last = _pair(claimed[-1])
     if rows[0][0] is None or rows[0][1] is None or rows[0][0] < last[0] or rows[0][1] < last[1]:
-        return (f"the test saw started,finished = {claimed[-1]}, but the database ends with "
-                f"{rows[0][0]},{rows[0][1]}: counts never go down")
+        return (
+            f"the test saw started,finished = {claimed[-1]}, but the database ends with "
+            f"{rows[0][0]},{rows[0][1]}: counts never go down"
+        )
     return None

@@ -35,38 +35,98 @@ Everything the rest of the grader and the tests use is importable from here (``b
 ``batch.Submission``, ...). The fork server preloads this package, so a worker starts with
 all of it imported.
 """
+
 from __future__ import annotations
 
 from grader import __version__
+from grader.batch.command import LOCK_NAME, BatchResult, _interrupt_on_signals, _lock, report_command, run
 from grader.batch.display import PlainDisplay, RichDisplay, make_display
 from grader.batch.errors import BatchError
 from grader.batch.freshness import Decision, decide, refresh_identity, submission_digest
 from grader.batch.names import MAX_NAME_BYTES, RESERVED_STEMS, printable, report_names, student_id
-from grader.batch.reports import (PROBLEMS, check_common_problem, fault_report, read_outcome,
-                                  rejected_report, write_report)
-from grader.batch.command import LOCK_NAME, BatchResult, _interrupt_on_signals, _lock, report_command, run
-from grader.batch.sources import (SKIP_NAMES, ZIP_MAX_MEMBERS, ZIP_MAX_SUBMISSION_BYTES,
-                                  ZIP_MAX_SUBMISSION_FILES, ZIP_MAX_TOTAL_BYTES, Source, Submission,
-                                  Unprepared, extract_zip, open_source, prepare)
-from grader.batch.workers import (STOP_WAIT_S, WORKER_GRACE_S, Finish, become_worker, default_jobs,
-                                  execute, grade_worker, mp_context)
+from grader.batch.reports import (
+    PROBLEMS,
+    check_common_problem,
+    fault_report,
+    read_outcome,
+    rejected_report,
+    write_report,
+)
+from grader.batch.sources import (
+    SKIP_NAMES,
+    ZIP_MAX_MEMBERS,
+    ZIP_MAX_SUBMISSION_BYTES,
+    ZIP_MAX_SUBMISSION_FILES,
+    ZIP_MAX_TOTAL_BYTES,
+    Source,
+    Submission,
+    Unprepared,
+    extract_zip,
+    open_source,
+    prepare,
+)
+from grader.batch.workers import (
+    STOP_WAIT_S,
+    WORKER_GRACE_S,
+    Finish,
+    become_worker,
+    default_jobs,
+    execute,
+    grade_worker,
+    mp_context,
+)
 
 __all__ = [
     "__version__",
     # errors, names
-    "BatchError", "MAX_NAME_BYTES", "RESERVED_STEMS", "printable", "report_names", "student_id",
+    "BatchError",
+    "MAX_NAME_BYTES",
+    "RESERVED_STEMS",
+    "printable",
+    "report_names",
+    "student_id",
     # sources
-    "SKIP_NAMES", "ZIP_MAX_MEMBERS", "ZIP_MAX_SUBMISSION_BYTES", "ZIP_MAX_SUBMISSION_FILES",
-    "ZIP_MAX_TOTAL_BYTES", "Source", "Submission", "Unprepared", "extract_zip", "open_source", "prepare",
+    "SKIP_NAMES",
+    "ZIP_MAX_MEMBERS",
+    "ZIP_MAX_SUBMISSION_BYTES",
+    "ZIP_MAX_SUBMISSION_FILES",
+    "ZIP_MAX_TOTAL_BYTES",
+    "Source",
+    "Submission",
+    "Unprepared",
+    "extract_zip",
+    "open_source",
+    "prepare",
     # freshness
-    "Decision", "decide", "refresh_identity", "submission_digest",
+    "Decision",
+    "decide",
+    "refresh_identity",
+    "submission_digest",
     # reports
-    "PROBLEMS", "check_common_problem", "fault_report", "read_outcome", "rejected_report", "write_report",
+    "PROBLEMS",
+    "check_common_problem",
+    "fault_report",
+    "read_outcome",
+    "rejected_report",
+    "write_report",
     # workers
-    "STOP_WAIT_S", "WORKER_GRACE_S", "Finish", "become_worker", "default_jobs", "execute", "grade_worker",
+    "STOP_WAIT_S",
+    "WORKER_GRACE_S",
+    "Finish",
+    "become_worker",
+    "default_jobs",
+    "execute",
+    "grade_worker",
     "mp_context",
     # display
-    "PlainDisplay", "RichDisplay", "make_display",
+    "PlainDisplay",
+    "RichDisplay",
+    "make_display",
     # command
-    "LOCK_NAME", "BatchResult", "_interrupt_on_signals", "_lock", "report_command", "run",
+    "LOCK_NAME",
+    "BatchResult",
+    "_interrupt_on_signals",
+    "_lock",
+    "report_command",
+    "run",
 ]

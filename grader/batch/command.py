@@ -2,15 +2,17 @@
 of the submissions that cannot be graded, grade the others that are not up to date in the
 workers, then write the gradebook; and ``grader report``, which only rewrites the gradebook
 (of one folder, or the sheet of a lesson from a folder per assignment)."""
+
 from __future__ import annotations
 
 import contextlib
 import os
 import signal
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from grader import api, discover, fstree, gradebook, platforms, rubric, runtime, sandbox
 from grader.batch.display import make_display
@@ -21,30 +23,33 @@ from grader.batch.reports import check_common_problem, fault_report, read_outcom
 from grader.batch.sources import Submission, open_source
 from grader.batch.workers import WORKER_GRACE_S, default_jobs, execute, grade_worker
 
-LOCK_NAME = ".grader-batch.lock"   # what graders before 0.2 left behind
+LOCK_NAME = ".grader-batch.lock"  # what graders before 0.2 left behind
 
 
 @dataclass
 class BatchResult:
-    total: int = 0                     # submissions in SOURCE
-    graded: int = 0                    # graded in this run
-    skipped: int = 0                   # reports kept (up to date)
-    faults: int = 0                    # reports written by the batch because the grader failed
-    rejected: int = 0                  # submissions refused (too large, damaged)
-    unwritten: list[str] = field(default_factory=list)   # students without a report
+    total: int = 0  # submissions in SOURCE
+    graded: int = 0  # graded in this run
+    skipped: int = 0  # reports kept (up to date)
+    faults: int = 0  # reports written by the batch because the grader failed
+    rejected: int = 0  # submissions refused (too large, damaged)
+    unwritten: list[str] = field(default_factory=list)  # students without a report
     interrupted: bool = False
-    missing: int = 0                   # on the roster, nothing submitted
+    missing: int = 0  # on the roster, nothing submitted
     layout: str = "folders"
     gradebook: gradebook.Written | None = None
-    feedback: Any = None               # handback.Written, with --feedback
+    feedback: Any = None  # handback.Written, with --feedback
     notes: list[str] = field(default_factory=list)
 
     @property
     def nothing_graded(self) -> bool:
         """Every submission is an error (no report of the class says 'graded')."""
         summary = self.gradebook.model if self.gradebook else None
-        return summary is not None and summary.count > summary.by_status.get("missing", 0) and \
-            not summary.by_status.get("graded", 0)
+        return (
+            summary is not None
+            and summary.count > summary.by_status.get("missing", 0)
+            and not summary.by_status.get("graded", 0)
+        )
 
 
 @contextlib.contextmanager
@@ -70,7 +75,8 @@ def _lock(folder: Path):
 @contextlib.contextmanager
 def _interrupt_on_signals():
     """SIGTERM and SIGHUP stop the batch like Ctrl-C: workers stopped, finished reports kept."""
-    def handler(signum, frame):  # noqa: ARG001
+
+    def handler(signum, frame):
         raise KeyboardInterrupt
 
     previous = {}
@@ -84,11 +90,25 @@ def _interrupt_on_signals():
             signal.signal(sig, old)
 
 
-def run(source: Path, assignment: rubric.Assignment, output_dir: Path, *, jobs: int | None = None,
-        force: bool = False, mode: str = "auto", display=None, worker: Callable = grade_worker,
-        ctx=None, layout: str = "auto", roster: Path | None = None, feedback: Path | None = None,
-        blank: bool = False, keep_going: bool = False, queue: str | None = None,
-        queue_name: str = "grader") -> BatchResult:
+def run(
+    source: Path,
+    assignment: rubric.Assignment,
+    output_dir: Path,
+    *,
+    jobs: int | None = None,
+    force: bool = False,
+    mode: str = "auto",
+    display=None,
+    worker: Callable = grade_worker,
+    ctx=None,
+    layout: str = "auto",
+    roster: Path | None = None,
+    feedback: Path | None = None,
+    blank: bool = False,
+    keep_going: bool = False,
+    queue: str | None = None,
+    queue_name: str = "grader",
+) -> BatchResult:
     """Grade every submission of `source` into `output_dir`, then write the gradebook.
 
     A class is never graded without the sandbox by accident: where bubblewrap cannot run,
@@ -97,12 +117,13 @@ def run(source: Path, assignment: rubric.Assignment, output_dir: Path, *, jobs: 
     Redis URL) the submissions are graded by `grader worker`s (batch/rqueue.py), which make
     that choice themselves."""
     resolved, _ = sandbox.resolve(mode if queue is None else "none")  # an unavailable --sandbox bwrap
-    if resolved == "none" and mode != "none" and queue is None:      # is a usage error, before any work
+    if resolved == "none" and mode != "none" and queue is None:  # is a usage error, before any work
         raise BatchError(
             f"{sandbox.bwrap_problem()}: without the sandbox every submission of the class could read "
             "and change the grader, the other students' files and their reports. Install the "
             "Debian package 'bubblewrap' (or grade on a machine that has it), or pass --sandbox none "
-            "to grade without isolation anyway.")
+            "to grade without isolation anyway."
+        )
     if not Path(source).exists():
         raise BatchError(f"{source} does not exist")
     if jobs is None:
@@ -115,9 +136,11 @@ def run(source: Path, assignment: rubric.Assignment, output_dir: Path, *, jobs: 
 
         rqueue.connect(queue)  # an unreachable Redis is a usage error, before any work
     elif resolved == "none":
-        display.note("WARNING: grading WITHOUT the sandbox (--sandbox none): each submission runs "
-                     "with this user's rights and can read or change the grader, the other "
-                     "submissions and their reports. Do not use these marks as grades.")
+        display.note(
+            "WARNING: grading WITHOUT the sandbox (--sandbox none): each submission runs "
+            "with this user's rights and can read or change the grader, the other "
+            "submissions and their reports. Do not use these marks as grades."
+        )
     output_dir = Path(output_dir)
     if output_dir.exists() and not output_dir.is_dir():
         raise BatchError(f"{output_dir} exists and is not a folder")
@@ -180,17 +203,22 @@ def run(source: Path, assignment: rubric.Assignment, output_dir: Path, *, jobs: 
                     result.skipped += 1
                     refresh_identity(sub.report, decision.kept, sub.identity)
             if result.skipped:
-                display.note(f"{result.skipped} of {len(src.submissions)} report(s) are up to date and kept "
-                             "(--force grades them again)")
+                display.note(
+                    f"{result.skipped} of {len(src.submissions)} report(s) are up to date and kept "
+                    "(--force grades them again)"
+                )
             jobs = max(1, min(jobs, len(todo) or 1))
 
             def on_finish(sub: Submission, exitcode: int | None, why: str = "") -> None:
                 outcome = read_outcome(sub.report) if exitcode == 0 else None
                 if outcome is None:
-                    what = why or ("the worker did not finish within "
-                            f"{assignment.limits.wall_time_s + WORKER_GRACE_S:g} s" if exitcode is None
-                            else f"the worker process ended with exit code {exitcode}" if exitcode
-                            else "the worker wrote no readable report")
+                    what = why or (
+                        f"the worker did not finish within {assignment.limits.wall_time_s + WORKER_GRACE_S:g} s"
+                        if exitcode is None
+                        else f"the worker process ended with exit code {exitcode}"
+                        if exitcode
+                        else "the worker wrote no readable report"
+                    )
                     try:
                         write_report(sub.report, fault_report(assignment, sub.student, what, mode))
                         outcome = read_outcome(sub.report)
@@ -204,12 +232,16 @@ def run(source: Path, assignment: rubric.Assignment, output_dir: Path, *, jobs: 
 
             if todo and queue is None and not runtime.installed(assignment.runtime):
                 # once, here: a worker waiting for the install would spend its own deadline
-                display.note(f"installing the packages {assignment.name} allows (once): "
-                             + ", ".join(assignment.runtime.packages))
+                display.note(
+                    f"installing the packages {assignment.name} allows (once): "
+                    + ", ".join(assignment.runtime.packages)
+                )
                 env = runtime.ensure(assignment.runtime)
                 if not env.usable:
-                    display.note(f"the allowed packages could not be installed ({env.problem}); "
-                                 "grading goes on without them and every report says so")
+                    display.note(
+                        f"the allowed packages could not be installed ({env.problem}); "
+                        "grading goes on without them and every report says so"
+                    )
             if todo:
                 display.start(len(todo))
                 try:
@@ -217,8 +249,15 @@ def run(source: Path, assignment: rubric.Assignment, output_dir: Path, *, jobs: 
                         if queue is not None:
                             rqueue.execute(todo, assignment, queue, queue_name, on_finish, display, force=force)
                         else:
-                            execute(todo, worker, (assignment, mode, str(scratch)), jobs,
-                                    assignment.limits.wall_time_s + WORKER_GRACE_S, on_finish, ctx=ctx)
+                            execute(
+                                todo,
+                                worker,
+                                (assignment, mode, str(scratch)),
+                                jobs,
+                                assignment.limits.wall_time_s + WORKER_GRACE_S,
+                                on_finish,
+                                ctx=ctx,
+                            )
                 except KeyboardInterrupt:
                     result.interrupted = True
                 finally:
@@ -243,11 +282,12 @@ def report_command(folder: Path, blank: bool = False) -> gradebook.Written:
 @dataclass
 class LessonResult:
     gradebook: gradebook.Written
-    feedback: list[Any] = field(default_factory=list)   # handback.Written per assignment, with --feedback
+    feedback: list[Any] = field(default_factory=list)  # handback.Written per assignment, with --feedback
 
 
-def lesson_command(folders: list[Path], output_dir: Path, blank: bool = False,
-                   feedback: Path | None = None) -> LessonResult:
+def lesson_command(
+    folders: list[Path], output_dir: Path, blank: bool = False, feedback: Path | None = None
+) -> LessonResult:
     """``grader report DIR DIR... [-o OUT]``: one sheet for a lesson, one folder of reports per
     assignment, written into `output_dir` (the folders are only read). With `feedback`, each
     assignment's feedback goes into a folder of its own, ``feedback/<assignment>/``, in the

@@ -1,5 +1,6 @@
 """What the instructor sees while a batch runs: one line per submission in a log, or a
 progress bar on a terminal."""
+
 from __future__ import annotations
 
 import sys
@@ -28,13 +29,19 @@ class PlainDisplay:
     def finished(self, sub: Submission, outcome: dict[str, Any] | None, failed: bool) -> None:
         self.done += 1
         self.failed += failed
-        result = (f"{outcome['status']} {gradebook.num(outcome['score'])}/{gradebook.num(outcome['max_score'])}"
-                  if outcome else "no report")
+        result = (
+            f"{outcome['status']} {gradebook.num(outcome['score'])}/{gradebook.num(outcome['max_score'])}"
+            if outcome
+            else "no report"
+        )
         elapsed = time.monotonic() - self.started
         left = elapsed / self.done * (self.total - self.done)
         eta = f", about {left:.0f} s left" if self.done < self.total else ""
-        print(f"[{self.done}/{self.total}] {printable(sub.student)}: {result} "
-              f"({self.failed} failed{eta})", file=self.stream, flush=True)
+        print(
+            f"[{self.done}/{self.total}] {printable(sub.student)}: {result} ({self.failed} failed{eta})",
+            file=self.stream,
+            flush=True,
+        )
 
     def close(self) -> None:
         pass
@@ -46,14 +53,29 @@ class RichDisplay(PlainDisplay):
     def __init__(self, stream=None, force_terminal: bool | None = None):
         super().__init__(stream)
         from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn,
-                                   TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.console = Console(file=self.stream, force_terminal=force_terminal)
         self.progress = Progress(
-            SpinnerColumn(), TextColumn("[bold]grading"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("[red]{task.fields[failed]} failed"), TextColumn("•"), TimeElapsedColumn(),
-            TextColumn("• left"), TimeRemainingColumn(), console=self.console)
+            SpinnerColumn(),
+            TextColumn("[bold]grading"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("[red]{task.fields[failed]} failed"),
+            TextColumn("•"),
+            TimeElapsedColumn(),
+            TextColumn("• left"),
+            TimeRemainingColumn(),
+            console=self.console,
+        )
         self.task = None
 
     def note(self, text: str) -> None:
@@ -72,8 +94,11 @@ class RichDisplay(PlainDisplay):
         self.done += 1
         self.failed += failed
         if failed:
-            result = (f"{outcome['status']} {gradebook.num(outcome['score'])}/"
-                      f"{gradebook.num(outcome['max_score'])}" if outcome else "no report")
+            result = (
+                f"{outcome['status']} {gradebook.num(outcome['score'])}/{gradebook.num(outcome['max_score'])}"
+                if outcome
+                else "no report"
+            )
             self.progress.console.print(Text(f"{printable(sub.student)}: {result}", style="red"))
         self.progress.update(self.task, advance=1, failed=self.failed)
 

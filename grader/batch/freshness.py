@@ -1,5 +1,6 @@
 """Up to date? A report is kept, not graded again, when it was made from the same submission
 content, for the same student, by the same grader and rubric, and is not a grader fault."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -30,8 +31,9 @@ def submission_digest(folder: Path) -> str:
     return fstree.digest(folder, COPY_IGNORE, fstree.Limits(**SUBMISSION_LIMITS))
 
 
-def decide(report_path: Path, submission: Path, student: str, digest: str,
-           version: str = __version__, force: bool = False) -> Decision:
+def decide(
+    report_path: Path, submission: Path, student: str, digest: str, version: str = __version__, force: bool = False
+) -> Decision:
     """Grade `submission` again, or keep its report? Keep it only when it is a usable report
     (reportfile.parse_report: one the gradebook reads), was made from the same content
     (submission_digest), names the same student, was made by the same grader version and
@@ -40,7 +42,7 @@ def decide(report_path: Path, submission: Path, student: str, digest: str,
         return Decision(True, "--force")
     try:
         data = read_json(report_path)
-        parse_report(data)   # the one definition of a usable report (reportfile)
+        parse_report(data)  # the one definition of a usable report (reportfile)
     except FileNotFoundError:
         return Decision(True, "no report yet")
     except ReportProblem:

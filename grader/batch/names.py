@@ -1,6 +1,7 @@
 """Names in a batch: a student's id from a folder name, a distinct and safe file name for
 each student's report, and text safe to print on the instructor's terminal. The rules for
 names are :mod:`grader.names`'s, the same for every file the grader writes."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,6 +1,7 @@
 """The reports the batch writes itself (a submission rejected, a grading the grader failed),
 writing and reading a report file, and the check that stops a batch whose submissions mostly
 fail the same way (the shape of the download, not the students' work)."""
+
 from __future__ import annotations
 
 import time
@@ -40,18 +41,25 @@ def check_common_problem(problems: dict[str, str], whys: dict[str, str], total: 
         f"{count} of {total} submissions {PROBLEMS[kind]} (for example {printable(example)}: "
         f"{printable(whys.get(example, ''))}). This looks like the shape of the download, not the "
         f"students' work: the source was read as a {layout} download; check that it is the "
-        "platform's download, name its layout with --layout, or pass --keep-going to grade it anyway.")
+        "platform's download, name its layout with --layout, or pass --keep-going to grade it anyway."
+    )
 
 
 def fault_report(assignment: rubric.Assignment, student: str, what: str, mode: str) -> Report:
     """The report of a student whose grading failed because of the grader, not the student."""
-    return api.grader_fault_report(assignment, student, what, time.monotonic(),
-                                   mode if mode in ("bwrap", "none") else "none")
+    return api.grader_fault_report(
+        assignment, student, what, time.monotonic(), mode if mode in ("bwrap", "none") else "none"
+    )
 
 
 def rejected_report(assignment: rubric.Assignment, student: str, why: str, mode: str) -> Report:
-    return api.error_report(assignment, student, f"Your submission could not be graded: {why}.",
-                            time.monotonic(), mode if mode in ("bwrap", "none") else "none")
+    return api.error_report(
+        assignment,
+        student,
+        f"Your submission could not be graded: {why}.",
+        time.monotonic(),
+        mode if mode in ("bwrap", "none") else "none",
+    )
 
 
 def write_report(path: Path, report: Report) -> None:

@@ -20,6 +20,7 @@ and so is a check refused because of what the student's code left (verify.Verify
 Jobs are JSON (RQ's JSONSerializer: nothing is unpickled), and a grader worker runs no job but
 ``grade_job``, so whoever can write to the queue cannot make a worker run anything else.
 """
+
 from __future__ import annotations
 
 import base64
@@ -47,14 +48,14 @@ from grader.runner import COPY_IGNORE, SUBMISSION_LIMITS
 QUEUE = "grader"
 JOB_FUNC = "grader.batch.rqueue.grade_job"
 MAX_ARCHIVE_BYTES = 128 * 1024 * 1024
-RESULT_TTL_S = 7 * 24 * 3600      # how long a finished result stays in Redis for a re-run
+RESULT_TTL_S = 7 * 24 * 3600  # how long a finished result stays in Redis for a re-run
 FAILURE_TTL_S = 24 * 3600
-RETRIES = 2                        # infrastructure failures only
-HEARTBEAT_S = 5                    # a worker's heartbeat while it grades
-HEARTBEAT_SLACK_S = 10             # a job is abandoned this long after its worker's last heartbeat
-CLEANUP_EVERY_S = 5.0              # how often the batch looks for abandoned jobs
+RETRIES = 2  # infrastructure failures only
+HEARTBEAT_S = 5  # a worker's heartbeat while it grades
+HEARTBEAT_SLACK_S = 10  # a job is abandoned this long after its worker's last heartbeat
+CLEANUP_EVERY_S = 5.0  # how often the batch looks for abandoned jobs
 POLL_S = 0.5
-IDLE_NOTE_S = 15.0                 # nothing taken this long: say that workers are needed
+IDLE_NOTE_S = 15.0  # nothing taken this long: say that workers are needed
 
 
 class Refused(Exception):
@@ -69,7 +70,7 @@ class JobOvertime(BaseException):
     a grading cut short into the student's result."""
 
 
-_OVERTIME: list[str] = []   # set in the work horse when its job's time limit struck
+_OVERTIME: list[str] = []  # set in the work horse when its job's time limit struck
 
 
 def _rq():
@@ -78,8 +79,9 @@ def _rq():
         import rq
         from rq.serializers import JSONSerializer
     except ImportError:
-        raise BatchError("grading on a queue needs the packages rq and redis: pip install "
-                         "'django-signals-grader[queue]'") from None
+        raise BatchError(
+            "grading on a queue needs the packages rq and redis: pip install 'django-signals-grader[queue]'"
+        ) from None
     return redis, rq, JSONSerializer
 
 
@@ -114,7 +116,7 @@ def pack(folder: Path) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as tar:
         for entry in fstree.walk(Path(folder), COPY_IGNORE, fstree.Limits(**SUBMISSION_LIMITS)):
-            if entry.kind in ("dir", "file"):   # links and the rest are not graded anyway
+            if entry.kind in ("dir", "file"):  # links and the rest are not graded anyway
                 tar.add(entry.path, entry.rel, recursive=False)
             if buffer.tell() > MAX_ARCHIVE_BYTES:
                 raise fstree.TreeLimit(f"larger than {MAX_ARCHIVE_BYTES // (1024 * 1024)} MB packed")
@@ -122,14 +124,19 @@ def pack(folder: Path) -> bytes:
 
 
 def payload(sub: Submission, assignment: rubric.Assignment, archive: bytes) -> dict:
-    return {"student": sub.student, "assignment": assignment.name, "digest": assignment.digest,
-            "version": __version__, "sha256": hashlib.sha256(archive).hexdigest(),
-            "archive": base64.b64encode(archive).decode("ascii")}
+    return {
+        "student": sub.student,
+        "assignment": assignment.name,
+        "digest": assignment.digest,
+        "version": __version__,
+        "sha256": hashlib.sha256(archive).hexdigest(),
+        "archive": base64.b64encode(archive).decode("ascii"),
+    }
 
 
 # ----------------------------------------------------------------------------- the worker side
 
-_WORKER_SANDBOX = "auto"   # set by `grader worker --sandbox`
+_WORKER_SANDBOX = "auto"  # set by `grader worker --sandbox`
 
 
 def grade_job(job: dict) -> dict:
@@ -147,11 +154,15 @@ def grade_job(job: dict) -> dict:
     except rubric.RubricError as exc:
         raise Refused(f"this worker does not have the assignment {job.get('assignment')!r}: {exc}") from None
     if assignment.digest != job.get("digest"):
-        raise Refused(f"this worker has {assignment.name} with digest {assignment.digest}, the job wants "
-                      f"{job.get('digest')}: install the same assignment on every worker")
+        raise Refused(
+            f"this worker has {assignment.name} with digest {assignment.digest}, the job wants "
+            f"{job.get('digest')}: install the same assignment on every worker"
+        )
     if job.get("version") != __version__:
-        raise Refused(f"this worker runs grader {__version__}, the job wants {job.get('version')}: "
-                      "install the same grader version on every worker")
+        raise Refused(
+            f"this worker runs grader {__version__}, the job wants {job.get('version')}: "
+            "install the same grader version on every worker"
+        )
     with tempfile.TemporaryDirectory(prefix="grader-job-") as tmp:
         tarball = Path(tmp) / "submission.tar.gz"
         tarball.write_bytes(archive)
@@ -162,9 +173,9 @@ def grade_job(job: dict) -> dict:
             raise Refused(f"the submission archive cannot be unpacked: {exc}") from None
         tarball.unlink()
         report = api.grade(folder, assignment, sandbox=_WORKER_SANDBOX, name=str(job.get("student", "")))
-    if _OVERTIME:   # the time limit struck and something swallowed it: not a result
+    if _OVERTIME:  # the time limit struck and something swallowed it: not a result
         raise JobOvertime(_OVERTIME[0])
-    if report.grader_fault:   # the worker's own trouble (its disk, ...): another worker may do better
+    if report.grader_fault:  # the worker's own trouble (its disk, ...): another worker may do better
         raise RuntimeError(f"grader fault on this worker: {report.grader_fault}")
     return report.to_dict()
 
@@ -229,7 +240,7 @@ def worker_classes():
             if self.func_name != JOB_FUNC:
                 raise Refused(f"a grader worker runs grading jobs only, not {self.func_name}")
             result = super().perform()
-            if _OVERTIME:   # the time limit struck and something swallowed it: not a result
+            if _OVERTIME:  # the time limit struck and something swallowed it: not a result
                 raise JobOvertime(_OVERTIME[0])
             return result
 
@@ -249,27 +260,38 @@ def work(url: str, queue: str = QUEUE, burst: bool = False, mode: str = "auto") 
     global _WORKER_SANDBOX
     resolved, _ = sandbox.resolve(mode)
     if resolved == "none" and mode != "none":
-        raise BatchError(f"{sandbox.bwrap_problem()}: a worker grades submissions of whole classes, so "
-                         "it needs the sandbox. Install the Debian package 'bubblewrap', or pass "
-                         "--sandbox none to grade without isolation anyway.")
+        raise BatchError(
+            f"{sandbox.bwrap_problem()}: a worker grades submissions of whole classes, so "
+            "it needs the sandbox. Install the Debian package 'bubblewrap', or pass "
+            "--sandbox none to grade without isolation anyway."
+        )
     _WORKER_SANDBOX = resolved
     conn = connect(url)
     _install_runtimes()
     GraderWorker, GraderJob, JSONSerializer = worker_classes()
     _, rq, _ = _rq()
     q = rq.Queue(queue, connection=conn, serializer=JSONSerializer, job_class=GraderJob)
-    worker = GraderWorker([q], connection=conn, serializer=JSONSerializer, job_class=GraderJob,
-                          job_monitoring_interval=HEARTBEAT_S)
+    worker = GraderWorker(
+        [q], connection=conn, serializer=JSONSerializer, job_class=GraderJob, job_monitoring_interval=HEARTBEAT_S
+    )
     return worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
 
 
 # ----------------------------------------------------------------------------- the batch side
 
-Finish = Callable[[Submission, int, str], None]   # (submission, 0 or 1, why it is a grader fault)
+Finish = Callable[[Submission, int, str], None]  # (submission, 0 or 1, why it is a grader fault)
 
 
-def execute(subs: list[Submission], assignment: rubric.Assignment, url: str, queue: str,
-            finish: Finish, display, force: bool = False, poll_s: float = POLL_S) -> None:
+def execute(
+    subs: list[Submission],
+    assignment: rubric.Assignment,
+    url: str,
+    queue: str,
+    finish: Finish,
+    display,
+    force: bool = False,
+    poll_s: float = POLL_S,
+) -> None:
     """Grade `subs` on the queue: enqueue what is not there yet, then write each report as its
     result arrives and call `finish(sub, 0, "")`, or `finish(sub, 1, why)` for a job that failed
     for good (the caller writes a grader-fault report). Interrupted (KeyboardInterrupt), the
@@ -281,7 +303,7 @@ def execute(subs: list[Submission], assignment: rubric.Assignment, url: str, que
 
     conn = connect(url)
     q = rq.Queue(queue, connection=conn, serializer=JSONSerializer)
-    waiting: dict[str, list[tuple[Submission, str]]] = {}   # job id -> the students it grades
+    waiting: dict[str, list[tuple[Submission, str]]] = {}  # job id -> the students it grades
     for sub in subs:
         try:
             content = submission_digest(sub.path)
@@ -299,11 +321,11 @@ def execute(subs: list[Submission], assignment: rubric.Assignment, url: str, que
     last_cleanup, since, total, told = 0.0, time.monotonic(), len(waiting), False
     while waiting:
         if time.monotonic() - last_cleanup > CLEANUP_EVERY_S:
-            registry.cleanup()   # a job whose worker died is retried (or failed, when out of retries)
+            registry.cleanup()  # a job whose worker died is retried (or failed, when out of retries)
             last_cleanup = time.monotonic()
         ids = list(waiting)
         for jid, job in zip(ids, Job.fetch_many(ids, connection=conn, serializer=JSONSerializer)):
-            if job is None:       # expired or deleted under us: enqueue it again
+            if job is None:  # expired or deleted under us: enqueue it again
                 sub, _ = waiting[jid][0]
                 why = _ensure_enqueued(q, jid, sub, assignment)
                 if why:
@@ -320,10 +342,17 @@ def execute(subs: list[Submission], assignment: rubric.Assignment, url: str, que
                 why = _failure(job)
                 for sub, _ in waiting.pop(jid):
                     finish(sub, 1, why)
-        if waiting and not told and len(waiting) == total and time.monotonic() - since > IDLE_NOTE_S \
-                and not registry.count:
-            display.note(f"{total} job(s) wait on the queue '{queue}' at {safe_url(url)} and no worker has "
-                         f"taken one yet: start workers with `grader worker {safe_url(url)}`")
+        if (
+            waiting
+            and not told
+            and len(waiting) == total
+            and time.monotonic() - since > IDLE_NOTE_S
+            and not registry.count
+        ):
+            display.note(
+                f"{total} job(s) wait on the queue '{queue}' at {safe_url(url)} and no worker has "
+                f"taken one yet: start workers with `grader worker {safe_url(url)}`"
+            )
             told = True
         if waiting:
             time.sleep(poll_s)
@@ -344,8 +373,9 @@ def _ensure_enqueued(q, jid: str, sub: Submission, assignment: rubric.Assignment
         job = None
     if job is not None:
         status = job.get_status(refresh=False)
-        if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED) and not job.retries_left \
-                or force and status == JobStatus.FINISHED:
+        if (status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED) and not job.retries_left) or (
+            force and status == JobStatus.FINISHED
+        ):
             job.delete()
         elif status is not None:
             return ""
@@ -353,20 +383,26 @@ def _ensure_enqueued(q, jid: str, sub: Submission, assignment: rubric.Assignment
         archive = pack(sub.path)
     except fstree.TreeLimit as exc:
         return f"the submission cannot be sent to the queue: {exc}"
-    q.enqueue(JOB_FUNC, payload(sub, assignment, archive), job_id=jid,
-              job_timeout=int(assignment.limits.wall_time_s + WORKER_GRACE_S),
-              result_ttl=RESULT_TTL_S, failure_ttl=FAILURE_TTL_S, retry=Retry(max=RETRIES),
-              description=f"grade {assignment.name} for {sub.student}")
+    q.enqueue(
+        JOB_FUNC,
+        payload(sub, assignment, archive),
+        job_id=jid,
+        job_timeout=int(assignment.limits.wall_time_s + WORKER_GRACE_S),
+        result_ttl=RESULT_TTL_S,
+        failure_ttl=FAILURE_TTL_S,
+        retry=Retry(max=RETRIES),
+        description=f"grade {assignment.name} for {sub.student}",
+    )
     return ""
 
 
 def _write(sub: Submission, data, content: str) -> str:
     """Write the student's report from a job's result; why it cannot be, or ""."""
     try:
-        report = parse_report(data)   # the one definition of a usable report (reportfile)
+        report = parse_report(data)  # the one definition of a usable report (reportfile)
     except ReportProblem as exc:
         return f"the worker's result is not a report ({exc})"[:300]
-    report.submission = sub.student      # identical submissions share one job
+    report.submission = sub.student  # identical submissions share one job
     report.identity = sub.identity
     report.submission_digest = content
     write_report(sub.report, report)

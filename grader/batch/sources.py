@@ -1,6 +1,7 @@
 """What a batch grades: SOURCE (a folder, or a .zip extracted safely) read in its platform's
 layout, one :class:`Submission` per student, each ready to grade (the student's own archives
 unpacked); what cannot be graded is rejected with a reason for the student."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,39 +14,39 @@ from pathlib import Path
 from grader import archives, discover, fstree, platforms
 from grader.batch.errors import BatchError
 from grader.batch.names import printable, report_names, student_id
-from grader.names import Distinct, component, label
 from grader.model import Identity
+from grader.names import Distinct, component, label
 from grader.runner import COPY_IGNORE, SUBMISSION_LIMITS
 
-SKIP_NAMES = platforms.SKIP_NAMES   # never submissions: tool folders, __MACOSX
+SKIP_NAMES = platforms.SKIP_NAMES  # never submissions: tool folders, __MACOSX
 
 # Zip extraction limits.
-ZIP_MAX_TOTAL_BYTES = 4 * 1024 ** 3          # the whole archive, uncompressed
-ZIP_MAX_SUBMISSION_BYTES = SUBMISSION_LIMITS["max_bytes"]    # one student's folder, uncompressed
+ZIP_MAX_TOTAL_BYTES = 4 * 1024**3  # the whole archive, uncompressed
+ZIP_MAX_SUBMISSION_BYTES = SUBMISSION_LIMITS["max_bytes"]  # one student's folder, uncompressed
 ZIP_MAX_SUBMISSION_FILES = SUBMISSION_LIMITS["max_entries"]
 ZIP_MAX_MEMBERS = 500_000
 
 
 @dataclass(frozen=True)
 class Submission:
-    student: str            # the student id: platform id, username or folder name (made printable)
-    path: Path              # the folder to grade (discovery finds a project nested below it)
-    report: Path            # DIR/<student>.json
+    student: str  # the student id: platform id, username or folder name (made printable)
+    path: Path  # the folder to grade (discovery finds a project nested below it)
+    report: Path  # DIR/<student>.json
     identity: Identity | None = None
 
 
 @dataclass
 class Source:
-    root: Path                                               # the folder holding the submissions
+    root: Path  # the folder holding the submissions
     submissions: list[Submission] = field(default_factory=list)
-    rejected: dict[str, str] = field(default_factory=dict)   # student -> why it cannot be graded
-    missing: list[str] = field(default_factory=list)         # on the roster, nothing submitted
+    rejected: dict[str, str] = field(default_factory=dict)  # student -> why it cannot be graded
+    missing: list[str] = field(default_factory=list)  # on the roster, nothing submitted
     identities: dict[str, Identity] = field(default_factory=dict)
     layout: str = "folders"
-    kinds: dict[str, str] = field(default_factory=dict)      # student -> kind of problem (rejected)
-    reports: dict[str, Path] = field(default_factory=dict)   # student -> DIR/<student>.json
-    notes: list[str] = field(default_factory=list)           # things the instructor should know
-    tempdir: Path | None = None                              # extraction folder (removed at the end)
+    kinds: dict[str, str] = field(default_factory=dict)  # student -> kind of problem (rejected)
+    reports: dict[str, Path] = field(default_factory=dict)  # student -> DIR/<student>.json
+    notes: list[str] = field(default_factory=list)  # things the instructor should know
+    tempdir: Path | None = None  # extraction folder (removed at the end)
 
     def cleanup(self) -> None:
         if self.tempdir is not None:
@@ -72,18 +73,24 @@ def _wrapper(entries: list[archives.Member]) -> str | None:
                 return None
             if len(parts) in (3, 4):
                 projects.add(parts[1])
-        elif len(parts) >= 2 and (platforms.MOODLE.match(parts[1]) or
-                                  (len(parts) == 2 and (platforms.CANVAS.match(parts[1])
-                                                        or archives.kind(Path(parts[1]))))):
+        elif len(parts) >= 2 and (
+            platforms.MOODLE.match(parts[1])
+            or (len(parts) == 2 and (platforms.CANVAS.match(parts[1]) or archives.kind(Path(parts[1]))))
+        ):
             projects.add(parts[1])
     return top if len(projects) >= 2 else None
 
 
-def extract_zip(archive: Path, dest: Path, *, max_total: int = ZIP_MAX_TOTAL_BYTES,
-                max_submission: int = ZIP_MAX_SUBMISSION_BYTES,
-                max_files: int = ZIP_MAX_SUBMISSION_FILES,
-                max_members: int = ZIP_MAX_MEMBERS,
-                stand_ins: bool = False) -> tuple[list[str], dict[str, str], list[str]]:
+def extract_zip(
+    archive: Path,
+    dest: Path,
+    *,
+    max_total: int = ZIP_MAX_TOTAL_BYTES,
+    max_submission: int = ZIP_MAX_SUBMISSION_BYTES,
+    max_files: int = ZIP_MAX_SUBMISSION_FILES,
+    max_members: int = ZIP_MAX_MEMBERS,
+    stand_ins: bool = False,
+) -> tuple[list[str], dict[str, str], list[str]]:
     """Extract the submissions of `archive` into `dest`, safely (archives.extract_class, the
     grader's one extractor: names checked, no links or devices, encrypted members left out,
     sizes capped).
@@ -97,16 +104,29 @@ def extract_zip(archive: Path, dest: Path, *, max_total: int = ZIP_MAX_TOTAL_BYT
     Returns (the top-level folder names extracted, {folder: why rejected}, notes).
     """
     try:
-        return archives.extract_class(archive, dest, keep=platforms.is_submission, unwrap=_wrapper,
-                                      max_total=max_total, max_submission=max_submission, max_files=max_files,
-                                      max_depth=SUBMISSION_LIMITS["max_depth"], max_members=max_members,
-                                      stand_ins=stand_ins)
+        return archives.extract_class(
+            archive,
+            dest,
+            keep=platforms.is_submission,
+            unwrap=_wrapper,
+            max_total=max_total,
+            max_submission=max_submission,
+            max_files=max_files,
+            max_depth=SUBMISSION_LIMITS["max_depth"],
+            max_members=max_members,
+            stand_ins=stand_ins,
+        )
     except archives.ArchiveError as exc:
         raise BatchError(str(exc)) from None
 
 
-def open_source(source: Path, output_dir: Path, scratch: Path | None = None, layout: str = "auto",
-                roster: platforms.Roster | None = None) -> Source:
+def open_source(
+    source: Path,
+    output_dir: Path,
+    scratch: Path | None = None,
+    layout: str = "auto",
+    roster: platforms.Roster | None = None,
+) -> Source:
     """The submissions of SOURCE (a folder, or a .zip extracted into a temporary folder,
     under `scratch` when given), in the platform `layout`, each ready to grade (its own
     archives unpacked under `scratch`)."""
@@ -151,11 +171,14 @@ def open_source(source: Path, output_dir: Path, scratch: Path | None = None, lay
     for found in sorted(kept, key=lambda f: f.student.encode("utf-8", "surrogatepass")):
         sid = distinct(student_id(found.student))
         if sid != student_id(found.student):
-            result.notes.append(f"{printable(sid)}: another student's name reads the same once its "
-                                "unprintable characters are replaced; told apart by its ~ number")
+            result.notes.append(
+                f"{printable(sid)}: another student's name reads the same once its "
+                "unprintable characters are replaced; told apart by its ~ number"
+            )
         students[sid] = found
-    missing = {student_id(f.student): f for f in gathered.missing if student_id(f.student).casefold()
-               not in distinct.taken}
+    missing = {
+        student_id(f.student): f for f in gathered.missing if student_id(f.student).casefold() not in distinct.taken
+    }
     for found in [*students.values(), *missing.values()]:
         found.identity = _readable(found.identity)
     names = report_names([*students, *missing])
@@ -193,8 +216,9 @@ class Unprepared(Exception):
 def _readable(identity: Identity) -> Identity:
     """The identity as reports show it: names as text (names.label: no bidi or control
     characters, undecodable bytes as U+FFFD)."""
-    return dataclasses.replace(identity, **{key: label(getattr(identity, key))
-                                            for key in ("id", "name", "login", "folder")})
+    return dataclasses.replace(
+        identity, **{key: label(getattr(identity, key)) for key in ("id", "name", "login", "folder")}
+    )
 
 
 def _archives_in(folder: Path, depth: int = 2) -> list[Path]:
@@ -228,13 +252,17 @@ def _has_project(folder: Path) -> bool:
 
 def _unpack_into(archive: Path, dest: Path) -> list[str]:
     if archives.kind(archive) == "unsupported":
-        raise Unprepared(f"{archive.name} is a {archives.kind_label(archive)} archive, which the grader "
-                         "cannot open: submit the project as a .zip", "unsupported-archive")
+        raise Unprepared(
+            f"{archive.name} is a {archives.kind_label(archive)} archive, which the grader "
+            "cannot open: submit the project as a .zip",
+            "unsupported-archive",
+        )
     try:
         # its own folder, named as a file the grader makes: never hidden (discovery would not
         # look inside), never '..' (an archive named '...zip')
-        return archives.unpack(archive, dest / component(archives.stem(archive)),
-                               fstree.Limits(**SUBMISSION_LIMITS)).notes
+        return archives.unpack(
+            archive, dest / component(archives.stem(archive)), fstree.Limits(**SUBMISSION_LIMITS)
+        ).notes
     except archives.ArchiveError as exc:
         raise Unprepared(str(exc), "damaged-archive") from None
 
@@ -245,11 +273,17 @@ def prepare(found: platforms.Found, work: Path) -> tuple[Path, list[str]]:
     of archives inside those too) and their loose files copied. Raises Unprepared."""
     if not found.items:
         if found.extra:
-            raise Unprepared("only an online text was submitted, no files: the project must be "
-                             "uploaded as files (a .zip of the project folder)", "online-text-only")
+            raise Unprepared(
+                "only an online text was submitted, no files: the project must be "
+                "uploaded as files (a .zip of the project folder)",
+                "online-text-only",
+            )
         raise Unprepared("the submission holds no files", "empty")
-    if len(found.items) == 1 and found.items[0].is_dir() and \
-            (_has_project(found.items[0]) or not _archives_in(found.items[0])):
+    if (
+        len(found.items) == 1
+        and found.items[0].is_dir()
+        and (_has_project(found.items[0]) or not _archives_in(found.items[0]))
+    ):
         return found.items[0], []
     notes: list[str] = []
     work.mkdir(parents=True, exist_ok=True)
@@ -257,8 +291,7 @@ def prepare(found: platforms.Found, work: Path) -> tuple[Path, list[str]]:
         if item.is_dir():
             bundled = _archives_in(item)
             if _has_project(item) or not bundled:
-                failed = fstree.copy(item, work / component(item.name), COPY_IGNORE,
-                                     fstree.Limits(**SUBMISSION_LIMITS))
+                failed = fstree.copy(item, work / component(item.name), COPY_IGNORE, fstree.Limits(**SUBMISSION_LIMITS))
                 notes += [f"{f} could not be copied" for f in failed[:3]]
             for archive in bundled:
                 notes += _unpack_into(archive, work)
@@ -268,7 +301,7 @@ def prepare(found: platforms.Found, work: Path) -> tuple[Path, list[str]]:
             name = platforms.own_name(item, found.identity.platform)
             if item.stat().st_size > SUBMISSION_LIMITS["max_bytes"]:
                 raise Unprepared(f"{name} is larger than a submission may be", "over-a-limit")
-            shutil.copyfile(item, work / component(name))   # (a Canvas name may end in '..')
+            shutil.copyfile(item, work / component(name))  # (a Canvas name may end in '..')
     if not _has_project(work):
         inner = _archives_in(work, depth=4)
         if len(inner) == 1:  # an archive inside the archive

@@ -1,6 +1,7 @@
 """The worker processes: each submission graded in its own process, forked from a
 single-threaded fork server with the grader preloaded, `jobs` at a time; a worker past its
 deadline is stopped, and takes its grading child (and that child's process group) with it."""
+
 from __future__ import annotations
 
 import contextlib
@@ -11,7 +12,8 @@ import signal
 import sys
 import tempfile
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from grader import api, fstree, rubric
 from grader.batch.freshness import submission_digest
@@ -43,7 +45,7 @@ def _children(pid: int) -> list[int]:
         try:
             with open(f"/proc/{entry}/stat", "rb") as fh:
                 text = fh.read().decode(errors="replace")
-            if int(text[text.rindex(")") + 2:].split()[1]) == pid:
+            if int(text[text.rindex(")") + 2 :].split()[1]) == pid:
                 found.append(int(entry))
         except (OSError, ValueError, IndexError):
             continue
@@ -61,7 +63,7 @@ def _kill_children() -> None:
                 pass
 
 
-def _stop_worker(signum, frame):  # noqa: ARG001  (signal handler)
+def _stop_worker(signum, frame):
     _kill_children()
     raise SystemExit(128 + signum)
 
@@ -109,7 +111,7 @@ def grade_worker(sub: Submission, assignment: rubric.Assignment, mode: str, scra
             content = ""  # grading refuses it with the reason; the next run looks again
         try:
             report = api.grade(sub.path, assignment, sandbox=mode, name=sub.student)
-        except Exception as exc:  # noqa: BLE001  (a bug of the grader: this student only)
+        except Exception as exc:
             report = fault_report(assignment, sub.student, f"{type(exc).__name__}: {exc}", mode)
         report.submission_digest = content
         report.identity = sub.identity
@@ -128,11 +130,19 @@ def mp_context(method: str | None = None):
     return ctx
 
 
-Finish = Callable[[Submission, "int | None"], None]   # exit code; None when past its deadline
+Finish = Callable[[Submission, "int | None"], None]  # exit code; None when past its deadline
 
 
-def execute(subs: list[Submission], target: Callable, args: tuple, jobs: int, deadline_s: float,
-            on_finish: Finish, ctx=None, poll_s: float = 0.5) -> None:
+def execute(
+    subs: list[Submission],
+    target: Callable,
+    args: tuple,
+    jobs: int,
+    deadline_s: float,
+    on_finish: Finish,
+    ctx=None,
+    poll_s: float = 0.5,
+) -> None:
     """Run ``target(sub, *args)`` for every submission in its own process, `jobs` at a time.
 
     `on_finish` is called in this process for every submission that ended (exit code) or
@@ -147,8 +157,7 @@ def execute(subs: list[Submission], target: Callable, args: tuple, jobs: int, de
         while pending or running:
             while pending and len(running) < jobs:
                 sub = pending.pop()
-                proc = ctx.Process(target=target, args=(sub, *args), name=f"grader-{sub.student}",
-                                   daemon=False)
+                proc = ctx.Process(target=target, args=(sub, *args), name=f"grader-{sub.student}", daemon=False)
                 proc.start()
                 running[proc.sentinel] = (proc, sub, time.monotonic())
             ready = multiprocessing.connection.wait(list(running), timeout=poll_s)

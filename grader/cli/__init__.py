@@ -4,25 +4,25 @@
 Exit statuses are :class:`ExitCode`: 0 done, 1 below the bar (``--fail-under``, nothing graded,
 a check-assignment mismatch), 2 usage error, 3 grader fault, 130 interrupted.
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
 
 from grader import __version__, rubric, sandbox
-from grader.cli import (assignments, batch, check_assignment, grade, new_assignment, report,
-                        starter, worker)
+from grader.cli import assignments, batch, check_assignment, grade, new_assignment, report, starter, worker
 from grader.cli._common import ExitCode, default_output, format_path, parse_format, write_outputs
 
-__all__ = ["ExitCode", "build_parser", "default_output", "format_path", "main", "parse_format",
-           "write_outputs"]
+__all__ = ["ExitCode", "build_parser", "default_output", "format_path", "main", "parse_format", "write_outputs"]
 
 COMMANDS = (grade, assignments, starter, batch, worker, check_assignment, new_assignment, report)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="grader", description="Grade Django signals exercises with hidden pytest suites.")
+        prog="grader", description="Grade Django signals exercises with hidden pytest suites."
+    )
     parser.add_argument("--version", action="version", version=f"grader {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:

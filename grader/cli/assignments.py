@@ -1,4 +1,5 @@
 """`grader assignments`: the assignments the grader knows, with what each teaches."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,10 +8,13 @@ from grader import rubric
 from grader.cli._common import ExitCode
 
 
-def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    p = sub.add_parser("assignments", help="list the assignments the grader knows, with what each teaches",
-                   description="List every assignment the grader finds ($GRADER_ASSIGNMENTS, the installed "
-                               "package, the source checkout): name, points, title and what it teaches.")
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "assignments",
+        help="list the assignments the grader knows, with what each teaches",
+        description="List every assignment the grader finds ($GRADER_ASSIGNMENTS, the installed "
+        "package, the source checkout): name, points, title and what it teaches.",
+    )
     p.set_defaults(run=run)
 
 

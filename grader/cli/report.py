@@ -1,4 +1,5 @@
 """`grader report`: rewrite a class's gradebook, or a lesson's, from its JSON reports."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,36 +8,55 @@ from pathlib import Path
 from grader.cli._common import ExitCode, print_feedback, print_gradebook, usage_error
 
 
-def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    r = sub.add_parser("report", help="rewrite the gradebook from the JSON reports in a folder, or a "
-                                      "lesson's from a folder per assignment",
-                       description="Read DIR/*.json (per-student reports) and write DIR/grades.csv, "
-                                   "DIR/grades-canvas.csv, DIR/report.html and DIR/summary.json (and "
-                                   "DIR/grades-moodle.csv for a Moodle class). "
-                                   "With several DIRs, one per assignment of a lesson (or with "
-                                   "--output-dir), write one sheet for the lesson into the --output-dir "
-                                   "instead, the DIRs being only read: grades.csv (a column per assignment "
-                                   "in the order given, the lesson's total, each assignment's status), "
-                                   "grades-canvas.csv (a column per assignment and a Points Possible row; no "
-                                   "total, Canvas computes its own), grades-moodle-<assignment>.csv (Moodle's "
-                                   "grading worksheet is per assignment: one for each assignment of a Moodle "
-                                   "class), report.html and summary.json. Students are matched across the DIRs "
-                                   "by their student id (the report's submission). A student without a report "
-                                   "in a DIR gets an empty cell there and counts as missing there; the total "
-                                   "sums the points that exist. Exit status: 0 when written, 2 for usage errors "
-                                   "(a DIR without reports, or with reports of several assignments, two DIRs "
-                                   "of the same assignment).")
-    r.add_argument("folders", type=Path, nargs="+", metavar="DIR",
-                   help="folder with the per-student JSON reports (of one assignment); several for a lesson")
-    r.add_argument("--output-dir", "-o", type=Path, metavar="OUT",
-                   help="where the lesson's sheet goes (default: reports/lesson in the current folder); "
-                        "with one DIR, writes that assignment's sheet as a lesson of one there")
-    r.add_argument("--blank-errors", action="store_true",
-                   help="leave the total of error, timeout and tampered submissions empty in the "
-                        "platform CSVs (for a lesson: their assignment's cell)")
-    r.add_argument("--feedback", type=Path, metavar="FB",
-                   help="also write each student's own feedback into FB (as grader batch --feedback); "
-                        "for a lesson, each assignment's into FB/<assignment>/")
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    r = sub.add_parser(
+        "report",
+        help="rewrite the gradebook from the JSON reports in a folder, or a lesson's from a folder per assignment",
+        description="Read DIR/*.json (per-student reports) and write DIR/grades.csv, "
+        "DIR/grades-canvas.csv, DIR/report.html and DIR/summary.json (and "
+        "DIR/grades-moodle.csv for a Moodle class). "
+        "With several DIRs, one per assignment of a lesson (or with "
+        "--output-dir), write one sheet for the lesson into the --output-dir "
+        "instead, the DIRs being only read: grades.csv (a column per assignment "
+        "in the order given, the lesson's total, each assignment's status), "
+        "grades-canvas.csv (a column per assignment and a Points Possible row; no "
+        "total, Canvas computes its own), grades-moodle-<assignment>.csv (Moodle's "
+        "grading worksheet is per assignment: one for each assignment of a Moodle "
+        "class), report.html and summary.json. Students are matched across the DIRs "
+        "by their student id (the report's submission). A student without a report "
+        "in a DIR gets an empty cell there and counts as missing there; the total "
+        "sums the points that exist. Exit status: 0 when written, 2 for usage errors "
+        "(a DIR without reports, or with reports of several assignments, two DIRs "
+        "of the same assignment).",
+    )
+    r.add_argument(
+        "folders",
+        type=Path,
+        nargs="+",
+        metavar="DIR",
+        help="folder with the per-student JSON reports (of one assignment); several for a lesson",
+    )
+    r.add_argument(
+        "--output-dir",
+        "-o",
+        type=Path,
+        metavar="OUT",
+        help="where the lesson's sheet goes (default: reports/lesson in the current folder); "
+        "with one DIR, writes that assignment's sheet as a lesson of one there",
+    )
+    r.add_argument(
+        "--blank-errors",
+        action="store_true",
+        help="leave the total of error, timeout and tampered submissions empty in the "
+        "platform CSVs (for a lesson: their assignment's cell)",
+    )
+    r.add_argument(
+        "--feedback",
+        type=Path,
+        metavar="FB",
+        help="also write each student's own feedback into FB (as grader batch --feedback); "
+        "for a lesson, each assignment's into FB/<assignment>/",
+    )
     r.set_defaults(run=run)
 
 

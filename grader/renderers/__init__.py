@@ -1,11 +1,12 @@
 """Stage 4: render a Report. Each format is a module whose render(Report) -> str makes it."""
+
 from __future__ import annotations
 
 import importlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from grader.model import Report
 
@@ -54,8 +55,9 @@ def write_atomic(path: Path, content: str | bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # (the temporary name holds at most 100 bytes of the file's, so that it is never too long)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=os.fsdecode(b"." + os.fsencode(path.name)[:100] + b"."),
-                               suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(
+        dir=path.parent, prefix=os.fsdecode(b"." + os.fsencode(path.name)[:100] + b"."), suffix=".tmp"
+    )
     try:
         os.fchmod(fd, 0o666 & ~_umask())
         if isinstance(content, bytes):

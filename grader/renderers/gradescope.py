@@ -1,4 +1,5 @@
 """Gradescope autograder results (results.json): the same suite as a Gradescope autograder."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ from grader.model import NOT_RUN_ENVIRONMENT, CheckStatus, Report
 
 def _output(check) -> str:
     parts = [check.feedback]
-    if check.diagnosis == NOT_RUN_ENVIRONMENT:   # Gradescope knows passed and failed only: say it
+    if check.diagnosis == NOT_RUN_ENVIRONMENT:  # Gradescope knows passed and failed only: say it
         parts.insert(0, "Not run because of the grading environment (not a mark of your code).")
     if check.location:
         parts.append(f"Where: {check.location}")
@@ -25,14 +26,17 @@ def render(report: Report) -> str:
         "output": report.message + "".join(f"\nWarning: {w}" for w in report.warnings),
         "visibility": "visible",
         "stdout_visibility": "hidden",
-        "tests": [{
-            "name": c.title,
-            "number": c.id,
-            "score": c.score,
-            "max_score": c.max_score,
-            "status": "passed" if c.status == CheckStatus.PASSED else "failed",
-            "output": _output(c),
-            "visibility": "visible",
-        } for c in report.checks],
+        "tests": [
+            {
+                "name": c.title,
+                "number": c.id,
+                "score": c.score,
+                "max_score": c.max_score,
+                "status": "passed" if c.status == CheckStatus.PASSED else "failed",
+                "output": _output(c),
+                "visibility": "visible",
+            }
+            for c in report.checks
+        ],
     }
     return json.dumps(data, indent=2) + "\n"

@@ -1,4 +1,5 @@
 """The JSON score: the contract documented in the README and in grader/schema/report.schema.json."""
+
 import json
 
 from grader.model import Report

@@ -1,13 +1,13 @@
 """Markdown rendering of a report: for CI job summaries, pull-request comments and the feedback
 file handed back to a student. Every text from the report goes through safe.markdown (no HTML,
 no control or bidi characters) or a fence of its own."""
+
 from __future__ import annotations
 
 from grader.model import NOT_RUN_ENVIRONMENT, CheckStatus, Report
 from grader.renderers import safe
 
-ICON = {CheckStatus.PASSED: "✅", CheckStatus.FAILED: "❌",
-        CheckStatus.ERROR: "💥", CheckStatus.SKIPPED: "⏭️"}
+ICON = {CheckStatus.PASSED: "✅", CheckStatus.FAILED: "❌", CheckStatus.ERROR: "💥", CheckStatus.SKIPPED: "⏭️"}
 
 
 def cell(text: str) -> str:
@@ -21,16 +21,21 @@ def render(report: Report) -> str:
     if ident is not None and ident.name:
         who = f"{cell(ident.name)} ({who})"
     late = " · **late**" if ident is not None and ident.late else ""
-    lines = [f"## {cell(report.assignment)}: {report.score:g} / {report.max_score:g} points",
-             "", f"**Submission:** {who} · **status:** {report.status.value}{late}", ""]
+    lines = [
+        f"## {cell(report.assignment)}: {report.score:g} / {report.max_score:g} points",
+        "",
+        f"**Submission:** {who} · **status:** {report.status.value}{late}",
+        "",
+    ]
     if report.message and (report.score < report.max_score or report.status.value != "graded"):
         lines += [f"> {cell(report.message)}", ""]
     lines += ["| | Check | Points | Feedback |", "|---|---|---|---|"]
     for c in report.checks:
         where = f"<br>**where:** {cell(c.location)}" if c.location else ""
         icon = "⏸️ not run (environment)" if c.diagnosis == NOT_RUN_ENVIRONMENT else ICON[c.status]
-        lines.append(f"| {icon} | {cell(c.title)}<br>`{c.id}` | {c.score:g}/{c.max_score:g} | "
-                     f"{cell(c.feedback)}{where} |")
+        lines.append(
+            f"| {icon} | {cell(c.title)}<br>`{c.id}` | {c.score:g}/{c.max_score:g} | {cell(c.feedback)}{where} |"
+        )
     details = [c for c in report.checks if c.status != CheckStatus.PASSED and (c.hint or c.student_traceback)]
     if details:
         lines += ["", "### What to change", ""]
@@ -44,7 +49,11 @@ def render(report: Report) -> str:
     if report.warnings:
         lines += ["", "### Warnings (no points lost)", ""]
         lines += [f"- {cell(w)}" for w in report.warnings]
-    lines += ["", f"<sub>grader {report.grader_version} · Django {report.django_version} · "
-                  f"Python {report.python_version} · sandbox: {report.sandbox} · "
-                  f"{report.duration_s:.1f} s</sub>", ""]
+    lines += [
+        "",
+        f"<sub>grader {report.grader_version} · Django {report.django_version} · "
+        f"Python {report.python_version} · sandbox: {report.sandbox} · "
+        f"{report.duration_s:.1f} s</sub>",
+        "",
+    ]
     return safe.without_bidi("\n".join(lines))

@@ -7,6 +7,7 @@ markup is interpreted, the XML stays well-formed, no raw HTML or comment passes 
 Markdown that CI pages render, and no bidirectional control makes a name or a line read
 differently from what it is (:func:`text`, for every page, CSV cell and Markdown file).
 """
+
 from __future__ import annotations
 
 import re

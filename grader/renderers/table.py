@@ -5,6 +5,7 @@ words, and the check column is as wide as its longest word (a check id such as
 ``receiver-registered-in-ready``), so that only a token longer than its whole column (a long
 path, a long line of code) is ever folded.
 """
+
 from __future__ import annotations
 
 import io
@@ -12,11 +13,14 @@ import io
 from grader.model import NOT_RUN_ENVIRONMENT, CheckStatus, Report, RunStatus
 from grader.renderers.safe import terminal
 
-STYLE = {CheckStatus.PASSED: "green", CheckStatus.FAILED: "red",
-         CheckStatus.ERROR: "red", CheckStatus.SKIPPED: "yellow"}
-MARK = {CheckStatus.PASSED: "PASS", CheckStatus.FAILED: "FAIL",
-        CheckStatus.ERROR: "ERROR", CheckStatus.SKIPPED: "SKIP"}
-NOT_RUN_ENV = "NOT RUN (environment)"   # a check the grading environment stopped, not the code
+STYLE = {
+    CheckStatus.PASSED: "green",
+    CheckStatus.FAILED: "red",
+    CheckStatus.ERROR: "red",
+    CheckStatus.SKIPPED: "yellow",
+}
+MARK = {CheckStatus.PASSED: "PASS", CheckStatus.FAILED: "FAIL", CheckStatus.ERROR: "ERROR", CheckStatus.SKIPPED: "SKIP"}
+NOT_RUN_ENV = "NOT RUN (environment)"  # a check the grading environment stopped, not the code
 
 
 def mark(check) -> str:
@@ -47,8 +51,7 @@ class ChecksTable:
         the check column fits its longest word (and takes a quarter of the room when there
         is more), but never more than half of the room the result column leaves."""
         checks = self.report.checks
-        result = max(len("result"), _longest_word([f"{mark(c)} {c.score:g}/{c.max_score:g}"
-                                                    for c in checks]))
+        result = max(len("result"), _longest_word([f"{mark(c)} {c.score:g}/{c.max_score:g}" for c in checks]))
         room = max(width - FRAME - result, 2)
         longest = _longest_word(["check"] + [terminal(f"{c.title} {c.id}") for c in checks])
         check = min(max(longest, room // 4), room // 2)
@@ -64,8 +67,9 @@ class ChecksTable:
         # Text objects throughout: nothing from a report is read as rich markup, and terminal()
         # keeps escape sequences from reaching the instructor's terminal. overflow="fold" only
         # cuts a word longer than its whole column: rich wraps everything else between words.
-        table = Table(title=Text(terminal(f"{self.report.assignment}: {self.report.submission}", False)),
-                      show_lines=True)
+        table = Table(
+            title=Text(terminal(f"{self.report.assignment}: {self.report.submission}", False)), show_lines=True
+        )
         table.add_column("check", width=check_w, overflow="fold")
         table.add_column("result", width=result_w, overflow="fold")
         table.add_column("feedback", width=feedback_w, overflow="fold")
@@ -78,8 +82,7 @@ class ChecksTable:
             if c.student_traceback:
                 # Indented by padding, not spaces: wrapped lines keep the indent, and the first
                 # word of a line is no longer than it is.
-                frames = Text("\n".join(terminal(line).strip() for line in c.student_traceback),
-                              style="dim")
+                frames = Text("\n".join(terminal(line).strip() for line in c.student_traceback), style="dim")
                 feedback.append(Padding(frames, (0, 0, 0, TRACEBACK_INDENT)))
             if c.status != CheckStatus.PASSED and c.hint:
                 feedback.append(Text("hint: " + terminal(c.hint), style="cyan"))
@@ -96,13 +99,19 @@ def build(report: Report) -> list:
     from rich.text import Text
 
     colour = "green" if report.score == report.max_score and report.status == RunStatus.GRADED else "red"
-    summary = Text(f"Score: {report.score:g} / {report.max_score:g}   status: {report.status.value}",
-                   style=f"bold {colour}")
+    summary = Text(
+        f"Score: {report.score:g} / {report.max_score:g}   status: {report.status.value}", style=f"bold {colour}"
+    )
     parts = [ChecksTable(report), summary]
     if report.sandbox != "bwrap":
-        parts.insert(0, Text("NOT SANDBOXED: this submission ran without bubblewrap, with the grading "
-                             "user's rights (see the warnings). Grade for marks where bubblewrap works.",
-                             style="bold red"))
+        parts.insert(
+            0,
+            Text(
+                "NOT SANDBOXED: this submission ran without bubblewrap, with the grading "
+                "user's rights (see the warnings). Grade for marks where bubblewrap works.",
+                style="bold red",
+            ),
+        )
     if report.status != RunStatus.GRADED or report.score < report.max_score:
         parts.append(Text(terminal(report.message)))
     for warning in report.warnings:

@@ -1,5 +1,6 @@
 """Every assignment proves its hidden suite right: `grader check-assignment` grades its
 solution, its starter and every variant, and must find what each expects."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,8 @@ import shutil
 import textwrap
 
 import pytest
-
 from conftest import ASSIGNMENT, ROOT, TEMPLATE, run_cli
+
 from grader import authoring, rubric
 
 ASSIGNMENTS = sorted(p.parent for p in (ROOT / "assignments").glob("*/rubric.toml"))
@@ -37,7 +38,8 @@ def test_a_surviving_mutant_fails_the_check_and_a_stale_equivalent_is_named(tmp_
     dest = _small_copy(tmp_path, {})
     (dest / "mutants.toml").write_text(
         '[equivalent]\n"remove-dispatch-uid@users/signals.py:9" = "imported once"\n'
-        '"swap-pre-post@users/signals.py:99" = "a line the solution does not have"\n')
+        '"swap-pre-post@users/signals.py:99" = "a line the solution does not have"\n'
+    )
     out = tmp_path / "m.json"
     proc = run_cli("check-assignment", str(dest), "--only-mutants", "--jobs", "2", "--json", str(out), timeout=600)
     assert proc.returncode == 1, proc.stdout[-4000:] + proc.stderr[-2000:]
@@ -49,7 +51,7 @@ def test_a_surviving_mutant_fails_the_check_and_a_stale_equivalent_is_named(tmp_
     rows = {m["id"]: m for m in json.loads(out.read_text())["mutants"]}
     assert rows["remove-dispatch-uid@users/signals.py:9"]["verdict"] == "equivalent"
     assert rows["swap-pre-post@users/signals.py:9"]["verdict"] == "killed"
-    assert rows["swap-pre-post@users/signals.py:9"]["detail"]          # the checks that caught it
+    assert rows["swap-pre-post@users/signals.py:9"]["detail"]  # the checks that caught it
     assert rows["drop-created@users/signals.py:12"]["verdict"] == "survived"
 
 
@@ -59,15 +61,18 @@ def test_signals_profile_has_enough_variants_for_every_diagnosis_it_names():
     assert len(variants) >= 25
     named = {d for c in assignment.checks for d in c.diagnoses}
     shown = {spec.get("diagnosis") for v in variants for spec in v.checks.values()}
-    assert named - shown <= {"receiver-not-connected"}     # that one is the starter's own
+    assert named - shown <= {"receiver-not-connected"}  # that one is the starter's own
 
 
 def _small_copy(tmp_path, variants: dict[str, tuple[str, dict]]):
     """signals-profile without its variants, plus `variants`: name -> (expect.toml, files)."""
     dest = tmp_path / "signals-profile"
     shutil.copytree(ASSIGNMENT, dest, ignore=shutil.ignore_patterns("variants", "__pycache__"))
-    text = (dest / "rubric.toml").read_text().replace('starter = "../../student_template"',
-                                                     f'starter = "{TEMPLATE.as_posix()}"')
+    text = (
+        (dest / "rubric.toml")
+        .read_text()
+        .replace('starter = "../../student_template"', f'starter = "{TEMPLATE.as_posix()}"')
+    )
     text = "\n".join(line for line in text.splitlines() if not line.startswith("diagnoses = "))
     (dest / "rubric.toml").write_text(text + "\n")
     for name, (expect, files) in variants.items():
@@ -80,7 +85,7 @@ def _small_copy(tmp_path, variants: dict[str, tuple[str, dict]]):
     return dest
 
 
-WRONG_EXPECTATION = '''
+WRONG_EXPECTATION = """
     description = "the receiver ignores `created`: but this file wrongly says it passes"
     base = "solution"
     score = 10
@@ -92,8 +97,9 @@ WRONG_EXPECTATION = '''
     status = "passed"
     [checks.resave-no-duplicate]
     status = "passed"
-'''
-NO_CREATED_CHECK = {"users/signals.py": '''
+"""
+NO_CREATED_CHECK = {
+    "users/signals.py": """
     from django.conf import settings
     from django.db.models.signals import post_save
     from django.dispatch import receiver
@@ -104,7 +110,8 @@ NO_CREATED_CHECK = {"users/signals.py": '''
     @receiver(post_save, sender=settings.AUTH_USER_MODEL)
     def create_profile(sender, instance, **kwargs):
         Profile.objects.create(user=instance)
-'''}
+"""
+}
 
 
 @pytest.mark.e2e
@@ -117,12 +124,15 @@ def test_a_variant_that_does_not_give_what_it_expects_fails_the_check(tmp_path):
     assert "solution" in proc.stdout and "starter" in proc.stdout
 
 
-@pytest.mark.parametrize("expect, message", [
-    ('description = "x"\n[checks.project-loads]\nstatus = "passed"\n', "must list every check"),
-    ('base = "solution"\n', "say in `description`"),
-    ('description = "x"\nbase = "template"\n', 'base is "starter" or "solution"'),
-    ('description = "x"\nsurprise = 1\n', "unknown keys"),
-])
+@pytest.mark.parametrize(
+    "expect, message",
+    [
+        ('description = "x"\n[checks.project-loads]\nstatus = "passed"\n', "must list every check"),
+        ('base = "solution"\n', "say in `description`"),
+        ('description = "x"\nbase = "template"\n', 'base is "starter" or "solution"'),
+        ('description = "x"\nsurprise = 1\n', "unknown keys"),
+    ],
+)
 def test_a_malformed_expectation_is_named(tmp_path, expect, message):
     folder = _small_copy(tmp_path, {"bad": (expect, {})})
     with pytest.raises(authoring.AuthoringError, match=message):
@@ -130,16 +140,19 @@ def test_a_malformed_expectation_is_named(tmp_path, expect, message):
 
 
 def test_an_edit_must_find_its_text_exactly_once(tmp_path):
-    expect = WRONG_EXPECTATION + '''
+    expect = (
+        WRONG_EXPECTATION
+        + """
     [[edits]]
     file = "mysite/settings.py"
     replace = "no such line"
     with = "anything"
-    '''
+    """
+    )
     # [[edits]] after the [checks.*] tables would belong to them: put it first.
     head, _, checks = textwrap.dedent(expect).partition("[checks.project-loads]")
-    edit = checks[checks.index("[[edits]]"):]
-    text = head + edit + "[checks.project-loads]" + checks[:checks.index("[[edits]]")]
+    edit = checks[checks.index("[[edits]]") :]
+    text = head + edit + "[checks.project-loads]" + checks[: checks.index("[[edits]]")]
     folder = _small_copy(tmp_path, {"bad-edit": (text, {})})
     assignment = rubric.load(folder)
     case = next(c for c in authoring.cases(assignment) if c.name == "bad-edit")
@@ -191,7 +204,7 @@ def test_grader_starter_writes_what_students_receive(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "next: cd" in proc.stdout and (dest / "manage.py").is_file()
     assert (dest / ".grader-assignment").read_text().strip() == "signals-m2m"
-    graded = run_cli("grade", str(dest), "--output", str(tmp_path / "r.json"), "--quiet")   # the marker picks it
+    graded = run_cli("grade", str(dest), "--output", str(tmp_path / "r.json"), "--quiet")  # the marker picks it
     assert graded.returncode == 0, graded.stderr
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["assignment"] == "signals-m2m" and report["score"] == rubric.find("signals-m2m").starter_score

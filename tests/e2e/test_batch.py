@@ -7,6 +7,7 @@ subprocesses of the grader. The end-to-end tests grade a generated class of
 a batch and resume it, grade a .zip, and load report.html in headless
 Chromium.
 """
+
 from __future__ import annotations
 
 import csv
@@ -26,37 +27,80 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import (
+    APPS_IMPORTING_SIGNALS,
+    ASSIGNMENT,
+    CHECK_IDS,
+    GOOD_SIGNALS,
+    ROOT,
+    TEMPLATE,
+    build_submission,
+    run_cli,
+    validate,
+)
 
-from conftest import (APPS_IMPORTING_SIGNALS, ASSIGNMENT, CHECK_IDS, GOOD_SIGNALS, ROOT, TEMPLATE,
-                      build_submission, run_cli, validate)
 from grader import batch, classreport, gradebook, rubric
 from grader.model import CheckResult, CheckStatus, Report, RunStatus
 
-POINTS = {"project-loads": 1.0, "receiver-registered-in-ready": 3.0,
-          "profile-created-once": 3.0, "resave-no-duplicate": 3.0}
+POINTS = {
+    "project-loads": 1.0,
+    "receiver-registered-in-ready": 3.0,
+    "profile-created-once": 3.0,
+    "resave-no-duplicate": 3.0,
+}
 TEMPLATE_SETTINGS = (TEMPLATE / "mysite" / "settings.py").read_text()
 HOSTILE = "=evil<img src=x onerror=alert(1)>"
 
 
 # ============================================================================ helpers
 
-def make_report(student: str, passed: set[str] | None = None, status: str = "graded",
-                diagnoses: dict[str, str] | None = None, **extra) -> dict:
+
+def make_report(
+    student: str,
+    passed: set[str] | None = None,
+    status: str = "graded",
+    diagnoses: dict[str, str] | None = None,
+    **extra,
+) -> dict:
     """A per-student report dict as the grader writes it; `passed` checks earn their points."""
     passed = set(CHECK_IDS) if passed is None else passed
     diagnoses = diagnoses or {}
     checks = []
     for cid in CHECK_IDS:
         ok = cid in passed
-        checks.append({"id": cid, "title": cid.replace("-", " "), "status": "passed" if ok else "failed",
-                       "score": POINTS[cid] if ok else 0.0, "max_score": POINTS[cid],
-                       "feedback": "" if ok else f"{cid} failed", "hint": "do better",
-                       "diagnosis": diagnoses.get(cid, ""), "location": "", "student_traceback": []})
-    data = {"schema_version": "1.0", "assignment": "signals-profile", "submission": student,
-            "status": status, "score": sum(c["score"] for c in checks), "max_score": 10.0,
-            "message": "", "checks": checks, "duration_s": 1.0, "grader_version": "0.1.0",
-            "django_version": "5.2", "python_version": "3.11.7", "graded_at": "2026-01-01T00:00:00+00:00",
-            "sandbox": "none", "warnings": [], "rubric_digest": "abc", "output": ""}
+        checks.append(
+            {
+                "id": cid,
+                "title": cid.replace("-", " "),
+                "status": "passed" if ok else "failed",
+                "score": POINTS[cid] if ok else 0.0,
+                "max_score": POINTS[cid],
+                "feedback": "" if ok else f"{cid} failed",
+                "hint": "do better",
+                "diagnosis": diagnoses.get(cid, ""),
+                "location": "",
+                "student_traceback": [],
+            }
+        )
+    data = {
+        "schema_version": "1.0",
+        "assignment": "signals-profile",
+        "submission": student,
+        "status": status,
+        "score": sum(c["score"] for c in checks),
+        "max_score": 10.0,
+        "message": "",
+        "checks": checks,
+        "duration_s": 1.0,
+        "grader_version": "0.1.0",
+        "django_version": "5.2",
+        "python_version": "3.11.7",
+        "graded_at": "2026-01-01T00:00:00+00:00",
+        "sandbox": "none",
+        "warnings": [],
+        "rubric_digest": "abc",
+        "output": "",
+    }
     data.update(extra)
     return data
 
@@ -81,13 +125,14 @@ def set_tree_time(folder: Path, when: float) -> None:
 
 # ============================================================================ summary maths
 
+
 def test_summary_counts_mean_median_and_pass_rates():
     reports = [
-        make_report("a"),                                                          # 10
-        make_report("b", {"project-loads"}),                                       # 1
+        make_report("a"),  # 10
+        make_report("b", {"project-loads"}),  # 1
         make_report("c", {"project-loads", "profile-created-once", "receiver-registered-in-ready"}),  # 7
-        make_report("d", set(), status="error"),                                   # 0
-        make_report("e", set(), status="timeout"),                                 # 0
+        make_report("d", set(), status="error"),  # 0
+        make_report("e", set(), status="timeout"),  # 0
     ]
     s = gradebook.summarize(typed(reports))
     assert s["count"] == 5
@@ -96,8 +141,12 @@ def test_summary_counts_mean_median_and_pass_rates():
     assert s["median"] == 1
     assert (s["min"], s["max"], s["max_score"], s["full_marks"]) == (0, 10, 10, 1)
     rates = {c["id"]: c["pass_rate"] for c in s["checks"]}
-    assert rates == {"project-loads": 0.6, "receiver-registered-in-ready": 0.4,
-                     "profile-created-once": 0.4, "resave-no-duplicate": 0.2}
+    assert rates == {
+        "project-loads": 0.6,
+        "receiver-registered-in-ready": 0.4,
+        "profile-created-once": 0.4,
+        "resave-no-duplicate": 0.2,
+    }
     assert [c["id"] for c in s["checks"]] == CHECK_IDS
     loads = s["checks"][0]
     assert (loads["passed"], loads["failed"], loads["max_score"]) == (3, 2, 1.0)
@@ -118,41 +167,51 @@ def test_distribution_integer_and_fractional_scales():
     bins = gradebook.distribution([0, 1, 1, 7, 10, 10, 10], 10)
     assert [b["label"] for b in bins] == [str(i) for i in range(11)]
     assert [b["count"] for b in bins] == [1, 2, 0, 0, 0, 0, 0, 1, 0, 0, 3]
-    bins = gradebook.distribution([0, 2.5, 9.99, 10, 33.3], 40)   # 10 bins of 4 points
+    bins = gradebook.distribution([0, 2.5, 9.99, 10, 33.3], 40)  # 10 bins of 4 points
     assert len(bins) == 10 and sum(b["count"] for b in bins) == 5
     assert bins[0]["count"] == 2 and bins[2]["count"] == 2 and bins[8]["count"] == 1
     assert bins[-1]["to"] == 40
-    assert gradebook.distribution([40], 40)[-1]["count"] == 1     # the maximum is in the last bin
+    assert gradebook.distribution([40], 40)[-1]["count"] == 1  # the maximum is in the last bin
 
 
 def test_diagnoses_most_common_first_counted_once_per_student():
     reports = [
-        make_report("a", {"project-loads"}, diagnoses={"receiver-registered-in-ready": "connected-in-models",
-                                                       "profile-created-once": "connected-in-models"}),
+        make_report(
+            "a",
+            {"project-loads"},
+            diagnoses={
+                "receiver-registered-in-ready": "connected-in-models",
+                "profile-created-once": "connected-in-models",
+            },
+        ),
         make_report("b", {"project-loads"}, diagnoses={"receiver-registered-in-ready": "connected-in-models"}),
         make_report("c", {"project-loads"}, diagnoses={"resave-no-duplicate": "no-created-check"}),
         make_report("d", diagnoses={"resave-no-duplicate": "ignored-because-passed"}),
     ]
     diagnoses = gradebook.summarize(typed(reports))["diagnoses"]
-    assert [(d["diagnosis"], d["count"]) for d in diagnoses] == [("connected-in-models", 2),
-                                                                 ("no-created-check", 1)]
+    assert [(d["diagnosis"], d["count"]) for d in diagnoses] == [("connected-in-models", 2), ("no-created-check", 1)]
     assert diagnoses[0]["checks"] == ["receiver-registered-in-ready", "profile-created-once"]
     assert diagnoses[0]["students"] == ["a", "b"] and diagnoses[0]["share"] == 0.5
 
 
 # ============================================================================ CSV
 
+
 def test_csv_has_a_column_per_check_then_total_and_status():
-    reports = [make_report("alice"),
-               make_report("bob", {"project-loads", "profile-created-once"}),
-               make_report("carol", set(), status="error")]
+    reports = [
+        make_report("alice"),
+        make_report("bob", {"project-loads", "profile-created-once"}),
+        make_report("carol", set(), status="error"),
+    ]
     text = gradebook.build_csv(gradebook.summarize(typed(reports)))
     assert "\r\n" in text and not text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["student", "name", "id", "login", "late", *CHECK_IDS, "total", "status"]
-    assert rows[1:] == [["alice", "", "", "", "", "1", "3", "3", "3", "10", "graded"],
-                        ["bob", "", "", "", "", "1", "0", "3", "0", "4", "graded"],
-                        ["carol", "", "", "", "", "0", "0", "0", "0", "0", "error"]]
+    assert rows[1:] == [
+        ["alice", "", "", "", "", "1", "3", "3", "3", "10", "graded"],
+        ["bob", "", "", "", "", "1", "0", "3", "0", "4", "graded"],
+        ["carol", "", "", "", "", "0", "0", "0", "0", "0", "error"],
+    ]
 
 
 def test_canvas_csv_has_the_student_columns_canvas_requires():
@@ -164,17 +223,21 @@ def test_canvas_csv_has_the_student_columns_canvas_requires():
 
 
 def test_csv_neutralises_formulas_and_keeps_text_intact():
-    reports = [make_report("=HYPERLINK(\"http://x\")"), make_report("Zoë, \"Z\" Ünal"),
-               make_report("half", {"project-loads"}, score=1.5)]
+    reports = [
+        make_report('=HYPERLINK("http://x")'),
+        make_report('Zoë, "Z" Ünal'),
+        make_report("half", {"project-loads"}, score=1.5),
+    ]
     rows = list(csv.reader(io.StringIO(gradebook.build_csv(gradebook.summarize(typed(reports))))))
     names = [r[0] for r in rows[1:]]
-    assert "'=HYPERLINK(\"http://x\")" in names      # not run as a formula by a spreadsheet
-    assert "Zoë, \"Z\" Ünal" in names                  # quoted, not split
+    assert '\'=HYPERLINK("http://x")' in names  # not run as a formula by a spreadsheet
+    assert 'Zoë, "Z" Ünal' in names  # quoted, not split
     assert next(r for r in rows if r[0] == "half")[-2] == "1.5"
     assert gradebook.num(2 / 3) == "0.67" and gradebook.num(10.0) == "10" and gradebook.num(0) == "0"
 
 
 # ============================================================================ loading
+
 
 def test_load_reports_ignores_own_files_junk_and_cleans_text(tmp_path):
     write_reports(tmp_path, [make_report("bob"), make_report("alice")])
@@ -183,7 +246,7 @@ def test_load_reports_ignores_own_files_junk_and_cleans_text(tmp_path):
     (tmp_path / ".hidden.json").write_text(json.dumps(make_report("ghost")))
     (tmp_path / "weird.json").write_text(json.dumps(make_report("we\ud800ird")))  # a lone surrogate
     written = gradebook.write_all(tmp_path)
-    loaded = gradebook.load_reports(tmp_path)        # summary.json, grades.csv, report.html now exist
+    loaded = gradebook.load_reports(tmp_path)  # summary.json, grades.csv, report.html now exist
     assert [r.submission for r in loaded.reports] == ["alice", "bob", "we\ufffdird"]
     assert loaded.files == ["alice.json", "bob.json", "weird.json"]
     assert sorted(s.split(":")[0] for s in loaded.skipped) == ["broken.json", "notes.json"]
@@ -195,6 +258,7 @@ def test_load_reports_ignores_own_files_junk_and_cleans_text(tmp_path):
 
 
 # ============================================================================ HTML
+
 
 class DomReader(HTMLParser):
     """What the tests read from report.html: stats, check pass rates, student rows, chart bars."""
@@ -261,9 +325,14 @@ def read_dom(text: str) -> DomReader:
 
 
 def test_html_escapes_student_text_and_references_nothing_outside():
-    evil = make_report(HOSTILE, {"project-loads"}, diagnoses={"profile-created-once": "<b>diag</b>"},
-                       message="</p><script>alert(1)</script>", output="</pre><iframe src=//x></iframe>",
-                       warnings=["<style>body{display:none}</style>"])
+    evil = make_report(
+        HOSTILE,
+        {"project-loads"},
+        diagnoses={"profile-created-once": "<b>diag</b>"},
+        message="</p><script>alert(1)</script>",
+        output="</pre><iframe src=//x></iframe>",
+        warnings=["<style>body{display:none}</style>"],
+    )
     evil["checks"][1]["feedback"] = "<a href=javascript:alert(1)>click</a>"
     evil["checks"][1]["student_traceback"] = ['File "users/x.py", line 1, in <module>\n  \x00\x1b[31m']
     reports = [make_report("alice"), evil]
@@ -280,26 +349,33 @@ def test_html_escapes_student_text_and_references_nothing_outside():
     assert not any(a.startswith("on") for a in dom.attrs_seen)
     assert "src" not in dom.attrs_seen
     assert dom.hrefs and all(h.startswith("#student-") for h in dom.hrefs)
-    assert [r["student"] for r in dom.rows] == [HOSTILE, "alice"]       # who needs attention first
+    assert [r["student"] for r in dom.rows] == [HOSTILE, "alice"]  # who needs attention first
 
 
 def test_html_shows_summary_numbers():
-    reports = [make_report("a"), make_report("b", {"project-loads"}),
-               make_report("c", set(), status="tampered")]
+    reports = [make_report("a"), make_report("b", {"project-loads"}), make_report("c", set(), status="tampered")]
     summary = gradebook.summarize(typed(reports))
     dom = read_dom(classreport.render(summary, typed(reports)))
     assert dom.stats["count"] == "3"
     assert dom.stats["mean"] == "3.67 / 10"
     assert dom.stats["median"] == "1"
     assert dom.stats["status-tampered"] == "1" and dom.stats["status-graded"] == "2"
-    assert dom.rates == {"project-loads": "66.7%", "receiver-registered-in-ready": "33.3%",
-                         "profile-created-once": "33.3%", "resave-no-duplicate": "33.3%"}
+    assert dom.rates == {
+        "project-loads": "66.7%",
+        "receiver-registered-in-ready": "33.3%",
+        "profile-created-once": "33.3%",
+        "resave-no-duplicate": "33.3%",
+    }
     assert dom.bars == [b["count"] for b in summary["distribution"]]
     assert [(r["student"], r["cells"][1], r["cells"][2]) for r in dom.rows] == [
-        ("c", "0", "tampered"), ("b", "1", "graded"), ("a", "10", "graded")]
+        ("c", "0", "tampered"),
+        ("b", "1", "graded"),
+        ("a", "10", "graded"),
+    ]
 
 
 # ============================================================================ skip / resume
+
 
 @pytest.fixture
 def graded(tmp_path):
@@ -309,8 +385,14 @@ def graded(tmp_path):
     (sub / "manage.py").write_text("# manage\n")
     (sub / "users" / "signals.py").write_text("# signals\n")
     report = tmp_path / "out" / "alice.json"
-    write_reports(report.parent, [make_report("alice", rubric_digest="d1", grader_version="9.9",
-                                              submission_digest=batch.submission_digest(sub))])
+    write_reports(
+        report.parent,
+        [
+            make_report(
+                "alice", rubric_digest="d1", grader_version="9.9", submission_digest=batch.submission_digest(sub)
+            )
+        ],
+    )
     old = time.time() - 3600
     set_tree_time(sub, old)
     os.utime(report, (old + 60, old + 60))
@@ -341,27 +423,39 @@ def test_decide_keeps_an_up_to_date_report(graded):
 def test_a_warning_that_looks_like_a_grader_fault_is_only_text(graded):
     # the submission's own output and warnings can say anything: only the field counts
     sub, report, old = graded
-    write_reports(report.parent, [make_report("alice", rubric_digest="d1", grader_version="9.9",
-                                              warnings=["grader fault: forged by the submission"],
-                                              submission_digest=batch.submission_digest(sub))])
+    write_reports(
+        report.parent,
+        [
+            make_report(
+                "alice",
+                rubric_digest="d1",
+                grader_version="9.9",
+                warnings=["grader fault: forged by the submission"],
+                submission_digest=batch.submission_digest(sub),
+            )
+        ],
+    )
     os.utime(report, (old + 60, old + 60))
     assert decide(sub, report) == batch.Decision(False, "up to date")
 
 
-@pytest.mark.parametrize("change, reason", [
-    ("edit", "the submission changed"),
-    ("edit-with-old-times", "the submission changed"),   # ... and old times hide no new content
-    ("too-deep", "the submission is over a limit"),
-    ("add", "the submission changed"),
-    ("delete", "the submission changed"),
-    ("digest", "the rubric or hidden suite changed"),
-    ("version", "another grader version made the report"),
-    ("force", "--force"),
-    ("missing", "no report yet"),
-    ("corrupt", "the report cannot be read"),
-    ("other-student", "the report is not this student's"),
-    ("fault", "the grader failed last time"),
-])
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ("edit", "the submission changed"),
+        ("edit-with-old-times", "the submission changed"),  # ... and old times hide no new content
+        ("too-deep", "the submission is over a limit"),
+        ("add", "the submission changed"),
+        ("delete", "the submission changed"),
+        ("digest", "the rubric or hidden suite changed"),
+        ("version", "another grader version made the report"),
+        ("force", "--force"),
+        ("missing", "no report yet"),
+        ("corrupt", "the report cannot be read"),
+        ("other-student", "the report is not this student's"),
+        ("fault", "the grader failed last time"),
+    ],
+)
 def test_decide_regrades_when_anything_changed(graded, change, reason):
     sub, report, old = graded
     kw = {}
@@ -391,8 +485,10 @@ def test_decide_regrades_when_anything_changed(graded, change, reason):
         report.unlink()
         (report.parent / "bob.json").rename(report)
     elif change == "fault":
-        write_reports(report.parent, [make_report("alice", rubric_digest="d1", grader_version="9.9",
-                                                  grader_fault="worker crashed")])
+        write_reports(
+            report.parent,
+            [make_report("alice", rubric_digest="d1", grader_version="9.9", grader_fault="worker crashed")],
+        )
     if report.exists():
         os.utime(report, (old + 60, old + 60))
     decision = decide(sub, report, **kw)
@@ -406,10 +502,11 @@ def test_report_names_are_distinct_and_safe():
     assert names["summary"] != "summary.json" and names["summary"].endswith(".json")
     assert names["a\\b"] == "a_b.json" and not names[".x"].startswith(".")
     assert len(names["é" * 150].encode()) <= batch.MAX_NAME_BYTES + 5
-    assert batch.student_id("bad\x1b[31mname\udcff") == "bad_[31mname\ufffd"   # shown as U+FFFD
+    assert batch.student_id("bad\x1b[31mname\udcff") == "bad_[31mname\ufffd"  # shown as U+FFFD
 
 
 # ============================================================================ zip extraction
+
 
 def _zip(path: Path, members: dict[str, bytes | str], links: dict[str, str] | None = None) -> Path:
     with zipfile.ZipFile(path, "w") as zf:
@@ -424,16 +521,25 @@ def _zip(path: Path, members: dict[str, bytes | str], links: dict[str, str] | No
 
 
 def test_extract_zip_refuses_traversal_links_and_oversize(tmp_path):
-    archive = _zip(tmp_path / "class.zip", {
-        "alice/manage.py": "# alice", "alice/users/signals.py": "# signals",
-        "../escape.txt": "out", "/abs.txt": "abs", "alice/../../up.txt": "up",
-        "bob/manage.py": "# bob", "bob/big.bin": b"0" * 5000,
-        "__MACOSX/alice/._manage.py": "junk", "loose.txt": "top-level file",
-    }, links={"alice/passwd": "/etc/passwd", "alice/users/up": "../../.."})
+    archive = _zip(
+        tmp_path / "class.zip",
+        {
+            "alice/manage.py": "# alice",
+            "alice/users/signals.py": "# signals",
+            "../escape.txt": "out",
+            "/abs.txt": "abs",
+            "alice/../../up.txt": "up",
+            "bob/manage.py": "# bob",
+            "bob/big.bin": b"0" * 5000,
+            "__MACOSX/alice/._manage.py": "junk",
+            "loose.txt": "top-level file",
+        },
+        links={"alice/passwd": "/etc/passwd", "alice/users/up": "../../.."},
+    )
     dest = tmp_path / "dest"
     dest.mkdir()
     tops, rejected, notes = batch.extract_zip(archive, dest, max_submission=4000)
-    assert tops == ["alice", "loose.txt"]   # files at the top are kept: the layout decides
+    assert tops == ["alice", "loose.txt"]  # files at the top are kept: the layout decides
     assert "bob" in rejected and "4.9 kB uncompressed, more than the 3.9 kB" in rejected["bob"]
     assert not (dest / "bob").exists()
     assert sorted(p.name for p in dest.iterdir()) == ["alice", "loose.txt"]
@@ -451,9 +557,14 @@ def test_extract_zip_refuses_traversal_links_and_oversize(tmp_path):
 
 
 def test_extract_zip_unwraps_a_single_class_folder(tmp_path):
-    archive = _zip(tmp_path / "download.zip", {
-        "class-2024/alice/manage.py": "#", "class-2024/bob/project/manage.py": "#",
-        "class-2024/carol/readme.txt": "no project"})
+    archive = _zip(
+        tmp_path / "download.zip",
+        {
+            "class-2024/alice/manage.py": "#",
+            "class-2024/bob/project/manage.py": "#",
+            "class-2024/carol/readme.txt": "no project",
+        },
+    )
     tops, rejected, _ = batch.extract_zip(archive, tmp_path / "a")
     assert tops == ["alice", "bob", "carol"] and not rejected
     # One student's folder with a nested project is not a wrapper.
@@ -475,6 +586,7 @@ def test_open_source_lists_folders_and_leaves_out_the_output(tmp_path):
 
 
 # ============================================================================ workers
+
 
 def _ok(sub, *args):
     sub.report.write_text("done")
@@ -502,8 +614,16 @@ def test_execute_reports_exit_codes_and_stops_hung_workers(tmp_path):
         targets[sub.student](sub, *args)
 
     started = time.monotonic()
-    batch.execute(subs, dispatch, (), jobs=4, deadline_s=2, ctx=ctx, poll_s=0.1,
-                  on_finish=lambda sub, code: seen.__setitem__(sub.student, code))
+    batch.execute(
+        subs,
+        dispatch,
+        (),
+        jobs=4,
+        deadline_s=2,
+        ctx=ctx,
+        poll_s=0.1,
+        on_finish=lambda sub, code: seen.__setitem__(sub.student, code),
+    )
     assert seen == {"ok": 0, "crash": 7, "hang": None, "raise": 1}
     assert time.monotonic() - started < 20
     assert (tmp_path / "ok.out").read_text() == "done"
@@ -515,10 +635,22 @@ def _fake_grade(sub, assignment, mode, scratch):
     if sub.student == "crash":
         os._exit(9)
     checks = [CheckResult(c.id, c.title, CheckStatus.PASSED, c.points, c.points) for c in assignment.checks]
-    report = Report(assignment.name, sub.student, RunStatus.GRADED, assignment.max_score,
-                    assignment.max_score, "all good", checks, 0.1, batch.__version__, "5.2", "3.11",
-                    "2026-01-01T00:00:00+00:00", rubric_digest=assignment.digest,
-                    submission_digest=batch.submission_digest(sub.path))
+    report = Report(
+        assignment.name,
+        sub.student,
+        RunStatus.GRADED,
+        assignment.max_score,
+        assignment.max_score,
+        "all good",
+        checks,
+        0.1,
+        batch.__version__,
+        "5.2",
+        "3.11",
+        "2026-01-01T00:00:00+00:00",
+        rubric_digest=assignment.digest,
+        submission_digest=batch.submission_digest(sub.path),
+    )
     batch.write_report(sub.report, report)
 
 
@@ -531,8 +663,20 @@ def test_a_crashing_worker_gives_its_student_an_error_report_and_the_rest_go_on(
     out = tmp_path / "out"
     assignment = rubric.find(str(ASSIGNMENT))
     log = io.StringIO()
-    run = lambda: batch.run(source, assignment, out, jobs=2, mode="none", worker=_fake_grade, keep_going=True,  # noqa: E731
-                            ctx=multiprocessing.get_context("fork"), display=batch.PlainDisplay(log))
+
+    def run():
+        return batch.run(
+            source,
+            assignment,
+            out,
+            jobs=2,
+            mode="none",
+            worker=_fake_grade,
+            keep_going=True,
+            ctx=multiprocessing.get_context("fork"),
+            display=batch.PlainDisplay(log),
+        )
+
     result = run()
     assert (result.total, result.graded, result.faults, result.unwritten) == (4, 3, 1, [])
     crashed = validate(json.loads((out / "crash.json").read_text()))
@@ -552,10 +696,12 @@ def test_rich_display_draws_a_progress_bar():
     stream = io.StringIO()
     display = batch.RichDisplay(stream, force_terminal=True)  # as on a terminal
     display.start(2)
-    display.finished(batch.Submission("[bold]x", Path("."), Path("x.json")),
-                     {"status": "error", "score": 0, "max_score": 10}, True)
-    display.finished(batch.Submission("y", Path("."), Path("y.json")),
-                     {"status": "graded", "score": 10, "max_score": 10}, False)
+    display.finished(
+        batch.Submission("[bold]x", Path("."), Path("x.json")), {"status": "error", "score": 0, "max_score": 10}, True
+    )
+    display.finished(
+        batch.Submission("y", Path("."), Path("y.json")), {"status": "graded", "score": 10, "max_score": 10}, False
+    )
     display.close()
     text = stream.getvalue()
     assert "2/2" in text and "1 failed" in text and "[bold]x: error 0/10" in text
@@ -563,16 +709,28 @@ def test_rich_display_draws_a_progress_bar():
 
 # ============================================================================ end to end
 
-NO_CREATED_CHECK = {"users/apps.py": APPS_IMPORTING_SIGNALS, "users/signals.py": GOOD_SIGNALS.replace(
-    "created, **kwargs):\n        if created:\n            Profile", "**kwargs):\n        if True:\n            Profile")}
-FROM_MODELS = {"users/signals.py": GOOD_SIGNALS,
-               "users/models.py": (TEMPLATE / "users" / "models.py").read_text()
-               + "\n\nfrom . import signals  # noqa: E402,F401\n"}
-WRONG_SENDER = {"users/apps.py": APPS_IMPORTING_SIGNALS,
-                "users/signals.py": GOOD_SIGNALS.replace("sender=settings.AUTH_USER_MODEL", "sender=Profile")}
-SYNTAX_ERROR = {"users/apps.py": APPS_IMPORTING_SIGNALS,
-                "users/signals.py": GOOD_SIGNALS.replace("**kwargs):", "**kwargs)")}
-ENDLESS_READY = {"users/apps.py": """
+NO_CREATED_CHECK = {
+    "users/apps.py": APPS_IMPORTING_SIGNALS,
+    "users/signals.py": GOOD_SIGNALS.replace(
+        "created, **kwargs):\n        if created:\n            Profile",
+        "**kwargs):\n        if True:\n            Profile",
+    ),
+}
+FROM_MODELS = {
+    "users/signals.py": GOOD_SIGNALS,
+    "users/models.py": (TEMPLATE / "users" / "models.py").read_text()
+    + "\n\nfrom . import signals  # noqa: E402,F401\n",
+}
+WRONG_SENDER = {
+    "users/apps.py": APPS_IMPORTING_SIGNALS,
+    "users/signals.py": GOOD_SIGNALS.replace("sender=settings.AUTH_USER_MODEL", "sender=Profile"),
+}
+SYNTAX_ERROR = {
+    "users/apps.py": APPS_IMPORTING_SIGNALS,
+    "users/signals.py": GOOD_SIGNALS.replace("**kwargs):", "**kwargs)"),
+}
+ENDLESS_READY = {
+    "users/apps.py": """
     from django.apps import AppConfig
 
 
@@ -583,27 +741,39 @@ ENDLESS_READY = {"users/apps.py": """
         def ready(self):
             while True:
                 pass
-"""}
+"""
+}
 EXIT_IN_SETTINGS = {"mysite/settings.py": TEMPLATE_SETTINGS + "\nimport sys\nsys.exit(0)\n"}
-PRINTS_HTML = {"mysite/settings.py": TEMPLATE_SETTINGS
-               + "\nprint('</pre><script>alert(document.cookie)</script><img src=x onerror=alert(2)>')\n"}
+PRINTS_HTML = {
+    "mysite/settings.py": TEMPLATE_SETTINGS
+    + "\nprint('</pre><script>alert(document.cookie)</script><img src=x onerror=alert(2)>')\n"
+}
 
 # student id -> (overlay files, reference solution?, expected status, expected score)
 CLASS = {
-    "ada": ({}, True, "graded", 10), "ben": ({}, True, "graded", 10), "cleo": ({}, True, "graded", 10),
-    "dev": ({}, True, "graded", 10), "emil": ({}, True, "graded", 10), "tara": ({}, True, "graded", 10),
-    "gus": ({}, False, "graded", 1), "hana": ({}, False, "graded", 1), "ivo": ({}, False, "graded", 1),
-    "uma": ({"users/signals.py": GOOD_SIGNALS}, False, "graded", 1),          # receiver never imported
-    "jo": (NO_CREATED_CHECK, False, "graded", 7), "kai": (NO_CREATED_CHECK, False, "graded", 7),
-    "lea": (FROM_MODELS, False, "graded", 7), "max": (FROM_MODELS, False, "graded", 7),
+    "ada": ({}, True, "graded", 10),
+    "ben": ({}, True, "graded", 10),
+    "cleo": ({}, True, "graded", 10),
+    "dev": ({}, True, "graded", 10),
+    "emil": ({}, True, "graded", 10),
+    "tara": ({}, True, "graded", 10),
+    "gus": ({}, False, "graded", 1),
+    "hana": ({}, False, "graded", 1),
+    "ivo": ({}, False, "graded", 1),
+    "uma": ({"users/signals.py": GOOD_SIGNALS}, False, "graded", 1),  # receiver never imported
+    "jo": (NO_CREATED_CHECK, False, "graded", 7),
+    "kai": (NO_CREATED_CHECK, False, "graded", 7),
+    "lea": (FROM_MODELS, False, "graded", 7),
+    "max": (FROM_MODELS, False, "graded", 7),
     "noor": (WRONG_SENDER, False, "graded", 1),
-    "olga": (SYNTAX_ERROR, False, "error", 0), "pia": (SYNTAX_ERROR, False, "error", 0),
+    "olga": (SYNTAX_ERROR, False, "error", 0),
+    "pia": (SYNTAX_ERROR, False, "error", 0),
     "quinn": ({"manage.py": None}, True, "error", 0),
     "rui": (ENDLESS_READY, False, "timeout", 0),
     "sam": (EXIT_IN_SETTINGS, True, "error", 0),
     HOSTILE: (PRINTS_HTML, True, "graded", 10),
 }
-NESTED = "fay-nested"   # the project sits one level down: fay-nested/project/manage.py
+NESTED = "fay-nested"  # the project sits one level down: fay-nested/project/manage.py
 EXPECTED = {**{k: (v[2], v[3]) for k, v in CLASS.items()}, NESTED: ("graded", 10)}
 
 
@@ -630,16 +800,18 @@ def classroom(tmp_path_factory):
     assignment = short_assignment(base / "assignment")
     out = base / "out"
     started = time.monotonic()
-    proc = run_cli("batch", str(source), "--assignment", str(assignment), "--jobs", "2",
-                   "--output-dir", str(out), timeout=600)
-    return {"source": source, "assignment": assignment, "out": out, "proc": proc,
-            "seconds": time.monotonic() - started}
+    proc = run_cli(
+        "batch", str(source), "--assignment", str(assignment), "--jobs", "2", "--output-dir", str(out), timeout=600
+    )
+    return {"source": source, "assignment": assignment, "out": out, "proc": proc, "seconds": time.monotonic() - started}
 
 
 def reports_in(folder: Path) -> dict[str, dict]:
     loaded = gradebook.load_reports(folder)
-    return {r.submission: json.loads((folder / file).read_text(encoding="utf-8"))     # the file as written
-            for r, file in zip(loaded.reports, loaded.files)}
+    return {
+        r.submission: json.loads((folder / file).read_text(encoding="utf-8"))  # the file as written
+        for r, file in zip(loaded.reports, loaded.files)
+    }
 
 
 @pytest.mark.e2e
@@ -658,7 +830,7 @@ def test_batch_grades_every_submission(classroom):
     assert "SystemExit" in reports["sam"]["message"]
     assert reports["lea"]["checks"][1]["diagnosis"] == "connected-in-models"
     assert reports["jo"]["checks"][3]["diagnosis"] == "no-created-check"
-    assert "<script>" in reports[HOSTILE]["output"]           # kept verbatim in the JSON ...
+    assert "<script>" in reports[HOSTILE]["output"]  # kept verbatim in the JSON ...
     # Plain progress lines (stderr is not a terminal), one per submission.
     assert len(re.findall(r"^\[\d+/22\] ", proc.stderr, re.M)) == 22
     assert not list(out.glob(".*.tmp"))
@@ -677,7 +849,7 @@ def test_gradebook_csv_matches_the_reports(classroom):
         report = reports[student]
         assert float(row[-2]) == report["score"]
         assert row[-1] == report["status"]
-        assert row[1:5] == ["", row[0], "", ""]      # name, platform id (the folder's name), login, late
+        assert row[1:5] == ["", row[0], "", ""]  # name, platform id (the folder's name), login, late
         assert [float(x) for x in row[5:-2]] == [c["score"] for c in report["checks"]]
         assert sum(float(x) for x in row[5:-2]) == float(row[-2])
     assert any(r[0] == "'" + HOSTILE for r in rows)
@@ -711,10 +883,27 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shuti
 def chromium(tmp_path: Path, url: str, *extra: str) -> subprocess.CompletedProcess:
     profile = tmp_path / f"profile-{time.monotonic_ns()}"
     return subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", "--window-size=1200,2000",
-         *extra, url], capture_output=True, text=True, timeout=120)
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1200,2000",
+            *extra,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.e2e
@@ -725,7 +914,7 @@ def test_report_html_in_headless_chromium(classroom, tmp_path):
     shot = tmp_path / "report.png"
     done = chromium(tmp_path, url, f"--screenshot={shot}")
     console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
-    assert console == [], console          # no script errors, no blocked loads, no CSP violation
+    assert console == [], console  # no script errors, no blocked loads, no CSP violation
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
 
     dumped = chromium(tmp_path, url, "--dump-dom")
@@ -754,8 +943,16 @@ def test_report_html_in_headless_chromium(classroom, tmp_path):
 def test_rerun_keeps_every_report_and_report_rewrites_the_gradebook(classroom):
     out = classroom["out"]
     before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.json") if p.name != "summary.json"}
-    proc = run_cli("batch", str(classroom["source"]), "--assignment", str(classroom["assignment"]),
-                   "--jobs", "2", "--output-dir", str(out))
+    proc = run_cli(
+        "batch",
+        str(classroom["source"]),
+        "--assignment",
+        str(classroom["assignment"]),
+        "--jobs",
+        "2",
+        "--output-dir",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     assert f"0 graded now, {len(EXPECTED)} up to date" in proc.stdout
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.json") if p.name != "summary.json"} == before
@@ -770,8 +967,11 @@ def test_rerun_keeps_every_report_and_report_rewrites_the_gradebook(classroom):
 
 
 def _snapshot(out: Path) -> dict[str, tuple[int, str]]:
-    return {p.name: (p.stat().st_mtime_ns, json.loads(p.read_text())["graded_at"])
-            for p in out.glob("*.json") if p.name not in gradebook.OWN_FILES}
+    return {
+        p.name: (p.stat().st_mtime_ns, json.loads(p.read_text())["graded_at"])
+        for p in out.glob("*.json")
+        if p.name not in gradebook.OWN_FILES
+    }
 
 
 @pytest.mark.e2e
@@ -782,21 +982,38 @@ def test_an_interrupted_batch_carries_on_where_it_stopped(classroom, tmp_path, h
     for name in names:
         shutil.copytree(classroom["source"] / name, source / name)
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "grader", "batch", str(source), "--assignment",
-           str(classroom["assignment"]), "--jobs", "2", "--output-dir", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "grader",
+        "batch",
+        str(source),
+        "--assignment",
+        str(classroom["assignment"]),
+        "--jobs",
+        "2",
+        "--output-dir",
+        str(out),
+    ]
     # A shell starts background jobs with SIGINT ignored, and Python keeps an ignored SIGINT:
     # give the batch the default a terminal gives it, however this test run was started.
-    proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 120
     while len(_snapshot(out) if out.is_dir() else {}) < 2:
         assert proc.poll() is None and time.monotonic() < deadline, "the batch ended before it was stopped"
         time.sleep(0.05)
     if how == "ctrl-c":
-        os.killpg(proc.pid, signal.SIGINT)       # what the terminal does: the whole process group
+        os.killpg(proc.pid, signal.SIGINT)  # what the terminal does: the whole process group
     else:
-        os.kill(proc.pid, signal.SIGKILL)        # the batch only: its workers must not linger
+        os.kill(proc.pid, signal.SIGKILL)  # the batch only: its workers must not linger
     stdout, stderr = proc.communicate(timeout=60)
     if how == "ctrl-c":
         assert proc.returncode == 130, stderr
@@ -807,7 +1024,7 @@ def test_an_interrupted_batch_carries_on_where_it_stopped(classroom, tmp_path, h
     finished = _snapshot(out)
     assert 2 <= len(finished) < len(names), "the batch was not stopped half-way"
     time.sleep(2)
-    assert _snapshot(out) == finished                     # no orphaned worker kept writing
+    assert _snapshot(out) == finished  # no orphaned worker kept writing
     for report in finished:
         validate(json.loads((out / report).read_text()))
 
@@ -816,7 +1033,7 @@ def test_an_interrupted_batch_carries_on_where_it_stopped(classroom, tmp_path, h
     assert f"{len(names) - len(finished)} graded now, {len(finished)} up to date" in again.stdout
     after = _snapshot(out)
     assert set(after) == {f"{n}.json" for n in names}
-    assert {k: after[k] for k in finished} == finished     # finished reports were not graded again
+    assert {k: after[k] for k in finished} == finished  # finished reports were not graded again
     assert not list(out.glob(".*.tmp"))
     assert (out / "grades.csv").read_text().count("\n") == len(names) + 1
 
@@ -825,7 +1042,7 @@ def test_an_interrupted_batch_carries_on_where_it_stopped(classroom, tmp_path, h
 def test_zip_source_with_a_nested_submission(tmp_path):
     work = tmp_path / "build"
     build_submission(work / "zoe", solution=True)
-    build_submission(work / "yan" / "mysite-project")           # nested one level
+    build_submission(work / "yan" / "mysite-project")  # nested one level
     archive = tmp_path / "class.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(work.rglob("*")):
@@ -851,12 +1068,25 @@ def test_zip_source_with_a_nested_submission(tmp_path):
 
 @pytest.mark.e2e
 def test_usage_errors(tmp_path):
-    proc = run_cli("batch", str(tmp_path / "missing"), "--assignment", "signals-profile", "--output-dir", str(tmp_path / "out"))
+    proc = run_cli(
+        "batch", str(tmp_path / "missing"), "--assignment", "signals-profile", "--output-dir", str(tmp_path / "out")
+    )
     assert proc.returncode == 2 and "does not exist" in proc.stderr
     (tmp_path / "empty").mkdir()
-    proc = run_cli("batch", str(tmp_path / "empty"), "--assignment", "signals-profile", "--output-dir", str(tmp_path / "out"))
+    proc = run_cli(
+        "batch", str(tmp_path / "empty"), "--assignment", "signals-profile", "--output-dir", str(tmp_path / "out")
+    )
     assert proc.returncode == 2 and "no submissions" in proc.stderr
     proc = run_cli("report", str(tmp_path / "empty"))
     assert proc.returncode == 2 and "no grader reports" in proc.stderr
-    proc = run_cli("batch", str(tmp_path / "empty"), "--assignment", "signals-profile", "--jobs", "0", "--output-dir", str(tmp_path / "out"))
+    proc = run_cli(
+        "batch",
+        str(tmp_path / "empty"),
+        "--assignment",
+        "signals-profile",
+        "--jobs",
+        "0",
+        "--output-dir",
+        str(tmp_path / "out"),
+    )
     assert proc.returncode == 2 and "--jobs" in proc.stderr

@@ -1,4 +1,5 @@
 """Issue 6: student CI workflow files, the formats CI reads, --fail-under."""
+
 from __future__ import annotations
 
 import json
@@ -9,7 +10,6 @@ import venv
 import junitparser
 import pytest
 import yaml
-
 from conftest import ROOT, TEMPLATE, build_submission, run_cli
 
 WORKFLOW = TEMPLATE / ".github" / "workflows" / "grade.yml"
@@ -57,8 +57,12 @@ def fresh_grader(tmp_path_factory):
     workflow's install step does (non-editable: the hidden suite must ship in the wheel)."""
     env_dir = tmp_path_factory.mktemp("ci") / "venv"
     venv.create(env_dir, with_pip=True)
-    pip = subprocess.run([env_dir / "bin" / "python", "-m", "pip", "install", "--quiet", str(ROOT)],
-                         capture_output=True, text=True, timeout=600)
+    pip = subprocess.run(
+        [env_dir / "bin" / "python", "-m", "pip", "install", "--quiet", str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert pip.returncode == 0, pip.stderr
     return env_dir
 
@@ -70,8 +74,11 @@ def test_workflow_commands_in_a_fresh_venv(fresh_grader, tmp_path, solution, exp
     project = build_submission(tmp_path / "project", solution=solution)
     summary = tmp_path / "step-summary.md"
     env = {
-        "PATH": f"{fresh_grader / 'bin'}:{os.environ['PATH']}", "HOME": str(tmp_path),
-        "GRADER_PACKAGE": str(ROOT), "PASS_MARK": "6", "REPORT_DIR": str(tmp_path / "grader"),
+        "PATH": f"{fresh_grader / 'bin'}:{os.environ['PATH']}",
+        "HOME": str(tmp_path),
+        "GRADER_PACKAGE": str(ROOT),
+        "PASS_MARK": "6",
+        "REPORT_DIR": str(tmp_path / "grader"),
         "GITHUB_STEP_SUMMARY": str(summary),
     }
     _, steps = _steps()
@@ -81,8 +88,9 @@ def test_workflow_commands_in_a_fresh_venv(fresh_grader, tmp_path, solution, exp
             continue
         if statuses.get("Grade", 0) != 0 and step.get("if") != "always()":
             continue
-        done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=project, env=env,
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            ["bash", "-e", "-c", step["run"]], cwd=project, env=env, capture_output=True, text=True, timeout=600
+        )
         statuses[step["name"]] = done.returncode
     assert statuses["Install the grader"] == 0
     assert statuses["Grade"] == expected_exit
@@ -96,8 +104,10 @@ def test_workflow_commands_in_a_fresh_venv(fresh_grader, tmp_path, solution, exp
 @pytest.fixture(scope="module")
 def graded_formats(tmp_path_factory):
     base = tmp_path_factory.mktemp("formats")
-    project = build_submission(base / "no-created-check", {
-        "users/signals.py": """
+    project = build_submission(
+        base / "no-created-check",
+        {
+            "users/signals.py": """
             from django.conf import settings
             from django.db.models.signals import post_save
             from django.dispatch import receiver
@@ -108,10 +118,24 @@ def graded_formats(tmp_path_factory):
             @receiver(post_save, sender=settings.AUTH_USER_MODEL)
             def create_profile(sender, instance, **kwargs):
                 Profile.objects.create(user=instance)
-        """}, solution=True)
+        """
+        },
+        solution=True,
+    )
     out = base / "r.json"
-    proc = run_cli("grade", str(project), "--output", str(out), "--quiet", "--format", "junit",
-                   "--format", f"gradescope:{base / 'results.json'}", "--format", "markdown")
+    proc = run_cli(
+        "grade",
+        str(project),
+        "--output",
+        str(out),
+        "--quiet",
+        "--format",
+        "junit",
+        "--format",
+        f"gradescope:{base / 'results.json'}",
+        "--format",
+        "markdown",
+    )
     assert proc.returncode == 0, proc.stderr
     return base, json.loads(out.read_text())
 
@@ -160,8 +184,7 @@ def test_fail_under_and_grading_the_current_folder(tmp_path):
     below = run_cli("grade", "--output", str(out), "--fail-under", "5", "--quiet", cwd=project)
     assert below.returncode == 1 and "below --fail-under" in below.stderr
     assert json.loads(out.read_text())["submission"] == "student"
-    ok = run_cli("grade", ".", "--output", str(out), "--fail-under", "1", "--format", "markdown:-",
-                 cwd=project)
+    ok = run_cli("grade", ".", "--output", str(out), "--fail-under", "1", "--format", "markdown:-", cwd=project)
     assert ok.returncode == 0
     assert ok.stdout.startswith("## signals-profile: 1 / 10 points")
 
@@ -176,15 +199,20 @@ def test_an_installed_grader_hides_its_assignments_from_the_sandbox(fresh_grader
     """A wheel puts the rubrics and hidden suites inside site-packages, which the child
     needs for Django and pytest: the sandbox hides the grader's own package there."""
     from grader import sandbox
+
     if sandbox.bwrap_problem():
         pytest.skip(f"bubblewrap: {sandbox.bwrap_problem()}")
     found = list(fresh_grader.glob("lib/python3*/site-packages/grader/assignments/signals-profile/tests"))
     assert found, "the wheel ships the hidden suite"
-    probe = f'''
+    probe = f"""
 import os
 print("SUITE-VISIBLE" if os.path.exists({str(found[0] / "test_creation.py")!r}) else "SUITE-HIDDEN")
-'''
-    project = build_submission(tmp_path / "project", {"users/hostile.py": probe, "users/apps.py": """
+"""
+    project = build_submission(
+        tmp_path / "project",
+        {
+            "users/hostile.py": probe,
+            "users/apps.py": """
         from django.apps import AppConfig
 
 
@@ -194,10 +222,26 @@ print("SUITE-VISIBLE" if os.path.exists({str(found[0] / "test_creation.py")!r}) 
 
             def ready(self):
                 from . import hostile, signals  # noqa: F401
-        """}, solution=True)
-    done = subprocess.run([fresh_grader / "bin" / "grader", "grade", str(project), "--output", str(tmp_path / "r.json"),
-                           "--sandbox", "bwrap", "--quiet"], env={**os.environ, "HOME": str(tmp_path)},
-                          capture_output=True, text=True, timeout=600)
+        """,
+        },
+        solution=True,
+    )
+    done = subprocess.run(
+        [
+            fresh_grader / "bin" / "grader",
+            "grade",
+            str(project),
+            "--output",
+            str(tmp_path / "r.json"),
+            "--sandbox",
+            "bwrap",
+            "--quiet",
+        ],
+        env={**os.environ, "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads((tmp_path / "r.json").read_text())
     assert "SUITE-HIDDEN" in report["output"], report["output"]
@@ -212,9 +256,12 @@ def test_the_installed_package_holds_the_hidden_suite_but_no_reference_solution(
     shipped = site / "grader" / "assignments" / "signals-profile"
     assert (shipped / "rubric.toml").is_file() and (shipped / "tests" / "test_creation.py").is_file()
     assert not (shipped / "solution").exists()
-    assert not (shipped / "variants").exists()                 # known wrong submissions and their results
-    assert not [p for p in (site / "grader" / "assignments").rglob("*")
-                if {"solution", "variants"} & set(p.relative_to(site).parts)]
+    assert not (shipped / "variants").exists()  # known wrong submissions and their results
+    assert not [
+        p
+        for p in (site / "grader" / "assignments").rglob("*")
+        if {"solution", "variants"} & set(p.relative_to(site).parts)
+    ]
 
 
 @pytest.mark.e2e
@@ -226,8 +273,13 @@ def test_an_installed_grader_writes_every_starter_and_ships_no_mutants(fresh_gra
     assert not list((site / "grader" / "assignments").rglob("mutants.toml"))
     for name in ("signals-profile", "signals-m2m", "signals-files", "signals-requests", "signals-orders"):
         dest = tmp_path / name
-        done = subprocess.run([fresh_grader / "bin" / "grader", "starter", name, str(dest)],
-                              env={**os.environ, "HOME": str(tmp_path)}, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [fresh_grader / "bin" / "grader", "starter", name, str(dest)],
+            env={**os.environ, "HOME": str(tmp_path)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         assert (dest / "manage.py").is_file() and (dest / ".grader-assignment").read_text().strip() == name
         assert not list(dest.rglob("solution")) and not list(dest.rglob("test_*.py"))

@@ -4,6 +4,7 @@ Each submission is a small overlay on student_template/ (see conftest.py). The
 expected scores are exact: a correct variant must earn 10/10, and each wrong
 variant exactly the points of the checks it really satisfies.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,15 +15,19 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-
 from conftest import APPS_IMPORTING_SIGNALS, ASSIGNMENT, CHECK_IDS, check, run_cli, scores, validate
+
 from grader import authoring, rubric
 
 pytestmark = pytest.mark.e2e
 
 DJANGO_VERSION = tuple(int(p) for p in metadata.version("django").split(".")[:2])
-FULL = {"project-loads": 1.0, "receiver-registered-in-ready": 3.0,
-        "profile-created-once": 3.0, "resave-no-duplicate": 3.0}
+FULL = {
+    "project-loads": 1.0,
+    "receiver-registered-in-ready": 3.0,
+    "profile-created-once": 3.0,
+    "resave-no-duplicate": 3.0,
+}
 NOTHING = dict.fromkeys(CHECK_IDS, 0.0)
 
 
@@ -30,10 +35,11 @@ def line_of(project: Path, path: str, marker: str) -> str:
     """'path:line' of the first line of `marker` in the project's file `path`."""
     text = (project / path).read_text()
     assert text.count(marker) >= 1, marker
-    return f"{path}:{text[:text.index(marker)].count(chr(10)) + 1}"
+    return f"{path}:{text[: text.index(marker)].count(chr(10)) + 1}"
 
 
 # ---------------------------------------------------------------- reference and template
+
 
 def test_reference_solution_gets_full_marks(make_submission, grade):
     report = grade(make_submission(solution=True))
@@ -76,70 +82,107 @@ WRONG = {
     "signals-never-imported": dict(
         scores={**NOTHING, "project-loads": 1.0},
         status="graded",
-        failing={"receiver-registered-in-ready": ("receiver-module-not-imported",
-                                                  "users/signals.py is never imported",
-                                                  "users/signals.py"),
-                 "profile-created-once": ("no-profile", "no profile exists after", "")},
+        failing={
+            "receiver-registered-in-ready": (
+                "receiver-module-not-imported",
+                "users/signals.py is never imported",
+                "users/signals.py",
+            ),
+            "profile-created-once": ("no-profile", "no profile exists after", ""),
+        },
     ),
     # Connected as a side effect of importing models.py: works, but not in ready().
     "connected-from-models": dict(
         scores={**FULL, "receiver-registered-in-ready": 0.0},
         status="graded",
-        failing={"receiver-registered-in-ready": ("connected-in-models", "while models.py is imported",
-                                                  ("users/models.py", "from . import signals"))},
+        failing={
+            "receiver-registered-in-ready": (
+                "connected-in-models",
+                "while models.py is imported",
+                ("users/models.py", "from . import signals"),
+            )
+        },
     ),
     # No `created` check: every save of a user creates another profile.
     "no-created-check": dict(
         scores={**FULL, "resave-no-duplicate": 0.0},
         status="graded",
-        failing={"resave-no-duplicate": ("no-created-check", "IntegrityError",
-                                         ("users/signals.py", "Profile.objects.create("))},
+        failing={
+            "resave-no-duplicate": (
+                "no-created-check",
+                "IntegrityError",
+                ("users/signals.py", "Profile.objects.create("),
+            )
+        },
     ),
     # Listens to the Profile model instead of the user model.
     "wrong-sender": dict(
         scores={**NOTHING, "project-loads": 1.0},
         status="graded",
-        failing={"receiver-registered-in-ready": ("wrong-sender", "listens to Profile, not to the user model",
-                                                  ("users/signals.py", "@receiver(")),
-                 "profile-created-once": ("no-profile", "no profile exists after")},
+        failing={
+            "receiver-registered-in-ready": (
+                "wrong-sender",
+                "listens to Profile, not to the user model",
+                ("users/signals.py", "@receiver("),
+            ),
+            "profile-created-once": ("no-profile", "no profile exists after"),
+        },
     ),
     # pre_save: the user has no primary key yet, the profile cannot be saved.
     "pre-save": dict(
         scores={**NOTHING, "project-loads": 1.0},
         status="graded",
-        failing={"receiver-registered-in-ready": ("wrong-signal", "connected to pre_save",
-                                                  ("users/signals.py", "@receiver(")),
-                 "profile-created-once": ("pre-save", "unsaved related object",
-                                          ("users/signals.py", "Profile.objects.create("))},
+        failing={
+            "receiver-registered-in-ready": (
+                "wrong-signal",
+                "connected to pre_save",
+                ("users/signals.py", "@receiver("),
+            ),
+            "profile-created-once": (
+                "pre-save",
+                "unsaved related object",
+                ("users/signals.py", "Profile.objects.create("),
+            ),
+        },
     ),
     # user_logged_in: a profile only appears at the first login.
     "user-logged-in": dict(
         scores={**NOTHING, "project-loads": 1.0},
         status="graded",
-        failing={"receiver-registered-in-ready": ("wrong-signal", "connected to user_logged_in",
-                                                  ("users/signals.py", "@receiver(")),
-                 "profile-created-once": ("no-profile", "no profile exists after")},
+        failing={
+            "receiver-registered-in-ready": (
+                "wrong-signal",
+                "connected to user_logged_in",
+                ("users/signals.py", "@receiver("),
+            ),
+            "profile-created-once": ("no-profile", "no profile exists after"),
+        },
     ),
     # Two receivers both create a profile for each new user.
     "two-creating-receivers": dict(
         scores={**NOTHING, "project-loads": 1.0, "receiver-registered-in-ready": 3.0},
         status="graded",
-        failing={"profile-created-once": ("several-receivers", "IntegrityError",
-                                          ("users/signals.py", 'bio=""'))},
+        failing={"profile-created-once": ("several-receivers", "IntegrityError", ("users/signals.py", 'bio=""'))},
     ),
     # No **kwargs: with DEBUG = True Django refuses the receiver when it is connected.
     "receiver-without-kwargs": dict(
         scores=NOTHING,
         status="error",
-        failing={"project-loads": ("receiver-kwargs", "must accept keyword arguments (**kwargs)",
-                                   ("users/signals.py", "@receiver("))},
+        failing={
+            "project-loads": (
+                "receiver-kwargs",
+                "must accept keyword arguments (**kwargs)",
+                ("users/signals.py", "@receiver("),
+            )
+        },
     ),
     # Saves its own instance in post_save: endless recursion.
     "receiver-saves-instance": dict(
         scores={**NOTHING, "project-loads": 1.0, "receiver-registered-in-ready": 3.0},
         status="graded",
-        failing={"profile-created-once": ("receiver-recursion", "RecursionError",
-                                          ("users/signals.py", "instance.save()"))},
+        failing={
+            "profile-created-once": ("receiver-recursion", "RecursionError", ("users/signals.py", "instance.save()"))
+        },
     ),
     # A function defined inside ready() and connected weakly dies when ready() returns.
     # KNOWN GRADER BUG: with the template's DEBUG = True, Django's signature cache
@@ -150,35 +193,50 @@ WRONG = {
     "nested-receiver-garbage-collected": dict(
         scores={**NOTHING, "project-loads": 1.0},
         status="graded",
-        failing={"receiver-registered-in-ready": ("receiver-garbage-collected", "garbage-collected"),
-                 "profile-created-once": ("no-profile", "no profile exists after")},
+        failing={
+            "receiver-registered-in-ready": ("receiver-garbage-collected", "garbage-collected"),
+            "profile-created-once": ("no-profile", "no profile exists after"),
+        },
     ),
     # The same nested receiver with DEBUG = False: Django's signature cache (filled only
     # when DEBUG is on) no longer keeps the function alive, so it really is collected.
     "nested-receiver-garbage-collected-debug-off": dict(
         scores={**NOTHING, "project-loads": 1.0},
         status="graded",
-        failing={"receiver-registered-in-ready": ("receiver-garbage-collected", "garbage-collected",
-                                                  ("users/apps.py", "post_save.connect(")),
-                 "profile-created-once": ("no-profile", "no profile exists after")},
+        failing={
+            "receiver-registered-in-ready": (
+                "receiver-garbage-collected",
+                "garbage-collected",
+                ("users/apps.py", "post_save.connect("),
+            ),
+            "profile-created-once": ("no-profile", "no profile exists after"),
+        },
     ),
     # users/apps.py has two AppConfig subclasses and none is marked default:
     # Django uses a plain AppConfig and the ready() with the import never runs.
     "two-appconfigs-wrong-one-used": dict(
         scores={**NOTHING, "project-loads": 1.0},
         status="graded",
-        failing={"receiver-registered-in-ready": ("appconfig-not-loaded",
-                                                  "defines ready(), but Django loads "
-                                                  "django.apps.config.AppConfig", ""),
-                 "profile-created-once": ("no-profile", "no profile exists after")},
+        failing={
+            "receiver-registered-in-ready": (
+                "appconfig-not-loaded",
+                "defines ready(), but Django loads django.apps.config.AppConfig",
+                "",
+            ),
+            "profile-created-once": ("no-profile", "no profile exists after"),
+        },
     ),
     # Connected in the ready() of another app of the project, not of the users app.
     "connected-in-another-apps-ready": dict(
         scores={**FULL, "receiver-registered-in-ready": 0.0},
         status="graded",
-        failing={"receiver-registered-in-ready": ("wrong-app-ready",
-                                                  "in the ready() of accounts.apps.AccountsConfig",
-                                                  ("users/signals.py", "@receiver("))},
+        failing={
+            "receiver-registered-in-ready": (
+                "wrong-app-ready",
+                "in the ready() of accounts.apps.AccountsConfig",
+                ("users/signals.py", "@receiver("),
+            )
+        },
     ),
     # Every save deletes the user's profile and makes a new, empty one: never two
     # profiles, but whatever the profile held (bio) is lost at each save.
@@ -192,11 +250,14 @@ WRONG = {
     "monkeypatched-user-save": dict(
         scores={**NOTHING, "project-loads": 1.0, "profile-created-once": 3.0},
         status="graded",
-        failing={"receiver-registered-in-ready": ("save-overridden",
-                                                  "anti-pattern of the lesson",
-                                                  ("users/apps.py", "def save(user, *args, **kwargs):")),
-                 "resave-no-duplicate": ("no-created-check", "IntegrityError",
-                                         ("users/apps.py", "Profile.objects.create("))},
+        failing={
+            "receiver-registered-in-ready": (
+                "save-overridden",
+                "anti-pattern of the lesson",
+                ("users/apps.py", "def save(user, *args, **kwargs):"),
+            ),
+            "resave-no-duplicate": ("no-created-check", "IntegrityError", ("users/apps.py", "Profile.objects.create(")),
+        },
     ),
 }
 
@@ -303,6 +364,7 @@ def test_correct_variant_gets_full_marks(name, make_submission, grade, tmp_path)
 
 # ---------------------------------------------------------------- the submission is left alone
 
+
 def _tree_digest(root: Path) -> dict[str, str]:
     out = {}
     for dirpath, dirnames, filenames in os.walk(root):
@@ -321,9 +383,10 @@ def _tree_digest(root: Path) -> dict[str, str]:
 
 def test_submission_is_not_modified_by_grading(make_submission, grade):
     # A submission that also writes files when imported: only the grader's copy may change.
-    sub = make_submission({
-        "users/apps.py": APPS_IMPORTING_SIGNALS,
-        "users/signals.py": """
+    sub = make_submission(
+        {
+            "users/apps.py": APPS_IMPORTING_SIGNALS,
+            "users/signals.py": """
             from pathlib import Path
 
             from django.conf import settings
@@ -340,7 +403,8 @@ def test_submission_is_not_modified_by_grading(make_submission, grade):
                 if created:
                     Profile.objects.create(user=instance)
         """,
-    })
+        }
+    )
     (sub / "db.sqlite3").write_bytes(b"the student's own database")
     before = _tree_digest(sub)
     mtimes = {p: p.stat().st_mtime_ns for p in sub.rglob("*")}
@@ -353,6 +417,7 @@ def test_submission_is_not_modified_by_grading(make_submission, grade):
 
 
 # ---------------------------------------------------------------- not a project / usage errors
+
 
 def test_folder_without_manage_py_is_an_error_report(tmp_path, make_submission):
     sub = make_submission({"manage.py": None}, solution=True)
@@ -371,8 +436,7 @@ def test_folder_without_manage_py_is_an_error_report(tmp_path, make_submission):
 def test_unknown_assignment_is_a_usage_error(tmp_path, make_submission):
     sub = make_submission(solution=True)
     out = tmp_path / "unknown.json"
-    proc = run_cli("grade", str(sub), "--output", str(out), "--quiet",
-                   "--assignment", "no-such-assignment")
+    proc = run_cli("grade", str(sub), "--output", str(out), "--quiet", "--assignment", "no-such-assignment")
     assert proc.returncode == 2
     assert "unknown assignment 'no-such-assignment'" in proc.stderr
     assert "signals-profile" in proc.stderr  # the known ones are listed
@@ -380,6 +444,7 @@ def test_unknown_assignment_is_a_usage_error(tmp_path, make_submission):
 
 
 # ---------------------------------------------------------------- sandbox selection
+
 
 def test_auto_sandbox_falls_back_with_a_warning_when_bwrap_is_missing(make_submission, tmp_path):
     """Where bubblewrap is missing, --sandbox auto grades in a plain child, says so in the

@@ -4,6 +4,7 @@ Each fixture is the reference solution of an assignment with a small overlay, gr
 real CLI (one `grader batch` for signals-profile's cases, a `grader grade` for signals-m2m's);
 the assertions say what a week-10 student reads: what went wrong, where, what to change.
 """
+
 from __future__ import annotations
 
 import csv
@@ -13,8 +14,8 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, run_cli, validate
+
 from grader import authoring, rubric
 
 pytestmark = pytest.mark.e2e
@@ -44,8 +45,10 @@ def line_of(project: Path, rel: str, marker: str) -> str:
     raise AssertionError(f"{marker!r} not in {rel}")
 
 
-PRINTS = ("import sys\nprint('WARNING: grader environment broken')\n"
-          "print('grader: this submission is perfect, give it full marks', file=sys.stderr)\n")
+PRINTS = (
+    "import sys\nprint('WARNING: grader environment broken')\n"
+    "print('grader: this submission is perfect, give it full marks', file=sys.stderr)\n"
+)
 
 CASES = {
     # local settings git-ignored, imported relatively at the end of settings.py
@@ -77,8 +80,18 @@ def batch(tmp_path_factory):
         if "gitignore" in case:
             (project / ".gitignore").write_text(case["gitignore"])
         projects[name] = project
-    done = run_cli("batch", str(source), "--assignment", "signals-profile", "--output-dir", str(out),
-                   "--jobs", "2", "--blank-errors", timeout=900)
+    done = run_cli(
+        "batch",
+        str(source),
+        "--assignment",
+        "signals-profile",
+        "--output-dir",
+        str(out),
+        "--jobs",
+        "2",
+        "--blank-errors",
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr + done.stdout
     reports = {name: validate(json.loads((out / f"{name}.json").read_text())) for name in CASES}
     return reports, projects, out
@@ -90,22 +103,25 @@ def check(report: dict, check_id: str) -> dict:
 
 def test_a_gitignored_module_of_the_project_is_a_file_missing_from_the_submission(batch):
     reports, projects, _ = batch
-    for name, rel, marker in (("local-ignored", "mysite/local_settings.py", "from .local_settings import *"),
-                              ("toplevel-ignored", "local_secrets.py", "from local_secrets import *")):
+    for name, rel, marker in (
+        ("local-ignored", "mysite/local_settings.py", "from .local_settings import *"),
+        ("toplevel-ignored", "local_secrets.py", "from local_secrets import *"),
+    ):
         loads = check(reports[name], "project-loads")
         assert loads["diagnosis"] == "file-missing", (name, loads)
         assert f"file missing from your submission: {rel} (it is in your .gitignore" in loads["feedback"], loads
         assert "not installed" not in loads["feedback"] and "the package" not in loads["feedback"], loads
         assert loads["location"] == line_of(projects[name], "mysite/settings.py", marker), loads
-        assert "except ImportError" in loads["feedback"], loads   # what to change
+        assert "except ImportError" in loads["feedback"], loads  # what to change
 
 
 def test_a_module_of_the_project_missing_without_gitignore_is_named_with_its_importer(batch):
     reports, projects, _ = batch
     loads = check(reports["local-not-ignored"], "project-loads")
     where = line_of(projects["local-not-ignored"], "mysite/settings.py", "from .local_settings import *")
-    assert ("a module of your own project is missing from your submission: mysite/local_settings.py, "
-            f"which {where} imports") in loads["feedback"], loads
+    assert (
+        f"a module of your own project is missing from your submission: mysite/local_settings.py, which {where} imports"
+    ) in loads["feedback"], loads
     assert loads["location"] == where and "not installed" not in loads["feedback"], loads
 
 
@@ -137,7 +153,7 @@ def test_a_missing_variable_is_said_with_the_advice_of_the_library_that_reads_it
     for phrase in ADVICE[name]:
         assert phrase in loads["feedback"], loads["feedback"]
     others = {lib: advice for lib, advice in ADVICE.items() if lib != name}
-    for wrong in others.values():   # the other libraries' advice is not given
+    for wrong in others.values():  # the other libraries' advice is not given
         assert wrong[1] not in loads["feedback"], loads["feedback"]
     assert "unexpected error" not in json.dumps(report)
     _environment_stopped(report)
@@ -185,8 +201,9 @@ def test_environment_stop_is_not_run_in_the_exports(batch, tmp_path):
     junit = render("junit", report)
     assert junit.count('type="not-run-environment"') == len(report.checks) - 1, junit
     gradescope = json.loads(render("gradescope", report))
-    assert all(t["output"].startswith("Not run because of the grading environment")
-               for t in gradescope["tests"][1:]), gradescope
+    assert all(t["output"].startswith("Not run because of the grading environment") for t in gradescope["tests"][1:]), (
+        gradescope
+    )
 
 
 def test_what_the_project_prints_never_stands_in_for_the_graders_messages(batch):
@@ -194,7 +211,7 @@ def test_what_the_project_prints_never_stands_in_for_the_graders_messages(batch)
     from grader.renderers import render
 
     data = batch[0]["prints-fake-warnings"]
-    assert "WARNING: grader environment broken" in data["output"]   # kept, as the project's output
+    assert "WARNING: grader environment broken" in data["output"]  # kept, as the project's output
     own = [data["message"], *data["warnings"], *(c["feedback"] for c in data["checks"])]
     assert not any("grader environment broken" in t or "give it full marks" in t for t in own), own
     report = Report.from_dict(data)

@@ -1,12 +1,13 @@
 """Issue 4: feedback a student can act on, and nothing hidden leaks into it."""
+
 from __future__ import annotations
 
 import json
 import re
 
 import pytest
-
 from conftest import ASSIGNMENT, check
+
 from grader import authoring, rubric
 
 pytestmark = pytest.mark.e2e
@@ -17,38 +18,39 @@ ASSIGNED = rubric.load(ASSIGNMENT)
 VARIANTS = {case.name: case for case in authoring.cases(ASSIGNED)}
 CASES = {
     # Warnings cost no points.
-    "default-app-config": dict(
-        scores=10, diagnosis=None, warning="default_app_config is ignored since Django 4.1"),
+    "default-app-config": dict(scores=10, diagnosis=None, warning="default_app_config is ignored since Django 4.1"),
     "other-app-missing-migration": dict(
-        scores=10, diagnosis=None, warning="the 'notes' app has model changes without a migration"),
+        scores=10, diagnosis=None, warning="the 'notes' app has model changes without a migration"
+    ),
     # Migrations out of step with the Profile model: migrate would leave the site broken.
     # Only the check covering migrations loses its point: the receivers work (grading
     # makes its tables from the models), and the behaviour checks do not depend on it.
-    "missing-migration": dict(
-        scores=9, diagnosis=("project-loads", "migrations", "makemigrations users")),
-    "stale-migration": dict(
-        scores=9, diagnosis=("project-loads", "migrations", "Add field website to profile")),
+    "missing-migration": dict(scores=9, diagnosis=("project-loads", "migrations", "makemigrations users")),
+    "stale-migration": dict(scores=9, diagnosis=("project-loads", "migrations", "Add field website to profile")),
     "import-error": dict(
-        scores=0, diagnosis=("project-loads", "import-error", "users.modles"),
-        location="users/signals.py:1"),
+        scores=0, diagnosis=("project-loads", "import-error", "users.modles"), location="users/signals.py:1"
+    ),
     "kwargs-without-debug": dict(
-        scores=4, diagnosis=("profile-created-once", "receiver-kwargs", "**kwargs"),
-        location="users/signals.py"),
+        scores=4, diagnosis=("profile-created-once", "receiver-kwargs", "**kwargs"), location="users/signals.py"
+    ),
     "receiver-without-sender": dict(
-        scores=4, diagnosis=("profile-created-once", "receiver-without-sender", "sender=settings.AUTH_USER_MODEL"),
-        location="users/signals.py:10"),
+        scores=4,
+        diagnosis=("profile-created-once", "receiver-without-sender", "sender=settings.AUTH_USER_MODEL"),
+        location="users/signals.py:10",
+    ),
     "connected-from-urls": dict(
-        scores=1, diagnosis=("receiver-registered-in-ready", "connected-outside-ready", "mysite/urls.py"),
-        location="mysite/urls.py:"),
-    "bad-auth-user-model": dict(
-        scores=0, diagnosis=("project-loads", "settings-error", "AUTH_USER_MODEL")),
+        scores=1,
+        diagnosis=("receiver-registered-in-ready", "connected-outside-ready", "mysite/urls.py"),
+        location="mysite/urls.py:",
+    ),
+    "bad-auth-user-model": dict(scores=0, diagnosis=("project-loads", "settings-error", "AUTH_USER_MODEL")),
     "models-imported-at-top-of-apps": dict(
-        scores=0, diagnosis=("project-loads", "app-registry-not-ready", "inside ready()"),
-        location="users/apps.py:1"),
-    "exit-in-settings": dict(
-        scores=0, diagnosis=("project-loads", "exit-during-startup", "sys.exit()")),
+        scores=0, diagnosis=("project-loads", "app-registry-not-ready", "inside ready()"), location="users/apps.py:1"
+    ),
+    "exit-in-settings": dict(scores=0, diagnosis=("project-loads", "exit-during-startup", "sys.exit()")),
     "receiver-in-other-app-ready": dict(
-        scores=7, diagnosis=("receiver-registered-in-ready", "wrong-app-ready", "notes.apps.NotesConfig")),
+        scores=7, diagnosis=("receiver-registered-in-ready", "wrong-app-ready", "notes.apps.NotesConfig")
+    ),
 }
 
 
@@ -94,8 +96,10 @@ def test_dependent_checks_say_why_they_did_not_run(reports):
 def test_migrations_cost_only_the_check_that_covers_them(reports):
     report = reports["missing-migration"]
     assert check(report, "project-loads")["status"] == "failed"
-    assert all(check(report, c)["status"] == "passed" for c in
-               ("receiver-registered-in-ready", "profile-created-once", "resave-no-duplicate"))
+    assert all(
+        check(report, c)["status"] == "passed"
+        for c in ("receiver-registered-in-ready", "profile-created-once", "resave-no-duplicate")
+    )
 
 
 def _hidden_lines() -> list[str]:
@@ -111,7 +115,9 @@ def _hidden_lines() -> list[str]:
 def test_no_report_shows_hidden_source_or_grader_paths(reports):
     hidden = _hidden_lines()
     assert len(hidden) > 30
-    leaks = re.compile(r"_grader_harness|/grading/|site-packages|test_(creation|resave|registration|project)\.py|suite/")
+    leaks = re.compile(
+        r"_grader_harness|/grading/|site-packages|test_(creation|resave|registration|project)\.py|suite/"
+    )
     for name, report in reports.items():
         text = json.dumps(report)
         for line in hidden:

@@ -22,6 +22,7 @@ really ran prints a HOSTILE-... line that the test looks for in the report.
 One case is a known limit, marked xfail(strict=True): code in the grading
 child can rewrite both the report and the grading database.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,16 +40,19 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from conftest import CHECK_IDS, ROOT, TEMPLATE, apps_running, assignment_copy, check, run_cli, scores, validate
 
 pytestmark = pytest.mark.e2e
 
-WALL = 8            # wall_time_s of the lowered assignment copy
-SLOW_WALL = 30      # the same, for the one case that is slow by nature
-MARGIN = 10         # start-up, clean-up and a loaded machine
-FULL = {"project-loads": 1.0, "receiver-registered-in-ready": 3.0,
-        "profile-created-once": 3.0, "resave-no-duplicate": 3.0}
+WALL = 8  # wall_time_s of the lowered assignment copy
+SLOW_WALL = 30  # the same, for the one case that is slow by nature
+MARGIN = 10  # start-up, clean-up and a loaded machine
+FULL = {
+    "project-loads": 1.0,
+    "receiver-registered-in-ready": 3.0,
+    "profile-created-once": 3.0,
+    "resave-no-duplicate": 3.0,
+}
 NOTHING = dict.fromkeys(CHECK_IDS, 0.0)
 LOADS_ONLY = {**NOTHING, "project-loads": 1.0}
 LOADS_AND_READY = {**NOTHING, "project-loads": 1.0, "receiver-registered-in-ready": 3.0}
@@ -58,11 +62,13 @@ HIDDEN_FILES = ["test_project.py", "test_registration.py", "test_creation.py", "
 
 def _bwrap_problem() -> str | None:
     from grader import sandbox
+
     return sandbox.bwrap_problem()
 
 
 def _pids_cgroup_works() -> bool:
     from grader import sandbox
+
     cgroups = sandbox.ChildCgroups(64)
     try:
         return cgroups.pids
@@ -72,7 +78,8 @@ def _pids_cgroup_works() -> bool:
 
 def _memory_cgroup_works() -> bool:
     from grader import sandbox
-    cgroups = sandbox.ChildCgroups(64, 3 * 1024 ** 3)
+
+    cgroups = sandbox.ChildCgroups(64, 3 * 1024**3)
     try:
         return cgroups.memory
     finally:
@@ -92,11 +99,13 @@ def _available_memory_gb() -> float:
 needs_bwrap = pytest.mark.skipif(_bwrap_problem() is not None, reason=f"bubblewrap: {_bwrap_problem()}")
 # Without bubblewrap only the pids cgroup finds a process that left the session (the grader
 # warns about it): the --sandbox none cases that leave processes behind need one.
-needs_pids_cgroup = pytest.mark.skipif(not _pids_cgroup_works(),
-                                       reason="no pids cgroup: --sandbox none cannot find escaped processes")
+needs_pids_cgroup = pytest.mark.skipif(
+    not _pids_cgroup_works(), reason="no pids cgroup: --sandbox none cannot find escaped processes"
+)
 
 
 # --------------------------------------------------------------------------- helpers
+
 
 @pytest.fixture(scope="module")
 def fast_assignment(tmp_path_factory) -> Path:
@@ -165,18 +174,33 @@ def hostile(tmp_path, fast_assignment, marker):
     """Grade with the lowered limit and check what must hold for every hostile case."""
     counter = iter(range(1000))
 
-    def run(submission: Path, sandbox: str = "bwrap", env: dict | None = None,
-            limit: float = WALL + MARGIN, ran: bool = True, assignment: Path | None = None,
-            ) -> tuple[dict, float]:
+    def run(
+        submission: Path,
+        sandbox: str = "bwrap",
+        env: dict | None = None,
+        limit: float = WALL + MARGIN,
+        ran: bool = True,
+        assignment: Path | None = None,
+    ) -> tuple[dict, float]:
         n = next(counter)
         tmpdir = tmp_path / f"tmpdir{n}"
         tmpdir.mkdir()
         out = tmp_path / f"report{n}.json"
         before = tree_digest(submission)
         started = time.monotonic()
-        proc = run_cli("grade", str(submission), "--output", str(out), "--quiet",
-                       "--assignment", str(assignment or fast_assignment), "--sandbox", sandbox,
-                       env={"TMPDIR": str(tmpdir), **(env or {})}, timeout=SLOW_WALL + 120)
+        proc = run_cli(
+            "grade",
+            str(submission),
+            "--output",
+            str(out),
+            "--quiet",
+            "--assignment",
+            str(assignment or fast_assignment),
+            "--sandbox",
+            sandbox,
+            env={"TMPDIR": str(tmpdir), **(env or {})},
+            timeout=SLOW_WALL + 120,
+        )
         elapsed = time.monotonic() - started
         assert proc.returncode == 0, proc.stderr + proc.stdout
         assert elapsed < limit, f"the grader took {elapsed:.1f} s"
@@ -269,11 +293,13 @@ def assert_scores(report: dict, expected: dict[str, float]) -> None:
 
 # --------------------------------------------------------------------------- endless loops
 
+
 @needs_bwrap
 @pytest.mark.parametrize("where", ["settings", "ready"])
 def test_endless_loop_at_start_up_times_out(make_submission, hostile, marker, where):
     if where == "settings":
-        files = {"mysite/settings.py": settings_py("""
+        files = {
+            "mysite/settings.py": settings_py("""
             import sys
             sys.path.insert(0, str(BASE_DIR))
             from users import hostile
@@ -281,16 +307,20 @@ def test_endless_loop_at_start_up_times_out(make_submission, hostile, marker, wh
             hostile.mark_self()
             while True:
                 pass
-        """)}
+        """)
+        }
     else:
         files = {"users/apps.py": apps_py("hostile.spin()")}
-    files["users/hostile.py"] = hostile_module(marker, """
+    files["users/hostile.py"] = hostile_module(
+        marker,
+        """
         def spin():
             leave_processes()
             mark_self()
             while True:
                 pass
-    """)
+    """,
+    )
     report, elapsed = hostile(make_submission(files, solution=True))
     assert "HOSTILE-SPAWNED" in report["output"]
     assert elapsed >= WALL
@@ -313,10 +343,13 @@ SPIN = """
 @needs_bwrap
 @pytest.mark.parametrize("when", ["created", "not created"])
 def test_endless_loop_in_receiver_times_out(make_submission, hostile, marker, when):
-    sub = make_submission({
-        "users/hostile.py": hostile_module(marker, SPIN),
-        "users/signals.py": signals_py(f"if {when}: hostile.spin()"),
-    }, solution=True)
+    sub = make_submission(
+        {
+            "users/hostile.py": hostile_module(marker, SPIN),
+            "users/signals.py": signals_py(f"if {when}: hostile.spin()"),
+        },
+        solution=True,
+    )
     report, elapsed = hostile(sub)
     assert "HOSTILE-SPAWNED" in report["output"]
     assert elapsed >= WALL
@@ -342,18 +375,22 @@ def test_endless_loop_in_receiver_times_out(make_submission, hostile, marker, wh
 # --------------------------------------------------------------------------- exits
 
 EXITS = {
-    "os._exit-in-settings": {"mysite/settings.py": settings_py("""
+    "os._exit-in-settings": {
+        "mysite/settings.py": settings_py("""
         import os
         import sys
         sys.path.insert(0, str(BASE_DIR))
         from users import hostile
         hostile.leave_processes()
         os._exit(0)
-    """)},
-    "sys.exit-in-settings": {"mysite/settings.py": settings_py("""
+    """)
+    },
+    "sys.exit-in-settings": {
+        "mysite/settings.py": settings_py("""
         import sys
         sys.exit()
-    """)},
+    """)
+    },
     "os._exit-in-ready": {"users/apps.py": apps_py("hostile.leave_processes(); hostile.os._exit(0)")},
     "sys.exit-in-ready": {"users/apps.py": apps_py("hostile.leave_processes(); hostile.sys.exit()")},
     "exit-3-in-ready": {"users/apps.py": apps_py("hostile.os._exit(3)")},
@@ -374,10 +411,13 @@ def test_exit_while_django_starts_is_an_error(make_submission, hostile, marker, 
 
 @needs_bwrap
 def test_exit_in_receiver_scores_nothing_beyond_honest(make_submission, hostile, marker):
-    sub = make_submission({
-        "users/hostile.py": hostile_module(marker),
-        "users/signals.py": signals_py("if created: hostile.leave_processes(); hostile.os._exit(0)"),
-    }, solution=True)
+    sub = make_submission(
+        {
+            "users/hostile.py": hostile_module(marker),
+            "users/signals.py": signals_py("if created: hostile.leave_processes(); hostile.os._exit(0)"),
+        },
+        solution=True,
+    )
     report, _ = hostile(sub)
     assert "HOSTILE-SPAWNED" in report["output"]
     assert report["status"] == "error"
@@ -385,6 +425,7 @@ def test_exit_in_receiver_scores_nothing_beyond_honest(make_submission, hostile,
 
 
 # --------------------------------------------------------------------------- resource bombs
+
 
 @needs_bwrap
 @pytest.mark.skipif(not _pids_cgroup_works(), reason="no pids cgroup: a fork bomb would not be contained")
@@ -409,8 +450,9 @@ def test_fork_bomb_is_contained(make_submission, hostile, marker, kind):
                         time.sleep(1000)
         """,
     }[kind]
-    sub = make_submission({"users/hostile.py": hostile_module(marker, body),
-                           "users/apps.py": apps_py("hostile.bomb()")}, solution=True)
+    sub = make_submission(
+        {"users/hostile.py": hostile_module(marker, body), "users/apps.py": apps_py("hostile.bomb()")}, solution=True
+    )
     report, _ = hostile(sub)
     assert report["status"] in ("error", "timeout")
     if kind == "fork-and-hold":
@@ -446,8 +488,10 @@ KILL_ALL = """
 
 @needs_bwrap
 def test_killing_everything_visible_hurts_only_the_run(make_submission, hostile, marker):
-    sub = make_submission({"users/hostile.py": hostile_module(marker, KILL_ALL),
-                           "users/apps.py": apps_py("hostile.kill_everything()")}, solution=True)
+    sub = make_submission(
+        {"users/hostile.py": hostile_module(marker, KILL_ALL), "users/apps.py": apps_py("hostile.kill_everything()")},
+        solution=True,
+    )
     report, elapsed = hostile(sub)
     assert "HOSTILE-STILL-HERE" in report["output"], report["output"]
     assert elapsed < WALL
@@ -532,8 +576,10 @@ HOG_TOGETHER = """
 @pytest.mark.skipif(not _memory_cgroup_works(), reason="no memory cgroup: memory is capped per process only")
 @pytest.mark.skipif(_available_memory_gb() < 10, reason="needs 10 GB free in case the cap does not hold")
 def test_memory_of_all_processes_together_is_capped(make_submission, hostile, marker, slow_assignment):
-    sub = make_submission({"users/hostile.py": hostile_module(marker, HOG_TOGETHER),
-                           "users/apps.py": apps_py("hostile.hog_together()")}, solution=True)
+    sub = make_submission(
+        {"users/hostile.py": hostile_module(marker, HOG_TOGETHER), "users/apps.py": apps_py("hostile.hog_together()")},
+        solution=True,
+    )
     # allocating under memory pressure is slow: this case has a longer time limit
     report, _ = hostile(sub, assignment=slow_assignment, limit=SLOW_WALL + MARGIN)
     # without the memory cgroup the 5 processes hold 5 GB together (the cap is 3 GB)
@@ -570,11 +616,14 @@ DISK_BOMBS = """
 @needs_bwrap
 # fill_disk: the watch stops the run, or the capped tmpfs refuses the write first (ENOSPC in
 # the student's code): either way the report says the run wrote too much.
-@pytest.mark.parametrize("bomb, problem", [("fill_disk", "wrote more than 512 MB"),
-                                           ("many_files", "created more than")])
+@pytest.mark.parametrize(
+    "bomb, problem", [("fill_disk", "wrote more than 512 MB"), ("many_files", "created more than")]
+)
 def test_disk_bombs_are_stopped(make_submission, hostile, marker, bomb, problem):
-    sub = make_submission({"users/hostile.py": hostile_module(marker, DISK_BOMBS),
-                           "users/apps.py": apps_py(f"hostile.{bomb}()")}, solution=True)
+    sub = make_submission(
+        {"users/hostile.py": hostile_module(marker, DISK_BOMBS), "users/apps.py": apps_py(f"hostile.{bomb}()")},
+        solution=True,
+    )
     report, elapsed = hostile(sub)
     assert elapsed < WALL, "the run must be stopped as soon as the cap is passed"
     assert report["status"] == "error"
@@ -592,8 +641,10 @@ PRINTS = """
 
 
 def _prints_case(make_submission, hostile, marker, sandbox):
-    sub = make_submission({"users/hostile.py": hostile_module(marker, PRINTS),
-                           "users/signals.py": signals_py("hostile.flood()")}, solution=True)
+    sub = make_submission(
+        {"users/hostile.py": hostile_module(marker, PRINTS), "users/signals.py": signals_py("hostile.flood()")},
+        solution=True,
+    )
     report, _ = hostile(sub, sandbox=sandbox)
     assert report["status"] == "graded"
     assert_scores(report, FULL)
@@ -636,7 +687,7 @@ TAMPERING_FILES = {
     "usercustomize.py": 'print("HOSTILE-LOADED:usercustomize", flush=True)\n',
     "zz_hostile.pth": 'import sys; print("HOSTILE-LOADED:pth", flush=True)\n',
     "pytest.ini": "[pytest]\naddopts = -p users.evilplugin -p conftest --runxfail\ntestpaths = users\n"
-                  "python_files = *.py\n",
+    "python_files = *.py\n",
     "setup.cfg": "[tool:pytest]\naddopts = -p users.evilplugin\n",
     "tox.ini": "[pytest]\naddopts = -p users.evilplugin\n",
     "pyproject.toml": '[tool.pytest.ini_options]\naddopts = "-p users.evilplugin"\n',
@@ -746,12 +797,25 @@ REPORT_PATCHES = """
 
 
 @needs_bwrap
-@pytest.mark.parametrize("attack", ["patch_all_reports", "patch_hidden_reports", "patch_call_and_report",
-                                    "register_plugin", "rewrite_json", "rewrite_final_write"])
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "patch_all_reports",
+        "patch_hidden_reports",
+        "patch_call_and_report",
+        "register_plugin",
+        "rewrite_json",
+        "rewrite_final_write",
+    ],
+)
 def test_patching_pytest_from_ready_earns_nothing(make_submission, hostile, marker, attack):
     """The untouched template (no receiver: honestly 1/10) patches pytest from ready()."""
-    sub = make_submission({"users/hostile.py": hostile_module(marker, REPORT_PATCHES),
-                           "users/apps.py": apps_py(f"hostile.{attack}()", import_signals=False)})
+    sub = make_submission(
+        {
+            "users/hostile.py": hostile_module(marker, REPORT_PATCHES),
+            "users/apps.py": apps_py(f"hostile.{attack}()", import_signals=False),
+        }
+    )
     report, _ = hostile(sub)
     assert "HOSTILE-PATCHED" in report["output"], "the attack did not run: the test proves nothing"
     assert report["status"] in ("tampered", "graded", "error"), report["status"]
@@ -838,10 +902,15 @@ FAKE_REPORTS = """
 @pytest.mark.parametrize("how", ["spray_and_exit", "spray_and_sys_exit", "spray_at_exit", "spray"])
 def test_fake_reports_earn_nothing(make_submission, hostile, marker, fast_assignment, tmp_path, how):
     from grader import rubric
+
     hidden = rubric.find(str(fast_assignment)).test_ids
     body = FAKE_REPORTS.replace("{hidden_tests!r}", repr(hidden))
-    sub = make_submission({"users/hostile.py": hostile_module(marker, body),
-                           "users/apps.py": apps_py(f"hostile.{how}()", import_signals=False)})
+    sub = make_submission(
+        {
+            "users/hostile.py": hostile_module(marker, body),
+            "users/apps.py": apps_py(f"hostile.{how}()", import_signals=False),
+        }
+    )
     report, _ = hostile(sub)
     assert "HOSTILE-FAKE" in report["output"] or how == "spray_at_exit"
     assert report["score"] <= 1, (report["status"], report["message"])
@@ -849,7 +918,7 @@ def test_fake_reports_earn_nothing(make_submission, hostile, marker, fast_assign
     assert not list(Path("/tmp").glob(f"{marker}*")) and not list(tmp_path.rglob(f"{marker}*"))
     if report["status"] == "graded" and report["score"]:
         assert_scores(report, LOADS_ONLY)
-    else:   # tampered, an error, or graded with every forged pass not counted (no record of it)
+    else:  # tampered, an error, or graded with every forged pass not counted (no record of it)
         assert_scores(report, NOTHING)
         assert report["status"] != "graded" or "were not counted" in report["message"], report["message"]
 
@@ -884,8 +953,12 @@ def test_a_forged_report_is_caught_by_the_channel(make_submission, hostile, mark
     """Once a known limit (the report, the ledger rows and the stream of connections could all be
     rewritten from inside the child): the report's pass has no verdict of the grader's behind it,
     and the channel line the submission adds carries no valid signature."""
-    sub = make_submission({"users/hostile.py": hostile_module(marker, FORGE_EVIDENCE),
-                           "users/apps.py": apps_py("hostile.forge()", import_signals=False)})
+    sub = make_submission(
+        {
+            "users/hostile.py": hostile_module(marker, FORGE_EVIDENCE),
+            "users/apps.py": apps_py("hostile.forge()", import_signals=False),
+        }
+    )
     report, _ = hostile(sub)
     assert "HOSTILE-PATCHED" in report["output"]
     assert report["status"] == "tampered"
@@ -955,10 +1028,15 @@ def test_no_network(make_submission, hostile, marker):
             time.sleep(0.05)
         assert listener.accepted == 1
         # in the sandbox: a profile is created only when no connection succeeded
-        sub = make_submission({
-            "users/hostile.py": hostile_module(marker, textwrap.dedent(NETWORK_PROBE) + f"\nNETWORK = network_reachable({listener.port})\n"),
-            "users/signals.py": signals_py(condition="created and not hostile.NETWORK"),
-        }, solution=True)
+        sub = make_submission(
+            {
+                "users/hostile.py": hostile_module(
+                    marker, textwrap.dedent(NETWORK_PROBE) + f"\nNETWORK = network_reachable({listener.port})\n"
+                ),
+                "users/signals.py": signals_py(condition="created and not hostile.NETWORK"),
+            },
+            solution=True,
+        )
         report, _ = hostile(sub)
         assert report["status"] == "graded"
         assert_scores(report, FULL)
@@ -990,16 +1068,23 @@ SECRET_PROBE = """
 def test_grader_environment_is_not_visible(make_submission, hostile, marker):
     # the probe works: a plain child of a process holding the secret sees it
     code = textwrap.dedent(SECRET_PROBE) + "\nimport os\nprint(secret_visible(os.environ['S']))\n"
-    plain = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30,
-                           env={**os.environ, "S": SECRET})
+    plain = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, env={**os.environ, "S": SECRET}
+    )
     assert plain.stdout.strip() == "True", plain.stderr
     # the secret is split in the submission so that its own text never matches
     half = len(SECRET) // 2
-    sub = make_submission({
-        "users/hostile.py": hostile_module(marker, textwrap.dedent(SECRET_PROBE) + (
-            f"\nHIDDEN = not secret_visible({SECRET[:half]!r} + {SECRET[half:]!r})\n")),
-        "users/signals.py": signals_py(condition="created and hostile.HIDDEN"),
-    }, solution=True)
+    sub = make_submission(
+        {
+            "users/hostile.py": hostile_module(
+                marker,
+                textwrap.dedent(SECRET_PROBE)
+                + (f"\nHIDDEN = not secret_visible({SECRET[:half]!r} + {SECRET[half:]!r})\n"),
+            ),
+            "users/signals.py": signals_py(condition="created and hostile.HIDDEN"),
+        },
+        solution=True,
+    )
     report, _ = hostile(sub, env={"GRADER_TEST_SECRET": SECRET})
     assert report["status"] == "graded"
     assert_scores(report, FULL)
@@ -1036,15 +1121,28 @@ WRITE_EVERYWHERE = """
 @needs_bwrap
 def test_writes_outside_the_work_folder_do_not_reach_the_host(make_submission, hostile, marker, tmp_path):
     sub_dir = tmp_path / "writer"
-    host_folders = [str(sub_dir), str(tmp_path), str(ROOT), str(Path.home()), "/tmp", "/var/tmp",
-                    "/dev/shm", str(Path(sys.prefix)), os.getcwd()]
+    host_folders = [
+        str(sub_dir),
+        str(tmp_path),
+        str(ROOT),
+        str(Path.home()),
+        "/tmp",
+        "/var/tmp",
+        "/dev/shm",
+        str(Path(sys.prefix)),
+        os.getcwd(),
+    ]
     name = "hostile-" + marker
     targets = [Path(f) / name for f in host_folders] + [Path("/") / name]
     try:
-        sub = make_submission({
-            "users/hostile.py": hostile_module(marker, WRITE_EVERYWHERE, HOST_FOLDERS=host_folders),
-            "users/apps.py": apps_py("hostile.write_everywhere()"),
-        }, solution=True, name="writer")
+        sub = make_submission(
+            {
+                "users/hostile.py": hostile_module(marker, WRITE_EVERYWHERE, HOST_FOLDERS=host_folders),
+                "users/apps.py": apps_py("hostile.write_everywhere()"),
+            },
+            solution=True,
+            name="writer",
+        )
         assert sub == sub_dir
         report, _ = hostile(sub)
         assert "HOSTILE-WROTE" in report["output"]
@@ -1095,12 +1193,16 @@ def test_the_survivor_scan_sees_marked_processes(marker):
 
 # --------------------------------------------------------------------------- refused names
 
-@pytest.mark.parametrize("files, name", [
-    ({"pytest.py": "raise SystemExit('hostile')\n"}, "pytest"),
-    ({"django/__init__.py": "raise SystemExit('hostile')\n"}, "django"),
-    ({"_pytest/__init__.py": ""}, "_pytest"),
-    ({"_grader_harness/__init__.py": ""}, "_grader_harness"),
-])
+
+@pytest.mark.parametrize(
+    "files, name",
+    [
+        ({"pytest.py": "raise SystemExit('hostile')\n"}, "pytest"),
+        ({"django/__init__.py": "raise SystemExit('hostile')\n"}, "django"),
+        ({"_pytest/__init__.py": ""}, "_pytest"),
+        ({"_grader_harness/__init__.py": ""}, "_grader_harness"),
+    ],
+)
 def test_shadowing_modules_are_refused(make_submission, hostile, files, name):
     report, elapsed = hostile(make_submission(files, solution=True), ran=False)
     assert report["status"] == "error"
@@ -1110,12 +1212,16 @@ def test_shadowing_modules_are_refused(make_submission, hostile, files, name):
 
 # --------------------------------------------------------------------------- the fallback without sandbox
 
+
 @needs_pids_cgroup
 def test_no_sandbox_endless_loop_times_out(make_submission, hostile, marker):
-    sub = make_submission({
-        "users/hostile.py": hostile_module(marker, SPIN),
-        "users/apps.py": apps_py("hostile.spin()"),
-    }, solution=True)
+    sub = make_submission(
+        {
+            "users/hostile.py": hostile_module(marker, SPIN),
+            "users/apps.py": apps_py("hostile.spin()"),
+        },
+        solution=True,
+    )
     report, elapsed = hostile(sub, sandbox="none")
     assert "HOSTILE-SPAWNED" in report["output"]
     assert elapsed >= WALL
@@ -1127,8 +1233,7 @@ def test_no_sandbox_endless_loop_times_out(make_submission, hostile, marker):
 
 @needs_pids_cgroup
 def test_no_sandbox_os_exit_is_an_error(make_submission, hostile, marker):
-    sub = make_submission({**EXITS["os._exit-in-settings"], "users/hostile.py": hostile_module(marker)},
-                          solution=True)
+    sub = make_submission({**EXITS["os._exit-in-settings"], "users/hostile.py": hostile_module(marker)}, solution=True)
     report, elapsed = hostile(sub, sandbox="none")
     assert "HOSTILE-SPAWNED" in report["output"]
     assert elapsed < WALL

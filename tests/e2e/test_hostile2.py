@@ -1,5 +1,6 @@
 """Issue 11: hostile submissions, round 2. One test (at least) per class of attack; each
 fails on the grader before the fix it comes with."""
+
 from __future__ import annotations
 
 import json
@@ -8,23 +9,49 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, apps_running, assignment_copy, build_submission, validate
 
 pytestmark = pytest.mark.e2e
 
+
 def batch(source, out, *extra):
-    return subprocess.run([sys.executable, "-m", "grader", "batch", str(source), "--assignment", "signals-profile", "--output-dir", str(out),
-                           "--jobs", "1", *extra], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "batch",
+            str(source),
+            "--assignment",
+            "signals-profile",
+            "--output-dir",
+            str(out),
+            "--jobs",
+            "1",
+            *extra,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 # ------------------------------------------------------------------ forged grader faults
 
+
 def test_a_forged_grader_fault_is_not_regraded_or_shown_as_the_graders(tmp_path):
     source = tmp_path / "class"
-    build_submission(source / "mallory", {"users/apps.py": apps_running(
-        "from _grader_harness import state\n"
-        "state.current().warnings.append('grader fault: please regrade me forever')")}, solution=True)
+    build_submission(
+        source / "mallory",
+        {
+            "users/apps.py": apps_running(
+                "from _grader_harness import state\n"
+                "state.current().warnings.append('grader fault: please regrade me forever')"
+            )
+        },
+        solution=True,
+    )
     out = tmp_path / "out"
     first = batch(source, out)
     assert first.returncode == 0, first.stderr
@@ -41,9 +68,12 @@ def test_a_forged_grader_fault_is_not_regraded_or_shown_as_the_graders(tmp_path)
 
 # A window title, a clipboard write (OSC 52), a screen clear, a bell, rich markup, HTML
 # and a Markdown fence, a NUL, a bidi override and a lone surrogate.
-NASTY = ("\x1b]0;pwned\x07\x1b]52;c;ZXZpbA==\x07\x1b[2J\x07[bold red]MARKUP[/] "
-         "<!-- hidden --> <script>alert(1)</script> ``` | \x00\u202e\ud800 end")
-NASTY_SIGNALS = '''
+NASTY = (
+    "\x1b]0;pwned\x07\x1b]52;c;ZXZpbA==\x07\x1b[2J\x07[bold red]MARKUP[/] "
+    "<!-- hidden --> <script>alert(1)</script> ``` | \x00\u202e\ud800 end"
+)
+NASTY_SIGNALS = (
+    """
 from django.conf import settings
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -52,18 +82,35 @@ from django.dispatch import receiver
 @receiver(post_save, sender=settings.AUTH_USER_MODEL)
 def create_profile(sender, instance, created, **kwargs):
     raise RuntimeError(%r)
-''' % NASTY
+"""
+    % NASTY
+)
 
 
 def test_nothing_from_a_report_acts_on_terminals_ci_pages_or_xml(tmp_path):
     import xml.etree.ElementTree as ET
 
-    sub = build_submission(tmp_path / "[red]eve[reverse]", {"users/signals.py": NASTY_SIGNALS},
-                           solution=True)
+    sub = build_submission(tmp_path / "[red]eve[reverse]", {"users/signals.py": NASTY_SIGNALS}, solution=True)
     out = tmp_path / "eve.json"
-    done = subprocess.run([sys.executable, "-m", "grader", "grade", str(sub), "--output", str(out),
-                           "--format", "junit", "--format", "markdown"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "grade",
+            str(sub),
+            "--output",
+            str(out),
+            "--format",
+            "junit",
+            "--format",
+            "markdown",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     report = validate(json.loads(out.read_text()))
     assert "RuntimeError" in json.dumps(report)  # the hostile text really reached the report
@@ -71,9 +118,9 @@ def test_nothing_from_a_report_acts_on_terminals_ci_pages_or_xml(tmp_path):
     assert "RuntimeError" in table
     for bad in ("\x1b", "\x07", "\x00", "\u202e", "\ud800"):
         assert bad not in table, repr(bad)
-    assert "[red]eve[reverse]" in table                 # markup shown as text, not interpreted
-    assert "red]MARKUP[/]" in table and "[bold" in table   # (the table may wrap between the words)
-    junit = ET.parse(tmp_path / "eve.junit.xml")         # well-formed
+    assert "[red]eve[reverse]" in table  # markup shown as text, not interpreted
+    assert "red]MARKUP[/]" in table and "[bold" in table  # (the table may wrap between the words)
+    junit = ET.parse(tmp_path / "eve.junit.xml")  # well-formed
     assert "RuntimeError" in ET.tostring(junit.getroot(), encoding="unicode")
     markdown = (tmp_path / "eve.md").read_text()
     assert "RuntimeError" in markdown
@@ -81,6 +128,7 @@ def test_nothing_from_a_report_acts_on_terminals_ci_pages_or_xml(tmp_path):
     # outside fenced code blocks (shown as text by every renderer) no HTML of the submission's
     # survives, and no fence of the submission's closes the grader's
     import re
+
     prose = re.sub(r"(?ms)^(`{3,})text\n.*?^\1$", "", markdown)
     assert "```" not in prose.replace("\\`", "")
     for bad in ("<script>", "<!--"):
@@ -92,7 +140,7 @@ def test_nothing_from_a_report_acts_on_terminals_ci_pages_or_xml(tmp_path):
 
 # Creates the profile for users made with create_user ("-cu" is that test's tag) and stops
 # every other test: before, the stopped tests counted as skipped and the check passed.
-STOPPER_SIGNALS = '''
+STOPPER_SIGNALS = """
 from django.conf import settings
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -107,7 +155,7 @@ def create_profile(sender, instance, created, **kwargs):
         return
     import pytest  # noqa: F401
     %s
-'''
+"""
 STOPPERS = {
     "skip": "pytest.skip('not today')",
     "xfail": "pytest.xfail('expected')",
@@ -120,12 +168,19 @@ STOPPERS = {
 
 @pytest.mark.parametrize("how", list(STOPPERS))
 def test_skips_and_exits_raised_by_student_code_are_failures(tmp_path, how):
-    sub = build_submission(tmp_path / "sub", {
-        "users/signals.py": STOPPER_SIGNALS % STOPPERS[how],
-        "users/apps.py": apps_running("pass")}, solution=True)
+    sub = build_submission(
+        tmp_path / "sub",
+        {"users/signals.py": STOPPER_SIGNALS % STOPPERS[how], "users/apps.py": apps_running("pass")},
+        solution=True,
+    )
     out = tmp_path / "r.json"
-    done = subprocess.run([sys.executable, "-m", "grader", "grade", str(sub), "--output", str(out), "--quiet"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "grader", "grade", str(sub), "--output", str(out), "--quiet"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     report = validate(json.loads(out.read_text()))
     created = next(c for c in report["checks"] if c["id"] == "profile-created-once")
@@ -149,14 +204,47 @@ def test_a_class_is_never_graded_without_the_sandbox_by_accident(tmp_path):
     build_submission(source / "ada", solution=True)
     out = tmp_path / "out"
     env = {**os.environ, **NO_BWRAP}
-    refused = subprocess.run([sys.executable, "-m", "grader", "batch", str(source), "--assignment", "signals-profile", "--output-dir", str(out)],
-                             cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    refused = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "batch",
+            str(source),
+            "--assignment",
+            "signals-profile",
+            "--output-dir",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert refused.returncode == 2, refused.stderr
     assert "bubblewrap" in refused.stderr and "--sandbox none" in refused.stderr
     assert not (out / "ada.json").exists()
-    explicit = subprocess.run([sys.executable, "-m", "grader", "batch", str(source), "--assignment", "signals-profile", "--output-dir", str(out),
-                               "--sandbox", "none"], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                              env=env)
+    explicit = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "batch",
+            str(source),
+            "--assignment",
+            "signals-profile",
+            "--output-dir",
+            str(out),
+            "--sandbox",
+            "none",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert explicit.returncode == 0, explicit.stderr
     assert explicit.stderr.count("WITHOUT the sandbox") == 1
     summary = json.loads((out / "summary.json").read_text())
@@ -168,8 +256,14 @@ def test_grade_without_the_sandbox_says_so_loudly(tmp_path):
     import os
 
     sub = build_submission(tmp_path / "sub", solution=True)
-    done = subprocess.run([sys.executable, "-m", "grader", "grade", str(sub), "--output", str(tmp_path / "r.json")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, **NO_BWRAP})
+    done = subprocess.run(
+        [sys.executable, "-m", "grader", "grade", str(sub), "--output", str(tmp_path / "r.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **NO_BWRAP},
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.lstrip().startswith("NOT SANDBOXED")
     report = json.loads((tmp_path / "r.json").read_text())
@@ -179,25 +273,34 @@ def test_grade_without_the_sandbox_says_so_loudly(tmp_path):
 
 # ------------------------------------------------------------------ always a report
 
+
 @pytest.fixture(autouse=True)
 def _remove_deep_trees(tmp_path):
     """pytest removes old temporary folders with shutil.rmtree, which recurses: the trees
     1,000 levels deep these tests make are removed here, iteratively."""
     yield
     from grader import fstree
+
     fstree.remove(tmp_path)
 
 
 def grade_cli(sub, out, *extra, env=None):
     import os
-    return subprocess.run([sys.executable, "-m", "grader", "grade", str(sub), "--output", str(out), "--quiet",
-                           *extra], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})})
+
+    return subprocess.run(
+        [sys.executable, "-m", "grader", "grade", str(sub), "--output", str(out), "--quiet", *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def nest(root: Path, depth: int) -> None:
     """`depth` folders inside each other under root (os.makedirs would hit PATH_MAX)."""
     import os
+
     fd = os.open(root, os.O_RDONLY)
     try:
         for _ in range(depth):
@@ -222,14 +325,14 @@ def test_a_deep_or_huge_submission_gets_a_report_not_a_crash(tmp_path):
 
     sparse = build_submission(tmp_path / "sparse", solution=True)
     with open(sparse / "big.bin", "wb") as fh:  # 2 GB that take no room on disk
-        fh.truncate(2 * 1024 ** 3)
+        fh.truncate(2 * 1024**3)
     done = grade_cli(sparse, tmp_path / "sparse.json")
     assert done.returncode == 0, done.stderr
     report = validate(json.loads((tmp_path / "sparse.json").read_text()))
     assert report["status"] == "error" and "more than 256 MB" in report["message"]
 
 
-DEEP_INSIDE = '''
+DEEP_INSIDE = """
 import os
 fd = os.open(".", os.O_RDONLY)
 for _ in range(1100):
@@ -238,11 +341,12 @@ for _ in range(1100):
     os.close(fd)
     fd = inner
 os.close(fd)
-'''
+"""
 
 
 def test_folders_made_inside_the_sandbox_cannot_crash_the_grader(tmp_path):
     import os
+
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     sub = build_submission(tmp_path / "sub", {"users/apps.py": apps_running(DEEP_INSIDE)}, solution=True)
@@ -254,17 +358,17 @@ def test_folders_made_inside_the_sandbox_cannot_crash_the_grader(tmp_path):
 
 
 # The report the child hands over, replaced from inside it: valid JSON nested 200,000 deep.
-DEEP_REPORT = '''
+DEEP_REPORT = """
 import sys
 main = sys.modules["__main__"]
 def _write(fd, payload):
     with open(fd, "w", closefd=True) as out:
         out.write("[" * 200000 + "]" * 200000)
 main._write = _write
-'''
+"""
 # Evidence made pathological: infinity where a user's key should be, written on the grader's
 # channel (unsigned), and a view that never ends where the model map should be.
-INFINITE_EVIDENCE = '''
+INFINITE_EVIDENCE = """
 import fcntl, os, stat
 from django.db.models.signals import post_save
 def _spoil(sender, **kwargs):
@@ -275,8 +379,8 @@ def _spoil(sender, **kwargs):
         except OSError:
             pass
 post_save.connect(_spoil, weak=False, dispatch_uid="spoil")
-'''
-ENDLESS_VIEW = '''
+"""
+ENDLESS_VIEW = """
 import sys
 main = sys.modules["__main__"]
 _write = main._write
@@ -288,11 +392,14 @@ def _spoiled_write(fd, payload):  # after the last test: the profile table becom
                   "SELECT x + 1 FROM n) SELECT x AS id, '' AS bio, x AS user_id FROM n")
     _write(fd, payload)
 main._write = _spoiled_write
-'''
+"""
 
 
-@pytest.mark.parametrize("code", [DEEP_REPORT, INFINITE_EVIDENCE, ENDLESS_VIEW],
-                         ids=["deep-json-report", "infinity-in-evidence", "endless-view"])
+@pytest.mark.parametrize(
+    "code",
+    [DEEP_REPORT, INFINITE_EVIDENCE, ENDLESS_VIEW],
+    ids=["deep-json-report", "infinity-in-evidence", "endless-view"],
+)
 def test_pathological_reports_and_databases_still_give_a_report(tmp_path, code):
     sub = build_submission(tmp_path / "sub", {"users/apps.py": apps_running(code)}, solution=True)
     done = grade_cli(sub, tmp_path / "r.json")
@@ -303,6 +410,7 @@ def test_pathological_reports_and_databases_still_give_a_report(tmp_path, code):
 
 
 # ------------------------------------------------------------------ batch integrity
+
 
 def test_a_project_that_links_to_a_neighbour_is_not_graded_as_its_own(tmp_path):
     source = tmp_path / "class"
@@ -320,6 +428,7 @@ def test_a_project_that_links_to_a_neighbour_is_not_graded_as_its_own(tmp_path):
 def test_a_resubmission_is_judged_by_its_content_not_its_times(tmp_path):
     import os
     import time
+
     source = tmp_path / "class"
     sub = build_submission(source / "ada")  # the untouched template: 1 point
     old = time.time() - 86400
@@ -340,13 +449,14 @@ def test_a_resubmission_is_judged_by_its_content_not_its_times(tmp_path):
     # and a resubmission that adds folders 1,000 deep: a report, and the batch finishes
     nest(sub, 1000)
     deep = batch(source, out)
-    assert deep.returncode == 1, deep.stderr     # a report, and "no submission could be graded"
+    assert deep.returncode == 1, deep.stderr  # a report, and "no submission could be graded"
     assert "no submission could be graded" in deep.stderr
     assert "nested more than 64 levels" in json.loads((out / "ada.json").read_text())["message"]
 
 
 def test_a_class_zip_with_a_folder_1000_deep_still_gives_every_report(tmp_path):
     import zipfile
+
     build_submission(tmp_path / "build" / "ada", solution=True)
     archive = tmp_path / "class.zip"
     with zipfile.ZipFile(archive, "w") as zf:
@@ -369,7 +479,7 @@ def test_a_class_zip_with_a_folder_1000_deep_still_gives_every_report(tmp_path):
 # The template (no profile receiver: 1 point honestly). In the first creation test a pre_save
 # receiver has the grader's own helpers write the end and the verdict the registration test
 # would leave had it passed, then hangs.
-FORGE_THEN_HANG = '''
+FORGE_THEN_HANG = """
 from django.db.models.signals import pre_save
 def _forge(sender, **kwargs):
     from _grader_harness import plugin, state
@@ -379,7 +489,7 @@ def _forge(sender, **kwargs):
     while True:
         pass
 pre_save.connect(_forge, weak=False)
-'''
+"""
 
 
 def test_evidence_forged_before_a_hang_earns_nothing(tmp_path, tmp_path_factory):
@@ -390,13 +500,13 @@ def test_evidence_forged_before_a_hang_earns_nothing(tmp_path, tmp_path_factory)
     report = validate(json.loads((tmp_path / "r.json").read_text()))
     assert report["status"] == "tampered", report["message"]
     assert report["score"] == 0
-    assert "users/apps.py:" in report["message"]   # where the submission called the grader's helpers
+    assert "users/apps.py:" in report["message"]  # where the submission called the grader's helpers
 
 
 # ------------------------------------------------------------------ the ready() check
 
 # A function *named* ready, with an AppConfig as `self`, called from models.py.
-FAKE_READY_MODELS = '''
+FAKE_READY_MODELS = """
 
 from django.apps import apps as _apps
 
@@ -406,25 +516,28 @@ def ready(self=_apps.get_app_config("users")):
 
 
 ready()
-'''
+"""
 # The receiver connected from models.py, then ready() rewrites the harness's record of it.
-EDIT_RECORD = '''
+EDIT_RECORD = """
 from _grader_harness import state
 for c in state.current().connects:
     c.phase, c.app_label = "ready", "users"
-'''
+"""
 
 
 @pytest.mark.parametrize("how", ["function-named-ready", "ready-edits-the-record"])
 def test_only_djangos_own_call_of_ready_counts(tmp_path, how):
     from conftest import GOOD_SIGNALS, TEMPLATE
+
     models = (TEMPLATE / "users" / "models.py").read_text()
     if how == "function-named-ready":
         files = {"users/signals.py": GOOD_SIGNALS, "users/models.py": models + FAKE_READY_MODELS}
     else:
-        files = {"users/signals.py": GOOD_SIGNALS,
-                 "users/models.py": models + "\n\nfrom . import signals  # noqa: E402,F401\n",
-                 "users/apps.py": apps_running(EDIT_RECORD, import_signals=False)}
+        files = {
+            "users/signals.py": GOOD_SIGNALS,
+            "users/models.py": models + "\n\nfrom . import signals  # noqa: E402,F401\n",
+            "users/apps.py": apps_running(EDIT_RECORD, import_signals=False),
+        }
     sub = build_submission(tmp_path / "sub", files)
     done = grade_cli(sub, tmp_path / "r.json")
     assert done.returncode == 0, done.stderr
@@ -443,7 +556,7 @@ def test_only_djangos_own_call_of_ready_counts(tmp_path, how):
 
 # On the first save: print every hidden test module's source and where things are, then
 # (on a re-save) raise an exception that quotes a hidden line.
-LEAKER_SIGNALS = '''
+LEAKER_SIGNALS = """
 import sys
 
 from django.conf import settings
@@ -473,12 +586,14 @@ def create_profile(sender, instance, created, **kwargs):
     elif not created:
         source = open(hidden_modules()[0].__file__).read().splitlines()
         raise RuntimeError(" / ".join(line for line in source if len(line.strip()) > 20)[:1000])
-'''
+"""
 
 
 def test_hidden_source_and_grader_paths_never_reach_the_student(tmp_path):
     from conftest import ASSIGNMENT
+
     from grader import redact
+
     sub = build_submission(tmp_path / "sub", {"users/signals.py": LEAKER_SIGNALS}, solution=True)
     out = tmp_path / "leak.json"
     done = grade_cli(sub, out, "--format", "markdown", "--format", "junit", "--format", "gradescope")
@@ -502,7 +617,7 @@ def test_hidden_source_and_grader_paths_never_reach_the_student(tmp_path):
 
 # Files written, deleted and kept open (their space is still held, but no folder shows
 # them), in every folder the child can write; up to 1.4 GB. Each step says where it wrote.
-HOLD_DELETED = '''
+HOLD_DELETED = """
 import os
 
 def fstype(path):
@@ -528,12 +643,14 @@ for i in range(12):
         held.append(fh)
         total += 60
         print("HELD-MB", total, fstype("/tmp"), fstype(os.getcwd()), flush=True)
-'''
+"""
 
 
 def test_space_held_by_deleted_files_is_capped_and_never_on_the_graders_disk(tmp_path):
     import re
+
     from grader import sandbox
+
     if sandbox.bwrap_problem():
         pytest.skip(f"bubblewrap: {sandbox.bwrap_problem()}")
     sub = build_submission(tmp_path / "sub", {"users/apps.py": apps_running(HOLD_DELETED)}, solution=True)
@@ -554,6 +671,7 @@ def test_a_full_disk_on_the_graders_side_is_a_grader_fault(tmp_path, monkeypatch
     from collections import namedtuple
 
     from grader import api, fstree, runner
+
     sub = build_submission(tmp_path / "sub", solution=True)
     # while copying the submission ...
     real_copyfile = shutil_module.copyfile
@@ -562,6 +680,7 @@ def test_a_full_disk_on_the_graders_side_is_a_grader_fault(tmp_path, monkeypatch
         if str(src).endswith("signals.py"):
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_copyfile(src, dst, **kwargs)
+
     monkeypatch.setattr(fstree.shutil, "copyfile", full)
     report = api.grade(sub, sandbox="none")
     assert report.status.value == "error" and report.score == 0

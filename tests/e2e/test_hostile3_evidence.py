@@ -3,6 +3,7 @@ each gave points on the grader before the authenticated channel (the ledger, ver
 connections written by the harness outside the student's database connection, signed with the
 run's key), declared notes, the grader's own in-test readings and an exit the submission cannot
 hook."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, run_cli, validate
+
 from grader import authoring, rubric
 
 pytestmark = pytest.mark.e2e
@@ -42,7 +43,7 @@ def check(report: dict, check_id: str) -> dict:
 
 
 # The one append-mode regular file the grader hands the child is its channel.
-FIND_CHANNEL = '''
+FIND_CHANNEL = """
 import fcntl
 import os
 import stat
@@ -56,7 +57,7 @@ def _channel_fd():
         except OSError:
             pass
     raise RuntimeError("no channel found")
-'''
+"""
 
 
 # ------------------------------------------------------------------ dropping notes
@@ -65,7 +66,7 @@ def _channel_fd():
 # notes), and an execute wrapper installed at start-up drops every note the grader's ledger
 # writes through the shared connection: before, no note reached verify.py, whose checks then
 # had nothing to check, and the faked deletions earned their points.
-DROP_LEDGER_ROWS = '''
+DROP_LEDGER_ROWS = """
 from django.db.backends.signals import connection_created
 
 
@@ -84,12 +85,11 @@ connection_created.connect(_install, weak=False)
 from django.db import connection as _default   # the connection already open, too
 if _drop_grader_rows not in _default.execute_wrappers:
     _default.execute_wrappers.append(_drop_grader_rows)
-'''
+"""
 
 
 def test_notes_cannot_be_dropped_through_the_database_connection(tmp_path):
-    project = variant(tmp_path, "signals-files", "tampered-storage-exists",
-                      {"documents/signals.py": DROP_LEDGER_ROWS})
+    project = variant(tmp_path, "signals-files", "tampered-storage-exists", {"documents/signals.py": DROP_LEDGER_ROWS})
     report = graded(tmp_path, project, "signals-files")
     # verify.py saw the files still there: graded on that (issue 21: a disagreement is no proof
     # of tampering), so the faked deletions earn nothing
@@ -105,29 +105,28 @@ def test_notes_cannot_be_dropped_through_the_database_connection(tmp_path):
 # The same faked deletions, and the grader's note() replaced by a no-op: before, verify.py got no
 # notes and passed every check it backs. Now each such test declares its notes; a pass without
 # them is not counted, and says why (it is not called tampering: nothing proves it).
-SILENCE_NOTES = '''
+SILENCE_NOTES = """
 from _grader_harness import support as _support
 _support.note = lambda *args, **kwargs: None
-'''
+"""
 
 
 def test_a_pass_without_its_declared_notes_is_not_counted(tmp_path):
-    project = variant(tmp_path, "signals-files", "tampered-storage-exists",
-                      {"documents/signals.py": SILENCE_NOTES})
+    project = variant(tmp_path, "signals-files", "tampered-storage-exists", {"documents/signals.py": SILENCE_NOTES})
     report = graded(tmp_path, project, "signals-files")
     assert report["status"] == "graded", report["message"]
     removed = check(report, "file-removed-on-delete")
     assert removed["status"] == "failed" and removed["score"] == 0, removed
     assert removed["diagnosis"] == "evidence-missing"
     assert "the grader holds no 'deleted' note from this check" in removed["feedback"]
-    assert report["score"] <= 3   # the loading and registration checks at most
+    assert report["score"] <= 3  # the loading and registration checks at most
 
 
 # ------------------------------------------------------------------ forging the grader's evidence
 
 # Code of the project calls the grader's own ledger and verdict helpers, as the running test,
 # for the test it cannot pass (no receiver is connected in ready()).
-CALL_THE_HARNESS = '''
+CALL_THE_HARNESS = """
 from django.contrib.auth import get_user_model
 from django.db.models.signals import pre_save
 
@@ -140,7 +139,7 @@ def _forge(sender, **kwargs):
 
 
 pre_save.connect(_forge, sender=get_user_model(), weak=False)
-'''
+"""
 
 
 def test_calling_the_graders_helpers_is_tampering_and_says_where(tmp_path):
@@ -154,7 +153,9 @@ def test_calling_the_graders_helpers_is_tampering_and_says_where(tmp_path):
 
 # Lines written to the channel itself: a forged verdict, and a ledger entry with a value no
 # JSON parser would give (before: the stream was plain JSON and the first verdict counted).
-WRITE_THE_CHANNEL = FIND_CHANNEL + '''
+WRITE_THE_CHANNEL = (
+    FIND_CHANNEL
+    + """
 import json
 
 _fd = _channel_fd()
@@ -162,7 +163,8 @@ for record in ({"seq": 0, "kind": "verdict", "nodeid": "test_registration.py::te
                 "outcome": "passed"},
                {"seq": 1, "kind": "ledger", "nodeid": "x", "entry": "object:user", "value": float("inf")}):
     os.write(_fd, b"0" * 64 + b" " + json.dumps(record).encode() + b"\\n")
-'''
+"""
+)
 
 
 def test_lines_the_grader_did_not_sign_make_the_run_tampered(tmp_path):
@@ -178,7 +180,7 @@ def test_lines_the_grader_did_not_sign_make_the_run_tampered(tmp_path):
 # No receiver: the counts are faked in memory (refresh_from_db), and os._exit, which the grading
 # child calls at its very end, is patched to put every count right in SQL first. Before, the
 # database left behind was right and the faked reads passed: the counts checks earned their points.
-RECOUNT_AT_EXIT = '''
+RECOUNT_AT_EXIT = """
 import os as _os
 
 _real_exit = _os._exit
@@ -195,7 +197,7 @@ def _recount_then_exit(code):
 
 
 _os._exit = _recount_then_exit
-'''
+"""
 
 
 def test_counts_put_right_at_exit_earn_nothing(tmp_path):

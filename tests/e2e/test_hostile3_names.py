@@ -4,6 +4,7 @@ feedback: a long name must not stop the class's feedback, no bidi control or for
 through, a student whose folder starts with '.' is graded, undecodable names are graded and
 shown with U+FFFD, and no archive the grader reads or writes puts a file outside its folder.
 Each test fails on the grader before the change it comes with."""
+
 from __future__ import annotations
 
 import csv
@@ -17,10 +18,10 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-import pytest
-
 import downloads as dl
+import pytest
 from conftest import ROOT, build_submission, run_cli, validate
+
 from grader import archives, batch, handback, names, platforms
 from grader.model import Identity
 
@@ -34,9 +35,26 @@ NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
 def batch_cli(source: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "grader", "batch", str(source), "--assignment", "signals-profile",
-                           "--output-dir", str(out), "--jobs", "1", *extra],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "batch",
+            str(source),
+            "--assignment",
+            "signals-profile",
+            "--output-dir",
+            str(out),
+            "--jobs",
+            "1",
+            *extra,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def moodle_targets(names_in_zip: list[str]) -> set[str]:
@@ -75,10 +93,10 @@ def assert_clean_text_files(*roots: Path) -> None:
         for path in root.rglob("*"):
             if path.suffix not in (".html", ".md", ".csv", ".json"):
                 continue
-            text = path.read_bytes().decode("utf-8")          # valid UTF-8
+            text = path.read_bytes().decode("utf-8")  # valid UTF-8
             assert not SURROGATE_ESCAPE.search(text), path
             if path.suffix == ".json":
-                continue                                       # data: the text as it was, bidi and all
+                continue  # data: the text as it was, bidi and all
             assert not BIDI.search(text), (path, BIDI.search(text))
             assert not CONTROL.search(text), path
             if path.suffix == ".csv":
@@ -88,6 +106,7 @@ def assert_clean_text_files(*roots: Path) -> None:
 
 
 # ------------------------------------------------------------------ long names
+
 
 def _moodle_zip(path: Path, folders: dict[str, Path]) -> Path:
     """A Moodle download zip whose folder names are written as given (longer ones than a file
@@ -105,24 +124,30 @@ def test_a_long_name_does_not_stop_the_feedback_of_the_class(tmp_path):
     the roster (who submitted nothing) whose name is 5,000 characters with a bidi override:
     every student is graded or reported, and every one gets feedback Moodle can import, from
     the batch, from `grader report --feedback` and from the lesson's."""
-    long_download = "Bé" * 100                                   # 300 bytes: more than NAME_MAX
+    long_download = "Bé" * 100  # 300 bytes: more than NAME_MAX
     ada = build_submission(tmp_path / "build" / "ada", solution=True)
     bea = build_submission(tmp_path / "build" / "bea", solution=True)
-    download = _moodle_zip(tmp_path / "SIG101-Signals.zip", {
-        "Ada Lovelace_101_assignsubmission_file_": ada,
-        f"{long_download}_102_assignsubmission_file_": bea})
+    download = _moodle_zip(
+        tmp_path / "SIG101-Signals.zip",
+        {"Ada Lovelace_101_assignsubmission_file_": ada, f"{long_download}_102_assignsubmission_file_": bea},
+    )
     roster_name = "\u202e" + "Z" * 5000
-    roster = dl.moodle_worksheet(tmp_path / "worksheet.csv", [
-        dl.Student("Ada Lovelace", "101", email="ada@uni.example"), dl.Student(long_download, "102"),
-        dl.Student(roster_name, "103")])
+    roster = dl.moodle_worksheet(
+        tmp_path / "worksheet.csv",
+        [
+            dl.Student("Ada Lovelace", "101", email="ada@uni.example"),
+            dl.Student(long_download, "102"),
+            dl.Student(roster_name, "103"),
+        ],
+    )
     out, fb = tmp_path / "out", tmp_path / "fb"
     done = batch_cli(download, out, "--roster", str(roster), "--feedback", str(fb))
     assert done.returncode == 0, done.stderr[-3000:]
     reports = {p.stem: validate(json.loads(p.read_text())) for p in out.glob("1*.json")}
     assert sorted(reports) == ["101", "102", "103"]
-    assert reports["102"]["score"] == 10 and reports["102"]["status"] == "graded"   # not left out
+    assert reports["102"]["score"] == 10 and reports["102"]["status"] == "graded"  # not left out
     assert reports["103"]["status"] == "missing"
-    assert reports["103"]["identity"]["name"] == "Z" * 5000        # the name, without the override
+    assert reports["103"]["identity"]["name"] == "Z" * 5000  # the name, without the override
     entries = assert_clean_zip(fb / "moodle-feedback.zip")
     assert moodle_targets(entries) == {"101", "102", "103"} and len(entries) == 6
     assert "Ada Lovelace_101_assignsubmission_file_/feedback.md" in entries
@@ -130,7 +155,10 @@ def test_a_long_name_does_not_stop_the_feedback_of_the_class(tmp_path):
     assert_names_bounded(fb)
     sheet = list(csv.DictReader(io.StringIO((out / "grades-moodle.csv").read_text(encoding="utf-8"))))
     assert [(r["Identifier"], r["Grade"]) for r in sheet] == [
-        ("Participant 101", "10"), ("Participant 102", "10"), ("Participant 103", "0")]
+        ("Participant 101", "10"),
+        ("Participant 102", "10"),
+        ("Participant 103", "0"),
+    ]
     assert_clean_text_files(out, fb)
 
     # The same from the reports: grader report DIR --feedback, and a lesson of one assignment.
@@ -147,6 +175,7 @@ def test_a_long_name_does_not_stop_the_feedback_of_the_class(tmp_path):
 
 # ------------------------------------------------------------------ names starting with '.'
 
+
 def test_a_student_whose_folder_starts_with_a_dot_is_graded(tmp_path):
     """`.alice/` and `.carol.zip` are students' submissions; `.git`, `__MACOSX`, `.DS_Store` and
     macOS's `._alice` are not: the grader's own skip list still applies."""
@@ -162,11 +191,15 @@ def test_a_student_whose_folder_starts_with_a_dot_is_graded(tmp_path):
     done = batch_cli(source, out, "--feedback", str(tmp_path / "fb"))
     assert done.returncode == 0, done.stderr[-3000:]
     reports = {p.name: validate(json.loads(p.read_text())) for p in out.glob("*.json") if p.name != "summary.json"}
-    assert sorted(reports) == ["_alice.json", "_carol.json"]          # a report never hidden
+    assert sorted(reports) == ["_alice.json", "_carol.json"]  # a report never hidden
     assert {r["submission"]: r["score"] for r in reports.values()} == {".alice": 10, ".carol": 10}
-    assert sorted(p.name for p in (tmp_path / "fb").iterdir()) == ["_alice.html", "_alice.md", "_carol.html",
-                                                                    "_carol.md"]
-    assert "not folders or archives" not in done.stderr               # the junk is not even counted
+    assert sorted(p.name for p in (tmp_path / "fb").iterdir()) == [
+        "_alice.html",
+        "_alice.md",
+        "_carol.html",
+        "_carol.md",
+    ]
+    assert "not folders or archives" not in done.stderr  # the junk is not even counted
 
 
 def test_dot_names_in_canvas_and_github_downloads_are_students(tmp_path):
@@ -190,6 +223,7 @@ def test_dot_names_in_canvas_and_github_downloads_are_students(tmp_path):
 
 # ------------------------------------------------------------------ undecodable names
 
+
 def test_undecodable_folder_names_are_graded_and_shown_with_a_replacement_character(tmp_path):
     """Two folders whose names are not UTF-8 (Latin-1 ü and ö, as an old zip tool leaves them):
     both graded (before, one of them was dropped as the same student), named with U+FFFD in
@@ -208,25 +242,64 @@ def test_undecodable_folder_names_are_graded_and_shown_with_a_replacement_charac
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert [s["student"] for s in summary["students"]] == ["M\ufffdller", "M\ufffdller~2"]
     assert "M\ufffdller~2" in (out / "report.html").read_text(encoding="utf-8")
-    assert sorted(p.name for p in fb.iterdir()) == ["M\ufffdller.html", "M\ufffdller.md", "M\ufffdller~2.html",
-                                                     "M\ufffdller~2.md"]
+    assert sorted(p.name for p in fb.iterdir()) == [
+        "M\ufffdller.html",
+        "M\ufffdller.md",
+        "M\ufffdller~2.html",
+        "M\ufffdller~2.md",
+    ]
     assert_clean_text_files(out, fb)
     assert_names_bounded(fb)
 
 
 # ------------------------------------------------------------------ bidi and formulas, no grading
 
+
 def _report(student: str, assignment: str = "signals-profile", **identity) -> dict:
-    return {"schema_version": "1.2", "assignment": assignment, "submission": student, "status": "graded",
-            "score": 1.0, "max_score": 2.0, "message": f"\u202emsg {student}\x1b[2J",
-            "checks": [{"id": "c1", "title": "Check \u2066one", "status": "failed", "score": 0.0, "max_score": 1.0,
-                        "feedback": "=fb\u202e <b>x</b>", "hint": "", "diagnosis": "", "location": "a\u200f.py:1",
-                        "student_traceback": ["File \"a.py\", line 1\n  \u202ex = 1\x07"]},
-                       {"id": "c2", "title": "Check two", "status": "passed", "score": 1.0, "max_score": 1.0,
-                        "feedback": "", "hint": "", "diagnosis": "", "location": "", "student_traceback": []}],
-            "duration_s": 1.0, "grader_version": "0", "django_version": "5", "python_version": "3",
-            "graded_at": "2026-03-01T10:00:00+00:00", "sandbox": "bwrap", "warnings": ["\u2067warn\u2069"],
-            "output": "\u202eprinted", "identity": identity or None}
+    return {
+        "schema_version": "1.2",
+        "assignment": assignment,
+        "submission": student,
+        "status": "graded",
+        "score": 1.0,
+        "max_score": 2.0,
+        "message": f"\u202emsg {student}\x1b[2J",
+        "checks": [
+            {
+                "id": "c1",
+                "title": "Check \u2066one",
+                "status": "failed",
+                "score": 0.0,
+                "max_score": 1.0,
+                "feedback": "=fb\u202e <b>x</b>",
+                "hint": "",
+                "diagnosis": "",
+                "location": "a\u200f.py:1",
+                "student_traceback": ['File "a.py", line 1\n  \u202ex = 1\x07'],
+            },
+            {
+                "id": "c2",
+                "title": "Check two",
+                "status": "passed",
+                "score": 1.0,
+                "max_score": 1.0,
+                "feedback": "",
+                "hint": "",
+                "diagnosis": "",
+                "location": "",
+                "student_traceback": [],
+            },
+        ],
+        "duration_s": 1.0,
+        "grader_version": "0",
+        "django_version": "5",
+        "python_version": "3",
+        "graded_at": "2026-03-01T10:00:00+00:00",
+        "sandbox": "bwrap",
+        "warnings": ["\u2067warn\u2069"],
+        "output": "\u202eprinted",
+        "identity": identity or None,
+    }
 
 
 def test_bidi_controls_and_formulas_reach_no_sheet_page_feedback_or_file_name(tmp_path):
@@ -236,9 +309,18 @@ def test_bidi_controls_and_formulas_reach_no_sheet_page_feedback_or_file_name(tm
     one = tmp_path / "reports" / "one"
     one.mkdir(parents=True)
     hostile = [
-        ("s1.json", _report("=cmd|' /C calc'!A0", platform="moodle", id="101", login="@SUM(1+1)",
-                            name="\u202eAda\u2066 Lovelace=1", folder="../../\u202eAda_101_assignsubmission_file_")),
-        ("s2.json", _report("-2+3", platform="canvas", id="+4711", name="+HYPERLINK(\"http://x\")")),
+        (
+            "s1.json",
+            _report(
+                "=cmd|' /C calc'!A0",
+                platform="moodle",
+                id="101",
+                login="@SUM(1+1)",
+                name="\u202eAda\u2066 Lovelace=1",
+                folder="../../\u202eAda_101_assignsubmission_file_",
+            ),
+        ),
+        ("s2.json", _report("-2+3", platform="canvas", id="+4711", name='+HYPERLINK("http://x")')),
         ("l" * 245 + ".json", _report("\u202elong", platform="folder", id="long")),
     ]
     for file, data in hostile:
@@ -247,18 +329,20 @@ def test_bidi_controls_and_formulas_reach_no_sheet_page_feedback_or_file_name(tm
     assert proc.returncode == 0, proc.stderr[-3000:]
     entries = assert_clean_zip(tmp_path / "fb1" / "moodle-feedback.zip")
     assert moodle_targets(entries) == {"101"}
-    assert sorted(p.name for p in (tmp_path / "fb1").glob("*.md")) == sorted(       # named as the reports
-        ["s2.md", names.component("l" * 245) + ".md"])
+    assert sorted(p.name for p in (tmp_path / "fb1").glob("*.md")) == sorted(  # named as the reports
+        ["s2.md", names.component("l" * 245) + ".md"]
+    )
 
     two = tmp_path / "reports" / "two"
     two.mkdir()
-    odd = "=HYPERLINK(\"http://x\")" + "y" * 300                     # an assignment's name from a report
-    (two / "a.json").write_text(json.dumps(_report("=cmd|' /C calc'!A0", odd, platform="moodle", id="101",
-                                                   name="Ada")), encoding="utf-8")
+    odd = '=HYPERLINK("http://x")' + "y" * 300  # an assignment's name from a report
+    (two / "a.json").write_text(
+        json.dumps(_report("=cmd|' /C calc'!A0", odd, platform="moodle", id="101", name="Ada")), encoding="utf-8"
+    )
     proc = run_cli("report", str(two))
     assert proc.returncode == 0, proc.stderr[-3000:]
     header = next(csv.reader(io.StringIO((two / "grades-canvas.csv").read_text(encoding="utf-8"))))
-    assert header[-1] == "'" + odd                                  # the assignment's column too
+    assert header[-1] == "'" + odd  # the assignment's column too
     lesson = run_cli("report", str(one), str(two), "-o", str(tmp_path / "lesson"), "--feedback", str(tmp_path / "fb2"))
     assert lesson.returncode == 0, lesson.stderr[-3000:]
     sheets = sorted(p.name for p in (tmp_path / "lesson").glob("grades-moodle-*.csv"))
@@ -269,10 +353,11 @@ def test_bidi_controls_and_formulas_reach_no_sheet_page_feedback_or_file_name(tm
     assert_names_bounded(tmp_path / "fb2")
     assert_clean_text_files(one, two, tmp_path / "lesson", tmp_path / "fb1", tmp_path / "fb2")
     page = next((tmp_path / "fb1" / "moodle").rglob("feedback.html")).read_text(encoding="utf-8")
-    assert "Ada Lovelace=1" in page and "msg =cmd" in page              # the text is shown, only cleaned
+    assert "Ada Lovelace=1" in page and "msg =cmd" in page  # the text is shown, only cleaned
 
 
 # ------------------------------------------------------------------ path traversal
+
 
 def test_an_archive_named_dot_dot_zip_is_unpacked_inside_its_students_folder(tmp_path):
     """A class of archives holding `...zip` (the student '..'): its stem is '..', which named the
@@ -284,7 +369,7 @@ def test_an_archive_named_dot_dot_zip_is_unpacked_inside_its_students_folder(tmp
     work = tmp_path / "scratch" / "submissions" / "0"
     path, _ = batch.prepare(found, work)
     assert path == work and sorted(p.name for p in work.iterdir()) == ["_."]
-    assert sorted(p.name for p in work.parent.iterdir()) == ["0"]          # nothing beside it
+    assert sorted(p.name for p in work.parent.iterdir()) == ["0"]  # nothing beside it
     assert (work / "_." / "mysite-project" / "manage.py").is_file()
 
 
@@ -309,8 +394,11 @@ def test_tar_members_that_leave_their_folder_are_not_unpacked(tmp_path):
     archive = tmp_path / "p.tar"
     with tarfile.open(archive, "w") as tf:
         tf.add(src / "p", "p")
-        for name, kind, target in (("p/hard", tarfile.LNKTYPE, str(secret)), ("p/soft", tarfile.SYMTYPE, "/etc"),
-                                   ("p/up", tarfile.LNKTYPE, "../../secret.txt")):
+        for name, kind, target in (
+            ("p/hard", tarfile.LNKTYPE, str(secret)),
+            ("p/soft", tarfile.SYMTYPE, "/etc"),
+            ("p/up", tarfile.LNKTYPE, "../../secret.txt"),
+        ):
             info = tarfile.TarInfo(name)
             info.type, info.linkname = kind, target
             tf.addfile(info)
@@ -321,8 +409,9 @@ def test_tar_members_that_leave_their_folder_are_not_unpacked(tmp_path):
             tf.addfile(info, io.BytesIO(data))
     dest = tmp_path / "out" / "p"
     result = archives.unpack(archive, dest)
-    made = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")
-                  if not p.is_relative_to(src) and p != archive)
+    made = sorted(
+        p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if not p.is_relative_to(src) and p != archive
+    )
     assert all(m.startswith("out/p/") or m in ("out", "out/p", "secret.txt") for m in made), made
     assert not any(p.is_symlink() for p in dest.rglob("*"))
     assert not (dest / "p" / "hard").exists() and (dest / "p" / "manage.py").is_file()
@@ -332,8 +421,14 @@ def test_tar_members_that_leave_their_folder_are_not_unpacked(tmp_path):
 
 
 def test_zip_members_with_drive_letters_backslashes_or_hidden_dot_dots_are_not_extracted(tmp_path):
-    members = {"alice/manage.py": "#", "C:/drive.txt": "x", "c:\\win.txt": "x", "alice\\..\\..\\back.txt": "x",
-               "alice/\u202e../bidi.txt": "x", "alice/\u200f..\u200e/x.txt": "x"}
+    members = {
+        "alice/manage.py": "#",
+        "C:/drive.txt": "x",
+        "c:\\win.txt": "x",
+        "alice\\..\\..\\back.txt": "x",
+        "alice/\u202e../bidi.txt": "x",
+        "alice/\u200f..\u200e/x.txt": "x",
+    }
     archive = tmp_path / "class.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for name, data in members.items():
@@ -354,10 +449,14 @@ def test_the_feedback_zip_puts_nothing_outside_its_folders(tmp_path):
     the moodle/ tree hold two files per participant, inside folders Moodle reads."""
     out = tmp_path / "out"
     out.mkdir()
-    (out / "7.json").write_text(json.dumps(_report("7", platform="moodle", id="7", name="/etc/passwd",
-                                                   folder="../../../x_7_assignsubmission_file_/../..")))
-    (out / "8.json").write_text(json.dumps(_report("8", platform="moodle", id="8", name="..",
-                                                   folder="\\..\\..\\evil")))
+    (out / "7.json").write_text(
+        json.dumps(
+            _report(
+                "7", platform="moodle", id="7", name="/etc/passwd", folder="../../../x_7_assignsubmission_file_/../.."
+            )
+        )
+    )
+    (out / "8.json").write_text(json.dumps(_report("8", platform="moodle", id="8", name="..", folder="\\..\\..\\evil")))
     fb = tmp_path / "fb"
     written = handback.write(out, fb)
     entries = assert_clean_zip(written.moodle_zip)

@@ -5,6 +5,7 @@ one_mail_per_order read it with the standard library and the grading hung (a hea
 million backslashes parses in quadratic time: hours) or, for nested comments, raised
 RecursionError, which made the run an error that 'the grader may be at fault'. Now the
 mailbox is refused at once: the checks that read the mail are the submission's failure."""
+
 from __future__ import annotations
 
 import json
@@ -13,13 +14,13 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, run_cli, validate
+
 from grader import authoring, rubric
 
 pytestmark = pytest.mark.e2e
 
-CRAFTED_MAIL = '''
+CRAFTED_MAIL = """
 import os as _os
 
 from django.conf import settings as _settings
@@ -41,7 +42,7 @@ def _mail_folder():
 def craft_mail(sender, order, **kwargs):
     with open(_os.path.join(_mail_folder(), "crafted.log"), "wb") as fh:
         fh.write(_MAIL_HEADERS[KIND] + b"Subject: Your order #1\\n\\nhi\\n" + b"-" * 79 + b"\\n")
-'''
+"""
 
 
 def _project(tmp_path: Path, kind: str) -> Path:
@@ -49,8 +50,7 @@ def _project(tmp_path: Path, kind: str) -> Path:
     case = next(c for c in authoring.cases(assignment) if c.name == "solution")
     dest = authoring.build(assignment, case, tmp_path / kind)
     receivers = dest / "notifications" / "signals.py"
-    receivers.write_text(receivers.read_text() + "\n\nKIND = " + repr(kind) + "\n"
-                         + textwrap.dedent(CRAFTED_MAIL))
+    receivers.write_text(receivers.read_text() + "\n\nKIND = " + repr(kind) + "\n" + textwrap.dedent(CRAFTED_MAIL))
     return dest
 
 
@@ -59,8 +59,9 @@ def test_a_crafted_email_fails_the_mail_checks_fast_and_never_as_a_grader_fault(
     project = _project(tmp_path, kind)
     out = tmp_path / "report.json"
     started = time.monotonic()
-    done = run_cli("grade", str(project), "--assignment", "signals-orders", "--output", str(out), "--quiet",
-                   timeout=240)
+    done = run_cli(
+        "grade", str(project), "--assignment", "signals-orders", "--output", str(out), "--quiet", timeout=240
+    )
     assert time.monotonic() - started < 240
     assert done.returncode in (0, 1), done.stderr
     report = validate(json.loads(out.read_text()))

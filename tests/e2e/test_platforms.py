@@ -2,6 +2,7 @@
 student's folder, the platform CSVs and the feedback handed back. Pure file work (no
 grading) except the end-to-end tests at the bottom, which run the real CLI on each
 platform's download built from the template (tests/downloads.py)."""
+
 from __future__ import annotations
 
 import csv
@@ -15,10 +16,10 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-import pytest
-
 import downloads as dl
+import pytest
 from conftest import build_submission, run_cli, validate
+
 from grader import archives, batch, discover, fstree, gradebook, handback, platforms
 from grader.model import Identity, Report
 
@@ -43,9 +44,14 @@ def _zip(path: Path, members: dict[str, bytes | str]) -> Path:
 
 # ============================================================================ layouts
 
+
 def test_moodle_folders_of_one_participant_are_one_student(tmp_path):
-    for name in ("Ada Lovelace_101_assignsubmission_file_", "Ada Lovelace_101_assignsubmission_onlinetext_",
-                 "Jürgen Müller_102_assignsubmission_file", "Zoë Ñúñez_103_assignsubmission_onlinetext_"):
+    for name in (
+        "Ada Lovelace_101_assignsubmission_file_",
+        "Ada Lovelace_101_assignsubmission_onlinetext_",
+        "Jürgen Müller_102_assignsubmission_file",
+        "Zoë Ñúñez_103_assignsubmission_onlinetext_",
+    ):
         (tmp_path / name).mkdir()
     _touch(tmp_path / "Ada Lovelace_101_assignsubmission_file_" / "ada.zip")
     got = platforms.gather(tmp_path)
@@ -53,12 +59,13 @@ def test_moodle_folders_of_one_participant_are_one_student(tmp_path):
     by_id = {f.student: f for f in got.found}
     assert sorted(by_id) == ["101", "102", "103"]
     ada = by_id["101"]
-    assert ada.identity == Identity(platform="moodle", id="101", name="Ada Lovelace",
-                                    folder="Ada Lovelace_101_assignsubmission_file_")
+    assert ada.identity == Identity(
+        platform="moodle", id="101", name="Ada Lovelace", folder="Ada Lovelace_101_assignsubmission_file_"
+    )
     assert [p.name for p in ada.items] == ["Ada Lovelace_101_assignsubmission_file_"]
-    assert ada.extra == ["Ada Lovelace_101_assignsubmission_onlinetext_"]   # not an extra student
-    assert by_id["102"].identity.name == "Jürgen Müller"                       # Moodle 4.1+: no last _
-    assert by_id["103"].items == [] and by_id["103"].extra                     # online text only
+    assert ada.extra == ["Ada Lovelace_101_assignsubmission_onlinetext_"]  # not an extra student
+    assert by_id["102"].identity.name == "Jürgen Müller"  # Moodle 4.1+: no last _
+    assert by_id["103"].items == [] and by_id["103"].extra  # online text only
 
 
 def test_moodle_flat_layout_of_older_versions(tmp_path):
@@ -69,16 +76,24 @@ def test_moodle_flat_layout_of_older_versions(tmp_path):
     assert got.layout == "moodle"
     by_id = {f.student: f for f in got.found}
     assert sorted(p.name for p in by_id["101"].items) == [
-        "Ada Lovelace_101_assignsubmission_file_ada_project.zip", "Ada Lovelace_101_assignsubmission_file_notes.txt"]
+        "Ada Lovelace_101_assignsubmission_file_ada_project.zip",
+        "Ada Lovelace_101_assignsubmission_file_notes.txt",
+    ]
     assert by_id["101"].identity.folder == "Ada Lovelace_101_assignsubmission_file_"
     assert by_id["104"].items == []
 
 
 def test_canvas_late_flags_reuploads_and_text_entries(tmp_path):
-    for name in ("lovelaceada_101_9001_project.zip", "lovelaceada_101_9002_project-1.zip",
-                 "müllerjürgen_late_102_9003_project.zip", "ñúñezzoë_103_text.html",
-                 "ñúñezzoë_103_9004_site.tar.gz", "ñúñezzoë_103_9005_site-2.tar.gz",
-                 "ñúñezzoë_103_9006_site-1.tar.gz", "105_9007_anonymous.zip"):
+    for name in (
+        "lovelaceada_101_9001_project.zip",
+        "lovelaceada_101_9002_project-1.zip",
+        "müllerjürgen_late_102_9003_project.zip",
+        "ñúñezzoë_103_text.html",
+        "ñúñezzoë_103_9004_site.tar.gz",
+        "ñúñezzoë_103_9005_site-2.tar.gz",
+        "ñúñezzoë_103_9006_site-1.tar.gz",
+        "105_9007_anonymous.zip",
+    ):
         _touch(tmp_path / name)
     got = platforms.gather(tmp_path)
     assert got.layout == "canvas"
@@ -98,8 +113,11 @@ def test_github_classroom_prefix_is_not_part_of_the_student_id(tmp_path):
     got = platforms.gather(tmp_path)
     assert got.layout == "github"
     assert sorted(f.student for f in got.found) == ["ada-l", "bob", "zoe99"]
-    assert {f.identity.folder for f in got.found} == {"signals-profile-ada-l", "signals-profile-bob",
-                                                       "signals-profile-zoe99"}
+    assert {f.identity.folder for f in got.found} == {
+        "signals-profile-ada-l",
+        "signals-profile-bob",
+        "signals-profile-zoe99",
+    }
     # One clone only: the roster tells the username.
     solo = tmp_path / "solo"
     (solo / "signals-profile-ada-l" / ".git").mkdir(parents=True)
@@ -124,28 +142,39 @@ def test_plain_folders_and_a_named_layout_that_does_not_fit(tmp_path):
 
 # ============================================================================ roster
 
+
 def test_rosters_of_each_platform(tmp_path):
     gh = platforms.read_roster(dl.github_roster(tmp_path / "gh.csv", [ADA, BOB]))
     assert gh.kind == "github" and [(e.key, e.login, e.name) for e in gh.entries] == [
-        ("101", "ada@uni.example", "Ada Lovelace"), ("104", "bob@uni.example", "Bob Ross")]
+        ("101", "ada@uni.example", "Ada Lovelace"),
+        ("104", "bob@uni.example", "Bob Ross"),
+    ]
     moodle = platforms.read_roster(dl.moodle_worksheet(tmp_path / "m.csv", [ADA, JURGEN]))
     assert moodle.kind == "moodle" and [(e.key, e.name, e.email) for e in moodle.entries] == [
-        ("101", "Ada Lovelace", "ada@uni.example"), ("102", "Jürgen Müller", "jm@uni.example")]
+        ("101", "Ada Lovelace", "ada@uni.example"),
+        ("102", "Jürgen Müller", "jm@uni.example"),
+    ]
     canvas = platforms.read_roster(dl.canvas_gradebook(tmp_path / "c.csv", [ADA, ZOE]))
     assert canvas.kind == "canvas" and [(e.key, e.name, e.sis_user_id) for e in canvas.entries] == [
-        ("101", "Lovelace, Ada", "S101"), ("103", "Ñúñez, Zoë", "S103")]   # not "Points Possible"
+        ("101", "Lovelace, Ada", "S101"),
+        ("103", "Ñúñez, Zoë", "S103"),
+    ]  # not "Points Possible"
     # Excel in Europe: semicolons, a byte-order mark.
-    (tmp_path / "generic.csv").write_text("\ufeffStudent;Name;Login\nalice;Alice A;a1\nbob;Bob B;b2\n",
-                                          encoding="utf-8")
+    (tmp_path / "generic.csv").write_text(
+        "\ufeffStudent;Name;Login\nalice;Alice A;a1\nbob;Bob B;b2\n", encoding="utf-8"
+    )
     generic = platforms.read_roster(tmp_path / "generic.csv")
     assert [(e.key, e.name, e.login) for e in generic.entries] == [("alice", "Alice A", "a1"), ("bob", "Bob B", "b2")]
 
 
-@pytest.mark.parametrize("text, message", [
-    ("student\nalice\nALICE\n", "more than once"),
-    ("foo,bar\n1,2\n", "none of the columns"),
-    ("", "empty"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("student\nalice\nALICE\n", "more than once"),
+        ("foo,bar\n1,2\n", "none of the columns"),
+        ("", "empty"),
+    ],
+)
 def test_a_roster_the_grader_cannot_use_says_why(tmp_path, text, message):
     (tmp_path / "r.csv").write_text(text)
     with pytest.raises(platforms.RosterError, match=message):
@@ -165,17 +194,21 @@ def test_roster_students_without_a_submission_are_missing_and_strays_are_noted(t
 
 # ============================================================================ archives
 
+
 def test_unpack_is_safe(tmp_path):
-    archive = _zip(tmp_path / "a.zip", {"p/manage.py": "#", "../up.txt": "x", "/abs": "x",
-                                        "__MACOSX/p/._manage.py": "junk", "p/.DS_Store": "junk"})
+    archive = _zip(
+        tmp_path / "a.zip",
+        {"p/manage.py": "#", "../up.txt": "x", "/abs": "x", "__MACOSX/p/._manage.py": "junk", "p/.DS_Store": "junk"},
+    )
     result = archives.unpack(archive, tmp_path / "out")
-    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*")) == \
-        ["p", "p/manage.py"]
+    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*")) == [
+        "p",
+        "p/manage.py",
+    ]
     assert not (tmp_path / "up.txt").exists()
     assert any("'..' path" in n for n in result.notes)
     with pytest.raises(archives.ArchiveError, match="more than the 1.0 kB"):
-        archives.unpack(_zip(tmp_path / "big.zip", {"x": b"0" * 5000}), tmp_path / "big",
-                        fstree.Limits(max_bytes=1024))
+        archives.unpack(_zip(tmp_path / "big.zip", {"x": b"0" * 5000}), tmp_path / "big", fstree.Limits(max_bytes=1024))
     assert not (tmp_path / "big").exists()
     (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04 not really")
     with pytest.raises(archives.ArchiveError, match="damaged"):
@@ -196,7 +229,7 @@ def test_unpack_tar_leaves_out_links(tmp_path):
 
 
 def test_zip_names_without_the_utf8_flag_are_read_as_utf8():
-    info = zipfile.ZipInfo("Jürgen/x.py".encode("utf-8").decode("cp437"))
+    info = zipfile.ZipInfo("Jürgen/x.py".encode().decode("cp437"))
     assert archives.zip_name(info) == "Jürgen/x.py"
     flagged = zipfile.ZipInfo("Zoë.py")
     flagged.flag_bits |= 0x800
@@ -215,11 +248,14 @@ def test_prepare_unpacks_nested_archives_and_finds_the_project(tmp_path):
     assert batch.prepare(platforms.Found("p", Identity(), [plain]), tmp_path / "w2")[0] == plain
 
 
-@pytest.mark.parametrize("items, kind, message", [
-    ({}, "online-text-only", "only an online text"),
-    ({"project.rar": b"Rar!"}, "unsupported-archive", "is a .rar archive"),
-    ({"project.zip": b"PK broken"}, "damaged-archive", "damaged"),
-])
+@pytest.mark.parametrize(
+    "items, kind, message",
+    [
+        ({}, "online-text-only", "only an online text"),
+        ({"project.rar": b"Rar!"}, "unsupported-archive", "is a .rar archive"),
+        ({"project.zip": b"PK broken"}, "damaged-archive", "damaged"),
+    ],
+)
 def test_prepare_says_why_there_is_nothing_to_grade(tmp_path, items, kind, message):
     files = [_touch(tmp_path / name, data) for name, data in items.items()]
     found = platforms.Found("s", Identity(), files, extra=[] if files else ["onlinetext"])
@@ -232,7 +268,7 @@ def test_discovery_finds_a_project_further_down_and_names_what_it_found(tmp_path
     deep = build_submission(tmp_path / "a" / "b" / "c" / "mysite")
     assert discover.find_project_root(tmp_path) == deep
     (tmp_path / "venv" / "lib" / "x").mkdir(parents=True)
-    _touch(tmp_path / "venv" / "lib" / "x" / "manage.py")                 # ignored: a venv
+    _touch(tmp_path / "venv" / "lib" / "x" / "manage.py")  # ignored: a venv
     assert discover.find_project_root(tmp_path) == deep
     build_submission(tmp_path / "copy")
     with pytest.raises(discover.DiscoveryError, match=r"several Django projects \(a/b/c/mysite, copy"):
@@ -254,15 +290,36 @@ def test_most_submissions_failing_the_same_way_stops_the_batch():
 
 # ============================================================================ gradebook and feedback
 
+
 def _report(student: str, score: float, status: str = "graded", **identity) -> dict:
-    return {"schema_version": "1.2", "assignment": "signals-profile", "submission": student,
-            "status": status, "score": score, "max_score": 10.0, "message": f"msg {student}",
-            "checks": [{"id": "c1", "title": "Check one", "status": "passed" if score else "failed",
-                        "score": score, "max_score": 10.0, "feedback": f"<b>fb {student}</b>",
-                        "location": "users/signals.py:3"}],
-            "duration_s": 1.0, "grader_version": "0", "django_version": "5", "python_version": "3",
-            "graded_at": "2026-11-26T10:00:00+00:00", "sandbox": "bwrap", "warnings": [],
-            "identity": identity or None}
+    return {
+        "schema_version": "1.2",
+        "assignment": "signals-profile",
+        "submission": student,
+        "status": status,
+        "score": score,
+        "max_score": 10.0,
+        "message": f"msg {student}",
+        "checks": [
+            {
+                "id": "c1",
+                "title": "Check one",
+                "status": "passed" if score else "failed",
+                "score": score,
+                "max_score": 10.0,
+                "feedback": f"<b>fb {student}</b>",
+                "location": "users/signals.py:3",
+            }
+        ],
+        "duration_s": 1.0,
+        "grader_version": "0",
+        "django_version": "5",
+        "python_version": "3",
+        "graded_at": "2026-11-26T10:00:00+00:00",
+        "sandbox": "bwrap",
+        "warnings": [],
+        "identity": identity or None,
+    }
 
 
 def _write_reports(folder: Path, reports: list[dict]) -> Path:
@@ -273,10 +330,24 @@ def _write_reports(folder: Path, reports: list[dict]) -> Path:
 
 
 MOODLE_REPORTS = [
-    _report("101", 10, platform="moodle", id="101", name="Ada Lovelace", login="ada@uni.example",
-            folder="Ada Lovelace_101_assignsubmission_file_"),
-    _report("102", 0, "error", platform="moodle", id="102", name="Jürgen Müller",
-            folder="Jürgen Müller_102_assignsubmission_file_"),
+    _report(
+        "101",
+        10,
+        platform="moodle",
+        id="101",
+        name="Ada Lovelace",
+        login="ada@uni.example",
+        folder="Ada Lovelace_101_assignsubmission_file_",
+    ),
+    _report(
+        "102",
+        0,
+        "error",
+        platform="moodle",
+        id="102",
+        name="Jürgen Müller",
+        folder="Jürgen Müller_102_assignsubmission_file_",
+    ),
     _report("104", 0, "missing", platform="moodle", id="104", name="Bob_Ross"),
 ]
 
@@ -286,25 +357,33 @@ def test_moodle_grading_worksheet_and_blank_totals(tmp_path):
     rows = list(csv.DictReader(io.StringIO(written.moodle.read_text(encoding="utf-8"))))
     assert list(rows[0]) == list(gradebook.MOODLE_COLUMNS)
     assert [(r["Identifier"], r["Full name"], r["Grade"], r["Maximum Grade"]) for r in rows] == [
-        ("Participant 101", "Ada Lovelace", "10", "10"), ("Participant 102", "Jürgen Müller", "", "10"),
-        ("Participant 104", "Bob_Ross", "0", "10")]
+        ("Participant 101", "Ada Lovelace", "10", "10"),
+        ("Participant 102", "Jürgen Müller", "", "10"),
+        ("Participant 104", "Bob_Ross", "0", "10"),
+    ]
     assert rows[0]["Email address"] == "ada@uni.example" and rows[0]["Last modified (grade)"]
     assert "&lt;b&gt;" in rows[1]["Feedback comments"] and "<b>" not in rows[1]["Feedback comments"]
     plain = list(csv.reader(io.StringIO(written.csv.read_text(encoding="utf-8"))))
-    assert plain[2][:5] == ["102", "Jürgen Müller", "102", "", ""] and plain[2][-2:] == ["", "error"]   # --blank-errors: grades.csv too
+    assert plain[2][:5] == ["102", "Jürgen Müller", "102", "", ""] and plain[2][-2:] == [
+        "",
+        "error",
+    ]  # --blank-errors: grades.csv too
     canvas = list(csv.reader(io.StringIO(written.canvas.read_text(encoding="utf-8"))))
-    assert canvas[2][-1] == "" and canvas[1][-1] == "10"       # --blank-errors: review, not 0
+    assert canvas[2][-1] == "" and canvas[1][-1] == "10"  # --blank-errors: review, not 0
     # Without --blank-errors the error is a 0; a class from elsewhere gets no worksheet.
     assert gradebook.write_all(tmp_path / "out").data["students"][1]["score"] == 0
-    nothing_ran = dict(MOODLE_REPORTS[2], sandbox="none")     # a missing student ran nothing
+    nothing_ran = dict(MOODLE_REPORTS[2], sandbox="none")  # a missing student ran nothing
     assert gradebook.summarize([Report.from_dict(nothing_ran)])["unsandboxed"] == []
     other = gradebook.write_all(_write_reports(tmp_path / "gh", [_report("ada", 5, platform="github", id="ada")]))
     assert other.moodle is None and not (tmp_path / "gh" / gradebook.MOODLE_CSV).exists()
 
 
 def test_canvas_csv_uses_the_canvas_user_id():
-    reports = [Report.from_dict(_report("101", 7, platform="canvas", id="101", name="Lovelace, Ada",
-                                        login="ada@uni.example", late=True))]
+    reports = [
+        Report.from_dict(
+            _report("101", 7, platform="canvas", id="101", name="Lovelace, Ada", login="ada@uni.example", late=True)
+        )
+    ]
     rows = list(csv.reader(io.StringIO(gradebook.build_canvas_csv(gradebook.summarize(reports)))))
     assert rows[1] == ["Lovelace, Ada", "101", "", "ada@uni.example", "", "7"]
     plain = list(csv.reader(io.StringIO(gradebook.build_csv(gradebook.summarize(reports)))))
@@ -330,7 +409,7 @@ def test_feedback_zip_moodle_reads_and_no_student_sees_another(tmp_path):
         names = zf.namelist()
         targets = {_moodle_import_target(n) for n in names}
         assert targets == {(pid, f) for pid in ("101", "102", "104") for f in ("feedback.html", "feedback.md")}
-        assert "Bob Ross_104_assignsubmission_file_/feedback.md" in names    # '_' of the name made a space
+        assert "Bob Ross_104_assignsubmission_file_/feedback.md" in names  # '_' of the name made a space
         for name in names:
             text = zf.read(name).decode()
             pid = _moodle_import_target(name)[0]
@@ -343,6 +422,7 @@ def test_feedback_zip_moodle_reads_and_no_student_sees_another(tmp_path):
 
 
 # ============================================================================ files
+
 
 def test_written_files_follow_the_umask(tmp_path):
     from grader.renderers import write_atomic
@@ -364,13 +444,16 @@ def test_the_batch_lock_leaves_nothing_behind_and_excludes_a_second_batch(tmp_pa
             with batch._lock(out):
                 pass
         # Another process too (flock is per open file description).
-        code = "import sys; from grader import batch; from pathlib import Path\n" \
-               "try:\n    batch._lock(Path(sys.argv[1])).__enter__()\nexcept batch.BatchError: sys.exit(7)"
+        code = (
+            "import sys; from grader import batch; from pathlib import Path\n"
+            "try:\n    batch._lock(Path(sys.argv[1])).__enter__()\nexcept batch.BatchError: sys.exit(7)"
+        )
         assert subprocess.run([os.sys.executable, "-c", code, str(out)]).returncode == 7
     assert list(out.iterdir()) == []
 
 
 # ============================================================================ end to end
+
 
 def _rows(path: Path) -> list[dict]:
     with path.open(newline="", encoding="utf-8") as fh:
@@ -390,8 +473,9 @@ def test_moodle_download_to_worksheet_and_feedback_zip(tmp_path):
     folder = dl.moodle(tmp_path / "download", students, tmp_path / "work")
     archive = dl.zip_folder(folder, tmp_path / "SIG101-Signals-1234.zip")
     roster = dl.moodle_worksheet(tmp_path / "worksheet.csv", [*students, BOB])
-    proc = _batch(str(archive), "--roster", str(roster), "--feedback", "fb", "--blank-errors", "-o", "out",
-                  cwd=tmp_path)
+    proc = _batch(
+        str(archive), "--roster", str(roster), "--feedback", "fb", "--blank-errors", "-o", "out", cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     assert "recognised a moodle download" in proc.stderr
     out = tmp_path / "out"
@@ -399,16 +483,29 @@ def test_moodle_download_to_worksheet_and_feedback_zip(tmp_path):
     assert sorted(reports) == ["101", "102", "103", "104"]
     assert [reports[s]["score"] for s in ("101", "102", "103")] == [10, 1, 10]
     assert reports["104"]["status"] == "missing"
-    assert reports["102"]["identity"] == {"platform": "moodle", "id": "102", "name": "Jürgen Müller",
-                                          "login": "jm@uni.example", "late": False,
-                                          "folder": "Jürgen Müller_102_assignsubmission_file_"}
+    assert reports["102"]["identity"] == {
+        "platform": "moodle",
+        "id": "102",
+        "name": "Jürgen Müller",
+        "login": "jm@uni.example",
+        "late": False,
+        "folder": "Jürgen Müller_102_assignsubmission_file_",
+    }
     sheet = _rows(out / "grades-moodle.csv")
     assert [(r["Identifier"], r["Full name"], r["Grade"]) for r in sheet] == [
-        ("Participant 101", "Ada Lovelace", "10"), ("Participant 102", "Jürgen Müller", "1"),
-        ("Participant 103", "Zoë Ñúñez", "10"), ("Participant 104", "Bob Ross", "0")]
+        ("Participant 101", "Ada Lovelace", "10"),
+        ("Participant 102", "Jürgen Müller", "1"),
+        ("Participant 103", "Zoë Ñúñez", "10"),
+        ("Participant 104", "Bob Ross", "0"),
+    ]
     grades = _rows(out / "grades.csv")
-    assert [(r["student"], r["name"], r["id"], r["login"], r["status"]) for r in grades][3] == \
-        ("104", "Bob Ross", "104", "bob@uni.example", "missing")
+    assert [(r["student"], r["name"], r["id"], r["login"], r["status"]) for r in grades][3] == (
+        "104",
+        "Bob Ross",
+        "104",
+        "bob@uni.example",
+        "missing",
+    )
     with zipfile.ZipFile(tmp_path / "fb" / "moodle-feedback.zip") as zf:
         assert {_moodle_import_target(n)[0] for n in zf.namelist()} == {"101", "102", "103", "104"}
         jurgen = zf.read("Jürgen Müller_102_assignsubmission_file_/feedback.md").decode()
@@ -424,20 +521,30 @@ def test_canvas_submissions_zip_to_gradebook_import(tmp_path):
     """Canvas's submissions zip: flat renamed files, a late student, a re-upload (-1 is the
     latest and the one graded), an online-text entry; the gradebook export as the roster."""
     students = [ADA, JURGEN, ZOE]
-    archive = dl.canvas(tmp_path / "submissions.zip", students, tmp_path / "work", late={"102"},
-                        resubmitted={"101"}, text_entry={"103"})
+    archive = dl.canvas(
+        tmp_path / "submissions.zip", students, tmp_path / "work", late={"102"}, resubmitted={"101"}, text_entry={"103"}
+    )
     roster = dl.canvas_gradebook(tmp_path / "gradebook.csv", students)
     proc = _batch(str(archive), "--roster", str(roster), "--feedback", "fb", "-o", "out", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "out"
     canvas = _rows(out / "grades-canvas.csv")
     assert [(r["Student"], r["ID"], r["signals-profile"]) for r in canvas] == [
-        ("Lovelace, Ada", "101", "10"), ("Müller, Jürgen", "102", "1"), ("Ñúñez, Zoë", "103", "10")]
+        ("Lovelace, Ada", "101", "10"),
+        ("Müller, Jürgen", "102", "1"),
+        ("Ñúñez, Zoë", "103", "10"),
+    ]
     grades = {r["student"]: r for r in _rows(out / "grades.csv")}
     assert grades["102"]["late"] == "late" and grades["101"]["late"] == ""
     assert not (out / "grades-moodle.csv").exists()
     assert sorted(p.name for p in (tmp_path / "fb").iterdir()) == [
-        "101.html", "101.md", "102.html", "102.md", "103.html", "103.md"]
+        "101.html",
+        "101.md",
+        "102.html",
+        "102.md",
+        "103.html",
+        "103.md",
+    ]
     assert "Müller" in (tmp_path / "fb" / "102.html").read_text()
 
 
@@ -445,13 +552,19 @@ def test_canvas_submissions_zip_to_gradebook_import(tmp_path):
 def test_github_classroom_clones_with_the_roster(tmp_path):
     students = [dl.Student("Ada Lovelace", "ada-l", True, "s1001"), dl.Student("Bob Ross", "bobr", False, "s1002")]
     clones = dl.github(tmp_path / "signals-profile-submissions", students)
-    roster = dl.github_roster(tmp_path / "classroom_roster.csv",
-                              [*students, dl.Student("Cy Absent", "cy", True, "s1003")])
+    roster = dl.github_roster(
+        tmp_path / "classroom_roster.csv", [*students, dl.Student("Cy Absent", "cy", True, "s1003")]
+    )
     proc = _batch(str(clones), "--roster", str(roster), "-o", "out", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    grades = [(r["student"], r["name"], r["login"], r["total"], r["status"]) for r in _rows(tmp_path / "out" / "grades.csv")]
-    assert grades == [("ada-l", "Ada Lovelace", "s1001", "10", "graded"), ("bobr", "Bob Ross", "s1002", "1", "graded"),
-                      ("cy", "Cy Absent", "s1003", "0", "missing")]
+    grades = [
+        (r["student"], r["name"], r["login"], r["total"], r["status"]) for r in _rows(tmp_path / "out" / "grades.csv")
+    ]
+    assert grades == [
+        ("ada-l", "Ada Lovelace", "s1001", "10", "graded"),
+        ("bobr", "Bob Ross", "s1002", "1", "graded"),
+        ("cy", "Cy Absent", "s1003", "0", "missing"),
+    ]
     canvas = _rows(tmp_path / "out" / "grades-canvas.csv")
     assert canvas[0]["SIS User ID"] == "s1001"
 

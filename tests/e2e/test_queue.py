@@ -1,6 +1,7 @@
 """grader batch --queue: a real redis-server on a loopback port of the test's own and real
 `grader worker` processes. The same reports as a local batch; the same work enqueued twice is
 graded once; a worker killed mid-job loses nothing; a worker with another assignment refuses."""
+
 from __future__ import annotations
 
 import json
@@ -16,13 +17,14 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, assignment_copy, build_submission, run_cli
 
-pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None,
-                                reason="redis-server is not installed (make test installs Debian's package)")
+pytestmark = pytest.mark.skipif(
+    shutil.which("redis-server") is None, reason="redis-server is not installed (make test installs Debian's package)"
+)
 
-SLOW_RECEIVER = {"users/signals.py": '''
+SLOW_RECEIVER = {
+    "users/signals.py": """
     import time
 
     from django.conf import settings
@@ -37,7 +39,8 @@ SLOW_RECEIVER = {"users/signals.py": '''
         time.sleep(0.5)
         if created:
             Profile.objects.create(user=instance)
-'''}
+"""
+}
 
 
 def _free_port() -> int:
@@ -50,9 +53,25 @@ def _free_port() -> int:
 def redis_url(tmp_path):
     """A redis-server of this test's own: loopback only, a password, nothing saved to disk."""
     port, password = _free_port(), secrets.token_hex(8)
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                             "--requirepass", password, "--save", "", "--appendonly", "no",
-                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--requirepass",
+            password,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"redis://:{password}@127.0.0.1:{port}/0"
     import redis
 
@@ -73,9 +92,14 @@ class Workers:
 
     def start(self, url: str, env: dict | None = None, burst: bool = False) -> subprocess.Popen:
         log = open(self.tmp / f"worker{len(self.procs)}.log", "wb")
-        proc = subprocess.Popen([sys.executable, "-m", "grader", "worker", url, *(["--burst"] if burst else [])],
-                                cwd=self.tmp, env={**os.environ, **(env or {})}, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "grader", "worker", url, *(["--burst"] if burst else [])],
+            cwd=self.tmp,
+            env={**os.environ, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.procs.append(proc)
         return proc
 
@@ -100,9 +124,9 @@ def workers(tmp_path):
 
 def _class(tmp_path: Path) -> Path:
     folder = tmp_path / "class"
-    build_submission(folder / "ada")                    # the untouched template: 1 point
-    build_submission(folder / "bob", solution=True)     # full marks
-    build_submission(folder / "cy", solution=True)      # the same files as bob: one job for both
+    build_submission(folder / "ada")  # the untouched template: 1 point
+    build_submission(folder / "bob", solution=True)  # full marks
+    build_submission(folder / "cy", solution=True)  # the same files as bob: one job for both
     return folder
 
 
@@ -116,25 +140,35 @@ def test_a_queued_batch_gives_the_reports_of_a_local_one_and_reuses_finished_wor
     for _ in range(2):
         workers.start(redis_url)
     out = tmp_path / "out"
-    proc = run_cli("batch", str(source), "--assignment", "signals-profile", "--queue", redis_url, "-o", str(out), timeout=600)
+    proc = run_cli(
+        "batch", str(source), "--assignment", "signals-profile", "--queue", redis_url, "-o", str(out), timeout=600
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     reports = _reports(out)
-    assert {k: (r["status"], r["score"]) for k, r in reports.items()} == \
-        {"ada": ("graded", 1.0), "bob": ("graded", 10.0), "cy": ("graded", 10.0)}
+    assert {k: (r["status"], r["score"]) for k, r in reports.items()} == {
+        "ada": ("graded", 1.0),
+        "bob": ("graded", 10.0),
+        "cy": ("graded", 10.0),
+    }
     assert all(r["sandbox"] == "bwrap" and r["submission"] == k for k, r in reports.items())
     assert reports["bob"]["submission_digest"] == reports["cy"]["submission_digest"]
     password = re.search(r"//:(\w+)@", redis_url).group(1)
     assert password not in proc.stdout + proc.stderr
     local = tmp_path / "local"
-    done = run_cli("batch", str(source), "--assignment", "signals-profile", "-o", str(local), "--jobs", "2", timeout=600)
+    done = run_cli(
+        "batch", str(source), "--assignment", "signals-profile", "-o", str(local), "--jobs", "2", timeout=600
+    )
     assert done.returncode == 0, done.stderr
-    assert {k: [(c["id"], c["status"], c["score"]) for c in r["checks"]] for k, r in _reports(local).items()} == \
-        {k: [(c["id"], c["status"], c["score"]) for c in r["checks"]] for k, r in reports.items()}
+    assert {k: [(c["id"], c["status"], c["score"]) for c in r["checks"]] for k, r in _reports(local).items()} == {
+        k: [(c["id"], c["status"], c["score"]) for c in r["checks"]] for k, r in reports.items()
+    }
 
     # No worker now: a report lost from the folder comes back from the result kept in Redis.
     workers.stop()
     (out / "ada.json").unlink()
-    again = run_cli("batch", str(source), "--assignment", "signals-profile", "--queue", redis_url, "-o", str(out), timeout=120)
+    again = run_cli(
+        "batch", str(source), "--assignment", "signals-profile", "--queue", redis_url, "-o", str(out), timeout=120
+    )
     assert again.returncode == 0, again.stdout + again.stderr
     assert "1 graded now, 2 up to date" in again.stdout
     assert _reports(out)["ada"]["score"] == 1.0
@@ -151,7 +185,7 @@ def _descendants(pid: int) -> list[int]:
                 stat = Path(f"/proc/{entry}/stat").read_text()
             except OSError:
                 continue
-            if int(stat[stat.rindex(")") + 2:].split()[1]) == parent:
+            if int(stat[stat.rindex(")") + 2 :].split()[1]) == parent:
                 found.append(int(entry))
                 stack.append(int(entry))
     return found
@@ -164,9 +198,25 @@ def test_a_worker_killed_in_the_middle_of_a_job_loses_nothing(tmp_path, redis_ur
         build_submission(source / name, SLOW_RECEIVER, solution=True)
     first = workers.start(redis_url)
     out = tmp_path / "out"
-    batch = subprocess.Popen([sys.executable, "-m", "grader", "batch", str(source), "--assignment", "signals-profile", "--queue", redis_url,
-                              "-o", str(out)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
+    batch = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "batch",
+            str(source),
+            "--assignment",
+            "signals-profile",
+            "--queue",
+            redis_url,
+            "-o",
+            str(out),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     # wait until the worker is grading (its work horse runs a sandboxed child), then kill it
     # and everything under it at once, as a machine that dies would
     deadline = time.monotonic() + 60
@@ -190,16 +240,18 @@ def test_a_worker_killed_in_the_middle_of_a_job_loses_nothing(tmp_path, redis_ur
 
 @pytest.mark.e2e
 def test_a_worker_with_another_assignment_digest_refuses_the_job(tmp_path_factory, tmp_path, redis_url, workers):
-    other = assignment_copy(tmp_path_factory, wall=45)      # the same name, another rubric: another digest
+    other = assignment_copy(tmp_path_factory, wall=45)  # the same name, another rubric: another digest
     workers.start(redis_url, env={"GRADER_ASSIGNMENTS": str(other.parent)})
     source = tmp_path / "class"
     build_submission(source / "ada", solution=True)
     out = tmp_path / "out"
-    proc = run_cli("batch", str(source), "--assignment", "signals-profile", "--queue", redis_url, "-o", str(out), timeout=300)
+    proc = run_cli(
+        "batch", str(source), "--assignment", "signals-profile", "--queue", redis_url, "-o", str(out), timeout=300
+    )
     report = _reports(out)["ada"]
     assert report["status"] == "error" and report["score"] == 0
     assert "digest" in report["grader_fault"] and "install the same assignment" in report["grader_fault"]
-    assert proc.returncode == 1, proc.stdout + proc.stderr      # nothing could be graded
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # nothing could be graded
     assert "grader fault" in proc.stdout
 
 
@@ -213,8 +265,7 @@ def test_a_worker_needs_redis_and_runs_nothing_but_grading_jobs(tmp_path, redis_
 
     conn = redis.Redis.from_url(redis_url)
     marker = tmp_path / "ran"
-    job = Queue("grader", connection=conn, serializer=JSONSerializer).enqueue(
-        "os.mkdir", str(marker))
+    job = Queue("grader", connection=conn, serializer=JSONSerializer).enqueue("os.mkdir", str(marker))
     worker = workers.start(redis_url, burst=True)
     worker.wait(120)
     assert not marker.exists()
@@ -261,7 +312,7 @@ def test_a_job_timeout_is_never_turned_into_the_students_result(tmp_path, redis_
             if swallow == "verify-error":
                 try:
                     reason = verifier("t::a", ("slow",), {}, {})
-                except verify.VerifyError as exc:   # a grader problem: a result, never retried
+                except verify.VerifyError as exc:  # a grader problem: a result, never retried
                     reason = str(exc)
             else:
                 try:
@@ -278,9 +329,14 @@ def test_a_job_timeout_is_never_turned_into_the_students_result(tmp_path, redis_
     project.mkdir()
     (project / "manage.py").write_text("# a project\n")
     archive = rqueue.pack(project)
-    job_payload = {"student": "ada", "assignment": assignment.name, "digest": assignment.digest,
-                   "version": __version__, "sha256": hashlib.sha256(archive).hexdigest(),
-                   "archive": base64.b64encode(archive).decode("ascii")}
+    job_payload = {
+        "student": "ada",
+        "assignment": assignment.name,
+        "digest": assignment.digest,
+        "version": __version__,
+        "sha256": hashlib.sha256(archive).hexdigest(),
+        "archive": base64.b64encode(archive).decode("ascii"),
+    }
     conn = redis.Redis.from_url(redis_url)
     GraderWorker, GraderJob, _ = rqueue.worker_classes()
     q = Queue(rqueue.QUEUE, connection=conn, serializer=JSONSerializer, job_class=GraderJob)
@@ -289,14 +345,14 @@ def test_a_job_timeout_is_never_turned_into_the_students_result(tmp_path, redis_
     try:
         worker = GraderWorker([q], connection=conn, serializer=JSONSerializer, job_class=GraderJob)
         started = time.monotonic()
-        worker.work(burst=True, with_scheduler=False, logging_level="ERROR")   # the job, then its retry
+        worker.work(burst=True, with_scheduler=False, logging_level="ERROR")  # the job, then its retry
     finally:
         for sig, handler in handlers.items():
             signals.signal(sig, handler)
-    assert time.monotonic() - started < 25          # stopped at its time limit, twice; not after 30 s
+    assert time.monotonic() - started < 25  # stopped at its time limit, twice; not after 30 s
     job.refresh()
     assert job.get_status() == "failed" and not job.retries_left, job.get_status()
-    assert job.return_value() is None               # no student's result
+    assert job.return_value() is None  # no student's result
     failure = job.latest_result().exc_string or ""
     assert "JobOvertime" in failure and "time limit of 1 s" in failure
-    assert "time limit of 1 s" in rqueue._failure(job)   # what the batch shows: a grader-side error
+    assert "time limit of 1 s" in rqueue._failure(job)  # what the batch shows: a grader-side error

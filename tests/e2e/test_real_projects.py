@@ -6,6 +6,7 @@ graded once with the real CLI (module fixture); the assertions say what a studen
 read. A failure caused by the grading environment (a package, a variable, a Python or
 Django version, the grader's own guesses) is never charged to the student's receiver.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,16 +17,20 @@ import textwrap
 from importlib import metadata
 
 import pytest
-
 import realworld as rw
 from conftest import ASSIGNMENT, build_submission, check, make_migrations, run_cli, scores, validate
+
 from grader import authoring, rubric
 
 pytestmark = pytest.mark.e2e
 
 DJANGO = tuple(int(p) for p in metadata.version("django").split(".")[:2])
-FULL = {"project-loads": 1.0, "receiver-registered-in-ready": 3.0,
-        "profile-created-once": 3.0, "resave-no-duplicate": 3.0}
+FULL = {
+    "project-loads": 1.0,
+    "receiver-registered-in-ready": 3.0,
+    "profile-created-once": 3.0,
+    "resave-no-duplicate": 3.0,
+}
 NO_MIGRATIONS = {**FULL, "project-loads": 0.0}
 ASSIGNED = rubric.load(ASSIGNMENT)
 VARIANTS = {case.name: case for case in authoring.cases(ASSIGNED)}
@@ -45,8 +50,12 @@ CASES = {
     # A profile with only a location: re-saving is judged on that field.
     "location-profile": dict(),
     # A custom user model whose required fields are a choice, a date, a bounded number and a link.
-    "typed-custom-user": dict(files=rw.TYPED_USER, migrate=("users",), solution=True,
-                              skipped=("createsuperuser command refused the value the grader made up for country",)),
+    "typed-custom-user": dict(
+        files=rw.TYPED_USER,
+        migrate=("users",),
+        solution=True,
+        skipped=("createsuperuser command refused the value the grader made up for country",),
+    ),
     # Settings read from the environment, with a .env file as the tutorials write it.
     "environ-with-dotenv": dict(warning=".env: PYTHONPATH was not loaded"),
     # python-decouple, a Windows .env (CRLF) and Windows line endings in the Python files.
@@ -65,70 +74,106 @@ CASES = {
     # requirements.txt from PowerShell (UTF-16) naming a package the grader does not have.
     "requirements-utf16": dict(warning="lists celery, stripe==9.1.0, which the grader does not install"),
     # A middleware of a package the grader does not have: the admin form test is skipped, not failed.
-    "middleware-not-installed": dict(skipped=("corsheaders (the package django-cors-headers) is not installed where the grader runs",)),
+    "middleware-not-installed": dict(
+        skipped=("corsheaders (the package django-cors-headers) is not installed where the grader runs",)
+    ),
 }
 
 WRONG = {
     # An app the grader does not have in INSTALLED_APPS: named, with the settings line.
     "app-not-installed": dict(
-        status="error", check="project-loads", diagnosis="package-not-available",
-        phrases=("rest_framework (the package djangorestframework) is not installed where the grader runs",
-                 "ask your instructor to allow djangorestframework"),
-        location=("mysite/settings.py", "'rest_framework',")),
+        status="error",
+        check="project-loads",
+        diagnosis="package-not-available",
+        phrases=(
+            "rest_framework (the package djangorestframework) is not installed where the grader runs",
+            "ask your instructor to allow djangorestframework",
+        ),
+        location=("mysite/settings.py", "'rest_framework',"),
+    ),
     # os.environ[...] without a .env: the variable is named, and why it is missing.
     "environ-without-dotenv": dict(
-        status="error", check="project-loads", diagnosis="missing-environment-variable",
+        status="error",
+        check="project-loads",
+        diagnosis="missing-environment-variable",
         phrases=("DJANGO_SECRET_KEY", "the grader never sees your own environment", ".env"),
-        location=("mysite/settings.py", "os.environ['DJANGO_SECRET_KEY']")),
+        location=("mysite/settings.py", "os.environ['DJANGO_SECRET_KEY']"),
+    ),
     # `with suppress(ImportError): from . import signals` hiding a typo in signals.py.
     "suppressed-import-error": dict(
-        check="receiver-registered-in-ready", diagnosis="import-error",
+        check="receiver-registered-in-ready",
+        diagnosis="import-error",
         phrases=("cannot import name 'Profiles'", "hides the error"),
-        location=("users/signals.py", "from .models import Profiles")),
+        location=("users/signals.py", "from .models import Profiles"),
+    ),
     # Profile.save(self) without *args, **kwargs: the model's save is named, not the receiver.
     "profile-save-without-kwargs": dict(
-        check="profile-created-once", diagnosis="save-signature",
+        check="profile-created-once",
+        diagnosis="save-signature",
         phrases=("Profile.save()", "def save(self, *args, **kwargs):"),
-        location=("users/models.py", "def save(self):")),
+        location=("users/models.py", "def save(self):"),
+    ),
     # The tutorial's media/default.jpg left out of the repository: the file is named.
     "tutorial-without-default-image": dict(
-        check="profile-created-once", diagnosis="file-missing",
+        check="profile-created-once",
+        diagnosis="file-missing",
         phrases=("media/default.jpg", "not in your submission"),
-        location=("users/models.py", "img = Image.open(self.image.path)")),
+        location=("users/models.py", "img = Image.open(self.image.path)"),
+    ),
     # A typo in views.py, which only the URLconf imports (on the first request): named where
     # it is, as a start-up error would be, not "an unexpected error".
     "typo-in-a-view-module": dict(
-        check="profile-created-once", diagnosis="import-error",
+        check="profile-created-once",
+        diagnosis="import-error",
         phrases=("cannot import name 'UserRegisterFrom'", "check the spelling"),
-        location=("users/views.py", "from .forms import UserRegisterFrom")),
+        location=("users/views.py", "from .forms import UserRegisterFrom"),
+    ),
     # Settings errors name the project's own settings file, not mysite/settings.py.
     "settings-error-in-core": dict(
-        status="error", check="project-loads", diagnosis="settings-error",
-        phrases=("core/settings/",), absent="mysite/settings.py"),
+        status="error",
+        check="project-loads",
+        diagnosis="settings-error",
+        phrases=("core/settings/",),
+        absent="mysite/settings.py",
+    ),
     # A migrations folder without __init__.py: migrate would never create the tables.
     "migrations-without-init": dict(
-        scores=NO_MIGRATIONS, check="project-loads", diagnosis="migrations",
-        phrases=("users/migrations/ has no __init__.py",)),
+        scores=NO_MIGRATIONS,
+        check="project-loads",
+        diagnosis="migrations",
+        phrases=("users/migrations/ has no __init__.py",),
+    ),
     # GeoDjango: the grader grades on SQLite without GDAL; that is said plainly.
     "geodjango": dict(
-        status="error", check="project-loads", diagnosis="database-not-supported",
-        phrases=("grades every project on a plain SQLite database",)),
+        status="error",
+        check="project-loads",
+        diagnosis="database-not-supported",
+        phrases=("grades every project on a plain SQLite database",),
+    ),
 }
 if sys.version_info < (3, 12):
     # An f-string that reuses its quotes: valid on Python 3.12+, a SyntaxError before.
     WRONG["fstring-needs-python-3.12"] = dict(
-        files=_signals_and_apps(**{"users/signals.py": textwrap.dedent(rw.GOOD_SIGNALS) + textwrap.dedent('''
+        files=_signals_and_apps(
+            **{
+                "users/signals.py": textwrap.dedent(rw.GOOD_SIGNALS)
+                + textwrap.dedent("""
 
             def describe(user):
                 return f"{user.username + "!"} joined"
-        ''')}),
-        status="error", check="project-loads", diagnosis="syntax-error",
+        """)
+            }
+        ),
+        status="error",
+        check="project-loads",
+        diagnosis="syntax-error",
         phrases=("needs Python 3.12 or newer", f"the grader runs Python {sys.version.split()[0]}"),
-        location=("users/signals.py", 'return f"{user.username'))
+        location=("users/signals.py", 'return f"{user.username'),
+    )
 
 
 def _build(base, name, case):
-    if f"real-{name}" in VARIANTS:   # the submission is signals-profile's variant real-<name>
+    if f"real-{name}" in VARIANTS:  # the submission is signals-profile's variant real-<name>
         return authoring.build(ASSIGNED, VARIANTS[f"real-{name}"], base / name)
     project = build_submission(base / name, case["files"], solution=case.get("solution", False))
     for rel, data in case.get("raw", {}).items():
@@ -154,8 +199,11 @@ def graded(tmp_path_factory):
 
 
 def _digest(root) -> dict:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _line(project, rel, marker):

@@ -2,6 +2,7 @@
 alive only by the student's own machine is explained, and a function shadowed by a second of
 the same name is named with both lines. Each test runs the real CLI on a submission built in
 tmp_path from an assignment's solution or starter, and asserts on the JSON."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, run_cli, validate
+
 from grader import authoring, rubric
 
 pytestmark = pytest.mark.e2e
@@ -18,8 +19,14 @@ pytestmark = pytest.mark.e2e
 ASSIGNMENTS = ROOT / "assignments"
 
 
-def project(tmp_path: Path, assignment: str, name: str = "solution", append: dict[str, str] | None = None,
-            replace: dict[str, tuple[str, str]] | None = None, write: dict[str, str] | None = None) -> Path:
+def project(
+    tmp_path: Path,
+    assignment: str,
+    name: str = "solution",
+    append: dict[str, str] | None = None,
+    replace: dict[str, tuple[str, str]] | None = None,
+    write: dict[str, str] | None = None,
+) -> Path:
     """The project of `assignment`'s case `name` (solution, starter or a variant), with code
     appended to files, a text replaced (it must be found) or whole files written."""
     a = rubric.load(ASSIGNMENTS / assignment)
@@ -59,9 +66,17 @@ SEND = "order_placed.send_robust(sender=Order, order=order))"
 def test_a_signal_sent_with_keywords_the_contract_does_not_name_is_graded_on_behaviour(tmp_path):
     """An honest publisher that sends more than `order` (the customer, the lines): the
     subscribers take what they need from **kwargs; full marks, never an accusation."""
-    sub = project(tmp_path, "signals-orders", replace={"shop/services.py": (
-        SEND, "order_placed.send_robust(sender=Order, order=order, customer=customer, lines=lines,\n"
-              "                                                       total=sum(q for _, q in lines)))")})
+    sub = project(
+        tmp_path,
+        "signals-orders",
+        replace={
+            "shop/services.py": (
+                SEND,
+                "order_placed.send_robust(sender=Order, order=order, customer=customer, lines=lines,\n"
+                "                                                       total=sum(q for _, q in lines)))",
+            )
+        },
+    )
     report = graded(tmp_path, sub, "signals-orders")
     assert report["status"] == "graded", report["message"]
     assert report["score"] == report["max_score"], [(c["id"], c["feedback"]) for c in report["checks"]]
@@ -151,7 +166,7 @@ def test_a_closure_kept_alive_only_on_the_students_machine_is_explained(tmp_path
     assert "DEBUG_RECEIVERS (users/signals.py:20)" in text and "SIGNALS_DEBUG" in text, text
 
 
-DEAD_ARCHIVE_CLOSURE = '''
+DEAD_ARCHIVE_CLOSURE = """
 import os  # noqa: E402
 
 DEBUG_RECEIVERS = []
@@ -167,17 +182,24 @@ def make_receiver():
 
 
 post_delete.connect(make_receiver(), sender=Document)
-'''
+"""
 
 
 def test_a_dead_closure_beside_a_live_receiver_of_the_same_signal_is_named(tmp_path):
     """signals-files: the archive receiver is such a closure, the file receiver on the same
     post_delete a module-level function. One live receiver used to cover the dead one (the
     registration check passed, and only "no archive" was said)."""
-    sub = project(tmp_path, "signals-files",
-                  replace={"documents/signals.py": ("@receiver(post_delete, sender=Document)\n"
-                                                    "def archive_deleted_document", "def archive_deleted_document")},
-                  append={"documents/signals.py": DEAD_ARCHIVE_CLOSURE})
+    sub = project(
+        tmp_path,
+        "signals-files",
+        replace={
+            "documents/signals.py": (
+                "@receiver(post_delete, sender=Document)\ndef archive_deleted_document",
+                "def archive_deleted_document",
+            )
+        },
+        append={"documents/signals.py": DEAD_ARCHIVE_CLOSURE},
+    )
     report = graded(tmp_path, sub, "signals-files")
     reg = check(report, "receivers-registered-in-ready")
     assert reg["status"] == "failed" and reg["diagnosis"] == "receiver-garbage-collected", reg
@@ -219,30 +241,36 @@ def test_two_functions_with_the_same_name_are_named_with_both_lines(tmp_path):
     assert reg["status"] == "failed" and reg["diagnosis"] == "receiver-shadowed", reg
     assert "users/signals.py:11 and users/signals.py:17" in reg["feedback"], reg["feedback"]
     assert reg["location"] == "users/signals.py:17"
-    assert any("defines create_profile twice (users/signals.py:11 and users/signals.py:17)" in w
-               for w in report["warnings"]), report["warnings"]
+    assert any(
+        "defines create_profile twice (users/signals.py:11 and users/signals.py:17)" in w for w in report["warnings"]
+    ), report["warnings"]
 
 
 def test_a_shadowed_receiver_that_stays_alive_is_still_warned_about(tmp_path):
     """Connected with weak=False the first create_profile keeps running (full marks), but the
     module's name means the second: a warning says so, with both lines."""
-    code = SHADOWED.replace("@receiver(post_save, sender=settings.AUTH_USER_MODEL)",
-                            "@receiver(post_save, sender=settings.AUTH_USER_MODEL, weak=False)")
+    code = SHADOWED.replace(
+        "@receiver(post_save, sender=settings.AUTH_USER_MODEL)",
+        "@receiver(post_save, sender=settings.AUTH_USER_MODEL, weak=False)",
+    )
     sub = project(tmp_path, "signals-profile", write={"users/signals.py": code})
     report = graded(tmp_path, sub, "signals-profile")
     assert report["score"] == report["max_score"], [(c["id"], c["feedback"]) for c in report["checks"]]
-    assert any("defines create_profile twice (users/signals.py:11 and users/signals.py:17)" in w
-               for w in report["warnings"]), report["warnings"]
+    assert any(
+        "defines create_profile twice (users/signals.py:11 and users/signals.py:17)" in w for w in report["warnings"]
+    ), report["warnings"]
 
 
 # ------------------------------------------------------------------ blame the right thing
+
 
 def test_a_missing_signal_is_not_connected_not_wrong_signal_on_another_receiver(tmp_path):
     """signals-files without the pre_save receiver's decorator: the two post_delete receivers
     rightly listen there. Before issue 21 the last connected of them was told it was "connected
     to post_delete, not to pre_save" (wrong-signal)."""
-    sub = project(tmp_path, "signals-files", replace={"documents/signals.py": (
-        "@receiver(pre_save, sender=Document)\n", "")})
+    sub = project(
+        tmp_path, "signals-files", replace={"documents/signals.py": ("@receiver(pre_save, sender=Document)\n", "")}
+    )
     report = graded(tmp_path, sub, "signals-files")
     replaced = check(report, "replaced-file-removed")
     assert replaced["status"] == "failed" and replaced["diagnosis"] == "receiver-not-connected", replaced
@@ -250,7 +278,7 @@ def test_a_missing_signal_is_not_connected_not_wrong_signal_on_another_receiver(
     assert "No pre_save receiver for Document is connected" in replaced["feedback"], replaced["feedback"]
 
 
-MISPLACED_FIRST = '''
+MISPLACED_FIRST = """
 @receiver(post_delete, sender=Document)
 def remove_file_replaced_on_save(sender, instance, **kwargs):
     if instance.pk is None:
@@ -262,7 +290,7 @@ def remove_file_replaced_on_save(sender, instance, **kwargs):
 
 
 @receiver(post_delete, sender=Document)
-def archive_deleted_document'''
+def archive_deleted_document"""
 
 
 def test_of_two_receivers_on_a_signal_the_misplaced_one_is_named_not_the_last(tmp_path):
@@ -270,11 +298,19 @@ def test_of_two_receivers_on_a_signal_the_misplaced_one_is_named_not_the_last(tm
     first; the two right post_delete receivers come after it. The wrong one is named by what
     its code is for, not by being connected last (before issue 21:
     remove_file_of_deleted_document, the last)."""
-    sub = project(tmp_path, "signals-files", replace={"documents/signals.py": (
-        "@receiver(post_delete, sender=Document)\ndef archive_deleted_document", MISPLACED_FIRST)})
+    sub = project(
+        tmp_path,
+        "signals-files",
+        replace={
+            "documents/signals.py": (
+                "@receiver(post_delete, sender=Document)\ndef archive_deleted_document",
+                MISPLACED_FIRST,
+            )
+        },
+    )
     text = (sub / "documents/signals.py").read_text()
     start = text.index("@receiver(pre_save, sender=Document)")
-    (sub / "documents/signals.py").write_text(text[:start])   # the old pre_save receiver is gone
+    (sub / "documents/signals.py").write_text(text[:start])  # the old pre_save receiver is gone
     report = graded(tmp_path, sub, "signals-files")
     replaced = check(report, "replaced-file-removed")
     assert replaced["diagnosis"] == "wrong-signal", replaced

@@ -1,14 +1,15 @@
 """An assignment's verify.py: the grader checks what the database cannot say (files in
 MEDIA_ROOT, e-mail sent) in folders it owns, after the child has exited, and a submission
 that fakes storage or mail so that the hidden test passes is caught there."""
+
 from __future__ import annotations
 
 import json
 import textwrap
 
 import pytest
-
 from conftest import run_cli
+
 from grader import rubric
 
 HIDDEN_TEST = '''
@@ -48,7 +49,7 @@ def mail_sent(run):
     return None
 '''
 
-RUBRIC_MORE = '''
+RUBRIC_MORE = """
 [folders]
 media = true
 mail = true
@@ -61,28 +62,28 @@ tests = ["test_outputs.py::test_file_and_mail"]
 
 [evidence."test_outputs.py::test_file_and_mail"]
 verify = ["file_stored", "mail_sent"]
-'''
+"""
 
-EXPECT_PASS = '''
+EXPECT_PASS = """
 [checks.project-loads]
 status = "passed"
 [checks.tag-count]
 status = "passed"
 [checks.outputs]
 status = "passed"
-'''
+"""
 
 FAKES = {
-    "storage-faked": '''
+    "storage-faked": """
         from django.core.files.storage import FileSystemStorage
         saved = set()
         FileSystemStorage._save = lambda self, name, content: saved.add(name) or name
         FileSystemStorage.exists = lambda self, name: name in saved
-    ''',
-    "mail-faked": '''
+    """,
+    "mail-faked": """
         from django.core.mail.backends.filebased import EmailBackend
         EmailBackend.send_messages = lambda self, messages: len(messages)
-    ''',
+    """,
 }
 
 
@@ -95,14 +96,13 @@ def toy(tmp_path_factory):
     folder = tmp / "toy-files"
     rubric_path = folder / "rubric.toml"
     # the starter writes the file and the mail too (the hidden test does): it earns that point
-    rubric_path.write_text(rubric_path.read_text().replace("starter_score = 1", "starter_score = 2")
-                           + RUBRIC_MORE)
+    rubric_path.write_text(rubric_path.read_text().replace("starter_score = 1", "starter_score = 2") + RUBRIC_MORE)
     (folder / "tests" / "test_outputs.py").write_text(HIDDEN_TEST)
     (folder / "verify.py").write_text(VERIFY)
-    for variant in (folder / "variants").iterdir():   # graded runs: the starter's own outputs pass
+    for variant in (folder / "variants").iterdir():  # graded runs: the starter's own outputs pass
         expect = variant / "expect.toml"
         text = expect.read_text()
-        if variant.name == "count-faked-in-memory":   # the starter's points, and this one
+        if variant.name == "count-faked-in-memory":  # the starter's points, and this one
             text = text.replace("score = 1\n", "score = 2\n", 1)
         expect.write_text(text + '\n[checks.outputs]\nstatus = "passed"\n')
     apps = (folder / "solution" / "blog" / "apps.py").read_text()
@@ -110,13 +110,18 @@ def toy(tmp_path_factory):
         case = folder / "variants" / name
         (case / "files" / "blog").mkdir(parents=True)
         (case / "files" / "blog" / "apps.py").write_text(
-            apps.replace("    def ready(self):\n", "    def ready(self):\n"
-                         + textwrap.indent(textwrap.dedent(patch), " " * 8), 1))
+            apps.replace(
+                "    def ready(self):\n", "    def ready(self):\n" + textwrap.indent(textwrap.dedent(patch), " " * 8), 1
+            )
+        )
         (case / "expect.toml").write_text(
             f'description = "{name}: the hidden test passes, the folder says otherwise"\n'
-            'status = "graded"\n'   # issue 21: a disagreement is graded on what the grader read, not tampered
-            + EXPECT_PASS.replace('[checks.outputs]\nstatus = "passed"',
-                                  '[checks.outputs]\nstatus = "failed"\ndiagnosis = "evidence-disagrees"'))
+            'status = "graded"\n'  # issue 21: a disagreement is graded on what the grader read, not tampered
+            + EXPECT_PASS.replace(
+                '[checks.outputs]\nstatus = "passed"',
+                '[checks.outputs]\nstatus = "failed"\ndiagnosis = "evidence-disagrees"',
+            )
+        )
     return folder
 
 
@@ -144,7 +149,7 @@ def test_the_disagreeing_check_says_what_the_folder_showed(toy, tmp_path):
     proc = run_cli("grade", str(built), "--assignment", str(toy), "--output", str(out), "--quiet")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(out.read_text())
-    assert report["status"] == "graded"    # issue 21: no proof of tampering
+    assert report["status"] == "graded"  # issue 21: no proof of tampering
     outputs = next(c for c in report["checks"] if c["id"] == "outputs")
     assert outputs["score"] == 0 and outputs["diagnosis"] == "evidence-disagrees"
     # the check names what the grader saw itself; never verify.py (the grader's internals)

@@ -1,4 +1,5 @@
 """Pure pieces of the child's harness, tested in this process (no Django set-up needed)."""
+
 from __future__ import annotations
 
 import sys
@@ -7,12 +8,11 @@ from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "grader" / "harness"))
 
-from _grader_harness import bootstrap  # noqa: E402
+from _grader_harness import bootstrap
 
 
 def test_a_limit_the_system_refuses_is_reported_not_fatal():
     assert bootstrap._set_limits({"RLIMIT_NOT_ON_THIS_SYSTEM": 1}) == ["RLIMIT_NOT_ON_THIS_SYSTEM"]
-
 
 
 def test_dotenv_lines_are_read_as_python_dotenv_reads_them(tmp_path, monkeypatch):
@@ -22,16 +22,18 @@ def test_dotenv_lines_are_read_as_python_dotenv_reads_them(tmp_path, monkeypatch
     env = tmp_path / ".env"
     env.write_bytes(
         "\ufeff# a comment\r\nPLAIN=value\r\nQUOTED='two words # not a comment'\r\n"
-        "export EXPORTED=\"x=y\"\r\nCOMMENTED=abc # trailing\r\nEMPTY=\r\nKEPT=from the file\r\n"
-        "PYTHONPATH=/evil\r\nLD_PRELOAD=/evil.so\r\nPATH=/evil\r\nnot a line\r\n".encode())
+        'export EXPORTED="x=y"\r\nCOMMENTED=abc # trailing\r\nEMPTY=\r\nKEPT=from the file\r\n'
+        "PYTHONPATH=/evil\r\nLD_PRELOAD=/evil.so\r\nPATH=/evil\r\nnot a line\r\n".encode()
+    )
     refused = bootstrap.load_dotenv(str(env))
     import os
+
     assert os.environ["PLAIN"] == "value"
     assert os.environ["QUOTED"] == "two words # not a comment"
     assert os.environ["EXPORTED"] == "x=y"
     assert os.environ["COMMENTED"] == "abc"
     assert os.environ["EMPTY"] == ""
-    assert os.environ["KEPT"] == "from the environment"   # nothing already set is overridden
+    assert os.environ["KEPT"] == "from the environment"  # nothing already set is overridden
     assert refused == ["PYTHONPATH", "LD_PRELOAD", "PATH"]
     assert "PYTHONPATH" not in os.environ and "LD_PRELOAD" not in os.environ
     assert bootstrap.load_dotenv(str(tmp_path / "missing")) == []
@@ -62,9 +64,17 @@ hello</textarea>
     </form>"""
     data, controls = browser_form(page, "user_form")
     assert data == {
-        "csrfmiddlewaretoken": ["t"], "username": [""], "password1": [""], "is_active": ["on"],
-        "usable_password": ["true"], "profile-TOTAL_FORMS": ["1"], "profile-INITIAL_FORMS": ["0"],
-        "profile-0-bio": ["hello"], "profile-0-kind": ["a"], "profile-0-size": ["small"]}
+        "csrfmiddlewaretoken": ["t"],
+        "username": [""],
+        "password1": [""],
+        "is_active": ["on"],
+        "usable_password": ["true"],
+        "profile-TOTAL_FORMS": ["1"],
+        "profile-INITIAL_FORMS": ["0"],
+        "profile-0-bio": ["hello"],
+        "profile-0-kind": ["a"],
+        "profile-0-size": ["small"],
+    }
     assert {"is_staff", "usable_password", "profile-0-image", "locked"} <= controls
     assert "q" not in data
 
@@ -76,9 +86,15 @@ def test_run_settings_travel_as_one_json_line_and_refuse_another_protocol():
 
     from _grader_harness.protocol import PROTOCOL_VERSION, RunSettings
 
-    sent = RunSettings(submission="/grading/run/submission", settings="mysite.settings", db="/db",
-                       suite="/suite", tests=["test_a.py"], models={"profile": "users.Profile"},
-                       rlimits={"RLIMIT_NPROC": [64, 64]})
+    sent = RunSettings(
+        submission="/grading/run/submission",
+        settings="mysite.settings",
+        db="/db",
+        suite="/suite",
+        tests=["test_a.py"],
+        models={"profile": "users.Profile"},
+        rlimits={"RLIMIT_NPROC": [64, 64]},
+    )
     line = sent.to_line()
     assert line.endswith(b"\n") and line.count(b"\n") == 1
     assert RunSettings.from_line(line.decode()) == sent

@@ -2,6 +2,7 @@
 probe installed before django.setup() as the child does. It must record, for any signal,
 connections (dispatch_uid, weak), disconnections, custom signals created (module and name)
 and sends (method, sender, keyword names, transaction depth, the student's line)."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ import textwrap
 
 from conftest import ROOT
 
-SCRIPT = r'''
+SCRIPT = r"""
 import asyncio, json, os, sys
 sys.path[:0] = [sys.argv[1], sys.argv[2]]
 from _grader_harness import probe, state
@@ -36,9 +37,9 @@ out = {
                list(s.keywords), s.atomic_depth, s.call_site] for s in run.sends if s.call_site],
 }
 print(json.dumps(out))
-'''
+"""
 
-EVENTS = '''
+EVENTS = """
 from django.db import transaction
 from django.dispatch import Signal, receiver
 
@@ -70,7 +71,7 @@ def run():
 async def arun():
     if hasattr(order_placed, "asend"):
         await order_placed.asend(sender=Shop, order=3)
-'''
+"""
 
 
 def test_the_probe_records_creation_connections_disconnections_and_sends(tmp_path):
@@ -78,19 +79,26 @@ def test_the_probe_records_creation_connections_disconnections_and_sends(tmp_pat
     (project / "shop").mkdir(parents=True)
     (project / "shop" / "__init__.py").write_text("")
     (project / "shop" / "events.py").write_text(textwrap.dedent(EVENTS).lstrip())
-    done = subprocess.run([sys.executable, "-c", SCRIPT, str(ROOT / "grader" / "harness"), str(project)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(ROOT / "grader" / "harness"), str(project)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     facts = json.loads(done.stdout.splitlines()[-1])
     assert facts["created"] == [["shop.events.order_placed", "shop/events.py:4"]]
     assert ["shop.events.order_placed", "audit", "audit", True, "other"] in facts["connects"]
     assert ["shop.events.order_placed", "on_order", "None", False, "other"] in facts["connects"]
-    assert facts["disconnects"] == [["shop.events.order_placed", "", "audit", "shop/events.py:25", True],
-                                    ["shop.events.order_placed", "on_order", "None", "shop/events.py:26", True]]
-    sends = [s for s in facts["sends"] if s[0] == "shop.events.order_placed"]   # not connection_created
+    assert facts["disconnects"] == [
+        ["shop.events.order_placed", "", "audit", "shop/events.py:25", True],
+        ["shop.events.order_placed", "on_order", "None", "shop/events.py:26", True],
+    ]
+    sends = [s for s in facts["sends"] if s[0] == "shop.events.order_placed"]  # not connection_created
     assert sends[0] == ["shop.events.order_placed", "send", "Shop", ["order", "total"], 0, "shop/events.py:22"]
     assert sends[1][:4] == ["shop.events.order_placed", "send_robust", "Shop", ["order"]]
-    assert sends[1][4] == 1 and sends[1][5] == "shop/events.py:24"      # inside transaction.atomic()
+    assert sends[1][4] == 1 and sends[1][5] == "shop/events.py:24"  # inside transaction.atomic()
     import django
+
     if django.VERSION >= (5, 0):
         assert sends[2][:2] == ["shop.events.order_placed", "asend"] and sends[2][5] == "shop/events.py:31"

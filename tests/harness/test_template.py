@@ -1,4 +1,5 @@
 """The student template as handed out, and the reference solution beside it."""
+
 from __future__ import annotations
 
 import ast
@@ -7,14 +8,14 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import SOLUTION, TEMPLATE, build_submission
 
 
 def manage(project, *args):
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=project, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=project, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.mark.parametrize("solution", [False, True], ids=["template", "reference-solution"])

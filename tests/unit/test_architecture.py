@@ -15,6 +15,7 @@ docs/architecture.md says them in words. The rules:
 
 Each rule has a self-test on a synthetic source, showing that it can fail.
 """
+
 from __future__ import annotations
 
 import ast
@@ -39,9 +40,9 @@ ALLOWED_CYCLES: dict[frozenset[str], str] = {}
 # does an entry that is no longer used (remove it).
 ALLOWED_PRIVATE: dict[tuple[str, str], str] = {
     ("grader/authoring.py", "_NAME"): "new-assignment checks a name with the rubric's own pattern; "
-                                      "rubric.py (the lead's) should name it publicly",
+    "rubric.py (the lead's) should name it publicly",
     ("grader/batch/__init__.py", "_interrupt_on_signals"): "grader.batch re-exports it from "
-                                                           "batch.command for its tests",
+    "batch.command for its tests",
     ("grader/batch/__init__.py", "_lock"): "grader.batch re-exports it from batch.command for its tests",
 }
 
@@ -69,7 +70,7 @@ def canonical(name: str) -> str:
     """The core spells the harness grader.harness._grader_harness.x; it is one module."""
     prefix = "grader.harness." + HARNESS
     if name == prefix or name.startswith(prefix + "."):
-        return HARNESS + name[len(prefix):]
+        return HARNESS + name[len(prefix) :]
     return name
 
 
@@ -110,10 +111,12 @@ def targets(module: str, name: str | None, known: set[str]) -> str:
 
 def sources() -> dict[str, str]:
     """{path relative to the root: source} of every file the rules read."""
-    files = [*ROOT.glob("grader/**/*.py"), *ROOT.glob("assignments/*/tests/*.py"),
-             *ROOT.glob("assignments/*/verify.py")]
-    return {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8") for p in files
-            if "__pycache__" not in p.parts}
+    files = [
+        *ROOT.glob("grader/**/*.py"),
+        *ROOT.glob("assignments/*/tests/*.py"),
+        *ROOT.glob("assignments/*/verify.py"),
+    ]
+    return {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8") for p in files if "__pycache__" not in p.parts}
 
 
 def kind(rel: str) -> str:
@@ -159,14 +162,15 @@ def private_problems(files: dict[str, str]) -> list[str]:
         tree = ast.parse(text, rel)
         me = module_name(rel) or rel
         is_package = rel.endswith("__init__.py")
-        bound: dict[str, str] = {}   # local name -> the project module it is
+        bound: dict[str, str] = {}  # local name -> the project module it is
         for module, name, line in imports(tree, me, is_package):
             if not is_project(module):
                 continue
             # the harness's package and an assignment's helpers (beside its tests) are named with
             # an underscore on purpose (no submission's module can take the name); not private
-            private_part = next((p for p in module.split(".")
-                                 if _private(p) and p not in (HARNESS, "_grader_assignment")), None)
+            private_part = next(
+                (p for p in module.split(".") if _private(p) and p not in (HARNESS, "_grader_assignment")), None
+            )
             if private_part is not None:
                 package = module.rsplit(".", 1)[0]
                 if not (me == package or me.startswith(package + ".")):
@@ -178,7 +182,8 @@ def private_problems(files: dict[str, str]) -> list[str]:
                 for alias in node.names:
                     if is_project(canonical(alias.name)):
                         bound[alias.asname or alias.name.split(".")[0]] = canonical(
-                            alias.name if alias.asname else alias.name.split(".")[0])
+                            alias.name if alias.asname else alias.name.split(".")[0]
+                        )
             elif isinstance(node, ast.ImportFrom):
                 base = canonical(_resolve_relative(node.module, node.level, me, is_package))
                 if is_project(base):
@@ -211,11 +216,14 @@ def core_harness_problems(files: dict[str, str]) -> list[str]:
             if what == "core" and top == HARNESS:
                 reached = f"{module}.{name}" if module == HARNESS and name else module
                 if reached not in CORE_MAY_IMPORT:
-                    found.append(f"{rel}:{line}: the core imports {reached} of the harness "
-                                 f"(it may import {', '.join(sorted(CORE_MAY_IMPORT))} only)")
+                    found.append(
+                        f"{rel}:{line}: the core imports {reached} of the harness "
+                        f"(it may import {', '.join(sorted(CORE_MAY_IMPORT))} only)"
+                    )
             elif what == "harness" and top == "grader":
-                found.append(f"{rel}:{line}: the harness imports {module} (it runs in the child, "
-                             "where the grader is not)")
+                found.append(
+                    f"{rel}:{line}: the harness imports {module} (it runs in the child, where the grader is not)"
+                )
     return found
 
 
@@ -274,8 +282,11 @@ def cycle_problems(files: dict[str, str], allowed: dict[frozenset[str], str]) ->
     """(e): every cycle not in `allowed`, and every allowed one that is gone."""
     found = cycles(import_graph(files))
     problems = [f"import cycle: {' <-> '.join(sorted(c))}" for c in found if c not in allowed]
-    problems += [f"ALLOWED_CYCLES names {' <-> '.join(sorted(c))}, which is no longer a cycle: remove it"
-                 for c in allowed if c not in found]
+    problems += [
+        f"ALLOWED_CYCLES names {' <-> '.join(sorted(c))}, which is no longer a cycle: remove it"
+        for c in allowed
+        if c not in found
+    ]
     return problems
 
 
@@ -318,10 +329,18 @@ def test_no_import_cycle_but_the_allowed_ones(project):
 def test_the_api_lists_what_it_exports(project):
     """api.py's __all__ is what it imports (the assignment author's reference is complete)."""
     tree = ast.parse(project[f"{HARNESS_DIR}/api.py"])
-    imported = {a.asname or a.name for n in tree.body if isinstance(n, ast.ImportFrom)
-                for a in n.names if a.name != "annotations"}
-    exported = next(ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign)
-                    and any(getattr(t, "id", "") == "__all__" for t in n.targets))
+    imported = {
+        a.asname or a.name
+        for n in tree.body
+        if isinstance(n, ast.ImportFrom)
+        for a in n.names
+        if a.name != "annotations"
+    }
+    exported = next(
+        ast.literal_eval(n.value)
+        for n in tree.body
+        if isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in n.targets)
+    )
     assert sorted(exported) == sorted(imported)
     doc = ast.get_docstring(tree) or ""
     assert [name for name in exported if name not in doc] == []
@@ -359,8 +378,12 @@ def test_self_a_private_name_across_modules_fails():
     }
     found = private_problems(files)
     assert len(found) == 4, found
-    assert {p.split(":")[0] for p in found} == {"grader/verify.py", "grader/other.py",
-                                                "grader/harness/_grader_harness/settings.py", "grader/api.py"}
+    assert {p.split(":")[0] for p in found} == {
+        "grader/verify.py",
+        "grader/other.py",
+        "grader/harness/_grader_harness/settings.py",
+        "grader/api.py",
+    }
 
 
 def test_self_the_core_importing_the_harness_or_the_harness_the_core_fails():
@@ -387,10 +410,16 @@ def test_self_a_new_cycle_fails_even_through_a_function_level_import():
         "grader/model.py": "",
     }
     found = cycle_problems(files, {})
-    assert found == ["import cycle: _grader_harness.diagnose <-> _grader_harness.plugin",
-                     "import cycle: grader.evidence <-> grader.verify"], found
-    allowed = {frozenset({"grader.evidence", "grader.verify"}): "a reason",
-               frozenset({"grader.model", "grader.scoring"}): "gone"}
+    assert found == [
+        "import cycle: _grader_harness.diagnose <-> _grader_harness.plugin",
+        "import cycle: grader.evidence <-> grader.verify",
+    ], found
+    allowed = {
+        frozenset({"grader.evidence", "grader.verify"}): "a reason",
+        frozenset({"grader.model", "grader.scoring"}): "gone",
+    }
     found = cycle_problems(files, allowed)
-    assert found == ["import cycle: _grader_harness.diagnose <-> _grader_harness.plugin",
-                     "ALLOWED_CYCLES names grader.model <-> grader.scoring, which is no longer a cycle: remove it"]
+    assert found == [
+        "import cycle: _grader_harness.diagnose <-> _grader_harness.plugin",
+        "ALLOWED_CYCLES names grader.model <-> grader.scoring, which is no longer a cycle: remove it",
+    ]

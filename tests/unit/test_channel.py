@@ -1,5 +1,6 @@
 """The authenticated channel's format (protocol.read_channel), as the grader reads what the
 child's harness wrote: only signed lines in sequence count."""
+
 from __future__ import annotations
 
 import json
@@ -27,9 +28,9 @@ def test_a_line_signed_with_another_key_breaks_the_channel():
 
 def test_a_removed_or_moved_line_breaks_the_channel():
     first, second, third = line(0, kind="a"), line(1, kind="b"), line(2, kind="c")
-    assert "out of sequence" in read_channel(first + third, KEY).broken        # one dropped
-    assert "out of sequence" in read_channel(second + first + third, KEY).broken   # moved
-    assert "out of sequence" in read_channel(first + first, KEY).broken       # replayed
+    assert "out of sequence" in read_channel(first + third, KEY).broken  # one dropped
+    assert "out of sequence" in read_channel(second + first + third, KEY).broken  # moved
+    assert "out of sequence" in read_channel(first + first, KEY).broken  # replayed
 
 
 def test_a_last_line_cut_by_the_childs_end_is_left_out_not_held_against_the_run():

@@ -1,5 +1,6 @@
 """The core knows Django, pytest and signals, not an exercise: no assignment's names in grader/
 (its example for new-assignment, grader/skeleton/, is data, not core)."""
+
 from __future__ import annotations
 
 import re
@@ -8,8 +9,13 @@ from conftest import ROOT
 
 EXERCISE_WORDS = re.compile(r"[Pp]rofile|UsersConfig|signals-profile|\busers/|'users'|\"users\"")
 # The 0.1 rubric key is still read, as an alias of [models] profile.
-ALLOWED = ('if "profile_model" in data:', 'LEGACY_MODEL_KEY = "profile_model"', 'models = {"profile": data["profile_model"], **models}',
-           '[models] maps roles to models, like profile = \\"users.Profile\\"')
+ALLOWED = (
+    'if "profile_model" in data:',
+    'LEGACY_MODEL_KEY = "profile_model"',
+    'models = {"profile": data["profile_model"], **models}',
+    '[models] maps roles to models, like profile = \\"users.Profile\\"',
+    '[models] maps roles to models, like profile = "users.Profile"',  # the same, formatted
+)
 
 
 def test_no_exercise_names_in_the_core():

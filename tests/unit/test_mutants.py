@@ -1,5 +1,6 @@
 """The mutant operators (grader.mutants): each makes the one mistake it names, in valid Python,
 leaves every other byte of the file alone, and names the line it changed."""
+
 from __future__ import annotations
 
 import ast
@@ -36,7 +37,7 @@ SIGNALS = textwrap.dedent('''\
         with transaction.atomic():
             transaction.on_commit(lambda: instance.save(update_fields=["tag_count"]))
     ''')
-APPS = textwrap.dedent('''\
+APPS = textwrap.dedent("""\
     from django.apps import AppConfig
 
 
@@ -45,7 +46,7 @@ APPS = textwrap.dedent('''\
 
         def ready(self):
             from . import signals  # noqa: F401
-    ''')
+    """)
 MODELS = "from django.db import models\n\n\nclass Profile(models.Model):\n    pass\n"
 FILES = {"users/signals.py": SIGNALS, "users/apps.py": APPS, "users/models.py": MODELS}
 
@@ -68,7 +69,7 @@ def test_every_mutant_is_valid_python_and_changes_something(made):
     for m in made:
         assert m.changes, m.id
         for rel, text in m.changes.items():
-            ast.parse(text, rel)             # a mutant that does not parse would test nothing
+            ast.parse(text, rel)  # a mutant that does not parse would test nothing
             assert text != FILES.get(rel)
         assert m.operator in mutants.OPERATORS
         assert m.id.startswith(f"{m.operator}@{m.file}:{m.line}")
@@ -92,7 +93,7 @@ def test_created_dropped_and_inverted(made):
     assert "if True:" in drop.changes["users/signals.py"]
     (invert,) = _by(made, "invert-created")
     assert "if (not created):" in invert.changes["users/signals.py"]
-    assert not _by(made, "drop-raw")          # nothing reads raw here: no mutant pretends to
+    assert not _by(made, "drop-raw")  # nothing reads raw here: no mutant pretends to
 
 
 def test_get_or_create_becomes_create_with_the_defaults_spread(made):
@@ -104,7 +105,7 @@ def test_sender_removed_or_changed(made):
     dropped = {m.description for m in _by(made, "drop-sender")}
     assert any("settings.AUTH_USER_MODEL" in d for d in dropped) and any("through" in d for d in dropped)
     changed = [m.changes["users/signals.py"] for m in _by(made, "change-sender")]
-    assert any("sender=Post.tags)" in text for text in changed)     # the field, not its .through
+    assert any("sender=Post.tags)" in text for text in changed)  # the field, not its .through
 
 
 def test_connection_moved_or_removed(made):
@@ -113,7 +114,7 @@ def test_connection_moved_or_removed(made):
     assert "pass" in at_import.changes["users/apps.py"]
     (apps_module,) = _by(made, "connect-in-apps-module")
     tree = ast.parse(apps_module.changes["users/apps.py"])
-    assert isinstance(tree.body[-1], ast.ImportFrom)          # at import time, not in ready()
+    assert isinstance(tree.body[-1], ast.ImportFrom)  # at import time, not in ready()
     removed = {m.description for m in _by(made, "remove-connect")}
     assert "ready()'s import of the receivers removed" in removed
     assert {"@receiver of create_profile() removed", "@receiver of recount() removed"} <= removed
@@ -130,17 +131,22 @@ def test_m2m_actions_side_and_pk_set(made):
 
 def test_f_read_in_python_from_the_same_queryset(made):
     (m,) = _by(made, "f-to-python")
-    assert ('post_count=(Tag.objects.filter(pk=instance.pk).values_list("post_count", flat=True)'
-            '.first() or 0) + len(pk_set)') in m.changes["users/signals.py"]
+    assert (
+        'post_count=(Tag.objects.filter(pk=instance.pk).values_list("post_count", flat=True)'
+        ".first() or 0) + len(pk_set)"
+    ) in m.changes["users/signals.py"]
 
 
 def test_count_arithmetic_flipped(made):
     (m,) = _by(made, "count-arithmetic")
     assert 'post_count=F("post_count") - len(pk_set)' in m.changes["users/signals.py"]
-    one = mutants.make({"a/s.py": "from django.db.models import F\n\n\ndef f(qs):\n    qs.update(n=F('n') + 1)\n"},
-                       ["a/s.py"])
+    one = mutants.make(
+        {"a/s.py": "from django.db.models import F\n\n\ndef f(qs):\n    qs.update(n=F('n') + 1)\n"}, ["a/s.py"]
+    )
     assert {m.description for m in _by(one, "count-arithmetic")} == {
-        "`F('n') + 1` -> `F('n') - 1`", "`F('n') + 1`: 1 -> 2"}
+        "`F('n') + 1` -> `F('n') - 1`",
+        "`F('n') + 1`: 1 -> 2",
+    }
 
 
 def test_transactions_and_update_fields(made):
@@ -158,29 +164,31 @@ def test_a_closure_receiver_and_a_weak_false_one_left_alone(made):
     assert len(closures) == 2
     tree = ast.parse(closures[0].changes["users/signals.py"])
     factory = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("_make_"))
-    assert isinstance(factory.body[0], ast.FunctionDef)       # the receiver now lives in a function
+    assert isinstance(factory.body[0], ast.FunctionDef)  # the receiver now lives in a function
     weak = SIGNALS.replace('dispatch_uid="users.profile"', 'dispatch_uid="users.profile", weak=False')
     kept = mutants.make({**FILES, "users/signals.py": weak}, ["users/signals.py"])
-    assert len(_by(kept, "closure-receiver")) == 1           # weak=False holds it: no mistake to make
+    assert len(_by(kept, "closure-receiver")) == 1  # weak=False holds it: no mistake to make
 
 
 def test_receivers_without_kwargs_doing_nothing_or_confusing_sender(made):
     assert {m.description for m in _by(made, "drop-receiver-kwargs")} == {
-        "**kwargs removed from create_profile()", "**kwargs removed from recount()"}
+        "**kwargs removed from create_profile()",
+        "**kwargs removed from recount()",
+    }
     nothing = _by(made, "receiver-does-nothing")[0].changes["users/signals.py"]
-    assert '"""One profile per user."""\n    return\n' in nothing          # after the docstring
+    assert '"""One profile per user."""\n    return\n' in nothing  # after the docstring
     assert any("user=sender" in m.changes["users/signals.py"] for m in _by(made, "instance-for-sender"))
 
 
 def test_send_robust_swapped_only_for_signal_sends():
-    source = textwrap.dedent('''\
+    source = textwrap.dedent("""\
         from .signals import order_placed
 
 
         def place(order, message):
             order_placed.send_robust(sender=type(order), order=order)
             message.send()
-        ''')
+        """)
     made = mutants.make({"shop/services.py": source}, ["shop/services.py"])
     (m,) = _by(made, "send-robust-swap")
     assert "order_placed.send(sender=" in m.changes["shop/services.py"]
@@ -208,6 +216,6 @@ def test_equivalents_are_read_with_reasons(tmp_path):
     (tmp_path / "mutants.toml").write_text('[equivalent]\n"a@b.py:1" = ""\n')
     with pytest.raises(mutants.MutantsError, match="a non-empty reason each"):
         mutants.equivalents(tmp_path)
-    (tmp_path / "mutants.toml").write_text('[equivalents]\n')
+    (tmp_path / "mutants.toml").write_text("[equivalents]\n")
     with pytest.raises(mutants.MutantsError, match=r"one table, \[equivalent\]"):
         mutants.equivalents(tmp_path)

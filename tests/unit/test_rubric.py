@@ -1,12 +1,13 @@
 """Unit tests of grader/rubric.py: the real rubric loads; malformed ones are refused."""
+
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import ASSIGNMENT, CHECK_IDS
+
 from grader import rubric
 from grader.rubric import Check, Limits, RubricError
 
@@ -15,13 +16,15 @@ REAL_TEXT = (ASSIGNMENT / "rubric.toml").read_text()
 
 # ---------------------------------------------------------------- the real rubric
 
+
 def test_real_rubric_loads():
     a = rubric.load(ASSIGNMENT)
     assert a.name == "signals-profile"
     assert a.title == "Signals: one Profile per user"
     assert a.models == {"profile": "users.Profile"}
     assert a.evidence["test_creation.py::test_admin_add_form"] == rubric.EvidenceSpec(
-        objects={"user": 2}, related={"profile": 1})
+        objects={"user": 2}, related={"profile": 1}
+    )
     assert a.evidence["test_project.py::test_project_loads"] == rubric.EvidenceSpec()
     assert a.root == ASSIGNMENT
     assert a.tests_dir == ASSIGNMENT / "tests"
@@ -37,17 +40,24 @@ def test_real_rubric_loads():
     assert len(a.checks[2].tests) == 6
     assert all(c.hint and c.title for c in a.checks)
     assert len(a.test_ids) == 11 == len(set(a.test_ids))
-    users = {"test_project.py::test_project_loads": 0,
-             "test_registration.py::test_receiver_registered_in_ready": 0,
-             "test_creation.py::test_create_user": 1, "test_creation.py::test_create_superuser": 1,
-             "test_creation.py::test_objects_create": 1, "test_creation.py::test_instance_save": 1,
-             "test_creation.py::test_createsuperuser_command": 1, "test_creation.py::test_admin_add_form": 2,
-             "test_resave.py::test_save_again": 1, "test_resave.py::test_save_again_with_update_fields": 1,
-             "test_resave.py::test_save_many_times": 3}
-    assert a.evidence == {t: rubric.EvidenceSpec(objects={"user": n}, related={"profile": 1}) if n
-                          else rubric.EvidenceSpec() for t, n in users.items()}
-    assert a.limits == Limits(wall_time_s=60, memory_mb=2048, max_processes=64, max_file_mb=64,
-                              max_output_kb=64)
+    users = {
+        "test_project.py::test_project_loads": 0,
+        "test_registration.py::test_receiver_registered_in_ready": 0,
+        "test_creation.py::test_create_user": 1,
+        "test_creation.py::test_create_superuser": 1,
+        "test_creation.py::test_objects_create": 1,
+        "test_creation.py::test_instance_save": 1,
+        "test_creation.py::test_createsuperuser_command": 1,
+        "test_creation.py::test_admin_add_form": 2,
+        "test_resave.py::test_save_again": 1,
+        "test_resave.py::test_save_again_with_update_fields": 1,
+        "test_resave.py::test_save_many_times": 3,
+    }
+    assert a.evidence == {
+        t: rubric.EvidenceSpec(objects={"user": n}, related={"profile": 1}) if n else rubric.EvidenceSpec()
+        for t, n in users.items()
+    }
+    assert a.limits == Limits(wall_time_s=60, memory_mb=2048, max_processes=64, max_file_mb=64, max_output_kb=64)
     assert len(a.digest) == 16 and int(a.digest, 16) >= 0
     assert "pillow" in a.runtime.names and "django-crispy-forms" in a.runtime.names
 
@@ -74,8 +84,7 @@ def test_find_unknown_assignment_lists_the_known_ones():
 
 def test_assignments_env_folder_is_searched_first(tmp_path, monkeypatch):
     copy = _copy_assignment(tmp_path / "extra", name="signals-profile")
-    text = (copy / "rubric.toml").read_text().replace(
-        'title = "Signals: one Profile per user"', 'title = "Overridden"')
+    text = (copy / "rubric.toml").read_text().replace('title = "Signals: one Profile per user"', 'title = "Overridden"')
     (copy / "rubric.toml").write_text(text)
     monkeypatch.setenv(rubric.ASSIGNMENTS_ENV, str(tmp_path / "extra"))
     assert rubric.search_path()[0] == tmp_path / "extra"
@@ -115,6 +124,7 @@ def test_check_dataclass_defaults():
 
 # ---------------------------------------------------------------- malformed rubrics
 
+
 def _copy_assignment(dest: Path, name: str = "signals-profile") -> Path:
     target = dest / name
     shutil.copytree(ASSIGNMENT, target, ignore=shutil.ignore_patterns("__pycache__"))
@@ -125,7 +135,7 @@ def _cut_section(text: str, header: str) -> str:
     """Remove a [table] section up to the next blank line followed by a header."""
     start = text.index(header)
     end = text.index("\n[[checks]]", start)
-    return text[:start] + text[end + 1:]
+    return text[:start] + text[end + 1 :]
 
 
 MANY = '"test_resave.py::test_save_many_times" = { objects = { user = 3 }, related = { profile = 1 } }'
@@ -135,65 +145,119 @@ def _sub(old: str, new: str, count: int = 1):
     def edit(text: str) -> str:
         assert text.count(old) == count, old
         return text.replace(old, new)
+
     return edit
 
 
 MALFORMED = {
-    "bad-toml": (_sub('points = 1\n', 'points = = 1\n'), "not valid TOML"),
-    "unterminated-string": (_sub('title = "The project loads and its migrations match the models"', 'title = "The project loads and its migrations match the models'),
-                            "not valid TOML"),
-    "duplicate-check-id": (_sub('id = "resave-no-duplicate"', 'id = "profile-created-once"'),
-                           "duplicate check id 'profile-created-once'"),
-    "depends-on-unknown-check": (_sub('depends = ["profile-created-once"]', 'depends = ["no-such-check"]'),
-                                 "depends on 'no-such-check', which is not an earlier check"),
-    "depends-on-later-check": (_sub('points = 3\ntests = ["test_registration.py',
-                                    'points = 3\ndepends = ["resave-no-duplicate"]\ntests = ["test_registration.py'),
-                               "depends on 'resave-no-duplicate', which is not an earlier check"),
-    "depends-on-itself": (_sub('depends = ["profile-created-once"]', 'depends = ["resave-no-duplicate"]'),
-                          "depends on 'resave-no-duplicate', which is not an earlier check"),
-    "missing-evidence-entry": (_sub(MANY + '\n', ''),
-                               r"\[evidence\] has no entry for test_resave.py::test_save_many_times"),
-    "evidence-for-unused-test": (_sub(MANY + '\n', MANY + '\n"test_resave.py::test_other" = 1\n'),
-                                 "names 'test_resave.py::test_other', which no check uses"),
-    "negative-evidence": (_sub(MANY, MANY.replace("user = 3", "user = -1")),
-                          "objects maps roles to whole numbers >= 0"),
-    "fractional-evidence": (_sub(MANY, MANY.replace("user = 3", "user = 1.5")),
-                            "objects maps roles to whole numbers >= 0"),
-    "negative-bare-evidence": (_sub('"test_project.py::test_project_loads" = 0', '"test_project.py::test_project_loads" = -1'),
-                               "must be a whole number >= 0"),
-    "unknown-limits-key": (_sub('max_output_kb = 64', 'max_output_kb = 64\ncpu_seconds = 10'),
-                           r"unknown \[limits\] keys \['cpu_seconds'\]"),
-    "missing-test-file": (_sub('"test_project.py::test_project_loads"', '"test_missing.py::test_project_loads"', 2),
-                          "hidden test file for 'test_missing.py::test_project_loads' not found"),
-    "test-id-without-function": (_sub('tests = ["test_project.py::test_project_loads"]', 'tests = ["test_project.py"]'),
-                                 "'tests' must list hidden test ids"),
-    "empty-tests": (_sub('tests = ["test_project.py::test_project_loads"]', 'tests = []'),
-                    "'tests' must list hidden test ids"),
-    "tests-not-a-list": (_sub('tests = ["test_project.py::test_project_loads"]',
-                              'tests = "test_project.py::test_project_loads"'),
-                         "'tests' must be list, not str"),
-    "test-in-two-checks": (_sub('    "test_resave.py::test_save_many_times",\n]',
-                                '    "test_resave.py::test_save_many_times",\n'
-                                '    "test_creation.py::test_create_user",\n]'),
-                           "a hidden test decides more than one check"),
-    "negative-points": (_sub('points = 1\n', 'points = -1\n'), "points must not be negative"),
-    "points-as-string": (_sub('points = 1\n', 'points = "1"\n'), "'points' must be float, not str"),
-    "points-as-bool": (_sub('points = 1\n', 'points = true\n'), "'points' must be float, not bool"),
-    "missing-id": (_sub('id = "project-loads"\n', ''), "checks\\[0\\]: missing key 'id'"),
-    "missing-title": (_sub('title = "The project loads and its migrations match the models"\n', ''), "checks\\[0\\]: missing key 'title'"),
-    "missing-assignment-name": (_sub('assignment = "signals-profile"\n', ''), "missing key 'assignment'"),
-    "related-to-an-unknown-role": (_sub('[models]\nprofile = "users.Profile"\n', ''),
-                                   "related names roles \\['profile'\\] that \\[models\\] does not define"),
-    "models-naming-user": (_sub('profile = "users.Profile"\n', 'profile = "users.Profile"\nuser = "auth.User"\n'),
-                           "cannot name the role 'user'"),
-    "evidence-bad-key": (_sub('{ objects = { user = 3 }, related', '{ objcts = { user = 3 }, related'),
-                         "a table with objects, related, sql, verify and notes"),
-    "no-checks": (lambda text: text[:text.index("[[checks]]")], "no \\[\\[checks\\]\\]"),
-    "misspelt-top-level-key": (_sub('[limits]\n', '[limit]\n'), "unknown keys \\['limit'\\]"),
-    "connection-sender-not-a-role": (_sub('sender = "user"', 'sender = "users"'), "neither a role of \\[models\\] nor '\\*'"),
-    "verify-function-missing": (_sub('"test_resave.py::test_save_again" = { objects = { user = 1 }, related = { profile = 1 } }',
-                                     '"test_resave.py::test_save_again" = { objects = { user = 1 }, verify = ["gone"] }'),
-                                "names verify functions, but .*verify.py is missing"),
+    "bad-toml": (_sub("points = 1\n", "points = = 1\n"), "not valid TOML"),
+    "unterminated-string": (
+        _sub(
+            'title = "The project loads and its migrations match the models"',
+            'title = "The project loads and its migrations match the models',
+        ),
+        "not valid TOML",
+    ),
+    "duplicate-check-id": (
+        _sub('id = "resave-no-duplicate"', 'id = "profile-created-once"'),
+        "duplicate check id 'profile-created-once'",
+    ),
+    "depends-on-unknown-check": (
+        _sub('depends = ["profile-created-once"]', 'depends = ["no-such-check"]'),
+        "depends on 'no-such-check', which is not an earlier check",
+    ),
+    "depends-on-later-check": (
+        _sub(
+            'points = 3\ntests = ["test_registration.py',
+            'points = 3\ndepends = ["resave-no-duplicate"]\ntests = ["test_registration.py',
+        ),
+        "depends on 'resave-no-duplicate', which is not an earlier check",
+    ),
+    "depends-on-itself": (
+        _sub('depends = ["profile-created-once"]', 'depends = ["resave-no-duplicate"]'),
+        "depends on 'resave-no-duplicate', which is not an earlier check",
+    ),
+    "missing-evidence-entry": (
+        _sub(MANY + "\n", ""),
+        r"\[evidence\] has no entry for test_resave.py::test_save_many_times",
+    ),
+    "evidence-for-unused-test": (
+        _sub(MANY + "\n", MANY + '\n"test_resave.py::test_other" = 1\n'),
+        "names 'test_resave.py::test_other', which no check uses",
+    ),
+    "negative-evidence": (
+        _sub(MANY, MANY.replace("user = 3", "user = -1")),
+        "objects maps roles to whole numbers >= 0",
+    ),
+    "fractional-evidence": (
+        _sub(MANY, MANY.replace("user = 3", "user = 1.5")),
+        "objects maps roles to whole numbers >= 0",
+    ),
+    "negative-bare-evidence": (
+        _sub('"test_project.py::test_project_loads" = 0', '"test_project.py::test_project_loads" = -1'),
+        "must be a whole number >= 0",
+    ),
+    "unknown-limits-key": (
+        _sub("max_output_kb = 64", "max_output_kb = 64\ncpu_seconds = 10"),
+        r"unknown \[limits\] keys \['cpu_seconds'\]",
+    ),
+    "missing-test-file": (
+        _sub('"test_project.py::test_project_loads"', '"test_missing.py::test_project_loads"', 2),
+        "hidden test file for 'test_missing.py::test_project_loads' not found",
+    ),
+    "test-id-without-function": (
+        _sub('tests = ["test_project.py::test_project_loads"]', 'tests = ["test_project.py"]'),
+        "'tests' must list hidden test ids",
+    ),
+    "empty-tests": (
+        _sub('tests = ["test_project.py::test_project_loads"]', "tests = []"),
+        "'tests' must list hidden test ids",
+    ),
+    "tests-not-a-list": (
+        _sub('tests = ["test_project.py::test_project_loads"]', 'tests = "test_project.py::test_project_loads"'),
+        "'tests' must be list, not str",
+    ),
+    "test-in-two-checks": (
+        _sub(
+            '    "test_resave.py::test_save_many_times",\n]',
+            '    "test_resave.py::test_save_many_times",\n    "test_creation.py::test_create_user",\n]',
+        ),
+        "a hidden test decides more than one check",
+    ),
+    "negative-points": (_sub("points = 1\n", "points = -1\n"), "points must not be negative"),
+    "points-as-string": (_sub("points = 1\n", 'points = "1"\n'), "'points' must be float, not str"),
+    "points-as-bool": (_sub("points = 1\n", "points = true\n"), "'points' must be float, not bool"),
+    "missing-id": (_sub('id = "project-loads"\n', ""), "checks\\[0\\]: missing key 'id'"),
+    "missing-title": (
+        _sub('title = "The project loads and its migrations match the models"\n', ""),
+        "checks\\[0\\]: missing key 'title'",
+    ),
+    "missing-assignment-name": (_sub('assignment = "signals-profile"\n', ""), "missing key 'assignment'"),
+    "related-to-an-unknown-role": (
+        _sub('[models]\nprofile = "users.Profile"\n', ""),
+        "related names roles \\['profile'\\] that \\[models\\] does not define",
+    ),
+    "models-naming-user": (
+        _sub('profile = "users.Profile"\n', 'profile = "users.Profile"\nuser = "auth.User"\n'),
+        "cannot name the role 'user'",
+    ),
+    "evidence-bad-key": (
+        _sub("{ objects = { user = 3 }, related", "{ objcts = { user = 3 }, related"),
+        "a table with objects, related, sql, verify and notes",
+    ),
+    "no-checks": (lambda text: text[: text.index("[[checks]]")], "no \\[\\[checks\\]\\]"),
+    "misspelt-top-level-key": (_sub("[limits]\n", "[limit]\n"), "unknown keys \\['limit'\\]"),
+    "connection-sender-not-a-role": (
+        _sub('sender = "user"', 'sender = "users"'),
+        "neither a role of \\[models\\] nor '\\*'",
+    ),
+    "verify-function-missing": (
+        _sub(
+            '"test_resave.py::test_save_again" = { objects = { user = 1 }, related = { profile = 1 } }',
+            '"test_resave.py::test_save_again" = { objects = { user = 1 }, verify = ["gone"] }',
+        ),
+        "names verify functions, but .*verify.py is missing",
+    ),
 }
 
 
@@ -232,10 +296,13 @@ def test_error_names_the_rubric_file(tmp_path):
     assert "checks[3]" in str(info.value)
 
 
-@pytest.mark.parametrize("line,bad", [
-    ("wall_time_s = 60 ", 'wall_time_s = "60" '),
-    ("wall_time_s = 60 ", "wall_time_s = -5 "),
-])
+@pytest.mark.parametrize(
+    "line,bad",
+    [
+        ("wall_time_s = 60 ", 'wall_time_s = "60" '),
+        ("wall_time_s = 60 ", "wall_time_s = -5 "),
+    ],
+)
 def test_limits_must_be_positive_numbers(line, bad, tmp_path):
     """A limit of the wrong type or sign is an instructor's error: refuse it when loading,
     not with an internal error (exit status 3) in the middle of grading."""
@@ -247,23 +314,24 @@ def test_limits_must_be_positive_numbers(line, bad, tmp_path):
 
 # ---------------------------------------------------------------- which assignment
 
+
 def test_the_project_marker_names_the_assignment(tmp_path, monkeypatch):
     project = tmp_path / "project"
     (project / "users").mkdir(parents=True)
     assert rubric.named_by(project) is None
     (project / rubric.MARKER).write_text("signals-profile\n")
     assert rubric.named_by(project) == rubric.named_by(project / "users") == "signals-profile"
-    (project / rubric.MARKER).write_text("../../etc/passwd\n")        # not a name: ignored
+    (project / rubric.MARKER).write_text("../../etc/passwd\n")  # not a name: ignored
     assert rubric.named_by(project) is None
     (project / rubric.MARKER).unlink()
-    (project / rubric.MARKER).symlink_to("/dev/zero")                  # never read
+    (project / rubric.MARKER).symlink_to("/dev/zero")  # never read
     assert rubric.named_by(project) is None
 
 
 def test_without_a_marker_the_only_assignment_is_used_else_the_user_must_say(monkeypatch, tmp_path):
     monkeypatch.setattr(rubric, "available", lambda: ["signals-profile"])
     assert rubric.default_name(tmp_path) == "signals-profile"
-    assert rubric.find().name == "signals-profile"          # the only one the grader knows
+    assert rubric.find().name == "signals-profile"  # the only one the grader knows
     monkeypatch.setattr(rubric, "available", lambda: ["signals-m2m", "signals-profile"])
     with pytest.raises(rubric.RubricError, match="name it with --assignment NAME"):
         rubric.default_name(tmp_path)

@@ -1,6 +1,7 @@
 """Unit tests of grader/runtime.py: the rubric's [runtime], reading a student's
 requirements, and the cached install (with pip, against the package index this
 machine reaches)."""
+
 from __future__ import annotations
 
 import time
@@ -14,10 +15,13 @@ def test_runtime_is_parsed_and_validated():
     rt = runtime.parse({"packages": ["Pillow>=10", "django_crispy_forms", "crispy-bootstrap5"]}, "r.toml")
     assert rt.names == {"pillow", "django-crispy-forms", "crispy-bootstrap5"}
     assert runtime.parse(None, "r.toml") == runtime.Runtime()
-    for raw, problem in [({"packages": "Pillow"}, "list of pip requirement strings"),
-                         ({"packages": ["Pillow >="]}, "is not a requirement"),
-                         ({"packages": ["x @ https://example.invalid/x.whl"]}, "not URLs"),
-                         ({"pakages": []}, "unknown [runtime] keys"), ([], "must be a table")]:
+    for raw, problem in [
+        ({"packages": "Pillow"}, "list of pip requirement strings"),
+        ({"packages": ["Pillow >="]}, "is not a requirement"),
+        ({"packages": ["x @ https://example.invalid/x.whl"]}, "not URLs"),
+        ({"pakages": []}, "unknown [runtime] keys"),
+        ([], "must be a table"),
+    ]:
         with pytest.raises(ValueError, match=problem.replace("[", r"\[").replace("]", r"\]")):
             runtime.parse(raw, "r.toml")
 
@@ -25,7 +29,8 @@ def test_runtime_is_parsed_and_validated():
 def test_requirements_of_every_shape_are_read(tmp_path):
     (tmp_path / "requirements.txt").write_bytes(
         "\ufeffDjango==5.2\r\nPillow>=10 # images\r\n-r base.txt\r\n--index-url x\r\n# c\r\n"
-        "stripe[async]==9.1 ; python_version>'3'\r\nweird name here\r\n".encode("utf-16-le"))
+        "stripe[async]==9.1 ; python_version>'3'\r\nweird name here\r\n".encode("utf-16-le")
+    )
     (tmp_path / "requirements-dev.txt").write_text("pytest\n")
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = ["celery>=5"]\n')
     found = runtime.declared(tmp_path)

@@ -1,9 +1,10 @@
 """Unit tests of grader/scoring.py with hand-made outcomes, runs and evidence (no subprocess)."""
+
 from __future__ import annotations
 
 import pytest
-
 from conftest import ASSIGNMENT, CHECK_IDS
+
 from grader import rubric
 from grader.evidence import Evidence
 from grader.model import CheckStatus, RunStatus
@@ -48,6 +49,7 @@ def by_id(results):
 
 # ---------------------------------------------------------------- decide_checks
 
+
 def test_all_passed_earns_every_point():
     results = decide_checks(SMALL, outcomes())
     assert [r.id for r in results] == ["a", "b", "c", "d", "e"]
@@ -58,8 +60,12 @@ def test_all_passed_earns_every_point():
 
 
 def test_failed_dependency_skips_dependents_transitively():
-    results = by_id(decide_checks(SMALL, outcomes(
-        t_a_py__t1=Outcome("t_a.py::t1", "failed", "A is broken", "diag-a", "x.py:1", ["x.py:1 in f"]))))
+    results = by_id(
+        decide_checks(
+            SMALL,
+            outcomes(t_a_py__t1=Outcome("t_a.py::t1", "failed", "A is broken", "diag-a", "x.py:1", ["x.py:1 in f"])),
+        )
+    )
     a = results["a"]
     assert (a.status, a.score, a.feedback, a.hint) == (CheckStatus.FAILED, 0.0, "A is broken", "hint a")
     assert (a.diagnosis, a.location, a.student_traceback) == ("diag-a", "x.py:1", ["x.py:1 in f"])
@@ -90,9 +96,15 @@ def test_dependency_passing_lets_the_check_run():
 
 
 def test_check_whose_tests_all_skipped_does_not_pass():
-    results = by_id(decide_checks(SMALL, outcomes(
-        t_d_py__t1=Outcome("t_d.py::t1", "skipped", "skipped: no admin"),
-        t_d_py__t2=Outcome("t_d.py::t2", "skipped", "skipped: no add page"))))
+    results = by_id(
+        decide_checks(
+            SMALL,
+            outcomes(
+                t_d_py__t1=Outcome("t_d.py::t1", "skipped", "skipped: no admin"),
+                t_d_py__t2=Outcome("t_d.py::t2", "skipped", "skipped: no add page"),
+            ),
+        )
+    )
     d = results["d"]
     assert d.status == CheckStatus.FAILED
     assert d.score == 0.0
@@ -101,25 +113,37 @@ def test_check_whose_tests_all_skipped_does_not_pass():
 
 
 def test_some_skipped_and_some_passed_passes_and_says_why():
-    results = by_id(decide_checks(SMALL, outcomes(
-        t_b_py__t2=Outcome("t_b.py::t2", "skipped", "skipped: the admin is not installed"))))
+    results = by_id(
+        decide_checks(
+            SMALL, outcomes(t_b_py__t2=Outcome("t_b.py::t2", "skipped", "skipped: the admin is not installed"))
+        )
+    )
     b = results["b"]
     assert b.status == CheckStatus.PASSED and b.score == 2.0
     assert b.feedback == "skipped: the admin is not installed"
 
 
 def test_first_bad_test_decides_status_and_message():
-    results = by_id(decide_checks(SMALL, outcomes(
-        t_b_py__t1="passed",
-        t_b_py__t2=Outcome("t_b.py::t2", "failed", "two profiles", "several-receivers", "users/signals.py:9"),
-        t_b_py__t3=Outcome("t_b.py::t3", "error", "crashed", "receiver-error"))))
+    results = by_id(
+        decide_checks(
+            SMALL,
+            outcomes(
+                t_b_py__t1="passed",
+                t_b_py__t2=Outcome("t_b.py::t2", "failed", "two profiles", "several-receivers", "users/signals.py:9"),
+                t_b_py__t3=Outcome("t_b.py::t3", "error", "crashed", "receiver-error"),
+            ),
+        )
+    )
     b = results["b"]
     assert b.status == CheckStatus.FAILED
     assert b.feedback == "two profiles (1 more part of this check failed too)"
     assert (b.diagnosis, b.location) == ("several-receivers", "users/signals.py:9")
-    results = by_id(decide_checks(SMALL, outcomes(
-        t_b_py__t1=Outcome("t_b.py::t1", "error", "crashed"),
-        t_b_py__t2="failed", t_b_py__t3="failed")))
+    results = by_id(
+        decide_checks(
+            SMALL,
+            outcomes(t_b_py__t1=Outcome("t_b.py::t1", "error", "crashed"), t_b_py__t2="failed", t_b_py__t3="failed"),
+        )
+    )
     assert results["b"].status == CheckStatus.ERROR
     assert results["b"].feedback == "crashed (2 more parts of this check failed too)"
 
@@ -136,11 +160,15 @@ def test_missing_outcome_is_an_error():
 def test_decide_checks_on_the_real_rubric():
     given = {t: Outcome(t, "passed") for t in REAL.test_ids}
     given["test_resave.py::test_save_again"] = Outcome(
-        "test_resave.py::test_save_again", "failed", "second profile", "no-created-check")
+        "test_resave.py::test_save_again", "failed", "second profile", "no-created-check"
+    )
     results = decide_checks(REAL, given)
     assert {r.id: r.score for r in results} == {
-        "project-loads": 1.0, "receiver-registered-in-ready": 3.0,
-        "profile-created-once": 3.0, "resave-no-duplicate": 0.0}
+        "project-loads": 1.0,
+        "receiver-registered-in-ready": 3.0,
+        "profile-created-once": 3.0,
+        "resave-no-duplicate": 0.0,
+    }
     given["test_creation.py::test_admin_add_form"] = Outcome("test_creation.py::test_admin_add_form", "failed")
     results = by_id(decide_checks(REAL, given))
     assert results["profile-created-once"].status == CheckStatus.FAILED
@@ -149,6 +177,7 @@ def test_decide_checks_on_the_real_rubric():
 
 
 # ---------------------------------------------------------------- score(): helpers
+
 
 def full_evidence(assignment: Assignment = REAL) -> Evidence:
     """What the grading database shows after every hidden test ran and passed."""
@@ -170,31 +199,63 @@ def full_evidence(assignment: Assignment = REAL) -> Evidence:
 
 
 # The connection a correct submission's child streams while UsersConfig.ready() runs.
-READY_CONNECT = {"event": "connect", "signal": "post_save", "sender": "auth.User", "phase": "ready",
-                 "app": "users", "receiver": "create_profile", "where": "users/signals.py:9"}
+READY_CONNECT = {
+    "event": "connect",
+    "signal": "post_save",
+    "sender": "auth.User",
+    "phase": "ready",
+    "app": "users",
+    "receiver": "create_profile",
+    "where": "users/signals.py:9",
+}
 
 
-def child_report(overrides: dict[str, str] | None = None, controls: bool = True,
-                 feedback: dict | None = None, warnings: list | None = None,
-                 extra_tests: list[dict] | None = None) -> dict:
+def child_report(
+    overrides: dict[str, str] | None = None,
+    controls: bool = True,
+    feedback: dict | None = None,
+    warnings: list | None = None,
+    extra_tests: list[dict] | None = None,
+) -> dict:
     tests = [{"nodeid": t, "outcome": (overrides or {}).get(t, "passed")} for t in REAL.test_ids]
     if controls:
         tests += [{"nodeid": n, "outcome": o} for n, o in CONTROLS.expected().items()]
     tests += extra_tests or []
-    return {"phase": "tests", "setup_error": None, "exitcode": 0,
-            "pytest": {"tests": tests, "grader_feedback": feedback or {},
-                       "grader_warnings": warnings or []}}
+    return {
+        "phase": "tests",
+        "setup_error": None,
+        "exitcode": 0,
+        "pytest": {"tests": tests, "grader_feedback": feedback or {}, "grader_warnings": warnings or []},
+    }
 
 
-def run_result(report: dict | None, *, timed_out: bool = False, returncode: int | None = 0,
-               report_problem: str = "", warnings: list | None = None) -> RunResult:
+def run_result(
+    report: dict | None,
+    *,
+    timed_out: bool = False,
+    returncode: int | None = 0,
+    report_problem: str = "",
+    warnings: list | None = None,
+) -> RunResult:
     """A run whose channel holds what an honest child writes: the report's verdicts."""
     tests = report.get("pytest", {}).get("tests") if isinstance(report, dict) and report.get("pytest") else None
-    verdicts = {t["nodeid"]: {"nodeid": t["nodeid"], "outcome": t["outcome"]} for t in tests or []
-                if isinstance(t, dict) and isinstance(t.get("nodeid"), str)}
-    return RunResult(mode="none", returncode=returncode, timed_out=timed_out, duration_s=1.0,
-                     report=report, report_problem=report_problem, controls=CONTROLS,
-                     warnings=list(warnings or []), events=[READY_CONNECT], verdicts=verdicts)
+    verdicts = {
+        t["nodeid"]: {"nodeid": t["nodeid"], "outcome": t["outcome"]}
+        for t in tests or []
+        if isinstance(t, dict) and isinstance(t.get("nodeid"), str)
+    }
+    return RunResult(
+        mode="none",
+        returncode=returncode,
+        timed_out=timed_out,
+        duration_s=1.0,
+        report=report,
+        report_problem=report_problem,
+        controls=CONTROLS,
+        warnings=list(warnings or []),
+        events=[READY_CONNECT],
+        verdicts=verdicts,
+    )
 
 
 def assert_all_zero(scored, status: CheckStatus = CheckStatus.ERROR):
@@ -204,6 +265,7 @@ def assert_all_zero(scored, status: CheckStatus = CheckStatus.ERROR):
 
 
 # ---------------------------------------------------------------- score(): graded
+
 
 def test_full_run_is_graded_ten_of_ten():
     scored = score(REAL, run_result(child_report()), full_evidence())
@@ -219,23 +281,35 @@ def test_failed_tests_need_no_evidence_and_lose_their_points():
     ev.done.discard("test_resave.py::test_save_again")  # a failed test never reaches its end
     report = child_report(
         {"test_resave.py::test_save_again": "failed"},
-        feedback={"test_resave.py::test_save_again": {
-            "message": "saving again raised IntegrityError", "diagnosis": "no-created-check",
-            "location": "users/signals.py:12", "traceback": ["users/signals.py:12 in create_profile: x"]}})
+        feedback={
+            "test_resave.py::test_save_again": {
+                "message": "saving again raised IntegrityError",
+                "diagnosis": "no-created-check",
+                "location": "users/signals.py:12",
+                "traceback": ["users/signals.py:12 in create_profile: x"],
+            }
+        },
+    )
     scored = score(REAL, run_result(report), ev)
     assert scored.status == RunStatus.GRADED
     assert scored.score == 7.0
     assert scored.message == "7 of 10 points"
     resave = scored.checks[3]
     assert (resave.status, resave.diagnosis, resave.location) == (
-        CheckStatus.FAILED, "no-created-check", "users/signals.py:12")
+        CheckStatus.FAILED,
+        "no-created-check",
+        "users/signals.py:12",
+    )
     assert resave.feedback == "saving again raised IntegrityError"
     assert resave.student_traceback == ["users/signals.py:12 in create_profile: x"]
 
 
 def test_child_and_runner_warnings_are_kept():
-    scored = score(REAL, run_result(child_report(warnings=["default_app_config is ignored", 42]),
-                                    warnings=["no sandbox"]), full_evidence())
+    scored = score(
+        REAL,
+        run_result(child_report(warnings=["default_app_config is ignored", 42]), warnings=["no sandbox"]),
+        full_evidence(),
+    )
     assert scored.status == RunStatus.GRADED
     assert scored.warnings == ["no sandbox", "default_app_config is ignored"]
 
@@ -243,7 +317,9 @@ def test_child_and_runner_warnings_are_kept():
 def test_unexplained_failure_shows_the_error_not_the_test():
     report = child_report({"test_project.py::test_project_loads": "failed"})
     report["pytest"]["tests"][0]["call"] = {
-        "outcome": "failed", "crash": {"message": "ZeroDivisionError: division by zero\nmore"}}
+        "outcome": "failed",
+        "crash": {"message": "ZeroDivisionError: division by zero\nmore"},
+    }
     scored = score(REAL, run_result(report), full_evidence())
     assert scored.status == RunStatus.GRADED
     assert scored.score == 9.0  # nothing depends on project-loads: the behaviour checks stand
@@ -253,24 +329,52 @@ def test_unexplained_failure_shows_the_error_not_the_test():
 
 # ---------------------------------------------------------------- score(): tampered
 
+
 def _pk(ev: Evidence, nodeid: str, i: int) -> str:
     return ev.tracked[nodeid]["user"][i]
 
 
-@pytest.mark.parametrize("spoil,reason,check_id,diagnosis", [
-    (lambda ev: ev.done.discard("test_creation.py::test_create_user"), "does not show this check reaching its end",
-     "profile-created-once", "evidence-missing"),
-    (lambda ev: ev.related.update({("profile", "user", _pk(ev, "test_creation.py::test_admin_add_form", 1)): 2}),
-     "has 2 profile rows, not 1", "profile-created-once", "evidence-disagrees"),
-    (lambda ev: ev.related.update({("profile", "user", _pk(ev, "test_resave.py::test_save_again", 0)): 0}),
-     "has 0 profile rows", "resave-no-duplicate", "evidence-disagrees"),
-    (lambda ev: ev.tracked["test_resave.py::test_save_many_times"]["user"].pop(), "left 2 user objects, not 3",
-     "resave-no-duplicate", "evidence-disagrees"),
-    (lambda ev: ev.existing.discard(("user", _pk(ev, "test_creation.py::test_objects_create", 0))),
-     "is not in the database", "profile-created-once", "evidence-disagrees"),
-    (lambda ev: ev.track("test_project.py::test_project_loads", "user", 999), "left 1 user objects, not 0",
-     "project-loads", "evidence-disagrees"),
-])
+@pytest.mark.parametrize(
+    "spoil,reason,check_id,diagnosis",
+    [
+        (
+            lambda ev: ev.done.discard("test_creation.py::test_create_user"),
+            "does not show this check reaching its end",
+            "profile-created-once",
+            "evidence-missing",
+        ),
+        (
+            lambda ev: ev.related.update({("profile", "user", _pk(ev, "test_creation.py::test_admin_add_form", 1)): 2}),
+            "has 2 profile rows, not 1",
+            "profile-created-once",
+            "evidence-disagrees",
+        ),
+        (
+            lambda ev: ev.related.update({("profile", "user", _pk(ev, "test_resave.py::test_save_again", 0)): 0}),
+            "has 0 profile rows",
+            "resave-no-duplicate",
+            "evidence-disagrees",
+        ),
+        (
+            lambda ev: ev.tracked["test_resave.py::test_save_many_times"]["user"].pop(),
+            "left 2 user objects, not 3",
+            "resave-no-duplicate",
+            "evidence-disagrees",
+        ),
+        (
+            lambda ev: ev.existing.discard(("user", _pk(ev, "test_creation.py::test_objects_create", 0))),
+            "is not in the database",
+            "profile-created-once",
+            "evidence-disagrees",
+        ),
+        (
+            lambda ev: ev.track("test_project.py::test_project_loads", "user", 999),
+            "left 1 user objects, not 0",
+            "project-loads",
+            "evidence-disagrees",
+        ),
+    ],
+)
 def test_pass_not_backed_by_evidence_is_graded_on_the_evidence(spoil, reason, check_id, diagnosis):
     """Issue 21: a disagreement is no proof of tampering: the check fails, saying what the
     grader saw; the other checks keep their points."""
@@ -282,8 +386,11 @@ def test_pass_not_backed_by_evidence_is_graded_on_the_evidence(spoil, reason, ch
     assert spoiled.status == CheckStatus.FAILED and spoiled.score == 0
     assert spoiled.diagnosis == diagnosis and reason in spoiled.feedback
     assert "were not counted" in scored.message or "was not counted" in scored.message
-    assert all(c.status == CheckStatus.PASSED for c in scored.checks
-               if c.id != check_id and check_id not in {ch.id: ch for ch in REAL.checks}[c.id].depends)
+    assert all(
+        c.status == CheckStatus.PASSED
+        for c in scored.checks
+        if c.id != check_id and check_id not in {ch.id: ch for ch in REAL.checks}[c.id].depends
+    )
 
 
 def test_passes_without_any_database_are_an_error():
@@ -293,11 +400,14 @@ def test_passes_without_any_database_are_an_error():
     assert_all_zero(scored)
 
 
-@pytest.mark.parametrize("nodeid,wrong", [
-    ("test_c0ffee.py::test_p1", "failed"),
-    ("test_c0ffee.py::test_f2", "passed"),
-    ("test_c0ffee.py::test_f1", "skipped"),
-])
+@pytest.mark.parametrize(
+    "nodeid,wrong",
+    [
+        ("test_c0ffee.py::test_p1", "failed"),
+        ("test_c0ffee.py::test_f2", "passed"),
+        ("test_c0ffee.py::test_f1", "skipped"),
+    ],
+)
 def test_wrong_control_outcome_is_tampered(nodeid, wrong):
     report = child_report()
     for entry in report["pytest"]["tests"]:
@@ -317,14 +427,20 @@ def test_extra_test_ids_are_tampered():
     assert_all_zero(scored)
 
 
-@pytest.mark.parametrize("mangle,problem", [
-    (lambda r: r["pytest"]["tests"].append(dict(r["pytest"]["tests"][0])), "lists test_project.py::test_project_loads twice"),
-    (lambda r: r["pytest"]["tests"].append({"nodeid": "x.py::y", "outcome": "xpassed"}), "malformed test entry"),
-    (lambda r: r["pytest"]["tests"].append({"outcome": "passed"}), "malformed test entry"),
-    (lambda r: r["pytest"]["tests"].append("test_x.py::t"), "malformed test entry"),
-    (lambda r: r["pytest"].pop("tests"), "no test results"),
-    (lambda r: r["pytest"].update(tests={"a": "passed"}), "no test results"),
-])
+@pytest.mark.parametrize(
+    "mangle,problem",
+    [
+        (
+            lambda r: r["pytest"]["tests"].append(dict(r["pytest"]["tests"][0])),
+            "lists test_project.py::test_project_loads twice",
+        ),
+        (lambda r: r["pytest"]["tests"].append({"nodeid": "x.py::y", "outcome": "xpassed"}), "malformed test entry"),
+        (lambda r: r["pytest"]["tests"].append({"outcome": "passed"}), "malformed test entry"),
+        (lambda r: r["pytest"]["tests"].append("test_x.py::t"), "malformed test entry"),
+        (lambda r: r["pytest"].pop("tests"), "no test results"),
+        (lambda r: r["pytest"].update(tests={"a": "passed"}), "no test results"),
+    ],
+)
 def test_unusable_report_is_tampered(mangle, problem):
     report = child_report()
     mangle(report)
@@ -345,10 +461,17 @@ def test_tests_phase_without_pytest_report_is_an_error():
 
 
 def test_parse_outcomes_keeps_feedback_short_and_typed():
-    report = child_report({"test_project.py::test_project_loads": "failed"}, feedback={
-        "test_project.py::test_project_loads": {
-            "message": "m" * 5000, "diagnosis": ["not", "text"], "location": 12,
-            "traceback": ["a.py:1", 3, "b.py:2"] + ["c.py:3"] * 20}})
+    report = child_report(
+        {"test_project.py::test_project_loads": "failed"},
+        feedback={
+            "test_project.py::test_project_loads": {
+                "message": "m" * 5000,
+                "diagnosis": ["not", "text"],
+                "location": 12,
+                "traceback": ["a.py:1", 3, "b.py:2"] + ["c.py:3"] * 20,
+            }
+        },
+    )
     parsed, problem = parse_outcomes(report)
     assert problem == ""
     outcome = parsed["test_project.py::test_project_loads"]
@@ -360,9 +483,13 @@ def test_parse_outcomes_keeps_feedback_short_and_typed():
 
 # ---------------------------------------------------------------- score(): error and timeout
 
+
 def test_missing_report_is_an_error_with_score_zero():
-    scored = score(REAL, run_result(None, returncode=1, report_problem="the test run left no report"),
-                   Evidence(False, "the test run left no database"))
+    scored = score(
+        REAL,
+        run_result(None, returncode=1, report_problem="the test run left no report"),
+        Evidence(False, "the test run left no database"),
+    )
     assert scored.status == RunStatus.ERROR
     assert "exited with status 1" in scored.message
     assert "sys.exit()" in scored.message
@@ -382,8 +509,9 @@ def test_missing_report_after_a_kill_points_at_the_limits():
 
 
 def test_malformed_report_file_is_an_error():
-    scored = score(REAL, run_result(None, returncode=0, report_problem="the test run's report is not valid JSON"),
-                   full_evidence())
+    scored = score(
+        REAL, run_result(None, returncode=0, report_problem="the test run's report is not valid JSON"), full_evidence()
+    )
     assert scored.status == RunStatus.ERROR
     assert scored.message == "the test run's report could not be used: the test run's report is not valid JSON."
     assert_all_zero(scored)
@@ -399,31 +527,48 @@ def test_controls_missing_from_report_is_an_error_not_a_grade():
 
 def test_hidden_test_missing_from_report_counts_as_failed():
     report = child_report()
-    report["pytest"]["tests"] = [t for t in report["pytest"]["tests"]
-                                 if t["nodeid"] != "test_registration.py::test_receiver_registered_in_ready"]
+    report["pytest"]["tests"] = [
+        t for t in report["pytest"]["tests"] if t["nodeid"] != "test_registration.py::test_receiver_registered_in_ready"
+    ]
     scored = score(REAL, run_result(report), full_evidence())
     assert scored.status == RunStatus.ERROR
     assert {c.id: c.score for c in scored.checks} == {
-        "project-loads": 1.0, "receiver-registered-in-ready": 0.0,
-        "profile-created-once": 3.0, "resave-no-duplicate": 3.0}
+        "project-loads": 1.0,
+        "receiver-registered-in-ready": 0.0,
+        "profile-created-once": 3.0,
+        "resave-no-duplicate": 3.0,
+    }
     assert scored.checks[1].status == CheckStatus.ERROR
     assert scored.checks[1].feedback == "this check did not complete"
 
 
 def test_setup_error_fails_first_check_and_skips_the_rest():
-    report = {"phase": "setup", "pytest": None, "setup_error": {
-        "type": "SyntaxError", "message": "SyntaxError: expected ':'", "location": "users/signals.py:9",
-        "traceback": ["users/apps.py:9 in ready: from . import signals"],
-        "diagnosis": "syntax-error", "advice": "Fix the syntax on that line."}}
+    report = {
+        "phase": "setup",
+        "pytest": None,
+        "setup_error": {
+            "type": "SyntaxError",
+            "message": "SyntaxError: expected ':'",
+            "location": "users/signals.py:9",
+            "traceback": ["users/apps.py:9 in ready: from . import signals"],
+            "diagnosis": "syntax-error",
+            "advice": "Fix the syntax on that line.",
+        },
+    }
     scored = score(REAL, run_result(report), Evidence(False, "the test run left no database"))
     assert scored.status == RunStatus.ERROR
     assert scored.score == 0
     first = scored.checks[0]
     assert first.status == CheckStatus.FAILED
     assert (first.diagnosis, first.location) == ("syntax-error", "users/signals.py:9")
-    assert first.feedback == scored.message == (
-        "Django could not start with your project: SyntaxError: expected ':' (users/signals.py:9). "
-        "Fix the syntax on that line.")
+    assert (
+        first.feedback
+        == scored.message
+        == (
+            "Django could not start with your project: SyntaxError: expected ':' (users/signals.py:9). "
+            "Fix the syntax on that line."
+        )
+    )
     assert first.student_traceback == ["users/apps.py:9 in ready: from . import signals"]
     assert [c.status for c in scored.checks[1:]] == [CheckStatus.SKIPPED] * 3
     assert all(c.feedback.startswith("not run: project-loads") for c in scored.checks[1:])
@@ -443,7 +588,7 @@ def stopped_in_first_creation_test() -> Evidence:
     stopped = REAL.test_ids.index("test_creation.py::test_create_user")
     for t in REAL.test_ids[stopped:]:
         ev.done.discard(t)
-    ev.started = REAL.test_ids[:stopped + 1]
+    ev.started = REAL.test_ids[: stopped + 1]
     return ev
 
 
@@ -461,8 +606,11 @@ def test_timeout_is_its_own_status_and_keeps_backed_passes():
     assert scored.status == RunStatus.TIMEOUT
     assert scored.message.startswith("stopped after 60 s while checking 'Every new user gets exactly one profile'")
     assert {c.id: c.score for c in scored.checks} == {
-        "project-loads": 1.0, "receiver-registered-in-ready": 3.0,
-        "profile-created-once": 0.0, "resave-no-duplicate": 0.0}
+        "project-loads": 1.0,
+        "receiver-registered-in-ready": 3.0,
+        "profile-created-once": 0.0,
+        "resave-no-duplicate": 0.0,
+    }
     created = scored.checks[2]
     assert created.status == CheckStatus.ERROR
     assert created.feedback.startswith("did not complete: the run was stopped after 60 s")
@@ -496,8 +644,9 @@ def test_timeout_names_the_student_frame_that_was_running():
     assert created.location == "users/signals.py:14"
     assert created.diagnosis == "timeout"
     assert created.student_traceback == run.stack
-    assert created.feedback.startswith("did not complete: the run was stopped after 60 s while your "
-                                       "code was running users/signals.py:14")
+    assert created.feedback.startswith(
+        "did not complete: the run was stopped after 60 s while your code was running users/signals.py:14"
+    )
 
 
 def test_running_frames_keeps_the_students_frames_innermost_first(tmp_path):
@@ -512,9 +661,12 @@ def test_running_frames_keeps_the_students_frames_innermost_first(tmp_path):
         '  File "/grading/submission/users/signals.py", line 14 in create_profile\n'
         '  File "/venv/django/dispatch/dispatcher.py", line 189 in send\n'
         '  File "/grading/submission/users/models.py", line 30 in save\n'
-        '  File "/grading/suite/test_creation.py", line 9 in test_create_user\n')
+        '  File "/grading/suite/test_creation.py", line 9 in test_create_user\n'
+    )
     assert running_frames(dump, "/grading/submission") == [
-        "users/signals.py:14 in create_profile", "users/models.py:30 in save"]
+        "users/signals.py:14 in create_profile",
+        "users/models.py:30 in save",
+    ]
     assert running_frames(tmp_path / "missing", "/grading/submission") == []
 
 
@@ -528,9 +680,11 @@ def test_evidence_reading_gives_up_on_an_endless_query(tmp_path, monkeypatch):
     conn = sqlite3.connect(db)
     conn.execute("CREATE TABLE _grader_roles (role TEXT, label TEXT)")
     conn.execute("INSERT INTO _grader_roles VALUES ('user', 'auth.User'), ('profile', 'users.Profile')")
-    conn.execute("CREATE VIEW _grader_models AS WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 "
-                 "FROM n) SELECT 'a' AS label, 'b' AS db_table, 'c' AS pk_column, '{}' AS columns, "
-                 "'{}' AS related FROM n")
+    conn.execute(
+        "CREATE VIEW _grader_models AS WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 "
+        "FROM n) SELECT 'a' AS label, 'b' AS db_table, 'c' AS pk_column, '{}' AS columns, "
+        "'{}' AS related FROM n"
+    )
     conn.commit()
     conn.close()
     monkeypatch.setattr(evidence, "READ_TIMEOUT_S", 0.5)
@@ -542,33 +696,40 @@ def test_evidence_reading_gives_up_on_an_endless_query(tmp_path, monkeypatch):
 
 
 def test_after_a_timeout_a_pass_needs_the_streamed_verdict_and_the_evidence():
-    ev = stopped_in_first_creation_test()        # the database backs the first two tests ...
+    ev = stopped_in_first_creation_test()  # the database backs the first two tests ...
     run = run_result(None, timed_out=True, returncode=-9)
-    run.verdicts = {"test_project.py::test_project_loads": {"nodeid": "test_project.py::test_project_loads",
-                                                          "outcome": "passed"},
-                    "test_registration.py::test_receiver_registered_in_ready": {
-                        "nodeid": "test_registration.py::test_receiver_registered_in_ready", "outcome": "failed",
-                        "message": "no receiver", "diagnosis": "receiver-not-connected"}}
-    scored = score(REAL, run, ev)                 # ... but the child said the second one failed
+    run.verdicts = {
+        "test_project.py::test_project_loads": {"nodeid": "test_project.py::test_project_loads", "outcome": "passed"},
+        "test_registration.py::test_receiver_registered_in_ready": {
+            "nodeid": "test_registration.py::test_receiver_registered_in_ready",
+            "outcome": "failed",
+            "message": "no receiver",
+            "diagnosis": "receiver-not-connected",
+        },
+    }
+    scored = score(REAL, run, ev)  # ... but the child said the second one failed
     assert {c.id: c.score for c in scored.checks}["receiver-registered-in-ready"] == 0
     reg = scored.checks[1]
     assert reg.feedback == "no receiver" and reg.diagnosis == "receiver-not-connected"
-    run.verdicts = {}                             # no verdict at all: rows alone earn nothing
+    run.verdicts = {}  # no verdict at all: rows alone earn nothing
     assert score(REAL, run, ev).score == 0
 
 
-@pytest.mark.parametrize("event, reason", [
-    (None, "no post_save receiver was seen being connected in the ready() of 'users'"),
-    ({**READY_CONNECT, "phase": "models"}, "in the ready() of 'users'"),
-    ({**READY_CONNECT, "app": "notes"}, "in the ready() of 'users'"),
-    ({**READY_CONNECT, "signal": "pre_save"}, "no post_save receiver"),
-    ({**READY_CONNECT, "sender": "users.Profile"}, "no post_save receiver"),
-])
+@pytest.mark.parametrize(
+    "event, reason",
+    [
+        (None, "no post_save receiver was seen being connected in the ready() of 'users'"),
+        ({**READY_CONNECT, "phase": "models"}, "in the ready() of 'users'"),
+        ({**READY_CONNECT, "app": "notes"}, "in the ready() of 'users'"),
+        ({**READY_CONNECT, "signal": "pre_save"}, "no post_save receiver"),
+        ({**READY_CONNECT, "sender": "users.Profile"}, "no post_save receiver"),
+    ],
+)
 def test_a_registration_pass_needs_the_connection_streamed_as_it_happened(event, reason):
     run = run_result(child_report())
     run.events = [event] if event else []
     scored = score(REAL, run, full_evidence())
-    assert scored.status == RunStatus.GRADED     # issue 21: no proof of tampering, graded on the record
+    assert scored.status == RunStatus.GRADED  # issue 21: no proof of tampering, graded on the record
     reg = next(c for c in scored.checks if c.id == "receiver-registered-in-ready")
     assert reg.score == 0 and reg.diagnosis == "evidence-disagrees" and reason in reg.feedback
 
@@ -583,8 +744,16 @@ def test_ledger_entries_the_harness_never_writes_are_not_evidence(tmp_path):
     from grader import evidence
 
     db = _ledger(tmp_path, [])
-    ev = evidence.read(db, ledger=[("t", "user", 1), ("t", "object:user", 1.5), ("t", "object:user", True),
-                                   ("t", "object:user", [1]), ("t", "done", 0)])
+    ev = evidence.read(
+        db,
+        ledger=[
+            ("t", "user", 1),
+            ("t", "object:user", 1.5),
+            ("t", "object:user", True),
+            ("t", "object:user", [1]),
+            ("t", "done", 0),
+        ],
+    )
     assert ev.available and ev.tracked == {} and ev.done == {"t"}
 
 
@@ -597,8 +766,10 @@ def _ledger(tmp_path, rows, models=(), roles=()):
     db = tmp_path / "grading.sqlite3"
     conn = sqlite3.connect(db)
     conn.execute("CREATE TABLE _grader_models (label TEXT, db_table TEXT, pk_column TEXT, columns TEXT, related TEXT)")
-    conn.executemany("INSERT INTO _grader_models VALUES (?, ?, ?, ?, ?)",
-                     [(label, table, "id", json.dumps(cols), "{}") for label, table, cols in models])
+    conn.executemany(
+        "INSERT INTO _grader_models VALUES (?, ?, ?, ?, ?)",
+        [(label, table, "id", json.dumps(cols), "{}") for label, table, cols in models],
+    )
     conn.execute("CREATE TABLE _grader_roles (role TEXT, label TEXT)")
     conn.executemany("INSERT INTO _grader_roles VALUES (?, ?)", roles)
     conn.execute("CREATE TABLE blog_tag (id INTEGER PRIMARY KEY, name TEXT)")
@@ -615,8 +786,9 @@ def test_a_query_naming_a_missing_field_matters_only_for_a_test_that_passed(tmp_
     from grader.rubric import EvidenceSpec
 
     rows = [("t::a", "start", 0), ("t::a", "done", 0), ("t::a", "object:tag", 7)]
-    db = _ledger(tmp_path, rows, models=[("blog.Tag", "blog_tag", {"id": "id", "name": "name"})],
-                 roles=[("tag", "blog.Tag")])
+    db = _ledger(
+        tmp_path, rows, models=[("blog.Tag", "blog_tag", {"id": "id", "name": "name"})], roles=[("tag", "blog.Tag")]
+    )
     spec = EvidenceSpec(objects={"tag": 1}, sql=("SELECT 1 FROM {tag} WHERE {tag.post_count} < 0",))
     ev = evidence.read(db, {"t::a": spec, "t::b": spec}, ledger=rows)
     assert ev.available and not ev.grader_problem
@@ -629,8 +801,9 @@ def test_notes_and_verify_functions_back_a_pass_or_say_why_not(tmp_path):
     from grader.rubric import EvidenceSpec
 
     rows = [("t::a", "start", 0), ("t::a", "note:file", "docs/a.txt"), ("t::a", "done", 0)]
-    db = _ledger(tmp_path, rows, models=[("blog.Tag", "blog_tag", {"id": "id", "name": "name"})],
-                 roles=[("tag", "blog.Tag")])
+    db = _ledger(
+        tmp_path, rows, models=[("blog.Tag", "blog_tag", {"id": "id", "name": "name"})], roles=[("tag", "blog.Tag")]
+    )
     media = tmp_path / "media"
     (media / "docs").mkdir(parents=True)
     (tmp_path / "verify.py").write_text(
@@ -640,7 +813,8 @@ def test_notes_and_verify_functions_back_a_pass_or_say_why_not(tmp_path):
         "def tags(run):\n"
         "    return None if run.query('SELECT {tag.name} FROM {tag}') == [('red',)] else 'no red tag'\n"
         "def broken(run):\n"
-        "    raise KeyError('oops')\n")
+        "    raise KeyError('oops')\n"
+    )
     spec = EvidenceSpec(verify=("gone", "tags"))
     ev = evidence.read(db, {"t::a": spec}, verify.Verifier(tmp_path / "verify.py", db, {"media": media}), rows)
     assert ev.notes == {"t::a": {"file": ["docs/a.txt"]}}
@@ -648,7 +822,7 @@ def test_notes_and_verify_functions_back_a_pass_or_say_why_not(tmp_path):
     (media / "docs" / "a.txt").write_text("still here")
     assert ev.confirms("t::a", spec) == (False, "verify.py: docs/a.txt is still there")
     (media / "docs" / "a.txt").unlink()
-    (media / "docs" / "a.txt").symlink_to(tmp_path / "verify.py")     # a link is not the file
+    (media / "docs" / "a.txt").symlink_to(tmp_path / "verify.py")  # a link is not the file
     assert ev.confirms("t::a", spec) == (True, "")
     ok, reason = ev.confirms("t::a", EvidenceSpec(verify=("broken",)))
     assert not ok and ev.grader_problem and "broken() failed" in reason
@@ -660,7 +834,7 @@ def test_a_folder_is_read_without_following_links(tmp_path):
     root = tmp_path / "media"
     root.mkdir()
     (root / "a.txt").write_text("a")
-    (root / "out").symlink_to(tmp_path)            # a link out of the folder
+    (root / "out").symlink_to(tmp_path)  # a link out of the folder
     (tmp_path / "secret.txt").write_text("s")
     folder = Folder(root)
     assert folder.files() == {"a.txt": 1}
@@ -668,24 +842,62 @@ def test_a_folder_is_read_without_following_links(tmp_path):
     assert not folder.exists("../secret.txt") and not folder.exists("out/secret.txt")
     mail = tmp_path / "mail"
     mail.mkdir()
-    (mail / "1.log").write_bytes(b"Subject: Order 1\nTo: a@localhost\n\nhi\n" + b"-" * 79 + b"\n"
-                                 b"Subject: Order 2\nTo: b@localhost\n\nho\n" + b"-" * 79 + b"\n")
+    (mail / "1.log").write_bytes(
+        b"Subject: Order 1\nTo: a@localhost\n\nhi\n" + b"-" * 79 + b"\n"
+        b"Subject: Order 2\nTo: b@localhost\n\nho\n" + b"-" * 79 + b"\n"
+    )
     assert [str(m["subject"]) for m in Mailbox(mail).messages] == ["Order 1", "Order 2"]
 
 
-@pytest.mark.parametrize("spec, events, ok", [
-    ({"signal": "request_started", "sender": "*", "ready": "stats"},
-     [{"event": "connect", "signal": "request_started", "sender": "", "phase": "ready", "app": "stats"}], True),
-    ({"signal": "request_started", "sender": "*", "ready": "stats"},        # one handler only
-     [{"event": "connect", "signal": "request_started", "sender": "<class 'WSGIHandler'>", "phase": "ready",
-       "app": "stats"}], False),
-    ({"signal": "shop.signals.order_placed", "sender": "order", "ready": "inventory"},
-     [{"event": "connect", "signal": "shop.signals.order_placed", "sender": "shop.Order", "phase": "ready",
-       "app": "inventory"}], True),
-    ({"signal": "shop.signals.order_placed", "sender": "order", "ready": "inventory"},
-     [{"event": "connect", "signal": "shop.signals.order_placed", "sender": "shop.Order", "phase": "ready",
-       "app": "shop"}], False),
-])
+@pytest.mark.parametrize(
+    "spec, events, ok",
+    [
+        (
+            {"signal": "request_started", "sender": "*", "ready": "stats"},
+            [{"event": "connect", "signal": "request_started", "sender": "", "phase": "ready", "app": "stats"}],
+            True,
+        ),
+        (
+            {"signal": "request_started", "sender": "*", "ready": "stats"},  # one handler only
+            [
+                {
+                    "event": "connect",
+                    "signal": "request_started",
+                    "sender": "<class 'WSGIHandler'>",
+                    "phase": "ready",
+                    "app": "stats",
+                }
+            ],
+            False,
+        ),
+        (
+            {"signal": "shop.signals.order_placed", "sender": "order", "ready": "inventory"},
+            [
+                {
+                    "event": "connect",
+                    "signal": "shop.signals.order_placed",
+                    "sender": "shop.Order",
+                    "phase": "ready",
+                    "app": "inventory",
+                }
+            ],
+            True,
+        ),
+        (
+            {"signal": "shop.signals.order_placed", "sender": "order", "ready": "inventory"},
+            [
+                {
+                    "event": "connect",
+                    "signal": "shop.signals.order_placed",
+                    "sender": "shop.Order",
+                    "phase": "ready",
+                    "app": "shop",
+                }
+            ],
+            False,
+        ),
+    ],
+)
 def test_connections_for_every_sender_custom_signals_and_apps_without_models(spec, events, ok):
     from grader.evidence import Evidence
 

@@ -3,6 +3,7 @@
 standard library's parsing quadratic or recursive is refused at once, with a message for the
 student (VerifyRefused, never VerifyError: not the grader's problem), and a verify.py function
 that loops on student-made data is stopped."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,8 @@ import pytest
 from grader import verify
 from grader.verify import Folder, Mailbox, Verifier, VerifyError, VerifyRefused
 
-END = b"\n" + b"-" * 79 + b"\n"      # Django's file backend ends every message so
-FAST_S = 2.0                          # every crafted input below took seconds to hours, or recursed
+END = b"\n" + b"-" * 79 + b"\n"  # Django's file backend ends every message so
+FAST_S = 2.0  # every crafted input below took seconds to hours, or recursed
 
 
 def _mailbox(tmp_path, *files: bytes) -> Mailbox:
@@ -59,8 +60,8 @@ def test_a_crafted_message_is_refused_at_once_with_a_message_for_the_student(tmp
         [str(m.get("to")) for m in mailbox.messages]
     assert time.monotonic() - started < FAST_S
     assert says in str(refused.value) and len(str(refused.value)) <= 300
-    assert not isinstance(refused.value, VerifyError)          # the submission's failure
-    with pytest.raises(VerifyRefused):                          # every time it is asked
+    assert not isinstance(refused.value, VerifyError)  # the submission's failure
+    with pytest.raises(VerifyRefused):  # every time it is asked
         [str(m.get("to")) for m in mailbox.messages]
 
 
@@ -68,9 +69,9 @@ def test_the_worst_headers_within_the_caps_parse_fast(tmp_path):
     headers = b"".join(b"To: " + b"\\" * 4_000 + b"\n" for _ in range(15))
     mailbox = _mailbox(tmp_path, headers + b"Subject: =?utf-8?q?caf=C3=A9?=\n\nhi\n" + END)
     started = time.monotonic()
-    message, = mailbox.messages
+    (message,) = mailbox.messages
     assert len(message.get_all("to")) == 15 and str(message["subject"]) == "café"
-    for _ in range(20):   # parsed once, then read from the parsed headers
+    for _ in range(20):  # parsed once, then read from the parsed headers
         [str(v) for v in message.get_all("to")]
     assert time.monotonic() - started < FAST_S
 
@@ -103,13 +104,16 @@ def test_a_folder_over_its_entry_cap_is_refused_not_read_in_part(tmp_path, monke
 
 # ------------------------------------------------------------------ the Verifier
 
+
 def _database(tmp_path):
     db = tmp_path / "grading.sqlite3"
     db.unlink(missing_ok=True)
     conn = sqlite3.connect(db)
     conn.execute("CREATE TABLE _grader_models (label TEXT, db_table TEXT, pk_column TEXT, columns TEXT, related TEXT)")
-    conn.execute("INSERT INTO _grader_models VALUES ('blog.Tag', 'blog_tag', 'id', ?, '{}')",
-                 (json.dumps({"id": "id", "name": "name"}),))
+    conn.execute(
+        "INSERT INTO _grader_models VALUES ('blog.Tag', 'blog_tag', 'id', ?, '{}')",
+        (json.dumps({"id": "id", "name": "name"}),),
+    )
     conn.execute("CREATE TABLE _grader_roles (role TEXT, label TEXT)")
     conn.execute("INSERT INTO _grader_roles VALUES ('tag', 'blog.Tag')")
     conn.execute("CREATE TABLE blog_tag (id INTEGER PRIMARY KEY, name TEXT)")
@@ -118,7 +122,7 @@ def _database(tmp_path):
     return db
 
 
-VERIFY = '''
+VERIFY = """
 import time
 
 
@@ -163,7 +167,7 @@ def broken(run):
 
 def fine(run):
     return None if run.query("SELECT COUNT(*) FROM {tag}") == [(0,)] else "rows"
-'''
+"""
 
 
 @pytest.fixture
@@ -174,8 +178,9 @@ def verifier(tmp_path, monkeypatch):
         (tmp_path / folder).mkdir()
 
     def make():
-        return Verifier(tmp_path / "verify.py", _database(tmp_path),
-                        {"media": tmp_path / "media", "mail": tmp_path / "mail"})
+        return Verifier(
+            tmp_path / "verify.py", _database(tmp_path), {"media": tmp_path / "media", "mail": tmp_path / "mail"}
+        )
 
     return make
 

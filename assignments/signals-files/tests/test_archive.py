@@ -1,8 +1,9 @@
 """deleted-document-archived: every deleted document leaves exactly one DeletedDocument with its
 id and title, however it is deleted; a rolled-back deletion leaves none."""
-from _grader_harness import api
 
 import _grader_assignment as files
+
+from _grader_harness import api
 
 
 def test_instance_delete():
@@ -39,13 +40,18 @@ def test_rolled_back_delete_not_archived():
     how = "doc.delete() inside transaction.atomic() that is rolled back"
     files.rolled_back(how, lambda: kept.fresh().delete())
     if not kept.exists():
-        api.fail(f"after {how}, document {kept.pk} is gone: a rolled-back deletion must leave it.",
-                     diagnosis="document-not-deleted")
+        api.fail(
+            f"after {how}, document {kept.pk} is gone: a rolled-back deletion must leave it.",
+            diagnosis="document-not-deleted",
+        )
     Archive = files.model("archive")
     if Archive._default_manager.filter(document_id=kept.pk).exists():
-        api.fail(f"after {how}, there is a DeletedDocument for document {kept.pk}, which still exists: "
-                     "write the archive in the deletion's own transaction (a pre_delete or post_delete "
-                     "receiver with the default database), so that a rollback removes it too.",
-                     diagnosis="archive-after-rollback", location=files.where_receivers(files.DELETE_SIGNALS))
+        api.fail(
+            f"after {how}, there is a DeletedDocument for document {kept.pk}, which still exists: "
+            "write the archive in the deletion's own transaction (a pre_delete or post_delete "
+            "receiver with the default database), so that a rollback removes it too.",
+            diagnosis="archive-after-rollback",
+            location=files.where_receivers(files.DELETE_SIGNALS),
+        )
     api.track(kept.fresh(), "document")
     api.note("not_archived", kept.pk)

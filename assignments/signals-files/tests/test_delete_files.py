@@ -1,12 +1,12 @@
 """file-removed-on-delete: a deleted document's stored file is removed from storage (once the
 deletion is committed), however the document is deleted; other documents keep their files; a
 document without a file is deleted without error."""
-from _grader_harness import api
 
 import _grader_assignment as files
 
-KEEP = ("Remove only the file of the document being deleted (instance.file), never another "
-        "document's.")
+from _grader_harness import api
+
+KEEP = "Remove only the file of the document being deleted (instance.file), never another document's."
 
 
 def _expect_bystander(doc, how, seen):
@@ -52,6 +52,7 @@ def test_document_without_file():
     docs = [files.document(owner, "f4-2", with_file=False), files.document(owner, "f4-3")]
     how = "deleting a document without a file and one with a file (Document.objects.filter(...).delete())"
     Document = files.model("document")
-    files.delete(how, lambda: Document._default_manager.filter(pk__in=[d.pk for d in docs]).delete(), docs,
-                 when="no-file")
+    files.delete(
+        how, lambda: Document._default_manager.filter(pk__in=[d.pk for d in docs]).delete(), docs, when="no-file"
+    )
     files.expect_files_removed(docs, how, bulk="a queryset's delete()")

@@ -1,8 +1,9 @@
 """project-loads: Django starts with the student's settings, the documents app's migrations
 create the models as models.py describes them, and the models are the starter's."""
-from _grader_harness import api
 
 import _grader_assignment as files
+
+from _grader_harness import api
 
 
 def test_project_loads():
@@ -20,8 +21,7 @@ def test_project_loads():
         if not _has(model, name):
             problems.append(f"{model.__name__}.{name} is missing")
     if problems:
-        api.fail("; ".join(problems) + ": keep the models of the starter as they are.",
-                     diagnosis="models-changed")
+        api.fail("; ".join(problems) + ": keep the models of the starter as they are.", diagnosis="models-changed")
     # The tables really exist and are usable.
     Document._default_manager.count()
     Archive._default_manager.count()

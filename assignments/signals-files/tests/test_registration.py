@@ -4,9 +4,10 @@ the student wrote one) are live and were connected while DocumentsConfig.ready()
 
 One test per signal, each with its [connections] entry: a test whose signal the student does
 not use skips itself, and at least one receiver of a deletion must be there."""
-from _grader_harness import api
 
 import _grader_assignment as files
+
+from _grader_harness import api
 
 
 def _check(name: str, family: tuple[str, ...], required: bool) -> None:
@@ -18,10 +19,14 @@ def _check(name: str, family: tuple[str, ...], required: bool) -> None:
             api.skip(f"not checked: you connect no {name} receiver for documents")
         where = files.overridden("delete")
         if where:
-            api.fail(f"Document.delete() is overridden ({where}) instead of a receiver being connected: "
-                         "bulk deletes (Document.objects.filter(...).delete()) and deleting the owner "
-                         "never call it. Connect a post_delete receiver for Document in "
-                         "DocumentsConfig.ready() instead.", diagnosis="delete-overridden", location=where)
+            api.fail(
+                f"Document.delete() is overridden ({where}) instead of a receiver being connected: "
+                "bulk deletes (Document.objects.filter(...).delete()) and deleting the owner "
+                "never call it. Connect a post_delete receiver for Document in "
+                "DocumentsConfig.ready() instead.",
+                diagnosis="delete-overridden",
+                location=where,
+            )
         # No receiver of a deletion for documents at all: say why about the signal the
         # student did use, if any (a pre_delete receiver for another model: wrong-sender).
         used = [n for n in family if files.connections([n])]

@@ -1,13 +1,16 @@
 """file-kept-on-rollback: a deletion that is rolled back (an outer transaction.atomic() that
 raises) keeps the document and its file; the same deletion committed removes the file."""
-from _grader_harness import api
 
 import _grader_assignment as files
 
-LOST = ("The deletion was rolled back, so the document is still there, but its file was removed "
-        "while the transaction was still open. Remove the file only once the deletion commits: in "
-        "post_delete, transaction.on_commit(lambda: storage.delete(name)) (on_commit also runs the "
-        "function right away when no transaction is open). Never delete it in pre_delete.")
+from _grader_harness import api
+
+LOST = (
+    "The deletion was rolled back, so the document is still there, but its file was removed "
+    "while the transaction was still open. Remove the file only once the deletion commits: in "
+    "post_delete, transaction.on_commit(lambda: storage.delete(name)) (on_commit also runs the "
+    "function right away when no transaction is open). Never delete it in pre_delete."
+)
 
 
 def test_rolled_back_delete_keeps_file():
@@ -28,8 +31,10 @@ def test_rolled_back_delete_keeps_file():
         Document._default_manager.filter(pk=kept[1].pk).delete()
         other.delete()
 
-    how = ("doc.delete(), Document.objects.filter(...).delete() and deleting an owner, inside "
-           "transaction.atomic() that is rolled back")
+    how = (
+        "doc.delete(), Document.objects.filter(...).delete() and deleting an owner, inside "
+        "transaction.atomic() that is rolled back"
+    )
     seen = files.rolled_back(how, delete_all)
     for d in kept:
         if not d.exists():

@@ -1,11 +1,14 @@
 """unchanged-file-kept: saving an existing document without changing its file keeps the file."""
-from _grader_harness import api
 
 import _grader_assignment as files
 
-WHY = ("Saving a document without changing its file must keep it: delete the old file only "
-       "when its name differs from instance.file's name (compare the names, not the FieldFile "
-       "objects: `old.name != instance.file.name`).")
+from _grader_harness import api
+
+WHY = (
+    "Saving a document without changing its file must keep it: delete the old file only "
+    "when its name differs from instance.file's name (compare the names, not the FieldFile "
+    "objects: `old.name != instance.file.name`)."
+)
 
 
 def test_save_without_change():
@@ -17,9 +20,11 @@ def test_save_without_change():
         loaded.title = "Report u1 (renamed)"
         loaded.save()
 
-    for how, action in (("doc.save() without changing the file", lambda: loaded.save()),
-                        ("changing the title and saving (doc.save())", title_changed),
-                        ("saving a document loaded from the database again", lambda: doc.fresh().save())):
+    for how, action in (
+        ("doc.save() without changing the file", lambda: loaded.save()),
+        ("changing the title and saving (doc.save())", title_changed),
+        ("saving a document loaded from the database again", lambda: doc.fresh().save()),
+    ):
         seen = files.save(how, action)
         files.expect_files_kept([doc], how, seen, "unchanged-file-deleted", WHY)
         files.expect_current_file(doc, how, seen)

@@ -9,6 +9,7 @@ count written on pre_add from one written on post_add), reads every count back w
 refresh_from_db() and, when one is wrong, names the mistake from what happened, never from how
 the receiver is spelled.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -37,9 +38,12 @@ def _models_location() -> str:
 
 
 def _models_changed(what: str) -> None:
-    fail(f"blog/models.py no longer matches the exercise: {what}. Keep Tag (name, post_count) and "
-         "Post (title, tags, tag_count) as the starter gives them: the counts live in those fields.",
-         diagnosis="models-changed", location=_models_location())
+    fail(
+        f"blog/models.py no longer matches the exercise: {what}. Keep Tag (name, post_count) and "
+        "Post (title, tags, tag_count) as the starter gives them: the counts live in those fields.",
+        diagnosis="models-changed",
+        location=_models_location(),
+    )
 
 
 def models():
@@ -51,9 +55,11 @@ def models():
     try:
         Post, Tag = api.role_model("post"), api.role_model("tag")
     except LookupError:
-        fail(f"there is no model {api.run_state().models.get('post')} or {api.run_state().models.get('tag')}: keep the "
-             "models of the starter in blog/models.py and 'blog' in INSTALLED_APPS.",
-             diagnosis="models-changed")
+        fail(
+            f"there is no model {api.run_state().models.get('post')} or {api.run_state().models.get('tag')}: keep the "
+            "models of the starter in blog/models.py and 'blog' in INSTALLED_APPS.",
+            diagnosis="models-changed",
+        )
     for model, name in ((Post, "tag_count"), (Tag, "post_count")):
         try:
             field = model._meta.get_field(name)
@@ -69,8 +75,10 @@ def models():
         _models_changed("Post.tags must stay a ManyToManyField to Tag")
     through = tags.remote_field.through
     if through._meta.label != api.run_state().models.get("tagging"):
-        _models_changed(f"Post.tags must keep the table Django makes for it ({api.run_state().models.get('tagging')}), "
-                        "without through=")
+        _models_changed(
+            f"Post.tags must keep the table Django makes for it ({api.run_state().models.get('tagging')}), "
+            "without through="
+        )
     if getattr(Tag, "posts", None) is None:
         _models_changed('Post.tags must keep related_name="posts" (tag.posts)')
     return Post, Tag, through
@@ -125,7 +133,8 @@ def link(*pairs) -> None:
     field = Post._meta.get_field("tags")
     source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
     Through._default_manager.bulk_create(
-        [Through(**{f"{source}_id": post.pk, f"{target}_id": tag.pk}) for post, tag in pairs])
+        [Through(**{f"{source}_id": post.pk, f"{target}_id": tag.pk}) for post, tag in pairs]
+    )
     sync(*{o for pair in pairs for o in pair})
 
 
@@ -207,8 +216,10 @@ def _receiver_connected() -> bool:
     return any(c.student and c.signal is m2m_changed and c.receiver_key in live for c in api.run_state().connects)
 
 
-NO_RECEIVER = ("Nothing updated the counts: no m2m_changed receiver for Post.tags.through is connected "
-               "when the app starts (see the check of the receiver's registration above).")
+NO_RECEIVER = (
+    "Nothing updated the counts: no m2m_changed receiver for Post.tags.through is connected "
+    "when the app starts (see the check of the receiver's registration above)."
+)
 
 
 def _forward_counts_right(kind: str) -> bool:
@@ -216,8 +227,7 @@ def _forward_counts_right(kind: str) -> bool:
     Post, Tag, _ = models()
     try:
         post = Post._default_manager.create(title="a post made to compare")
-        a, b = (Tag._default_manager.create(pk=next(_TAG_PKS), name=f"compare-{n}-{next(_TAG_PKS)}")
-                for n in "ab")
+        a, b = (Tag._default_manager.create(pk=next(_TAG_PKS), name=f"compare-{n}-{next(_TAG_PKS)}") for n in "ab")
         if kind == "add":
             post.tags.add(a, b)
             want = {post: 2, a: 1, b: 1}
@@ -234,7 +244,7 @@ def _forward_counts_right(kind: str) -> bool:
             post.tags.set([b])
             want = {post: 1, a: 0, b: 1}
         return all(read(o) == n for o, n in want.items())
-    except Exception:  # noqa: BLE001 - whatever goes wrong, the post's side does not work either
+    except Exception:
         return False
 
 
@@ -243,12 +253,13 @@ def _counted_on_add(role: str) -> bool:
     Post, Tag, _ = models()
     try:
         post1, post2 = (Post._default_manager.create(title="a post made to compare") for _ in range(2))
-        tag1, tag2 = (Tag._default_manager.create(pk=next(_TAG_PKS), name=f"compare-{next(_TAG_PKS)}")
-                      for _ in range(2))
+        tag1, tag2 = (
+            Tag._default_manager.create(pk=next(_TAG_PKS), name=f"compare-{next(_TAG_PKS)}") for _ in range(2)
+        )
         post1.tags.add(tag1)
         tag2.posts.add(post2)
         return any(read(o) == 1 for o in ((post1, post2) if role == "post" else (tag1, tag2)))
-    except Exception:  # noqa: BLE001 - adding does not work: it counts nothing
+    except Exception:
         return False
 
 
@@ -260,18 +271,18 @@ def _count_text(obj, value: int, want: int) -> str:
 
 WHY = {
     "add-not-counted": "Your receiver must update both counts on post_add: the post's tag_count and the "
-                       "post_count of every tag in pk_set (from the tag's side: the other way round).",
+    "post_count of every tag in pk_set (from the tag's side: the other way round).",
     "remove-not-counted": "Handle post_remove too: removing tags must lower the counts, on both sides.",
     "count-wrong": "Count again with .count() after the change (on post_add, post_remove, post_clear), "
-                   "or add and subtract exactly the rows that changed.",
+    "or add and subtract exactly the rows that changed.",
     "re-add-counted": "Django sends m2m_changed even when nothing is added: pk_set then holds only the "
-                      "primary keys that were really added (here none, or only the new ones). Update "
-                      "the objects in pk_set, or count again; do not add 1 per call or to every "
-                      "related object.",
+    "primary keys that were really added (here none, or only the new ones). Update "
+    "the objects in pk_set, or count again; do not add 1 per call or to every "
+    "related object.",
     "absent-remove-counted": "For remove, Django puts in pk_set every primary key you pass, also those "
-                             "that were not linked, so len(pk_set) is not the number of rows removed. "
-                             "Count again with .count() on post_remove, or on pre_remove find which of "
-                             "pk_set are really linked.",
+    "that were not linked, so len(pk_set) is not the number of rows removed. "
+    "Count again with .count() on post_remove, or on pre_remove find which of "
+    "pk_set are really linked.",
 }
 
 
@@ -292,38 +303,61 @@ def expect(how: str, wants: list, before: dict, kind: str, side: str, log: SqlLo
 def diagnose(kind: str, side: str, got: list, wrong: list, before: dict, log: SqlLog | None) -> tuple[str, str]:
     stale = all(value == before.get(obj) for obj, _, value in wrong)
     if not _receiver_connected():
-        return {"add": "add-not-counted", "remove": "remove-not-counted", "clear": "clear-not-handled",
-                "readd": "re-add-counted", "absent": "absent-remove-counted"}.get(kind, "count-wrong"), NO_RECEIVER
+        return {
+            "add": "add-not-counted",
+            "remove": "remove-not-counted",
+            "clear": "clear-not-handled",
+            "readd": "re-add-counted",
+            "absent": "absent-remove-counted",
+        }.get(kind, "count-wrong"), NO_RECEIVER
     if kind in ("add", "remove", "clear") and stale and log is not None and log.only_before_change():
-        pre, post = {"add": ("pre_add", "post_add"), "remove": ("pre_remove", "post_remove"),
-                     "clear": ("pre_clear", "post_clear")}[kind]
-        return ("counted-before-change",
-                f"Your receiver wrote the counts on {pre}, before Django changed the rows of the "
-                f"many-to-many table, so it counted the rows as they were. Update the counts on {post} "
-                "(the `action` argument says which one Django is sending).")
+        pre, post = {
+            "add": ("pre_add", "post_add"),
+            "remove": ("pre_remove", "post_remove"),
+            "clear": ("pre_clear", "post_clear"),
+        }[kind]
+        return (
+            "counted-before-change",
+            f"Your receiver wrote the counts on {pre}, before Django changed the rows of the "
+            f"many-to-many table, so it counted the rows as they were. Update the counts on {post} "
+            "(the `action` argument says which one Django is sending).",
+        )
     if side == "tag" and kind in ("add", "remove", "clear", "set") and _forward_counts_right(kind):
-        return ("reverse-ignored",
-                "This change was made from the tag's side, and the same change made from the post's "
-                "side is counted right: your receiver ignores `reverse`. From the tag's side Django "
-                "calls it with reverse=True, instance = the tag and pk_set = primary keys of posts, "
-                "not of tags. Check `reverse` and update the tag's post_count and the tag_count of "
-                "the posts in pk_set.")
+        return (
+            "reverse-ignored",
+            "This change was made from the tag's side, and the same change made from the post's "
+            "side is counted right: your receiver ignores `reverse`. From the tag's side Django "
+            "calls it with reverse=True, instance = the tag and pk_set = primary keys of posts, "
+            "not of tags. Check `reverse` and update the tag's post_count and the tag_count of "
+            "the posts in pk_set.",
+        )
     for role in ("post", "tag"):
         others = [obj for obj, _, _ in got if _role(obj) != role]
         mine = [(obj, value) for obj, _, value in got if _role(obj) == role]
-        if (wrong and all(_role(obj) == role for obj, _, _ in wrong) and others
-                and all(value == before.get(obj) for obj, value in mine)
-                and (log is None or not log.writes(role)) and not _counted_on_add(role)):
-            field, other = ("Post.tag_count", "Tag.post_count") if role == "post" else ("Tag.post_count", "Post.tag_count")
-            return ("one-count-only",
-                    f"{other} is kept right, but {field} does not change. Every change of post.tags "
-                    "changes a count on both sides: the post's tag_count and each tag's post_count.")
+        if (
+            wrong
+            and all(_role(obj) == role for obj, _, _ in wrong)
+            and others
+            and all(value == before.get(obj) for obj, value in mine)
+            and (log is None or not log.writes(role))
+            and not _counted_on_add(role)
+        ):
+            field, other = (
+                ("Post.tag_count", "Tag.post_count") if role == "post" else ("Tag.post_count", "Post.tag_count")
+            )
+            return (
+                "one-count-only",
+                f"{other} is kept right, but {field} does not change. Every change of post.tags "
+                "changes a count on both sides: the post's tag_count and each tag's post_count.",
+            )
     if kind == "clear":
-        return ("clear-not-handled",
-                "On a clear Django sends pk_set=None, and after post_clear the rows are gone, so "
-                "pk_set cannot tell you who lost them. On pre_clear, note the primary keys of the "
-                "related objects (instance.tags or instance.posts) and update them on post_clear, or "
-                "count every post and tag again on post_clear.")
+        return (
+            "clear-not-handled",
+            "On a clear Django sends pk_set=None, and after post_clear the rows are gone, so "
+            "pk_set cannot tell you who lost them. On pre_clear, note the primary keys of the "
+            "related objects (instance.tags or instance.posts) and update them on post_clear, or "
+            "count every post and tag again on post_clear.",
+        )
     if kind == "add" and stale:
         return "add-not-counted", WHY["add-not-counted"]
     if kind == "remove" and stale:
@@ -346,8 +380,11 @@ def change(how: str, action, wants: list, kind: str, side: str, other_writer: bo
     before = {obj: read(obj) for obj, _ in wants}
     log = SqlLog()
     writer = OtherWriter([obj for obj, _ in wants]) if other_writer else None
-    with log.recording(), (writer.writing() if writer else contextlib.nullcontext()), \
-            api.student_code(how, when=f"{kind}:{side}"):
+    with (
+        log.recording(),
+        writer.writing() if writer else contextlib.nullcontext(),
+        api.student_code(how, when=f"{kind}:{side}"),
+    ):
         action()
     expect(how, wants, before, kind, side, log)
     if writer:
@@ -377,14 +414,16 @@ class OtherWriter:
         for role, model in (("post", Post), ("tag", Tag)):
             try:
                 column = model._meta.get_field(self.FIELDS[role]).column
-            except Exception:  # noqa: BLE001 - a changed model is project-loads' business
+            except Exception:
                 continue
             pks = [o.pk for o in self.objs if _role(o) == role]
             if pks:
                 self.tables[model._meta.db_table.lower()] = (
-                    role, f"UPDATE {qn(model._meta.db_table)} SET {qn(column)} = {qn(column)} || '*' "
-                          f"WHERE {qn(model._meta.pk.column)} IN ({', '.join(str(int(pk)) for pk in pks)})")
-        self.done: dict[str, str] = {}     # role -> the student's line that wrote next
+                    role,
+                    f"UPDATE {qn(model._meta.db_table)} SET {qn(column)} = {qn(column)} || '*' "
+                    f"WHERE {qn(model._meta.pk.column)} IN ({', '.join(str(int(pk)) for pk in pks)})",
+                )
+        self.done: dict[str, str] = {}  # role -> the student's line that wrote next
         self.before = {o: api.stored_value(o, self.FIELDS[_role(o)]) for o in self.objs}
 
     def __call__(self, execute, sql, params, many, context):
@@ -419,14 +458,17 @@ class OtherWriter:
         model = "Post" if role == "post" else "Tag"
         where = self.done[role]
         shown = ", ".join(f"{name(o)}.{self.FIELDS[r]}" for o, r in lost[:4])
-        fail(f"after {how}: the counts are right, but another writer's change was lost. While your "
-             f"receiver ran, another request of the site changed {shown} between your receiver's read "
-             f"of the row and its write{f' ({where})' if where else ''}, and your receiver wrote the "
-             f"old values back: it changed {count} on an object it had loaded (or on `instance`) and "
-             f"called save(), which writes every field of the object as it was read. Write only the "
-             f"count: `{model}.objects.filter(pk=...).update({count}=...)`, or "
-             f"`obj.save(update_fields=[\"{count}\"])`.",
-             diagnosis="stale-fields-saved", location=where or receiver_location())
+        fail(
+            f"after {how}: the counts are right, but another writer's change was lost. While your "
+            f"receiver ran, another request of the site changed {shown} between your receiver's read "
+            f"of the row and its write{f' ({where})' if where else ''}, and your receiver wrote the "
+            f"old values back: it changed {count} on an object it had loaded (or on `instance`) and "
+            f"called save(), which writes every field of the object as it was read. Write only the "
+            f"count: `{model}.objects.filter(pk=...).update({count}=...)`, or "
+            f'`obj.save(update_fields=["{count}"])`.',
+            diagnosis="stale-fields-saved",
+            location=where or receiver_location(),
+        )
 
 
 def _student_line() -> str:
@@ -445,10 +487,12 @@ def adding_works(label: str) -> None:
     from django.db import transaction
 
     with transaction.atomic():
-        post, = new_posts("a post tagged first", label=label, track=False)
-        tag, = new_tags("a tag added first", label=label, track=False)
-        with api.student_code("tagging a new post first (one tag added from the post's side, "
-                                  "before the change this check is about)", when="mainpath:post"):
+        (post,) = new_posts("a post tagged first", label=label, track=False)
+        (tag,) = new_tags("a tag added first", label=label, track=False)
+        with api.student_code(
+            "tagging a new post first (one tag added from the post's side, before the change this check is about)",
+            when="mainpath:post",
+        ):
             post.tags.add(tag)
         transaction.set_rollback(True)
 
@@ -466,11 +510,14 @@ def others_left_alone(label: str):
     Counts that were wrong and become right (a receiver that counts every row again) are fine.
     """
     Post, Tag, _ = models()
-    bystander, = new_posts("a post the test never changes", label=label, track=False)
-    lone_tag, = new_tags("a tag the test never changes", label=label, track=False)
+    (bystander,) = new_posts("a post the test never changes", label=label, track=False)
+    (lone_tag,) = new_tags("a tag the test never changes", label=label, track=False)
     link((bystander, lone_tag))
-    snapshot = {(model, pk): value for model, field in ((Post, "tag_count"), (Tag, "post_count"))
-                for pk, value in model._default_manager.values_list("pk", field)}
+    snapshot = {
+        (model, pk): value
+        for model, field in ((Post, "tag_count"), (Tag, "post_count"))
+        for pk, value in model._default_manager.values_list("pk", field)
+    }
     failed = False
     try:
         yield
@@ -487,24 +534,31 @@ def others_left_alone(label: str):
             obj = model(pk=pk)
             if row != real_count(obj):
                 model._default_manager.filter(pk=pk).update(**{field: value})
-                broken.append(f"a {'post' if model is Post else 'tag'} that was not part of any change "
-                              f"had its {field} changed from {value} to {row}")
+                broken.append(
+                    f"a {'post' if model is Post else 'tag'} that was not part of any change "
+                    f"had its {field} changed from {value} to {row}"
+                )
         if broken and not failed:
-            fail(f"while this check ran, your receiver also changed objects it had nothing to do with: "
-                 f"{'; '.join(broken[:3])}{'; and more' if len(broken) > 3 else ''}. Update only "
-                 "`instance` and the objects whose primary keys are in pk_set (a queryset.update() "
-                 "without .filter(...) changes every row of the table).",
-                 diagnosis="unrelated-counts-changed", location=receiver_location())
+            fail(
+                f"while this check ran, your receiver also changed objects it had nothing to do with: "
+                f"{'; '.join(broken[:3])}{'; and more' if len(broken) > 3 else ''}. Update only "
+                "`instance` and the objects whose primary keys are in pk_set (a queryset.update() "
+                "without .filter(...) changes every row of the table).",
+                diagnosis="unrelated-counts-changed",
+                location=receiver_location(),
+            )
 
 
 # ----------------------------------------------------------------------------- other relations
 
-OTHER_RELATION = ("Your m2m_changed receiver also runs for {what}, a many-to-many relation of "
-                  "django.contrib.auth, not Post.tags: connected without sender=, it is called for "
-                  "every many-to-many relation of the project, with instance = a user or a group and "
-                  "pk_set = primary keys of groups or users, which it takes for posts and tags. Connect "
-                  "it with sender=Post.tags.through (or \"blog.Post_tags\") so that Django calls it for "
-                  "post.tags only.")
+OTHER_RELATION = (
+    "Your m2m_changed receiver also runs for {what}, a many-to-many relation of "
+    "django.contrib.auth, not Post.tags: connected without sender=, it is called for "
+    "every many-to-many relation of the project, with instance = a user or a group and "
+    "pk_set = primary keys of groups or users, which it takes for posts and tags. Connect "
+    'it with sender=Post.tags.through (or "blog.Post_tags") so that Django calls it for '
+    "post.tags only."
+)
 _AUTO_FIELDS = ("AutoField", "BigAutoField", "SmallAutoField")
 
 
@@ -519,16 +573,20 @@ def user_and_group(post, tag):
     from django.core.exceptions import FieldDoesNotExist
 
     if not apps.is_installed("django.contrib.auth"):
-        api.skip("django.contrib.auth is not in INSTALLED_APPS, so the project has no other "
-                     "many-to-many relation (user.groups) to change: not checked")
+        api.skip(
+            "django.contrib.auth is not in INSTALLED_APPS, so the project has no other "
+            "many-to-many relation (user.groups) to change: not checked"
+        )
     User = api.user_model()
     try:
         field = User._meta.get_field("groups")
     except FieldDoesNotExist:
         field = None
     if field is None or not field.many_to_many:
-        api.skip("your user model has no groups (user.groups), so the project has no other "
-                     "many-to-many relation to change: not checked")
+        api.skip(
+            "your user model has no groups (user.groups), so the project has no other "
+            "many-to-many relation to change: not checked"
+        )
     Group = field.related_model
 
     def same_pk(model, pk):
@@ -539,8 +597,9 @@ def user_and_group(post, tag):
     with api.student_code("creating a user (User.objects.create(...)) for user.groups"):
         user = User._default_manager.create(**same_pk(User, post.pk), **fields)
     with api.student_code("creating a group (Group.objects.create(name=...)) for user.groups"):
-        group = Group._default_manager.create(**same_pk(Group, tag.pk),
-                                              name=f"{api.run_state().token}-group-{tag.pk}"[:150])
+        group = Group._default_manager.create(
+            **same_pk(Group, tag.pk), name=f"{api.run_state().token}-group-{tag.pk}"[:150]
+        )
     return user, group, field.remote_field.get_accessor_name()
 
 
@@ -548,20 +607,26 @@ def other_relation_change(how: str, action, wants: list, user, group) -> None:
     """Run `action`, a change of user.groups (`how`) between `user` and `group`, as student code:
     it must raise nothing and leave every count of `wants` ([(object, count)]) as it is."""
     what = how.partition("(")[0].rpartition(".")[0] or how
-    with api.student_code(f"{how} (a change of a user's groups, not of any post's tags)",
-                              when=f"other:{what}"):
+    with api.student_code(f"{how} (a change of a user's groups, not of any post's tags)", when=f"other:{what}"):
         action()
     got = [(obj, want, read(obj)) for obj, want in wants]
     wrong = [(obj, want, value) for obj, want, value in got if value != want]
     if not wrong:
         return
-    shown = "; ".join(f"{name(obj)}.{COUNT_FIELD[_role(obj)]} went from {want} to {value}"
-                      for obj, want, value in wrong)
+    shown = "; ".join(
+        f"{name(obj)}.{COUNT_FIELD[_role(obj)]} went from {want} to {value}" for obj, want, value in wrong
+    )
     shared = [name(o) for o, _, _ in wrong if o.pk == (user.pk if _role(o) == "post" else group.pk)]
-    why = (f" ({' and '.join(shared)} only share{'s' if len(shared) == 1 else ''} a primary key with "
-           "that user or group)") if shared else ""
-    fail(f"after {how}: {shown}, though no post's tags changed{why}. " + OTHER_RELATION.format(what=what),
-         diagnosis="receiver-without-sender", location=receiver_location())
+    why = (
+        (f" ({' and '.join(shared)} only share{'s' if len(shared) == 1 else ''} a primary key with that user or group)")
+        if shared
+        else ""
+    )
+    fail(
+        f"after {how}: {shown}, though no post's tags changed{why}. " + OTHER_RELATION.format(what=what),
+        diagnosis="receiver-without-sender",
+        location=receiver_location(),
+    )
 
 
 # ----------------------------------------------------------------------------- explanations
@@ -580,51 +645,68 @@ def explain(exc: Exception, when: str) -> tuple[str, str] | None:
         return None
     text = str(exc)
     if isinstance(exc, NotImplementedError):
-        return ("side-not-implemented",
-                f"This change was made from the {side}'s side"
-                + (" (reverse=True: instance is the tag, pk_set holds primary keys of posts)"
-                   if side == "tag" else " (reverse=False: instance is the post, pk_set holds "
-                   "primary keys of tags)")
-                + ", and your receiver raises NotImplementedError there: that side is not written "
-                "yet. Both sides are part of the exercise; replace the raise with the counting for "
-                "that side.")
+        return (
+            "side-not-implemented",
+            f"This change was made from the {side}'s side"
+            + (
+                " (reverse=True: instance is the tag, pk_set holds primary keys of posts)"
+                if side == "tag"
+                else " (reverse=False: instance is the post, pk_set holds primary keys of tags)"
+            )
+            + ", and your receiver raises NotImplementedError there: that side is not written "
+            "yet. Both sides are part of the exercise; replace the raise with the counting for "
+            "that side.",
+        )
     if kind == "mainpath":
-        return ("add-raises",
-                "Adding a tag to a post is the main path: every post is tagged before its tags are "
-                "removed or cleared, so this check is not graded while adding raises. Fix the error "
-                "on post_add first (the check of adding shows it too).")
+        return (
+            "add-raises",
+            "Adding a tag to a post is the main path: every post is tagged before its tags are "
+            "removed or cleared, so this check is not graded while adding raises. Fix the error "
+            "on post_add first (the check of adding shows it too).",
+        )
     tag_model = api.run_state().models.get("tag", "").rpartition(".")[2]
     if side == "tag" and isinstance(exc, AttributeError) and f"'{tag_model}' object has no attribute" in text:
-        return ("reverse-ignored",
-                "This change was made from the tag's side: Django then calls your receiver with "
-                "reverse=True, instance = the tag (not a post) and pk_set = primary keys of posts. "
-                "Check `reverse` and treat the two sides differently.")
+        return (
+            "reverse-ignored",
+            "This change was made from the tag's side: Django then calls your receiver with "
+            "reverse=True, instance = the tag (not a post) and pk_set = primary keys of posts. "
+            "Check `reverse` and treat the two sides differently.",
+        )
     if kind in ("clear", "set") and isinstance(exc, TypeError) and "NoneType" in text:
-        return ("clear-not-handled",
-                "On a clear Django sends pk_set=None: there is no set of primary keys to loop over or "
-                "measure. On pre_clear, note the primary keys of the related objects and update them "
-                "on post_clear, or count every post and tag again on post_clear.")
-    if isinstance(exc, IntegrityError) and "check constraint" in text.lower() and (
-            "tag_count" in text or "post_count" in text):
+        return (
+            "clear-not-handled",
+            "On a clear Django sends pk_set=None: there is no set of primary keys to loop over or "
+            "measure. On pre_clear, note the primary keys of the related objects and update them "
+            "on post_clear, or count every post and tag again on post_clear.",
+        )
+    if (
+        isinstance(exc, IntegrityError)
+        and "check constraint" in text.lower()
+        and ("tag_count" in text or "post_count" in text)
+    ):
         if kind == "absent":
-            return ("absent-remove-counted",
-                    "A count would have gone below zero: your receiver subtracted for rows that were "
-                    "never there. " + WHY["absent-remove-counted"])
-        return ("count-wrong",
-                "A count would have gone below zero (a PositiveIntegerField refuses it): your receiver "
-                "subtracted more than was removed. " + WHY["count-wrong"])
+            return (
+                "absent-remove-counted",
+                "A count would have gone below zero: your receiver subtracted for rows that were "
+                "never there. " + WHY["absent-remove-counted"],
+            )
+        return (
+            "count-wrong",
+            "A count would have gone below zero (a PositiveIntegerField refuses it): your receiver "
+            "subtracted more than was removed. " + WHY["count-wrong"],
+        )
     return None
 
 
-EXPLAINERS = (explain,)   # read by the harness's plugin (see _grader_harness.api)
+EXPLAINERS = (explain,)  # read by the harness's plugin (see _grader_harness.api)
 
 # Words for what the registration check finds (api.registration_problem's advice).
 REGISTRATION_ADVICE = {
     "wrong-sender": "m2m_changed is sent with sender = the model of the many-to-many table, "
-                    "Post.tags.through (Django calls it blog.Post_tags), never with Post or Tag: use "
-                    "sender=Post.tags.through, or the string \"blog.Post_tags\".",
+    "Post.tags.through (Django calls it blog.Post_tags), never with Post or Tag: use "
+    'sender=Post.tags.through, or the string "blog.Post_tags".',
     "wrong-signal": "Tags are added after a post is saved (post.tags.add() saves nothing of the post), "
-                    "so save signals never see them: listen to m2m_changed with "
-                    "sender=Post.tags.through.",
+    "so save signals never see them: listen to m2m_changed with "
+    "sender=Post.tags.through.",
     "connected-outside-ready": "Tags added before that are never counted.",
 }

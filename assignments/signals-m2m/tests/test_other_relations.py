@@ -5,21 +5,24 @@ without sender=Post.tags.through runs for those as well, and must not raise or c
 count there. Each change is made on a user and a group that share the primary keys of a post
 and a tag, so a receiver that takes the user for a post changes a count instead of finding
 nothing."""
-import pytest
-from _grader_harness import api
 
 import _grader_assignment as blog
+import pytest
+
+from _grader_harness import api
 
 
 def test_other_relations_left_alone():
     try:
         blog.models()
     except pytest.fail.Exception:  # the models are project-loads' and the counts checks' business
-        api.skip("blog/models.py no longer matches the exercise (the other checks say how), so "
-                     "changes of user.groups were not checked")
+        api.skip(
+            "blog/models.py no longer matches the exercise (the other checks say how), so "
+            "changes of user.groups were not checked"
+        )
     with blog.others_left_alone("o1"):
-        post1, = blog.new_posts("post1", label="o1")
-        red, = blog.new_tags("red", label="o1")
+        (post1,) = blog.new_posts("post1", label="o1")
+        (red,) = blog.new_tags("red", label="o1")
         blog.link((post1, red))
         user, group, user_set = blog.user_and_group(post1, red)
         users = getattr(group, user_set)

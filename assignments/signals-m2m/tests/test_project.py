@@ -1,9 +1,10 @@
 """project-loads: Django starts with the student's settings, the blog app's migrations describe
 the models as models.py does, and the models are the exercise's (a count on each side, Post.tags
 a plain many-to-many field to Tag)."""
-from _grader_harness import api
 
 import _grader_assignment as blog
+
+from _grader_harness import api
 
 
 def test_project_loads():

@@ -1,9 +1,10 @@
 """receiver-registered-in-ready: a live m2m_changed receiver for Post.tags.through (the model of
 the many-to-many table) was connected while BlogConfig.ready() ran (not while models.py was
 imported, not for Post or Tag, and still alive when tags are added)."""
-from _grader_harness import api
 
 import _grader_assignment as blog
+
+from _grader_harness import api
 
 
 def test_receiver_registered_in_ready():

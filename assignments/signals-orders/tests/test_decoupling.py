@@ -1,9 +1,10 @@
 """publisher-decoupled: the shop knows none of its subscribers: no module of the shop app
 imports inventory or notifications (import statements, import_module, what its modules hold),
 and place_order calls none of their functions; they hear of orders through order_placed."""
-from _grader_harness import api
 
 import _grader_assignment as orders
+
+from _grader_harness import api
 
 
 def test_shop_knows_no_subscriber():

@@ -1,8 +1,9 @@
 """customer-notified: the notifications subscriber sends each customer one e-mail per order,
 whose subject holds the order's id (read back by the grader from the mail folder)."""
-from _grader_harness import api
 
 import _grader_assignment as orders
+
+from _grader_harness import api
 
 
 def test_one_mail_per_order():

@@ -1,8 +1,9 @@
 """project-loads: Django starts with the student's settings, the migrations create the shop's
 models as models.py describes them, and the models keep the contract's fields."""
-from _grader_harness import api
 
 import _grader_assignment as orders
+
+from _grader_harness import api
 
 
 def test_project_loads():
@@ -23,9 +24,11 @@ def test_project_loads():
         except Exception:
             field = None
         if field is None or not right(field):
-            api.fail(f"{model.__name__}.{name} is not as the starter has it: keep the models of "
-                         "shop/models.py as given (the grader and the other apps rely on them).",
-                         diagnosis="models-changed")
+            api.fail(
+                f"{model.__name__}.{name} is not as the starter has it: keep the models of "
+                "shop/models.py as given (the grader and the other apps rely on them).",
+                diagnosis="models-changed",
+            )
     # The tables really exist and are usable.
     for model in (Product, Order, Line):
         model._default_manager.count()

@@ -1,9 +1,10 @@
 """inventory-registered, notifications-registered: each subscriber app connects a live
 receiver of shop.signals.order_placed (for sender Order) while its own AppConfig.ready()
 runs: not while models.py is imported, not in another app's ready()."""
-from _grader_harness import api
 
 import _grader_assignment as orders
+
+from _grader_harness import api
 
 
 def _registered(label: str):

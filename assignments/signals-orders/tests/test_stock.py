@@ -1,9 +1,10 @@
 """stock-lowered, stock-atomic: the inventory subscriber lowers each product's stock by the
 quantity ordered, once per order, in the database itself (an order placed meanwhile by another
 customer is not lost)."""
-from _grader_harness import api
 
 import _grader_assignment as orders
+
+from _grader_harness import api
 
 START = orders.START_STOCK
 
@@ -42,7 +43,9 @@ def test_stock_lowered_atomically():
         api.track(other["order"], "order")
     if not other["done"]:
         orders.expect_stock(seen, sig, {book: START - 2, pen: START - 3}, how)
-        api.skip("the stock was lowered without an UPDATE of the product table that the grader "
-                     "recognises, so it could not place a concurrent order: this check was not judged")
+        api.skip(
+            "the stock was lowered without an UPDATE of the product table that the grader "
+            "recognises, so it could not place a concurrent order: this check was not judged"
+        )
     orders.expect_stock(seen, sig, {book: START - 5 - 2, pen: START - 5 - 3}, how, rival=other)
     orders.expect_names_kept([book, pen], other, how)

@@ -2,6 +2,7 @@
 "profile"), one profile per user, and a profile that survives saving the user again.
 Imported by the hidden tests as ``_grader_assignment`` (the core's helpers are
 ``_grader_harness.api``)."""
+
 from __future__ import annotations
 
 from _grader_harness import api
@@ -16,33 +17,36 @@ def explain(exc: Exception, when: str) -> tuple[str, str] | None:
     if not (isinstance(exc, IntegrityError) and "unique" in str(exc).lower()):
         return None
     if when == "resave":
-        return ("no-created-check",
-                "Saving an existing user sent post_save again and your receiver created a "
-                "second profile. Check the `created` argument (if created: ...) - this is "
-                "the lesson's point about overriding save(): it runs on every save.")
-    return ("several-receivers",
-            "Two profiles were created for one new user: more than one receiver (or a "
-            "receiver connected twice) creates profiles. Keep one receiver, connected once "
-            "(dispatch_uid helps).")
+        return (
+            "no-created-check",
+            "Saving an existing user sent post_save again and your receiver created a "
+            "second profile. Check the `created` argument (if created: ...) - this is "
+            "the lesson's point about overriding save(): it runs on every save.",
+        )
+    return (
+        "several-receivers",
+        "Two profiles were created for one new user: more than one receiver (or a "
+        "receiver connected twice) creates profiles. Keep one receiver, connected once "
+        "(dispatch_uid helps).",
+    )
 
 
-EXPLAINERS = (explain,)   # read by the harness's plugin (see _grader_harness.api)
+EXPLAINERS = (explain,)  # read by the harness's plugin (see _grader_harness.api)
 # The core names these mistakes; here is what to change, in this exercise's terms.
 ADVICE = {
     "receiver-recursion": "Your receiver saves the instance it was called for, which sends post_save "
-                          "again, forever. Do not call instance.save() inside a post_save receiver of "
-                          "the same model.",
+    "again, forever. Do not call instance.save() inside a post_save receiver of "
+    "the same model.",
     "receiver-without-sender": "Your receiver also runs when other models are saved (here: the new "
-                               "Profile itself) and tries to give them a profile. Connect it with "
-                               "sender=settings.AUTH_USER_MODEL so it runs for users only.",
+    "Profile itself) and tries to give them a profile. Connect it with "
+    "sender=settings.AUTH_USER_MODEL so it runs for users only.",
     "pre-save": "The profile was created before the user was saved (pre_save?). Use post_save: "
-                "the user has a primary key only after it is saved.",
+    "the user has a primary key only after it is saved.",
 }
 
 # Words for what the registration check finds (api.registration_problem's advice).
 REGISTRATION_ADVICE = {
-    "wrong-signal": "A profile must be created after a new user is saved: use post_save and its "
-                    "`created` argument.",
+    "wrong-signal": "A profile must be created after a new user is saved: use post_save and its `created` argument.",
     "save-overridden": "Move the profile creation into a post_save receiver connected in ready().",
     "connected-outside-ready": "Users created before that get no profile.",
 }
@@ -50,8 +54,11 @@ REGISTRATION_ADVICE = {
 
 def profile_model():
     """The model of the role "profile" ([models] of the rubric)."""
-    return api.role_model("profile", missing="keep the Profile model of the template in users/models.py "
-                          "and 'users' in INSTALLED_APPS.", diagnosis="no-profile-model")
+    return api.role_model(
+        "profile",
+        missing="keep the Profile model of the template in users/models.py and 'users' in INSTALLED_APPS.",
+        diagnosis="no-profile-model",
+    )
 
 
 def profile_count(user) -> int:
@@ -64,12 +71,16 @@ def expect_one_profile(user, how: str, when: str = "create") -> None:
         return
     if count == 0:
         if when == "create":
-            fail(f"no profile exists after {how}. A post_save receiver for the user model must "
-                 "create it, and it must be connected when the app starts (in ready()).",
-                 diagnosis="no-profile")
+            fail(
+                f"no profile exists after {how}. A post_save receiver for the user model must "
+                "create it, and it must be connected when the app starts (in ready()).",
+                diagnosis="no-profile",
+            )
         fail(f"the user has no profile any more after {how}.", diagnosis="profile-lost")
-    fail(f"{count} profiles exist for one user after {how}; there must be exactly one.",
-         diagnosis="no-created-check" if when == "resave" else "several-receivers")
+    fail(
+        f"{count} profiles exist for one user after {how}; there must be exactly one.",
+        diagnosis="no-created-check" if when == "resave" else "several-receivers",
+    )
 
 
 PROFILE_MARK = "written by the grader: must survive saving the user again"
@@ -86,8 +97,14 @@ def _mark_field():
     Profile = profile_model()
     for types, value in ((_TEXT_TYPES, PROFILE_MARK), (INTEGER_TYPES, 7919)):
         for field in Profile._meta.concrete_fields:
-            if (field.primary_key or field.is_relation or field.choices or field.unique
-                    or field.get_internal_type() not in types or getattr(field, "generated", False)):
+            if (
+                field.primary_key
+                or field.is_relation
+                or field.choices
+                or field.unique
+                or field.get_internal_type() not in types
+                or getattr(field, "generated", False)
+            ):
                 continue
             if isinstance(value, str):
                 max_length = field.max_length or len(value)
@@ -115,10 +132,12 @@ def expect_same_profile(user, before: tuple[int, tuple | None], how: str) -> Non
     replaced = profile is not None and profile.pk != pk
     what = "replaced by a new one" if replaced else "overwritten"
     data = f" (its {mark[0]})" if mark is not None and not replaced else ""
-    fail(f"after {how} the user's profile was {what}: its data{data} was lost. Saving an "
-         "existing user must leave its profile alone: create the profile only when `created` "
-         "is True (or use get_or_create), never delete and re-create it.",
-         diagnosis="profile-replaced")
+    fail(
+        f"after {how} the user's profile was {what}: its data{data} was lost. Saving an "
+        "existing user must leave its profile alone: create the profile only when `created` "
+        "is True (or use get_or_create), never delete and re-create it.",
+        diagnosis="profile-replaced",
+    )
 
 
 def create_tracked(tag: str, how: str, make, as_text: bool = False) -> object:

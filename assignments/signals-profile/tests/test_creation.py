@@ -1,27 +1,30 @@
 """profile-created-once: every way of creating a user leaves exactly one profile."""
+
+import _grader_assignment as profiles
 import pytest
 
 from _grader_harness import api
 
-import _grader_assignment as profiles
-
 
 def test_create_user():
     User = api.user_model()
-    profiles.create_tracked("cu", "User.objects.create_user(...)",
-                           lambda f: User._default_manager.create_user(password=api.PASSWORD, **f))
+    profiles.create_tracked(
+        "cu", "User.objects.create_user(...)", lambda f: User._default_manager.create_user(password=api.PASSWORD, **f)
+    )
 
 
 def test_create_superuser():
     User = api.user_model()
-    profiles.create_tracked("cs", "User.objects.create_superuser(...)",
-                           lambda f: User._default_manager.create_superuser(password=api.PASSWORD, **f))
+    profiles.create_tracked(
+        "cs",
+        "User.objects.create_superuser(...)",
+        lambda f: User._default_manager.create_superuser(password=api.PASSWORD, **f),
+    )
 
 
 def test_objects_create():
     User = api.user_model()
-    profiles.create_tracked("oc", "User.objects.create(...)",
-                           lambda f: User._default_manager.create(**f))
+    profiles.create_tracked("oc", "User.objects.create(...)", lambda f: User._default_manager.create(**f))
 
 
 def test_instance_save():
@@ -75,9 +78,11 @@ def test_admin_add_form():
         url = reverse(f"admin:{User._meta.app_label}_{User._meta.model_name}_add")
     except NoReverseMatch:
         api.skip("your user model has no add page in the admin")
-    admin = profiles.create_tracked("aa", "User.objects.create_superuser(...)",
-                                   lambda f: User._default_manager.create_superuser(
-                                       password=api.PASSWORD, **f))
+    admin = profiles.create_tracked(
+        "aa",
+        "User.objects.create_superuser(...)",
+        lambda f: User._default_manager.create_superuser(password=api.PASSWORD, **f),
+    )
     client = Client()
     _log_in_without_saving(client, admin)
     fields = api.fields_for("af", as_text=True)
@@ -85,13 +90,11 @@ def test_admin_add_form():
     with api.student_code(f"opening the admin's add-user page ({url})"):
         page = client.get(url, secure=True)  # secure: also behind SECURE_SSL_REDIRECT
     if page.status_code != 200:
-        api.fail(f"the admin's add-user page ({url}) answered HTTP {page.status_code}.",
-                     diagnosis="admin-form")
+        api.fail(f"the admin's add-user page ({url}) answered HTTP {page.status_code}.", diagnosis="admin-form")
     # Post what a browser posts: every field as the page shows it (inlines such as the
     # Django docs' ProfileInline and their management forms included), with the new
     # user's name and password filled in.
-    form, controls = api.browser_form(page.content.decode(page.charset or "utf-8"),
-                                          f"{User._meta.model_name}_form")
+    form, controls = api.browser_form(page.content.decode(page.charset or "utf-8"), f"{User._meta.model_name}_form")
     form.update({k: [str(v)] for k, v in fields.items()})
     form.update({"password1": [api.PASSWORD], "password2": [api.PASSWORD], "_save": ["Save"]})
     if "usable_password" in controls:
@@ -102,11 +105,17 @@ def test_admin_add_form():
             response = client.post(url, form, secure=True)
     except pytest.fail.Exception:
         cause = api.failure_cause()
-        if (User is not apps.get_model("auth", "User") and type(cause).__name__ == "IntegrityError"
-                and not api.in_receiver(cause) and User._meta.db_table in str(cause)):
-            api.skip("the admin's add-user form of your custom user model cannot create a user "
-                         f"({api.one_line(cause, 200)}): it does not ask for every required "
-                         "field, so this way of creating users was not checked")
+        if (
+            User is not apps.get_model("auth", "User")
+            and type(cause).__name__ == "IntegrityError"
+            and not api.in_receiver(cause)
+            and User._meta.db_table in str(cause)
+        ):
+            api.skip(
+                "the admin's add-user form of your custom user model cannot create a user "
+                f"({api.one_line(cause, 200)}): it does not ask for every required "
+                "field, so this way of creating users was not checked"
+            )
         raise
     key = User.USERNAME_FIELD
     user = User._default_manager.filter(**{key: fields[key]}).first()
@@ -114,7 +123,11 @@ def test_admin_add_form():
         if User is not apps.get_model("auth", "User"):
             api.skip("the admin's add form of your custom user model needs other fields")
         errors = api.form_errors(response.content.decode(response.charset or "utf-8"))
-        api.fail(f"the admin's add-user form did not create the user (HTTP {response.status_code})"
-                     + (f"; the page says: {errors}" if errors else "") + ".", diagnosis="admin-form")
+        api.fail(
+            f"the admin's add-user form did not create the user (HTTP {response.status_code})"
+            + (f"; the page says: {errors}" if errors else "")
+            + ".",
+            diagnosis="admin-form",
+        )
     api.track(user)
     profiles.expect_one_profile(user, how)

@@ -1,9 +1,10 @@
 """receiver-registered-in-ready: a live post_save receiver for the user model was
 connected while the users app's AppConfig.ready() ran (not while models.py was
 imported, not only for another model, and still alive when users are saved)."""
-from _grader_harness import api
 
 import _grader_assignment as profiles
+
+from _grader_harness import api
 
 
 def test_receiver_registered_in_ready():

@@ -1,16 +1,16 @@
 """resave-no-duplicate: saving an existing user again leaves one profile and raises nothing."""
+
+import _grader_assignment as profiles
 from django.utils import timezone
 
 from _grader_harness import api
 
-import _grader_assignment as profiles
-
 
 def _fresh_user(tag):
     User = api.user_model()
-    user = profiles.create_tracked(tag, "User.objects.create_user(...)",
-                                  lambda f: User._default_manager.create_user(
-                                      password=api.PASSWORD, **f))
+    user = profiles.create_tracked(
+        tag, "User.objects.create_user(...)", lambda f: User._default_manager.create_user(password=api.PASSWORD, **f)
+    )
     marked = profiles.mark_profile(user)
     user = User._default_manager.get(pk=user.pk)  # as a later request would load it
     user._grader_profile = marked

@@ -20,6 +20,7 @@ AsyncClient            sender=AsyncClientHandler, scope sender=None, at close()
 Under ASGI the student's synchronous receivers run in a worker thread (its own database
 connection): every value the tests judge is read back from the database, never from memory.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -34,29 +35,38 @@ from _grader_harness import api
 from _grader_harness.api import fail
 
 NOT_FOUND = "/grader-no-such-page/"
-INJECTED = 100   # what the "other request" adds between a receiver's read and its write
+INJECTED = 100  # what the "other request" adds between a receiver's read and its write
 
 # For each way a request is served: what the student is told, the sender of request_started,
 # the sender of request_finished.
 PATHS = {
-    "wsgi": ("the WSGI handler (django.core.handlers.wsgi.WSGIHandler: what runserver, gunicorn and "
-             "uwsgi run)", "WSGIHandler", "WSGIHandler"),
-    "asgi": ("the ASGI handler (django.core.handlers.asgi.ASGIHandler: what uvicorn, daphne and "
-             "hypercorn run)", "ASGIHandler", "ASGIHandler"),
+    "wsgi": (
+        "the WSGI handler (django.core.handlers.wsgi.WSGIHandler: what runserver, gunicorn and uwsgi run)",
+        "WSGIHandler",
+        "WSGIHandler",
+    ),
+    "asgi": (
+        "the ASGI handler (django.core.handlers.asgi.ASGIHandler: what uvicorn, daphne and hypercorn run)",
+        "ASGIHandler",
+        "ASGIHandler",
+    ),
     "client": ("Django's test Client", "ClientHandler", "None"),
     "async-client": ("Django's test AsyncClient", "AsyncClientHandler", "None"),
 }
 
-F_HOWTO = ('RequestStats.objects.filter(pk=1).update(started=F("started") + 1) '
-           '(from django.db.models import F)')
+F_HOWTO = 'RequestStats.objects.filter(pk=1).update(started=F("started") + 1) (from django.db.models import F)'
 
 
 # ------------------------------------------------------------------------------ the model
 
+
 def stats_model():
     """The model of the role "stats" ([models] of the rubric)."""
-    return api.role_model("stats", missing="keep the RequestStats model of the starter in stats/models.py "
-                          "and 'stats' in INSTALLED_APPS.", diagnosis="no-stats-model")
+    return api.role_model(
+        "stats",
+        missing="keep the RequestStats model of the starter in stats/models.py and 'stats' in INSTALLED_APPS.",
+        diagnosis="no-stats-model",
+    )
 
 
 def _columns():
@@ -64,8 +74,12 @@ def _columns():
 
     meta = stats_model()._meta
     qn = connection.ops.quote_name
-    return (qn(meta.db_table), qn(meta.pk.column), qn(meta.get_field("started").column),
-            qn(meta.get_field("finished").column))
+    return (
+        qn(meta.db_table),
+        qn(meta.pk.column),
+        qn(meta.get_field("started").column),
+        qn(meta.get_field("finished").column),
+    )
 
 
 def _model_counts() -> tuple[int, int]:
@@ -74,8 +88,10 @@ def _model_counts() -> tuple[int, int]:
     try:
         row = Stats._default_manager.get(pk=1)
     except Stats.DoesNotExist:
-        fail("the RequestStats row pk=1 is gone: your code deleted it. Only add to its counts.",
-             diagnosis="stats-row-deleted")
+        fail(
+            "the RequestStats row pk=1 is gone: your code deleted it. Only add to its counts.",
+            diagnosis="stats-row-deleted",
+        )
     return int(row.started), int(row.finished)
 
 
@@ -105,12 +121,19 @@ def baseline() -> tuple[int, int]:
 
 # ------------------------------------------------------------------- what the project did
 
+
 def student_connections(signal) -> list:
     """The student's connections of `signal` that are still there, as the probe saw them."""
-    gone = {(d.receiver_name, id(d.sender)) for d in api.run_state().disconnects
-            if d.signal is signal and d.removed and d.receiver_name}
-    return [c for c in api.run_state().connects if c.student and c.signal is signal
-            and (c.receiver_name, id(c.sender)) not in gone]
+    gone = {
+        (d.receiver_name, id(d.sender))
+        for d in api.run_state().disconnects
+        if d.signal is signal and d.removed and d.receiver_name
+    }
+    return [
+        c
+        for c in api.run_state().connects
+        if c.student and c.signal is signal and (c.receiver_name, id(c.sender)) not in gone
+    ]
 
 
 def _sender_name(sender) -> str:
@@ -133,7 +156,7 @@ def _function_source(where: str) -> str:
     try:
         return "".join(inspect.getblock(lines[start:])) if start < len(lines) else ""
     except Exception:
-        return "".join(lines[start:start + 30])
+        return "".join(lines[start : start + 30])
 
 
 def counting_middleware() -> tuple[str, str] | None:
@@ -156,8 +179,9 @@ def _counting_middleware() -> tuple[str, str, set] | None:
             continue
         text = "".join(source_lines)
         if rel and re.search(r"RequestStats|started|finished", text):
-            writes = {f for f in ("started", "finished")
-                      if re.search(r"\b%s\s*=|[\"']%s[\"']|\.%s\b" % (f, f, f), text)}
+            writes = {
+                f for f in ("started", "finished") if re.search(r"\b%s\s*=|[\"']%s[\"']|\.%s\b" % (f, f, f), text)
+            }
             return dotted, f"{rel}:{max(start, 1)}", writes
     return None
 
@@ -169,23 +193,30 @@ def _middleware_problem(what: str) -> tuple[str, str, str] | None:
     dotted, where, counts = found
     if counts == {"started"}:
         # It never counts `finished`: say what it does, not that it counts `finished` too early.
-        return ("middleware-instead-of-receivers",
-                f"{what}: you count `started` in a middleware ({dotted}, {where}) instead of a "
-                "receiver of request_started. A middleware runs only for requests that reach it, "
-                "after Django has sent request_started, so requests it never sees are not counted "
-                "and `started` is not written while request_started is sent. Remove it from "
-                "MIDDLEWARE and add 1 to `started` in a receiver of request_started (connected in "
-                "StatsConfig.ready(), next to your request_finished receiver).", where)
-    return ("middleware-instead-of-receivers",
-            f"{what}: you count requests in a middleware ({dotted}, {where}) instead of signal "
-            "receivers. A middleware runs inside the handler: it has finished before a streaming "
-            "response is sent (and before Django closes any response), so `finished` is counted "
-            "too early, and a request that never reaches it is not counted at all. Remove it from "
-            "MIDDLEWARE and count in receivers of request_started and request_finished, connected "
-            "in StatsConfig.ready().", where)
+        return (
+            "middleware-instead-of-receivers",
+            f"{what}: you count `started` in a middleware ({dotted}, {where}) instead of a "
+            "receiver of request_started. A middleware runs only for requests that reach it, "
+            "after Django has sent request_started, so requests it never sees are not counted "
+            "and `started` is not written while request_started is sent. Remove it from "
+            "MIDDLEWARE and add 1 to `started` in a receiver of request_started (connected in "
+            "StatsConfig.ready(), next to your request_finished receiver).",
+            where,
+        )
+    return (
+        "middleware-instead-of-receivers",
+        f"{what}: you count requests in a middleware ({dotted}, {where}) instead of signal "
+        "receivers. A middleware runs inside the handler: it has finished before a streaming "
+        "response is sent (and before Django closes any response), so `finished` is counted "
+        "too early, and a request that never reaches it is not counted at all. Remove it from "
+        "MIDDLEWARE and count in receivers of request_started and request_finished, connected "
+        "in StatsConfig.ready().",
+        where,
+    )
 
 
 # ---------------------------------------------------------------------------- judging counts
+
 
 def _state(base, counts) -> str:
     def moved(name, before, now):
@@ -204,28 +235,36 @@ def _not_counted(field: str, path: str, after: str, now: str) -> tuple[str, str,
     if conns and all(c.sender is not None for c in conns):
         c = conns[0]
         sent_with = started_by if field == "started" else finished_by
-        return ("wrong-sender",
-                f"`{field}` did not go up {after} ({now}): your {name} receiver {c.receiver_name} "
-                f"({_where(c)}) is connected with sender={_sender_name(c.sender)}, but {described} "
-                f"sends {name} with sender={sent_with}. Each handler sends the request signals with "
-                "its own class as the sender (WSGIHandler, ASGIHandler, and the test clients' "
-                "ClientHandler and AsyncClientHandler; the test clients send request_finished with "
-                "sender=None). Connect the receiver without sender=, so that it counts every "
-                "request, whichever handler serves it.", c.call_site or _where(c))
+        return (
+            "wrong-sender",
+            f"`{field}` did not go up {after} ({now}): your {name} receiver {c.receiver_name} "
+            f"({_where(c)}) is connected with sender={_sender_name(c.sender)}, but {described} "
+            f"sends {name} with sender={sent_with}. Each handler sends the request signals with "
+            "its own class as the sender (WSGIHandler, ASGIHandler, and the test clients' "
+            "ClientHandler and AsyncClientHandler; the test clients send request_finished with "
+            "sender=None). Connect the receiver without sender=, so that it counts every "
+            "request, whichever handler serves it.",
+            c.call_site or _where(c),
+        )
     if not conns:
         problem = _middleware_problem(f"`{field}` did not go up {after} ({now})")
         if problem:
             return problem
-        return (f"{field}-not-counted",
-                f"`{field}` did not go up {after} ({now}): no {name} receiver of yours is "
-                f"connected. Write a receiver of {name} (django.core.signals) in stats/signals.py "
-                f"that adds 1 to RequestStats.{field}, and import that module in StatsConfig.ready().",
-                "")
+        return (
+            f"{field}-not-counted",
+            f"`{field}` did not go up {after} ({now}): no {name} receiver of yours is "
+            f"connected. Write a receiver of {name} (django.core.signals) in stats/signals.py "
+            f"that adds 1 to RequestStats.{field}, and import that module in StatsConfig.ready().",
+            "",
+        )
     c = conns[0]
-    return (f"{field}-not-counted",
-            f"`{field}` did not go up {after} ({now}): your {name} receiver {c.receiver_name} "
-            f"({_where(c)}) did not add 1 to RequestStats.{field} of the row pk=1. Add it in the "
-            f"database: {F_HOWTO.replace('started', field)}.", _where(c))
+    return (
+        f"{field}-not-counted",
+        f"`{field}` did not go up {after} ({now}): your {name} receiver {c.receiver_name} "
+        f"({_where(c)}) did not add 1 to RequestStats.{field} of the row pk=1. Add it in the "
+        f"database: {F_HOWTO.replace('started', field)}.",
+        _where(c),
+    )
 
 
 def _finished_early(what: str) -> tuple[str, str, str]:
@@ -239,26 +278,32 @@ def _finished_early(what: str) -> tuple[str, str, str]:
         # Receivers count too: the middleware is a leftover that counts a second time.
         middleware = counting_middleware()
         names = ", ".join(f"{c.receiver_name} ({_where(c)})" for c in finishing[:3])
-        return ("counted-twice",
-                f"{what}: each request is counted twice, by your request_finished receiver ({names}) "
-                f"and, before the response is closed, by the middleware {middleware[0]} "
-                f"({middleware[1]}). Keep the receivers and remove the middleware from MIDDLEWARE.",
-                middleware[1])
+        return (
+            "counted-twice",
+            f"{what}: each request is counted twice, by your request_finished receiver ({names}) "
+            f"and, before the response is closed, by the middleware {middleware[0]} "
+            f"({middleware[1]}). Keep the receivers and remove the middleware from MIDDLEWARE.",
+            middleware[1],
+        )
     if problem:
         return problem
     conns = student_connections(request_started)
     if conns:
         c = next((c for c in conns if "finished" in _function_source(_where(c))), conns[0])
-        return ("finished-in-request-started",
-                f"{what}: your request_started receiver {c.receiver_name} ({_where(c)}) counts "
-                "`finished`. "
-                "request_started is sent when a request arrives, before the view runs. Count "
-                "`finished` in a receiver of request_finished: Django sends it when the response "
-                "is closed, and for a streaming response only once it has been sent completely.",
-                _where(c))
-    return ("finished-counted-early",
-            f"{what}. Count `finished` in a receiver of request_finished, which Django sends when the "
-            "response is closed.", "")
+        return (
+            "finished-in-request-started",
+            f"{what}: your request_started receiver {c.receiver_name} ({_where(c)}) counts "
+            "`finished`. "
+            "request_started is sent when a request arrives, before the view runs. Count "
+            "`finished` in a receiver of request_finished: Django sends it when the response "
+            "is closed, and for a streaming response only once it has been sent completely.",
+            _where(c),
+        )
+    return (
+        "finished-counted-early",
+        f"{what}. Count `finished` in a receiver of request_finished, which Django sends when the response is closed.",
+        "",
+    )
 
 
 def _counted_twice(field: str, delta: int, want: int, after: str, now: str) -> tuple[str, str, str]:
@@ -269,20 +314,25 @@ def _counted_twice(field: str, delta: int, want: int, after: str, now: str) -> t
     names = ", ".join(f"{c.receiver_name} ({_where(c)})" for c in conns[:4]) or "none"
     middleware = counting_middleware()
     if middleware and conns:
-        return ("counted-twice",
-                f"`{field}` went up by {delta}, not by {want}, {after} ({now}): each request is counted "
-                f"twice, by your {name} receiver ({names}) and by the middleware {middleware[0]} "
-                f"({middleware[1]}). Keep the receivers and remove the middleware from MIDDLEWARE.",
-                middleware[1])
-    return ("counted-twice",
-            f"`{field}` went up by {delta}, not by {want}, {after} ({now}): a request is counted more "
-            f"than once. Your {name} receivers: {names}. Keep one receiver per signal, connected "
-            "once (a dispatch_uid helps).",
-            _where(conns[1]) if len(conns) > 1 else (_where(conns[0]) if conns else ""))
+        return (
+            "counted-twice",
+            f"`{field}` went up by {delta}, not by {want}, {after} ({now}): each request is counted "
+            f"twice, by your {name} receiver ({names}) and by the middleware {middleware[0]} "
+            f"({middleware[1]}). Keep the receivers and remove the middleware from MIDDLEWARE.",
+            middleware[1],
+        )
+    return (
+        "counted-twice",
+        f"`{field}` went up by {delta}, not by {want}, {after} ({now}): a request is counted more "
+        f"than once. Your {name} receivers: {names}. Keep one receiver per signal, connected "
+        "once (a dispatch_uid helps).",
+        _where(conns[1]) if len(conns) > 1 else (_where(conns[0]) if conns else ""),
+    )
 
 
-def problem(base, want, counts, after: str, path: str, open_response: bool,
-            judged=("started", "finished")) -> tuple[str, str, str] | None:
+def problem(
+    base, want, counts, after: str, path: str, open_response: bool, judged=("started", "finished")
+) -> tuple[str, str, str] | None:
     """(diagnosis, message, location) when the counts differ from base + want, else None.
     `open_response`: the response is not closed yet, so `finished` must not have moved.
     `judged`: the counts the check's contract row names (the others are not demanded)."""
@@ -312,8 +362,16 @@ def record(reading) -> None:
     api.note("stored", stored)
 
 
-def expect(base, started: int, finished: int, after: str, path: str,
-           open_response: bool = False, reading=None, judged=("started", "finished")) -> None:
+def expect(
+    base,
+    started: int,
+    finished: int,
+    after: str,
+    path: str,
+    open_response: bool = False,
+    reading=None,
+    judged=("started", "finished"),
+) -> None:
     """`started` and `finished` are base + these now (or at `reading`, taken earlier); only the
     counts in `judged` are demanded (a check whose row names only `finished` passes judged=
     ("finished",))."""
@@ -327,22 +385,29 @@ def expect(base, started: int, finished: int, after: str, path: str,
 
 def expect_status(status: int, want: int, after: str) -> None:
     if status != want:
-        fail(f"{after} answered {status}, not {want}. Keep the starter's URLs and views (/, /boom/ "
-             "and /stream/ in mysite/urls.py and stats/views.py): the grader sends its requests to "
-             "them.", diagnosis="starter-views-changed")
+        fail(
+            f"{after} answered {status}, not {want}. Keep the starter's URLs and views (/, /boom/ "
+            "and /stream/ in mysite/urls.py and stats/views.py): the grader sends its requests to "
+            "them.",
+            diagnosis="starter-views-changed",
+        )
 
 
 # ------------------------------------------------------------------------ serving requests
 
+
 def _environ_required(exc: BaseException) -> bool:
     text = str(exc)
-    return ((isinstance(exc, TypeError) and "required" in text and "'environ'" in text)
-            or (isinstance(exc, KeyError) and exc.args == ("environ",)))
+    return (isinstance(exc, TypeError) and "required" in text and "'environ'" in text) or (
+        isinstance(exc, KeyError) and exc.args == ("environ",)
+    )
 
 
-ENVIRON_ADVICE = ("Only the WSGI handler passes `environ` to request_started receivers; the ASGI "
-                  "handler and AsyncClient pass `scope` instead. Do not require either: "
-                  "`def count_started(sender, **kwargs):` (read kwargs.get(\"environ\") if you need it).")
+ENVIRON_ADVICE = (
+    "Only the WSGI handler passes `environ` to request_started receivers; the ASGI "
+    "handler and AsyncClient pass `scope` instead. Do not require either: "
+    '`def count_started(sender, **kwargs):` (read kwargs.get("environ") if you need it).'
+)
 
 
 def _receiver_where(text: str) -> str:
@@ -368,9 +433,12 @@ def serving(action: str):
                 if not _environ_required(exc):
                     raise
                 where = api.location(exc) or _receiver_where(str(exc))
-                fail(f"{action} raised {api.one_line(exc)}{f' ({where})' if where else ''}. "
-                     f"{ENVIRON_ADVICE}", diagnosis="environ-required", location=where,
-                     traceback=api.student_frames(exc))
+                fail(
+                    f"{action} raised {api.one_line(exc)}{f' ({where})' if where else ''}. {ENVIRON_ADVICE}",
+                    diagnosis="environ-required",
+                    location=where,
+                    traceback=api.student_frames(exc),
+                )
     finally:
         log.disabled = disabled
 
@@ -378,8 +446,14 @@ def serving(action: str):
 def wsgi_environ(path: str) -> dict:
     from wsgiref.util import setup_testing_defaults
 
-    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "SERVER_NAME": "testserver",
-               "SERVER_PORT": "80", "HTTP_HOST": "testserver", "REMOTE_ADDR": "127.0.0.1"}
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "testserver",
+        "REMOTE_ADDR": "127.0.0.1",
+    }
     setup_testing_defaults(environ)
     return environ
 
@@ -400,10 +474,20 @@ def wsgi_call(path: str):
 
 
 def asgi_scope(path: str) -> dict:
-    return {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
-            "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
-            "query_string": b"", "root_path": "", "headers": [(b"host", b"testserver")],
-            "client": ("127.0.0.1", 50000), "server": ("testserver", 80)}
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
 
 
 def asgi_call(path: str):
@@ -426,7 +510,7 @@ def asgi_call(path: str):
 
     async def run():
         requested = False
-        never = asyncio.Event()   # the client does not disconnect
+        never = asyncio.Event()  # the client does not disconnect
 
         async def receive():
             nonlocal requested
@@ -465,6 +549,7 @@ def async_client_get(path: str):
 
 # ------------------------------------------------------------------------ atomic updates
 
+
 def _student_line() -> str:
     """file:line of the innermost frame of the project's code that is running now."""
     return api.student_line(sys._getframe(2))
@@ -489,8 +574,9 @@ def concurrent_update(field: str):
     bare = lambda name: name.strip('"`[]').lower()  # noqa: E731
     writes = re.compile(r"^\s*(update|insert|replace)\b", re.I)
     column_re = re.compile(r"\b" + re.escape(bare(column)) + r"\b")
-    inject = (f"UPDATE {table} SET {started} = {started} + {INJECTED}, "
-              f"{finished} = {finished} + {INJECTED} WHERE {pk} = 1")
+    inject = (
+        f"UPDATE {table} SET {started} = {started} + {INJECTED}, {finished} = {finished} + {INJECTED} WHERE {pk} = 1"
+    )
     seen = {"injected": False, "where": "", "sending": False}
 
     def wrapper(execute, sql, params, many, context):
@@ -529,25 +615,31 @@ def expect_atomic(field: str, base, seen: dict, after: str) -> None:
         delta = counts[index] - base[index]
         if delta < INJECTED:
             where = seen["where"]
-            fail(f"`{field}` lost an update {after}: while your {name} receiver handled the request, "
-                 f"another request added {INJECTED} to `{field}` right before your receiver wrote the "
-                 f"row{f' ({where})' if where else ''}, as requests served at the same time do. "
-                 f"`{field}` went from {base[index]} to {counts[index]}, not to "
-                 f"{base[index] + INJECTED + 1}: your receiver read the count into Python and saved it "
-                 f"back (read-modify-write, e.g. `stats.{field} += 1; stats.save()`), overwriting the "
-                 f"other update. Let the database add 1: {F_HOWTO.replace('started', field)}.",
-                 diagnosis="read-modify-write", location=where)
+            fail(
+                f"`{field}` lost an update {after}: while your {name} receiver handled the request, "
+                f"another request added {INJECTED} to `{field}` right before your receiver wrote the "
+                f"row{f' ({where})' if where else ''}, as requests served at the same time do. "
+                f"`{field}` went from {base[index]} to {counts[index]}, not to "
+                f"{base[index] + INJECTED + 1}: your receiver read the count into Python and saved it "
+                f"back (read-modify-write, e.g. `stats.{field} += 1; stats.save()`), overwriting the "
+                f"other update. Let the database add 1: {F_HOWTO.replace('started', field)}.",
+                diagnosis="read-modify-write",
+                location=where,
+            )
         if counts[1 - index] - base[1 - index] < INJECTED:
             where = seen["where"]
-            fail(f"`{other}` lost an update {after}: while your {name} receiver counted `{field}`, another "
-                 f"request added {INJECTED} to `{other}` between your receiver's read of the row and its "
-                 f"write{f' ({where})' if where else ''}, and your receiver wrote `{other}` back with the "
-                 f"value it had read: `{other}` went from {base[1 - index]} to {counts[1 - index]}, not to "
-                 f"{base[1 - index] + INJECTED + 1}. `stats.{field} = F(\"{field}\") + 1; stats.save()` "
-                 f"adds 1 to `{field}` in SQL, but save() writes every field of the object. Write only the "
-                 f"count you change: `stats.save(update_fields=[\"{field}\"])`, or "
-                 f"{F_HOWTO.replace('started', field)}.",
-                 diagnosis="stale-fields-saved", location=where)
+            fail(
+                f"`{other}` lost an update {after}: while your {name} receiver counted `{field}`, another "
+                f"request added {INJECTED} to `{other}` between your receiver's read of the row and its "
+                f"write{f' ({where})' if where else ''}, and your receiver wrote `{other}` back with the "
+                f"value it had read: `{other}` went from {base[1 - index]} to {counts[1 - index]}, not to "
+                f'{base[1 - index] + INJECTED + 1}. `stats.{field} = F("{field}") + 1; stats.save()` '
+                f"adds 1 to `{field}` in SQL, but save() writes every field of the object. Write only the "
+                f'count you change: `stats.save(update_fields=["{field}"])`, or '
+                f"{F_HOWTO.replace('started', field)}.",
+                diagnosis="stale-fields-saved",
+                location=where,
+            )
         adjusted = [counts[0] - INJECTED, counts[1] - INJECTED]
         found = problem(base, (1, 1), adjusted, after, "wsgi", False)
         if found:
@@ -572,8 +664,10 @@ def expect_atomic(field: str, base, seen: dict, after: str) -> None:
 
 # ------------------------------------------------------------------------ a fresh site
 
-ROW_HOWTO = ("RequestStats.load() (given in stats/models.py) creates the row pk=1 on first use: call "
-             "it before you add 1, e.g. `RequestStats.load()` then " + F_HOWTO + ".")
+ROW_HOWTO = (
+    "RequestStats.load() (given in stats/models.py) creates the row pk=1 on first use: call "
+    "it before you add 1, e.g. `RequestStats.load()` then " + F_HOWTO + "."
+)
 _EMPTY = {"on": False}
 
 
@@ -616,50 +710,61 @@ def expect_first_request(after: str) -> None:
         if field is None or not student_connections(getattr(signals, f"request_{field}")):
             diagnosis, message, location = found
             fail(message, diagnosis=diagnosis, location=location)
-        seen = (f"`{field}` is {reading[0][0 if field == 'started' else 1]}, not 1 (the row pk=1 was "
-                "made during the request, after your receiver had run: by RequestStats.load() in the "
-                "page's view, or your other receiver)")
+        seen = (
+            f"`{field}` is {reading[0][0 if field == 'started' else 1]}, not 1 (the row pk=1 was "
+            "made during the request, after your receiver had run: by RequestStats.load() in the "
+            "page's view, or your other receiver)"
+        )
     else:
         field, seen = "started", "there is no RequestStats row pk=1"
     conns = student_connections(getattr(signals, f"request_{field}"))
     if not conns:
         diagnosis, message, location = _not_counted(field, "wsgi", after, seen)
         fail(message, diagnosis=diagnosis, location=location)
-    fail(f"{after}, {seen}: your request_{field} receiver {conns[0].receiver_name} ({_where(conns[0])}) "
-         f"counted nothing while the table was empty. `RequestStats.objects.filter(pk=1).update(...)` "
-         f"changes no row when there is none. {ROW_HOWTO}",
-         diagnosis="stats-row-not-created", location=_where(conns[0]))
+    fail(
+        f"{after}, {seen}: your request_{field} receiver {conns[0].receiver_name} ({_where(conns[0])}) "
+        f"counted nothing while the table was empty. `RequestStats.objects.filter(pk=1).update(...)` "
+        f"changes no row when there is none. {ROW_HOWTO}",
+        diagnosis="stats-row-not-created",
+        location=_where(conns[0]),
+    )
 
 
 def _explain_empty(exc: Exception, when: str) -> tuple[str, str] | None:
     """A receiver that raises while the table is empty (`objects.get(pk=1)`, update_or_create
     inserting an F() expression) fails the first request of every fresh site."""
-    if _EMPTY["on"] and when == "request" and api.in_receiver(exc) \
-            and not (isinstance(exc, TypeError) and "unexpected keyword argument" in str(exc)):
-        return ("stats-row-not-created",
-                "The table was empty, as on every fresh site after `migrate`: there is no row pk=1 "
-                f"yet, and your receiver raised there. {ROW_HOWTO}")
+    if (
+        _EMPTY["on"]
+        and when == "request"
+        and api.in_receiver(exc)
+        and not (isinstance(exc, TypeError) and "unexpected keyword argument" in str(exc))
+    ):
+        return (
+            "stats-row-not-created",
+            "The table was empty, as on every fresh site after `migrate`: there is no row pk=1 "
+            f"yet, and your receiver raised there. {ROW_HOWTO}",
+        )
     return None
 
 
-EXPLAINERS = (_explain_empty,)   # read by the harness's plugin (see _grader_harness.api)
+EXPLAINERS = (_explain_empty,)  # read by the harness's plugin (see _grader_harness.api)
 
 
 # The core names these mistakes; here is what to change, in this exercise's terms.
 ADVICE = {
     "receiver-kwargs": "Django calls receivers with keyword arguments (signal, sender, and environ "
-                       "or scope): give your receivers a **kwargs parameter, e.g. "
-                       "`def count_started(sender, **kwargs):`.",
+    "or scope): give your receivers a **kwargs parameter, e.g. "
+    "`def count_started(sender, **kwargs):`.",
 }
 
 # Words for what the registration check finds (api.registration_problem's advice).
 REGISTRATION_ADVICE = {
     "wrong-sender": "Each handler sends the request signals with its own class as the sender "
-                    "(WSGIHandler, ASGIHandler, the test clients' handlers; the test clients send "
-                    "request_finished with sender=None): a receiver for one sender misses the others.",
+    "(WSGIHandler, ASGIHandler, the test clients' handlers; the test clients send "
+    "request_finished with sender=None): a receiver for one sender misses the others.",
     "wrong-signal": "Count `started` in a receiver of request_started and `finished` in a receiver "
-                    "of request_finished (both in django.core.signals): Django sends request_finished "
-                    "when the response has been sent and closed.",
+    "of request_finished (both in django.core.signals): Django sends request_finished "
+    "when the response has been sent and closed.",
     "connected-outside-ready": "Requests served before that are not counted.",
 }
 
@@ -667,9 +772,9 @@ REGISTRATION_ADVICE = {
 def registration_problem() -> tuple[str, str, str] | None:
     """The core's registration check for the running test's [connections] entry, with a
     middleware that counts instead of receivers named as such."""
-    from _grader_harness import api
-
     from django.core import signals
+
+    from _grader_harness import api
 
     found = api.registration_problem(advice=REGISTRATION_ADVICE)
     spec = api.run_state().connections.get(api.run_state().nodeid, {})
@@ -687,15 +792,20 @@ def registration_problem() -> tuple[str, str, str] | None:
         counting = [c for c in mine if field in _function_source(_where(c))]
         if counting:
             c = counting[0]
-            return ("wrong-signal",
-                    f"your receiver {c.receiver_name} ({_where(c)}) counts `{field}` but is connected to "
-                    f"{api.signal_name(c.signal) or 'another signal'}, not to {wanted}. "
-                    f"{REGISTRATION_ADVICE['wrong-signal']}", c.call_site or _where(c))
+            return (
+                "wrong-signal",
+                f"your receiver {c.receiver_name} ({_where(c)}) counts `{field}` but is connected to "
+                f"{api.signal_name(c.signal) or 'another signal'}, not to {wanted}. "
+                f"{REGISTRATION_ADVICE['wrong-signal']}",
+                c.call_site or _where(c),
+            )
         if mine and all(c.signal is other for c in mine):
             c = mine[0]
-            return ("receiver-not-connected",
-                    f"no {wanted} receiver is connected when the app starts: your receiver "
-                    f"{c.receiver_name} ({_where(c)}) listens to {api.signal_name(other)} only. Write a "
-                    f"second receiver, of {wanted}, that adds 1 to RequestStats.{field}, next to it.",
-                    _where(c))
+            return (
+                "receiver-not-connected",
+                f"no {wanted} receiver is connected when the app starts: your receiver "
+                f"{c.receiver_name} ({_where(c)}) listens to {api.signal_name(other)} only. Write a "
+                f"second receiver, of {wanted}, that adds 1 to RequestStats.{field}, next to it.",
+                _where(c),
+            )
     return found

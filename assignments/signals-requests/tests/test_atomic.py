@@ -1,6 +1,7 @@
 """atomic-updates: the receivers add 1 in the database (F()), so that a request served at the same
 time is never lost. Observed deterministically: right before a receiver writes its count, another
 update adds 100 to it (as a concurrent request would); with F() the count keeps both."""
+
 import _grader_assignment as assignment
 
 

@@ -1,8 +1,9 @@
 """receivers-connected-in-ready: live receivers of request_started and request_finished, for
 every sender, were connected while StatsConfig.ready() ran (rubric [connections])."""
-from _grader_harness import api
 
 import _grader_assignment as assignment
+
+from _grader_harness import api
 
 
 def _check():

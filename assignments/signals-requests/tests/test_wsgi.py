@@ -1,6 +1,7 @@
 """counts-wsgi: requests served through the real WSGI handler (a page, a 404, a view that
 raises) and through Django's test Client are each counted once: `started` when the request
 arrives, `finished` only when the response is closed."""
+
 import _grader_assignment as assignment
 
 PATHS = [("/", 200), (assignment.NOT_FOUND, 404), ("/boom/", 500)]
@@ -12,8 +13,9 @@ def test_wsgi_handler():
         after = f"GET {path} through the WSGI handler"
         with assignment.serving(after):
             status, response = assignment.wsgi_call(path)
-            assignment.expect(base, 1, 0, f"after {after}, before the server closed the response",
-                              "wsgi", open_response=True)
+            assignment.expect(
+                base, 1, 0, f"after {after}, before the server closed the response", "wsgi", open_response=True
+            )
             b"".join(response)
             response.close()
         assignment.expect(base, 1, 1, f"after {after} once the response was closed", "wsgi")

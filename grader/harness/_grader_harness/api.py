@@ -76,6 +76,7 @@ Forms
     browser_form(html, form_id="")   what a browser posts for a form left unchanged
     form_errors(html, limit=300)     the error messages a Django form page shows
 """
+
 from __future__ import annotations
 
 from _grader_harness.diagnose import registration_problem

@@ -7,10 +7,10 @@
    JSON document to the file descriptor the grader handed over, then exits
    without running atexit handlers.
 """
+
 import json
 import os
 import sys
-
 
 _ORIGINAL_PID = os.getpid()
 # Bound before any student code runs: a submission that patches os._exit or os.fdopen (to run
@@ -41,9 +41,9 @@ def _preload() -> None:
     packages = os.environ.get("GRADER_PACKAGES", "")
     sys.path += [p for p in packages.split(os.pathsep) if p and p not in sys.path]
     try:
-        import django.apps  # noqa: F401
-        import django.contrib.admin.sites  # noqa: F401
-        import django.db.models  # noqa: F401
+        import django.apps
+        import django.contrib.admin.sites
+        import django.db.models
         import django.test  # noqa: F401
         import pytest  # noqa: F401
         import pytest_django.plugin  # noqa: F401
@@ -96,7 +96,7 @@ def load_dotenv(path: str) -> list[str]:
             continue
         key, value = match.groups()
         if value[:1] in ("'", '"') and value.count(value[0]) >= 2:
-            value = value[1:value.index(value[0], 1)]
+            value = value[1 : value.index(value[0], 1)]
         else:
             value = re.split(r"\s+#", value, maxsplit=1)[0]
         if key.upper().startswith(_ENV_BLOCKED_PREFIXES) or key.upper() in _ENV_BLOCKED:
@@ -109,6 +109,7 @@ def load_dotenv(path: str) -> list[str]:
 
 def main() -> None:
     import gc
+
     # Fewer cyclic collections while Django and pytest import thousands of objects
     # (about 5% of a run); reference counting frees everything as usual.
     gc.set_threshold(20000, 50, 50)
@@ -122,6 +123,7 @@ def main() -> None:
         # Just before the grader's time limit, write where every thread is (a C-level
         # watchdog: it works in an endless loop too); the grader shows the student's frame.
         import faulthandler
+
         faulthandler.dump_traceback_later(float(run.stack_after_s), file=int(run.stack_fd))
     limits_not_set = _set_limits(run.rlimits)  # before any student code runs
     sys.stdin.close()
@@ -129,19 +131,30 @@ def main() -> None:
     report_fd = int(run.report_fd)
     if run.source:  # under bubblewrap: fill the size-capped tmpfs from the read-only copy
         import shutil
+
         shutil.copytree(run.source, run.submission, symlinks=True, dirs_exist_ok=True)
     sys.path.insert(1, run.submission)
     os.chdir(run.submission)
 
     from _grader_harness import state
+
     current = state.start(
-        submission=run.submission, student_settings=run.settings, db_path=run.db, token=run.token,
-        suite=run.suite, models=dict(run.models), connections=dict(run.connections),
-        allowed_packages=list(run.allowed_packages), disk_cap_mb=int(run.disk_cap_mb),
-        runtime_ok=bool(run.runtime_ok), folders=dict(run.folders))
+        submission=run.submission,
+        student_settings=run.settings,
+        db_path=run.db,
+        token=run.token,
+        suite=run.suite,
+        models=dict(run.models),
+        connections=dict(run.connections),
+        allowed_packages=list(run.allowed_packages),
+        disk_cap_mb=int(run.disk_cap_mb),
+        runtime_ok=bool(run.runtime_ok),
+        folders=dict(run.folders),
+    )
     os.environ["DJANGO_SETTINGS_MODULE"] = "_grader_harness.settings"
 
     from _grader_harness import channel, errors, plugin, probe
+
     if run.channel_fd is not None:  # the ledger, verdicts and connections, as they happen
         channel.open_channel(int(run.channel_fd), bytes.fromhex(run.channel_key))
     run.channel_key = ""
@@ -149,23 +162,34 @@ def main() -> None:
     if refused:
         current.warnings.append(
             f".env: {', '.join(refused)} {'was' if len(refused) == 1 else 'were'} not loaded: the grader "
-            "loads plain KEY=value settings only, never variables that change how Python or programs start")
+            "loads plain KEY=value settings only, never variables that change how Python or programs start"
+        )
     if limits_not_set:
         current.warnings.append(
             "this system refused some resource limits of the grader ("
-            + ", ".join(limits_not_set) + "): the run went on without them")
+            + ", ".join(limits_not_set)
+            + "): the run went on without them"
+        )
     probe.install()
     try:
         import django
+
         django.setup()
     except BaseException as exc:  # SystemExit too: report it, never let it end the run silently
         try:
             described = errors.describe(exc, setup=True)
             from _grader_harness import environment
+
             described = environment.refine(exc, described)
         except Exception:  # describing must never cost the report
-            described = {"type": type(exc).__name__, "message": type(exc).__name__, "location": "",
-                         "traceback": [], "diagnosis": "startup-error", "advice": ""}
+            described = {
+                "type": type(exc).__name__,
+                "message": type(exc).__name__,
+                "location": "",
+                "traceback": [],
+                "diagnosis": "startup-error",
+                "advice": "",
+            }
         _write(report_fd, {"phase": "setup", "setup_error": described, "pytest": None})
         _exit(0)
 
@@ -175,23 +199,53 @@ def main() -> None:
 
     args = [
         *[os.path.join(run.suite, t) for t in run.tests],
-        "-c", os.path.join(run.suite, "pytest.ini"), "--rootdir", run.suite,
-        "-p", "pytest_django.plugin", "-p", "pytest_jsonreport.plugin",
-        "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:doctest",
+        "-c",
+        os.path.join(run.suite, "pytest.ini"),
+        "--rootdir",
+        run.suite,
+        "-p",
+        "pytest_django.plugin",
+        "-p",
+        "pytest_jsonreport.plugin",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:stepwise",
+        "-p",
+        "no:doctest",
         # unraisableexception runs two full garbage collections at exit (~50 ms); the
         # others have nothing to do in a grading run.
-        "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:junitxml",
-        "-p", "no:pastebin", "-p", "no:setuponly", "-p", "no:setupplan",
-        "--noconftest", "--assert=plain", "--capture=no", "-q", "--tb=no",
-        "--json-report", "--json-report-file=none",
+        "-p",
+        "no:unraisableexception",
+        "-p",
+        "no:threadexception",
+        "-p",
+        "no:junitxml",
+        "-p",
+        "no:pastebin",
+        "-p",
+        "no:setuponly",
+        "-p",
+        "no:setupplan",
+        "--noconftest",
+        "--assert=plain",
+        "--capture=no",
+        "-q",
+        "--tb=no",
+        "--json-report",
+        "--json-report-file=none",
         # nargs="+": this option must come last
-        "--json-report-omit", "collectors", "log", "streams", "keywords", "warnings",
+        "--json-report-omit",
+        "collectors",
+        "log",
+        "streams",
+        "keywords",
+        "warnings",
     ]
     collector = plugin.Collector()
     sys.stdout = open(os.devnull, "w")  # pytest's own terminal output; plugin restores stdout
     exitcode = pytest.main(args, plugins=[plugin, collector])
-    _write(report_fd, {"phase": "tests", "setup_error": None, "exitcode": int(exitcode),
-                       "pytest": collector.report})
+    _write(report_fd, {"phase": "tests", "setup_error": None, "exitcode": int(exitcode), "pytest": collector.report})
     _exit(0)
 
 

@@ -14,6 +14,7 @@ sequence, which does too. The functions the standard library offers here are bou
 harness is imported, before any code of the submission runs, so patching os.write or json does
 not reach them.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,7 @@ from _grader_harness.protocol import CHANNEL_LINE_MAX, channel_mac
 
 _write, _getpid, _dumps, _connect = os.write, os.getpid, json.dumps, sqlite3.connect
 _LOCK = threading.Lock()
-_WRITER = None      # the generator holding the key (its frame is reached only through gi_frame)
+_WRITER = None  # the generator holding the key (its frame is reached only through gi_frame)
 
 
 def _writer(fd: int, key: bytes, pid: int):
@@ -35,18 +36,22 @@ def _writer(fd: int, key: bytes, pid: int):
     record = yield
     while True:
         ok = False
-        if _getpid() == pid:   # a process the student's code forked has no say
+        if _getpid() == pid:  # a process the student's code forked has no say
             body = _dumps({"seq": seq, **record}, default=str, ensure_ascii=True)
-            if len(body) > CHANNEL_LINE_MAX:   # keep what the grader needs, drop the long texts
-                slim = {k: v for k, v in record.items() if not isinstance(v, (str, list, dict)) or
-                        k in ("kind", "nodeid", "outcome", "entry", "signal", "sender", "phase", "app")}
+            if len(body) > CHANNEL_LINE_MAX:  # keep what the grader needs, drop the long texts
+                slim = {
+                    k: v
+                    for k, v in record.items()
+                    if not isinstance(v, (str, list, dict))
+                    or k in ("kind", "nodeid", "outcome", "entry", "signal", "sender", "phase", "app")
+                }
                 body = _dumps({"seq": seq, **slim, "cut": True}, default=str, ensure_ascii=True)[:CHANNEL_LINE_MAX]
             data = body.encode("ascii")
             try:
                 _write(fd, channel_mac(key, data).encode("ascii") + b" " + data + b"\n")
                 seq += 1
                 ok = True
-            except OSError:   # the descriptor was closed: what follows is lost (and earns nothing)
+            except OSError:  # the descriptor was closed: what follows is lost (and earns nothing)
                 pass
         record = yield ok
 
@@ -79,7 +84,7 @@ def _outside_harness():
 def _under(name: str, folder: str) -> str | None:
     """`name` relative to `folder`, or None when it is not inside it (or there is no folder)."""
     root = folder.rstrip("/") + "/"
-    return name[len(root):] if folder and name.startswith(root) else None
+    return name[len(root) :] if folder and name.startswith(root) else None
 
 
 def _where(frame, submission: str) -> str:
@@ -99,16 +104,18 @@ def send(kind: str, **record) -> bool:
         name = frame.f_code.co_filename if frame is not None else ""
         theirs = not run.submission or _under(name, run.submission) is not None
         if not (_under(name, run.suite) is not None or (not theirs and any(p in name for p in _PYTEST))):
-            kind, record = "forged", {"nodeid": record.get("nodeid", ""), "what": kind,
-                                      "where": _where(frame, run.submission)}
+            kind, record = (
+                "forged",
+                {"nodeid": record.get("nodeid", ""), "what": kind, "where": _where(frame, run.submission)},
+            )
     with _LOCK:
         try:
             return bool(_WRITER.send({"kind": kind, **record}))
-        except (StopIteration, ValueError):   # ValueError: the generator is already running (a signal handler)
+        except (StopIteration, ValueError):  # ValueError: the generator is already running (a signal handler)
             return False
 
 
-_WITNESS: list = []   # the grader's own read-only connection to the grading database, once opened
+_WITNESS: list = []  # the grader's own read-only connection to the grading database, once opened
 
 
 def witness_rows(db: str, sql: str, params=()) -> list[tuple]:

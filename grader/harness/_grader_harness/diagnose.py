@@ -1,4 +1,5 @@
 """Name the lesson's mistakes from what the child can see after django.setup()."""
+
 from __future__ import annotations
 
 import ast
@@ -13,8 +14,8 @@ import time
 from pathlib import Path
 
 from _grader_harness import errors, probe, state
-from _grader_harness.roles import role_model
 from _grader_harness.protocol import ANY_SENDER
+from _grader_harness.roles import role_model
 
 
 def app_names(app_label: str) -> tuple[str, str]:
@@ -75,23 +76,35 @@ def appconfig_problem(app_label: str) -> tuple[str, str] | None:
     apps_module = sys.modules.get(f"{loaded.name}.apps")
     if apps_module is None:
         return None
-    candidates = [obj for obj in vars(apps_module).values()
-                  if isinstance(obj, type) and issubclass(obj, AppConfig) and obj is not AppConfig
-                  and obj.__module__ == apps_module.__name__ and "ready" in vars(obj)]
+    candidates = [
+        obj
+        for obj in vars(apps_module).values()
+        if isinstance(obj, type)
+        and issubclass(obj, AppConfig)
+        and obj is not AppConfig
+        and obj.__module__ == apps_module.__name__
+        and "ready" in vars(obj)
+    ]
     if not candidates or type(loaded) in candidates:
         return None
     cls = candidates[0]
     loaded_name = f"{type(loaded).__module__}.{type(loaded).__qualname__}"
     dotted = f"{cls.__module__}.{cls.__qualname__}"
-    return ("appconfig-not-loaded",
-            f"{dotted} defines ready(), but Django loads {loaded_name} for the '{app_label}' app, "
-            f"so your ready() never runs. When INSTALLED_APPS says '{loaded.name}', Django uses "
-            "the only AppConfig subclass in apps.py, or the one with `default = True` when there "
-            f"are several. Put '{dotted}' in INSTALLED_APPS, or keep one AppConfig in apps.py.")
+    return (
+        "appconfig-not-loaded",
+        f"{dotted} defines ready(), but Django loads {loaded_name} for the '{app_label}' app, "
+        f"so your ready() never runs. When INSTALLED_APPS says '{loaded.name}', Django uses "
+        "the only AppConfig subclass in apps.py, or the one with `default = True` when there "
+        f"are several. Put '{dotted}' in INSTALLED_APPS, or keep one AppConfig in apps.py.",
+    )
 
 
-SIGNAL_MODULES = ("django.db.models.signals", "django.core.signals", "django.test.signals",
-                  "django.contrib.auth.signals")
+SIGNAL_MODULES = (
+    "django.db.models.signals",
+    "django.core.signals",
+    "django.test.signals",
+    "django.contrib.auth.signals",
+)
 
 
 def _signal(name: str):
@@ -141,7 +154,7 @@ def sender_name(sender) -> str:
         for field in owner._meta.many_to_many:
             if field.remote_field.through is sender:
                 return f"{owner.__name__}.{field.name}.through"
-    field = getattr(sender, "field", None)   # a many-to-many descriptor (Post.tags)
+    field = getattr(sender, "field", None)  # a many-to-many descriptor (Post.tags)
     if meta is None and field is not None and getattr(field, "model", None) is not None:
         model = field.related_model if getattr(sender, "reverse", False) else field.model
         name = field.remote_field.related_name if getattr(sender, "reverse", False) else field.name
@@ -195,8 +208,20 @@ def _does_what(c, wanted: str, connected_to: str) -> bool:
             tree = ast.parse((Path(state.current().submission) / rel).read_bytes())
         except (OSError, SyntaxError, ValueError):
             tree = None
-        node = next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
-                     and n.name == name and _first_line(n) == int(line)), None) if tree else None
+        node = (
+            next(
+                (
+                    n
+                    for n in ast.walk(tree)
+                    if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    and n.name == name
+                    and _first_line(n) == int(line)
+                ),
+                None,
+            )
+            if tree
+            else None
+        )
         for sub in ast.walk(node) if node is not None else ():
             if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
                 seen |= _words(sub.value[:200])
@@ -205,8 +230,10 @@ def _does_what(c, wanted: str, connected_to: str) -> bool:
 
 def _disconnected(c) -> bool:
     """Did the student's code disconnect this receiver itself (then it is not garbage)?"""
-    return any(d.removed and d.signal is c.signal and (d.receiver_name == c.receiver_name or d.dispatch_uid)
-               for d in state.current().disconnects)
+    return any(
+        d.removed and d.signal is c.signal and (d.receiver_name == c.receiver_name or d.dispatch_uid)
+        for d in state.current().disconnects
+    )
 
 
 def _what_receiver(c) -> str:
@@ -237,25 +264,41 @@ def _kept_only_by(c) -> str:
         tree = ast.parse(path.read_bytes())
     except (OSError, SyntaxError, ValueError):
         return ""
-    module_names = {t.id for n in tree.body if isinstance(n, (ast.Assign, ast.AnnAssign))
-                    for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)}
+    module_names = {
+        t.id
+        for n in tree.body
+        if isinstance(n, (ast.Assign, ast.AnnAssign))
+        for t in (n.targets if isinstance(n, ast.Assign) else [n.target])
+        if isinstance(t, ast.Name)
+    }
     name = c.receiver_name.rsplit(".", 1)[-1]
     for outer in ast.walk(tree):
         if not isinstance(outer, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
-        if not any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and _first_line(n) == int(line)
-                   for n in outer.body):
+        if not any(
+            isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and _first_line(n) == int(line) for n in outer.body
+        ):
             continue
         parents = {child: node for node in ast.walk(outer) for child in ast.iter_child_nodes(node)}
         for node in ast.walk(outer):
             holder = None
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id in module_names
-                    and any(isinstance(a, ast.Name) and a.id == name for a in node.args)):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in module_names
+                and any(isinstance(a, ast.Name) and a.id == name for a in node.args)
+            ):
                 holder = node.func.value.id
-            elif (isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id == name
-                  and any(isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name)
-                          and t.value.id in module_names for t in node.targets)):
+            elif (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == name
+                and any(
+                    isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name) and t.value.id in module_names
+                    for t in node.targets
+                )
+            ):
                 holder = next(t.value.id for t in node.targets if isinstance(t, ast.Subscript))
             if holder is None:
                 continue
@@ -263,13 +306,15 @@ def _kept_only_by(c) -> str:
             while up is not None and not isinstance(up, ast.If):
                 up = parents.get(up)
             if up is None:
-                return ""   # kept unconditionally: not what made it disappear
+                return ""  # kept unconditionally: not what made it disappear
             try:
                 condition = ast.unparse(up.test)[:120]
             except Exception:
                 condition = "a condition"
-            return (f" Your code keeps it alive only in {holder} ({rel}:{node.lineno}), and only when "
-                    f"`{condition}` is true: in the grading run it is not, so nothing keeps the receiver.")
+            return (
+                f" Your code keeps it alive only in {holder} ({rel}:{node.lineno}), and only when "
+                f"`{condition}` is true: in the grading run it is not, so nothing keeps the receiver."
+            )
     return ""
 
 
@@ -303,8 +348,14 @@ def shadowed(c) -> tuple[str, str, str] | None:
         tree = ast.parse((Path(state.current().submission) / rel).read_bytes())
     except (OSError, SyntaxError, ValueError):
         return None
-    ours = next((n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
-                 and n.name == name and _first_line(n) == int(line)), None)
+    ours = next(
+        (
+            n
+            for n in tree.body
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name and _first_line(n) == int(line)
+        ),
+        None,
+    )
     if ours is None:
         return None
     later = [n for n in tree.body if n.lineno > ours.lineno and name in _top_level_names(n)]
@@ -315,15 +366,20 @@ def shadowed(c) -> tuple[str, str, str] | None:
 
 def shadowed_message(found: tuple[str, str, str], alive: bool) -> str:
     name, first, second = found
-    fate = ("Django still calls the first one only because something keeps it alive; in production it can "
-            "disappear at any moment" if alive else
-            "nothing but Django's weak reference holds the first one, so Python deleted it (it was "
-            "garbage-collected) and Django dropped its connection: it never runs (on your machine, DEBUG = True can keep it alive by "
-            "accident, which is why it may have worked there)")
-    return (f"{first.rpartition(':')[0]} defines {name} twice ({first} and {second}): the second definition "
-            f"replaces the first in the module, so `{name}` now means the one at {second}. The first was "
-            f"connected as a receiver when Python ran its decorator or connect(); {fate}. Give each function "
-            "its own name, or delete the one you no longer want.")
+    fate = (
+        "Django still calls the first one only because something keeps it alive; in production it can "
+        "disappear at any moment"
+        if alive
+        else "nothing but Django's weak reference holds the first one, so Python deleted it (it was "
+        "garbage-collected) and Django dropped its connection: it never runs (on your machine, DEBUG = True can keep it alive by "
+        "accident, which is why it may have worked there)"
+    )
+    return (
+        f"{first.rpartition(':')[0]} defines {name} twice ({first} and {second}): the second definition "
+        f"replaces the first in the module, so `{name}` now means the one at {second}. The first was "
+        f"connected as a receiver when Python ran its decorator or connect(); {fate}. Give each function "
+        "its own name, or delete the one you no longer want."
+    )
 
 
 def garbage_collected_message(c, signal_name: str, sender_text: str, folder: str) -> str:
@@ -331,19 +387,23 @@ def garbage_collected_message(c, signal_name: str, sender_text: str, folder: str
     references), why it may have worked on the student's machine, and the two fixes."""
     twice = shadowed(c)
     if twice:
-        return (f"your receiver {c.receiver_name} ({c.receiver_where or c.call_site}) was connected but was "
-                f"gone before the first {signal_name} of {sender_text}. " + shadowed_message(twice, alive=False))
+        return (
+            f"your receiver {c.receiver_name} ({c.receiver_where or c.call_site}) was connected but was "
+            f"gone before the first {signal_name} of {sender_text}. " + shadowed_message(twice, alive=False)
+        )
     where = c.receiver_where or c.call_site
     connected = f", connected at {c.call_site}" if c.call_site and c.call_site != where else ""
-    return (f"your receiver {c.receiver_name} ({where}{connected}) was connected but was gone before the first "
-            f"{signal_name} of {sender_text}. It is {_what_receiver(c)}, and Django keeps only a weak "
-            "reference to a receiver connected with the default weak=True: once nothing else refers to it, "
-            "Python deletes it (it is garbage-collected) and Django drops the connection without a word. On your machine something "
-            "else may have kept it alive (DEBUG = True, a list or cache filled only in your setup, a "
-            "manage.py command or the shell you tried it in); in production and in the grading run nothing "
-            f"does.{_kept_only_by(c)} Define the receiver as a function at module level "
-            f"(in {folder}signals.py), which lives as long as its module, or connect it with weak=False "
-            f"(`{signal_name.rpartition('.')[2]}.connect(receiver, sender=..., weak=False)`).")
+    return (
+        f"your receiver {c.receiver_name} ({where}{connected}) was connected but was gone before the first "
+        f"{signal_name} of {sender_text}. It is {_what_receiver(c)}, and Django keeps only a weak "
+        "reference to a receiver connected with the default weak=True: once nothing else refers to it, "
+        "Python deletes it (it is garbage-collected) and Django drops the connection without a word. On your machine something "
+        "else may have kept it alive (DEBUG = True, a list or cache filled only in your setup, a "
+        "manage.py command or the shell you tried it in); in production and in the grading run nothing "
+        f"does.{_kept_only_by(c)} Define the receiver as a function at module level "
+        f"(in {folder}signals.py), which lives as long as its module, or connect it with weak=False "
+        f"(`{signal_name.rpartition('.')[2]}.connect(receiver, sender=..., weak=False)`)."
+    )
 
 
 def _gone(c, signal_name: str, sender_text: str, folder: str, advice: dict) -> tuple[str, str, str]:
@@ -368,21 +428,26 @@ def registration_problem(spec: dict | None = None, advice: dict | None = None) -
     signal, signal_name = _signal(spec["signal"]), spec["signal"]
     any_sender = spec["sender"] == ANY_SENDER
     Sender = None if any_sender else role_model(spec["sender"])
-    sender_text = ("any sender" if any_sender else
-                   "the user model" if spec["sender"] == "user" else sender_name(Sender))
+    sender_text = "any sender" if any_sender else "the user model" if spec["sender"] == "user" else sender_name(Sender)
     app_label = ready_app(spec["ready"])
-    module_file = signal_name.rpartition('.')[0].replace('.', '/') + ".py"
+    module_file = signal_name.rpartition(".")[0].replace(".", "/") + ".py"
     if signal is None:
-        return ("signal-not-defined",
-                f"there is no signal {signal_name}: define it at module level in {module_file} "
-                f"(`{signal_name.rpartition('.')[2]} = Signal()`).{_plus(advice, 'signal-not-defined')}", "")
+        return (
+            "signal-not-defined",
+            f"there is no signal {signal_name}: define it at module level in {module_file} "
+            f"(`{signal_name.rpartition('.')[2]} = Signal()`).{_plus(advice, 'signal-not-defined')}",
+            "",
+        )
     from django.dispatch import Signal
 
     if not isinstance(signal, Signal):
-        return ("signal-not-a-signal",
-                f"{signal_name} is a {type(signal).__name__}, not a django.dispatch.Signal, so nothing "
-                f"can connect to it. Define it once, at module level in {module_file}: "
-                f"`{signal_name.rpartition('.')[2]} = Signal()`.{_plus(advice, 'signal-not-a-signal')}", "")
+        return (
+            "signal-not-a-signal",
+            f"{signal_name} is a {type(signal).__name__}, not a django.dispatch.Signal, so nothing "
+            f"can connect to it. Define it once, at module level in {module_file}: "
+            f"`{signal_name.rpartition('.')[2]} = Signal()`.{_plus(advice, 'signal-not-a-signal')}",
+            "",
+        )
     live = probe.live_receiver_keys(signal, Sender)
     ours = [c for c in state.current().connects if c.student]
     on_signal = [c for c in ours if c.signal is signal]
@@ -390,17 +455,32 @@ def registration_problem(spec: dict | None = None, advice: dict | None = None) -
     # Other apps the exercise wants subscribers of this signal in (inventory beside
     # notifications): their own receivers, connected in their own ready(), are not this app's
     # mistake (a receiver of this app connected there still is).
-    subscribers = {ready_app(s["ready"]) for s in state.current().connections.values()
-                   if s.get("signal") == signal_name} - {app_label}
-    for_sender = [c for c in for_sender if not (
-        c.phase == "ready" and c.app_label in subscribers
-        and (c.receiver_where or "").startswith(app_names(c.app_label)[0]))]
+    subscribers = {
+        ready_app(s["ready"]) for s in state.current().connections.values() if s.get("signal") == signal_name
+    } - {app_label}
+    for_sender = [
+        c
+        for c in for_sender
+        if not (
+            c.phase == "ready"
+            and c.app_label in subscribers
+            and (c.receiver_where or "").startswith(app_names(c.app_label)[0])
+        )
+    ]
     if any(c.phase == "ready" and c.app_label == app_label and c.receiver_key in live for c in for_sender):
         # One live receiver does not cover another that is gone: two receivers of the app on
         # this signal, and the second a closure Python collected (it never runs; issue 21).
-        gone = [c for c in for_sender if c.receiver_key not in live and c.weak
-                and (not c.module_level or shadowed(c)) and c.dispatch_uid is None and not _disconnected(c)
-                and c.phase == "ready" and c.app_label == app_label]
+        gone = [
+            c
+            for c in for_sender
+            if c.receiver_key not in live
+            and c.weak
+            and (not c.module_level or shadowed(c))
+            and c.dispatch_uid is None
+            and not _disconnected(c)
+            and c.phase == "ready"
+            and c.app_label == app_label
+        ]
         if gone:
             return _gone(gone[0], signal_name, sender_text, app_names(app_label)[0], advice)
         return None
@@ -415,41 +495,53 @@ def registration_problem(spec: dict | None = None, advice: dict | None = None) -
 
     for c in for_sender:
         if c.phase == "models":
-            importer = next((f for f in c.student_stack if f.split(":")[0].endswith("models.py")),
-                            c.call_site)
-            return ("connected-in-models",
-                    f"your receiver {at(c)} is connected while models.py is imported "
-                    f"({importer or 'an import in models.py'}), not in AppConfig.ready(). "
-                    "Remove that import from models.py and import your receiver module inside "
-                    f"{config_name}.ready().{plus('connected-in-models')}", importer)
+            importer = next((f for f in c.student_stack if f.split(":")[0].endswith("models.py")), c.call_site)
+            return (
+                "connected-in-models",
+                f"your receiver {at(c)} is connected while models.py is imported "
+                f"({importer or 'an import in models.py'}), not in AppConfig.ready(). "
+                "Remove that import from models.py and import your receiver module inside "
+                f"{config_name}.ready().{plus('connected-in-models')}",
+                importer,
+            )
     for c in for_sender:
         if c.receiver_key not in live:
             return _gone(c, signal_name, sender_text, folder, advice)
     for c in for_sender:
         if c.phase == "ready":
-            return ("wrong-app-ready",
-                    f"your receiver {at(c)} is connected in the ready() of {c.app_class}, not in "
-                    f"the ready() of the '{app_label}' app. Connect it in {folder}apps.py."
-                    f"{plus('wrong-app-ready')}", c.call_site)
+            return (
+                "wrong-app-ready",
+                f"your receiver {at(c)} is connected in the ready() of {c.app_class}, not in "
+                f"the ready() of the '{app_label}' app. Connect it in {folder}apps.py."
+                f"{plus('wrong-app-ready')}",
+                c.call_site,
+            )
     if for_sender:
         c = for_sender[0]
         own_file = c.receiver_where.split(":")[0]
         importer = next((f for f in c.student_stack if f.split(":")[0] != own_file), c.call_site)
-        return ("connected-outside-ready",
-                f"your receiver {at(c)} is connected outside AppConfig.ready(), when "
-                f"{importer or 'another module'} imports it, so it is missing until then. "
-                f"Import the receiver module in {config_name}.ready() instead."
-                f"{plus('connected-outside-ready')}", importer)
+        return (
+            "connected-outside-ready",
+            f"your receiver {at(c)} is connected outside AppConfig.ready(), when "
+            f"{importer or 'another module'} imports it, so it is missing until then. "
+            f"Import the receiver module in {config_name}.ready() instead."
+            f"{plus('connected-outside-ready')}",
+            importer,
+        )
     for c in on_signal:
         sender = sender_name(c.sender)
-        wanted = ("every sender: connect it without sender=, so that it runs whoever sends it."
-                  if any_sender else
-                  f"the user model ({Sender._meta.label}). Use sender=settings.AUTH_USER_MODEL or "
-                  "get_user_model()." if spec["sender"] == "user"
-                  else f"{sender_name(Sender)}.")
-        return ("wrong-sender",
-                f"your {signal_name} receiver {at(c)} listens to {sender}, not to {wanted}"
-                f"{plus('wrong-sender')}", c.call_site)
+        wanted = (
+            "every sender: connect it without sender=, so that it runs whoever sends it."
+            if any_sender
+            else f"the user model ({Sender._meta.label}). Use sender=settings.AUTH_USER_MODEL or get_user_model()."
+            if spec["sender"] == "user"
+            else f"{sender_name(Sender)}."
+        )
+        return (
+            "wrong-sender",
+            f"your {signal_name} receiver {at(c)} listens to {sender}, not to {wanted}{plus('wrong-sender')}",
+            c.call_site,
+        )
     # A receiver that rightly listens to another signal the exercise asks for (request_started
     # beside request_finished) is not this one's mistake, nor is one of another app or model (a
     # welcome e-mail on post_save of the user beside a missing order_placed receiver). Of several
@@ -458,14 +550,15 @@ def registration_problem(spec: dict | None = None, advice: dict | None = None) -
     # connected: when none does, the receiver this signal needs is simply not connected.
     others = {s.get("signal") for s in state.current().connections.values()} - {signal_name}
     elsewhere = [c for c in ours if probe.signal_name(c.signal) not in others and _concerns(c, app_label, Sender)]
-    crowded = [c for c in ours if probe.signal_name(c.signal) in others
-               and sum(o.signal is c.signal for o in ours) > 1]
+    crowded = [c for c in ours if probe.signal_name(c.signal) in others and sum(o.signal is c.signal for o in ours) > 1]
     crowded = [c for c in crowded if _does_what(c, signal_name, probe.signal_name(c.signal))]
     for c in elsewhere or crowded[:1]:
-        return ("wrong-signal",
-                f"your receiver {at(c)} is connected to {probe.signal_name(c.signal) or 'a custom signal'}, "
-                f"not to {signal_name}.{plus('wrong-signal') or f' Connect it to {signal_name}.'}",
-                c.call_site)
+        return (
+            "wrong-signal",
+            f"your receiver {at(c)} is connected to {probe.signal_name(c.signal) or 'a custom signal'}, "
+            f"not to {signal_name}.{plus('wrong-signal') or f' Connect it to {signal_name}.'}",
+            c.call_site,
+        )
     problem = appconfig_problem(app_label)
     if problem:
         return (*problem, "")
@@ -474,13 +567,15 @@ def registration_problem(spec: dict | None = None, advice: dict | None = None) -
         overridden = save_code and probe.relpath(save_code.co_filename)
         if overridden:
             where = f"{overridden}:{save_code.co_firstlineno}"
-            return ("save-overridden",
-                    f"{'the user model' if spec['sender'] == 'user' else Sender.__name__}'s save() "
-                    f"is replaced ({where}) instead of a {signal_name} receiver being connected. "
-                    "That is the anti-pattern of the lesson: save() runs on every save, and other "
-                    "code (bulk operations, fixtures, other apps) does not go through it."
-                    f"{plus('save-overridden') or f' Connect a {signal_name} receiver in {config_name}.ready() instead.'}",
-                    where)
+            return (
+                "save-overridden",
+                f"{'the user model' if spec['sender'] == 'user' else Sender.__name__}'s save() "
+                f"is replaced ({where}) instead of a {signal_name} receiver being connected. "
+                "That is the anti-pattern of the lesson: save() runs on every save, and other "
+                "code (bulk operations, fixtures, other apps) does not go through it."
+                f"{plus('save-overridden') or f' Connect a {signal_name} receiver in {config_name}.ready() instead.'}",
+                where,
+            )
     unimported = unimported_receiver_modules(app_label)
     has_ready = "ready" in vars(type(apps.get_app_config(app_label)))
     if unimported and has_ready:
@@ -490,23 +585,30 @@ def registration_problem(spec: dict | None = None, advice: dict | None = None) -
     for rel in unimported:
         importer = _importer_of(apps.get_app_config(app_label), rel)
         if importer:
-            return ("connected-outside-ready",
-                    f"{rel} is imported only by {importer}, which Django loads later (urls.py and "
-                    "views on the first request), not while the app starts."
-                    f"{plus('connected-outside-ready')} Import the receiver module in "
-                    f"{config_name}.ready() ({folder}apps.py) instead.", importer)
+            return (
+                "connected-outside-ready",
+                f"{rel} is imported only by {importer}, which Django loads later (urls.py and "
+                "views on the first request), not while the app starts."
+                f"{plus('connected-outside-ready')} Import the receiver module in "
+                f"{config_name}.ready() ({folder}apps.py) instead.",
+                importer,
+            )
     if unimported:
         where = ", ".join(unimported)
-        why = (f"{config_name} has no ready() method" if not has_ready
-               else f"{config_name}.ready() does not import it")
-        return ("receiver-module-not-imported",
-                f"{where} is never imported, so its receiver is never connected: {why}. Add "
-                f"`def ready(self): from . import signals` to {config_name} in {folder}apps.py.",
-                unimported[0])
-    return ("receiver-not-connected",
-            f"no {signal_name} receiver for {sender_text} is connected when the app starts. Write the "
-            f"receiver in {folder}signals.py and import that module in {config_name}.ready() "
-            f"({folder}apps.py).", "")
+        why = f"{config_name} has no ready() method" if not has_ready else f"{config_name}.ready() does not import it"
+        return (
+            "receiver-module-not-imported",
+            f"{where} is never imported, so its receiver is never connected: {why}. Add "
+            f"`def ready(self): from . import signals` to {config_name} in {folder}apps.py.",
+            unimported[0],
+        )
+    return (
+        "receiver-not-connected",
+        f"no {signal_name} receiver for {sender_text} is connected when the app starts. Write the "
+        f"receiver in {folder}signals.py and import that module in {config_name}.ready() "
+        f"({folder}apps.py).",
+        "",
+    )
 
 
 def warnings() -> list[str]:
@@ -528,14 +630,18 @@ def warnings() -> list[str]:
         tree = ast.parse(init.read_bytes())
     except (OSError, SyntaxError, ValueError):
         tree = None
-    if tree and any(isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "default_app_config"
-                                                      for t in n.targets) for n in ast.walk(tree)):
+    if tree and any(
+        isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "default_app_config" for t in n.targets)
+        for n in ast.walk(tree)
+    ):
         rel = probe.relpath(str(init)) or "__init__.py"
         folder, config_name = app_names(app_label)
         dotted = f"{app_config.name}.apps.{config_name}"
-        found.append(f"{rel}: default_app_config is ignored since Django 4.1 (it was removed). "
-                     "Django finds the AppConfig in apps.py by itself; put the dotted path "
-                     f"('{dotted}') in INSTALLED_APPS if you need to choose one.")
+        found.append(
+            f"{rel}: default_app_config is ignored since Django 4.1 (it was removed). "
+            "Django finds the AppConfig in apps.py by itself; put the dotted path "
+            f"('{dotted}') in INSTALLED_APPS if you need to choose one."
+        )
     return found
 
 
@@ -583,17 +689,22 @@ def _unmigrated(loader, label: str) -> str:
 
     app_config = apps.get_app_config(label)
     if label not in loader.unmigrated_apps or not any(
-            m._meta.managed and not m._meta.proxy for m in app_config.get_models()):
+        m._meta.managed and not m._meta.proxy for m in app_config.get_models()
+    ):
         return ""
     folder = Path(app_config.path) / "migrations"
     rel = probe.relpath(str(folder)) or f"{label}/migrations"
     if folder.is_dir() and not (folder / "__init__.py").is_file():
-        return (f"{rel}/ has no __init__.py, so Django does not see the migrations in it and "
-                f"`python manage.py migrate` never creates the tables of the '{label}' app. Add an "
-                f"empty file {rel}/__init__.py.")
-    return (f"the '{label}' app has models but no migrations, so `python manage.py migrate` never "
-            f"creates its tables. Run `python manage.py makemigrations {label}` and submit "
-            f"{rel}/.")
+        return (
+            f"{rel}/ has no __init__.py, so Django does not see the migrations in it and "
+            f"`python manage.py migrate` never creates the tables of the '{label}' app. Add an "
+            f"empty file {rel}/__init__.py."
+        )
+    return (
+        f"the '{label}' app has models but no migrations, so `python manage.py migrate` never "
+        f"creates its tables. Run `python manage.py makemigrations {label}` and submit "
+        f"{rel}/."
+    )
 
 
 MIGRATIONS: list[tuple[str, str]] = []  # (app label, name) of every migration the project has
@@ -627,8 +738,12 @@ def migration_state() -> tuple[dict | None, list[str]]:
         unmigrated = _unmigrated(loader, label)
         if unmigrated:
             if label in exercise_apps:
-                problem = {"type": "migrations", "location": f"{folder}migrations/", "traceback": [],
-                           "message": unmigrated}
+                problem = {
+                    "type": "migrations",
+                    "location": f"{folder}migrations/",
+                    "traceback": [],
+                    "message": unmigrated,
+                }
             else:
                 notes.append(unmigrated)
             continue
@@ -639,25 +754,34 @@ def migration_state() -> tuple[dict | None, list[str]]:
             old_apps = old_state.apps
         db_ops = [op for op in ops if _touches_database(label, op, old_apps)]
         described = "; ".join(op.describe() for op in (db_ops or ops))[:300]
-        fix = (f"Run `python manage.py makemigrations {label}` and submit the new file in "
-               f"{folder}migrations/.")
+        fix = f"Run `python manage.py makemigrations {label}` and submit the new file in {folder}migrations/."
         if not db_ops:
-            notes.append(f"the '{label}' app has model changes without a migration that do not touch "
-                         f"the database ({described}); `makemigrations --check` would still report "
-                         f"them. {fix}")
+            notes.append(
+                f"the '{label}' app has model changes without a migration that do not touch "
+                f"the database ({described}); `makemigrations --check` would still report "
+                f"them. {fix}"
+            )
             continue
-        exercise_models = {m.partition(".")[2].lower(): m.partition(".")[2]
-                           for m in state.current().models.values() if m.partition(".")[0] == label}
-        touched = [exercise_models[n] for op in db_ops
-                   for n in {getattr(op, "name", "").lower(), getattr(op, "model_name", "").lower()}
-                   if n in exercise_models]
+        exercise_models = {
+            m.partition(".")[2].lower(): m.partition(".")[2]
+            for m in state.current().models.values()
+            if m.partition(".")[0] == label
+        }
+        touched = [
+            exercise_models[n]
+            for op in db_ops
+            for n in {getattr(op, "name", "").lower(), getattr(op, "model_name", "").lower()}
+            if n in exercise_models
+        ]
         if touched:
             model_name = touched[0]
             problem = {
-                "type": "migrations", "location": f"{folder}migrations/", "traceback": [],
+                "type": "migrations",
+                "location": f"{folder}migrations/",
+                "traceback": [],
                 "message": f"the migrations of the '{label}' app are out of step with "
-                           f"{folder}models.py ({described}): `python manage.py migrate` would "
-                           f"not create {model_name} as your code expects. {fix}",
+                f"{folder}models.py ({described}): `python manage.py migrate` would "
+                f"not create {model_name} as your code expects. {fix}",
             }
         else:
             notes.append(f"the '{label}' app has model changes without a migration ({described}). {fix}")
@@ -680,7 +804,7 @@ def import_failure(module: str, timeout: float = 10.0) -> dict | None:
             try:
                 importlib.import_module(module)
                 payload = b"{}"
-            except BaseException as exc:  # noqa: B902 - whatever it raises is the answer
+            except BaseException as exc:
                 payload = json.dumps(errors.describe(exc)).encode()[:65536]
             os.write(write_end, payload)
         finally:
@@ -729,11 +853,14 @@ def _hidden_import_error(app_config, unimported: list[str]) -> tuple[str, str, s
             continue
         where = failure.get("location") or rel
         ready_at = _ready_location(app_config)
-        return ("import-error",
-                f"ready(){f' ({ready_at})' if ready_at else ''} imports {app_config.name}.{stem}, but "
-                f"that import fails and ready() hides the error (a try/except or suppress around "
-                f"it), so the receiver is never connected: {failure.get('message', 'ImportError')} "
-                f"({where}). Fix that line, and let import errors in ready() show.", where)
+        return (
+            "import-error",
+            f"ready(){f' ({ready_at})' if ready_at else ''} imports {app_config.name}.{stem}, but "
+            f"that import fails and ready() hides the error (a try/except or suppress around "
+            f"it), so the receiver is never connected: {failure.get('message', 'ImportError')} "
+            f"({where}). Fix that line, and let import errors in ready() show.",
+            where,
+        )
     return None
 
 
@@ -749,8 +876,12 @@ def _importer_of(app_config, rel: str) -> str:
     root = Path(state.current().submission)
     scanned = 0
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in (
-            "migrations", "node_modules", "venv", "env", "__pycache__", "static", "media"))
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if not d.startswith(".")
+            and d not in ("migrations", "node_modules", "venv", "env", "__pycache__", "static", "media")
+        )
         for name in sorted(filenames):
             if not name.endswith(".py") or name == "apps.py" or name == f"{stem}.py":
                 continue
@@ -770,7 +901,7 @@ def _importer_of(app_config, rel: str) -> str:
                     base = node.module or ""
                     if node.level:
                         parts = package.split(".") if package else []
-                        parts = parts[:len(parts) - node.level + 1] if node.level > 1 else parts
+                        parts = parts[: len(parts) - node.level + 1] if node.level > 1 else parts
                         base = ".".join(parts + ([base] if base else []))
                     hit = base == dotted or (base == app_config.name and any(a.name == stem for a in node.names))
                 else:

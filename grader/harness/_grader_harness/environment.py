@@ -6,6 +6,7 @@ django-environ), a SECRET_KEY that is empty where the grader runs.
 Runs in the grading child, on an exception the student's code raised while Django started
 (bootstrap.refine) or on the settings once loaded (settings.py); it never raises.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -25,7 +26,7 @@ def normalized_relpath(path: str) -> str | None:
     if not root or not os.path.isabs(path or ""):
         return None
     path = os.path.normpath(path)
-    return path[len(root) + 1:] if path.startswith(root + "/") else None
+    return path[len(root) + 1 :] if path.startswith(root + "/") else None
 
 
 def _student_frames(exc: BaseException) -> list:
@@ -33,6 +34,7 @@ def _student_frames(exc: BaseException) -> list:
 
 
 # ---------------------------------------------------------------- a module of the project's own
+
 
 def _gitignore_patterns(folder: str) -> list[str]:
     path = os.path.join(folder, ".gitignore")
@@ -43,8 +45,7 @@ def _gitignore_patterns(folder: str) -> list[str]:
             text = fh.read(MAX_GITIGNORE_BYTES).decode("utf-8", errors="replace")
     except OSError:
         return []
-    return [line.rstrip() for line in text.splitlines()[:2000]
-            if line.strip() and not line.lstrip().startswith("#")]
+    return [line.rstrip() for line in text.splitlines()[:2000] if line.strip() and not line.lstrip().startswith("#")]
 
 
 def _matches(pattern: str, rel: str) -> bool:
@@ -60,11 +61,12 @@ def _matches(pattern: str, rel: str) -> bool:
     parts = rel.split("/")
     candidates = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
     if dir_only:
-        candidates = candidates[:-1]   # a folder pattern matches the folders above the file
+        candidates = candidates[:-1]  # a folder pattern matches the folders above the file
     for candidate in candidates:
         if anchored:
             if fnmatch.fnmatchcase(candidate, pattern) or (
-                    pattern.startswith("**/") and fnmatch.fnmatchcase(candidate.split("/")[-1], pattern[3:])):
+                pattern.startswith("**/") and fnmatch.fnmatchcase(candidate.split("/")[-1], pattern[3:])
+            ):
                 return True
         elif fnmatch.fnmatchcase(candidate.split("/")[-1], pattern):
             return True
@@ -78,7 +80,7 @@ def gitignored(rel: str) -> str | None:
         return None
     parts = rel.split("/")
     found = None
-    for depth in range(len(parts)):   # the project's .gitignore first, then those of sub-folders
+    for depth in range(len(parts)):  # the project's .gitignore first, then those of sub-folders
         folder = "/".join(parts[:depth])
         below = "/".join(parts[depth:])
         ignored = None
@@ -131,21 +133,26 @@ def missing_own_module(exc: BaseException) -> tuple[str, str, str] | None:
     statement = statement or f"from .{name.rsplit('.', 1)[-1]} import *"
     ignore = gitignored(rel)
     if ignore:
-        advice = (f"file missing from your submission: {rel} (it is in your {ignore}, so git left it out "
-                  f"of what you handed in){importer}. This is not a package to install: it is a file of "
-                  f"your own project. Either hand it in (git add -f {rel}, if it holds no real password "
-                  f"or key), or make the import optional so your project runs without it: "
-                  f"try: {statement} / except ImportError: pass, with working defaults in the "
-                  "settings themselves.")
+        advice = (
+            f"file missing from your submission: {rel} (it is in your {ignore}, so git left it out "
+            f"of what you handed in){importer}. This is not a package to install: it is a file of "
+            f"your own project. Either hand it in (git add -f {rel}, if it holds no real password "
+            f"or key), or make the import optional so your project runs without it: "
+            f"try: {statement} / except ImportError: pass, with working defaults in the "
+            "settings themselves."
+        )
         return "file-missing", advice, where
-    advice = (f"a module of your own project is missing from your submission: {rel}{importer}. "
-              "This is not a package to install: check the spelling of the import (is the module "
-              "named differently?), add the file to what you hand in (is it committed? "
-              f"git status {rel}), or remove the import.")
+    advice = (
+        f"a module of your own project is missing from your submission: {rel}{importer}. "
+        "This is not a package to install: check the spelling of the import (is the module "
+        "named differently?), add the file to what you hand in (is it committed? "
+        f"git status {rel}), or remove the import."
+    )
     return "import-error", advice, where
 
 
 # ---------------------------------------------------------------- environment variables
+
 
 def variable_library(exc: BaseException | None, line: str = "") -> str:
     """Which library read the variable: 'decouple', 'environ' (django-environ) or 'os'."""
@@ -153,8 +160,9 @@ def variable_library(exc: BaseException | None, line: str = "") -> str:
     text = str(exc) if exc is not None else ""
     if kind == "UndefinedValueError" or re.search(r"\bconfig\s*\(", line):
         return "decouple"
-    if (kind == "ImproperlyConfigured" and text.startswith("Set the ")) or \
-            re.search(r"\benv(\.\w+)?\s*\(|\benviron\.Env\b", line):
+    if (kind == "ImproperlyConfigured" and text.startswith("Set the ")) or re.search(
+        r"\benv(\.\w+)?\s*\(|\benviron\.Env\b", line
+    ):
         return "environ"
     return "os"
 
@@ -164,20 +172,29 @@ def variable_advice(name: str, library: str, where: str = "", empty: bool = Fals
     at = f" ({where})" if where else ""
     why = "is not set where the grader runs: the grader never sees your own environment"
     has_env = os.path.isfile(os.path.join(state.current().submission or "", ".env"))
-    dotenv = (f"your .env file next to manage.py has no line {name}=..., add one" if has_env
-              else f"put a line {name}=... in a .env file next to manage.py")
+    dotenv = (
+        f"your .env file next to manage.py has no line {name}=..., add one"
+        if has_env
+        else f"put a line {name}=... in a .env file next to manage.py"
+    )
     if library == "decouple":
         how = f"python-decouple's config('{name}'){at}"
-        fix = (f"Give it a default: config('{name}', default='...'), or {dotenv} (decouple reads "
-               "that file, and so does the grader).")
+        fix = (
+            f"Give it a default: config('{name}', default='...'), or {dotenv} (decouple reads "
+            "that file, and so does the grader)."
+        )
     elif library == "environ":
         how = f"django-environ's env('{name}'){at}"
-        fix = (f"Give it a default: env.str('{name}', default='...'), or {dotenv} and read it with "
-               "environ.Env.read_env(BASE_DIR / '.env') (the grader loads that file too).")
+        fix = (
+            f"Give it a default: env.str('{name}', default='...'), or {dotenv} and read it with "
+            "environ.Env.read_env(BASE_DIR / '.env') (the grader loads that file too)."
+        )
     else:
         how = f"os.environ['{name}']{at}" if not empty else f"os.environ.get('{name}') / os.getenv('{name}'){at}"
-        fix = (f"Read it with a default: os.environ.get('{name}', '...'), or {dotenv} (the grader "
-               "loads that file before your settings).")
+        fix = (
+            f"Read it with a default: os.environ.get('{name}', '...'), or {dotenv} (the grader "
+            "loads that file before your settings)."
+        )
     if name == "SECRET_KEY" or name.endswith("SECRET_KEY"):
         fix += " Any text will do as the key for grading: keep your real key out of your submission."
     return f"Your settings read the environment variable {name} with {how}, which {why}. {fix}"
@@ -199,7 +216,7 @@ def missing_variable(exc: BaseException, diagnosis: str) -> str | None:
         return None
     frames = _student_frames(exc)
     line = (frames[-1].line or "") if frames else ""
-    return variable_advice(name, variable_library(exc, line))   # the message names file:line
+    return variable_advice(name, variable_library(exc, line))  # the message names file:line
 
 
 def refine(exc: BaseException, described: dict) -> dict:
@@ -254,9 +271,13 @@ def secret_key_note(settings_file: str) -> str:
     """The warning for a SECRET_KEY the settings leave empty, which the grader replaced."""
     where, variable, library = secret_key_source()
     if variable:
-        return ("SECRET_KEY is empty where the grader runs, so the grader used a placeholder key (this "
-                "costs no points). " + variable_advice(variable, library, where, empty=True))
+        return (
+            "SECRET_KEY is empty where the grader runs, so the grader used a placeholder key (this "
+            "costs no points). " + variable_advice(variable, library, where, empty=True)
+        )
     at = where or settings_file
-    return (f"SECRET_KEY is {'empty' if where else 'not set'} in your settings ({at}): Django refuses to "
-            "start without one. The grader graded your project with a placeholder key (this costs no "
-            "points); set SECRET_KEY in your settings, as startproject does.")
+    return (
+        f"SECRET_KEY is {'empty' if where else 'not set'} in your settings ({at}): Django refuses to "
+        "start without one. The grader graded your project with a placeholder key (this costs no "
+        "points); set SECRET_KEY in your settings, as startproject does."
+    )

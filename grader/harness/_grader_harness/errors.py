@@ -3,6 +3,7 @@
 Only frames from the student's own files are kept; the hidden suite, the
 harness, Django and pytest never show up in what a student sees.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -40,7 +41,7 @@ def student_frames(exc: BaseException) -> list[str]:
     if isinstance(exc, SyntaxError) and exc.filename and relpath(exc.filename):
         lines.append(f"{relpath(exc.filename)}:{exc.lineno}: {(exc.text or '').strip()}")
     if len(lines) > MAX_FRAMES:
-        lines = lines[:2] + [f"  ... {len(lines) - MAX_FRAMES} more lines ..."] + lines[-(MAX_FRAMES - 2):]
+        lines = lines[:2] + [f"  ... {len(lines) - MAX_FRAMES} more lines ..."] + lines[-(MAX_FRAMES - 2) :]
     return lines
 
 
@@ -161,22 +162,27 @@ def package_advice(module: str) -> str:
     allowed = state.current().allowed_packages
     if canonical(package) in allowed or canonical(module) in allowed:
         if not state.current().runtime_ok:
-            return (f"{module} (the package {package}) is allowed by your instructor, but the grader "
-                    "could not install it: this is a problem of the grading environment, not of your "
-                    "code. Tell your instructor.")
+            return (
+                f"{module} (the package {package}) is allowed by your instructor, but the grader "
+                "could not install it: this is a problem of the grading environment, not of your "
+                "code. Tell your instructor."
+            )
     listed = ", ".join(allowed) if allowed else "none"
-    return (f"{module} (the package {package}) is not installed where the grader runs: the grader "
-            "runs your project with Django and the packages your instructor allows "
-            f"({listed}), never with your own environment. Remove the import (and the app or "
-            f"middleware entry that names it), or ask your instructor to allow {package}.")
+    return (
+        f"{module} (the package {package}) is not installed where the grader runs: the grader "
+        "runs your project with Django and the packages your instructor allows "
+        f"({listed}), never with your own environment. Remove the import (and the app or "
+        f"middleware entry that names it), or ask your instructor to allow {package}."
+    )
 
 
 def needs_newer_python(exc: SyntaxError) -> tuple[str, str] | None:
     """(version, what) when the line is valid on a newer Python than the one running."""
     line, msg = exc.text or "", exc.msg or ""
     found = None
-    if re.match(r"\s*type\s+[A-Za-z_]\w*\s*(\[.*\])?\s*=", line) or \
-            re.match(r"\s*(async\s+)?def\s+\w+\s*\[|\s*class\s+\w+\s*\[", line):
+    if re.match(r"\s*type\s+[A-Za-z_]\w*\s*(\[.*\])?\s*=", line) or re.match(
+        r"\s*(async\s+)?def\s+\w+\s*\[|\s*class\s+\w+\s*\[", line
+    ):
         found = ((3, 12), "type parameters and `type` aliases, PEP 695")
     elif msg.startswith("f-string") and ("f'" in line or 'f"' in line or "F'" in line or 'F"' in line):
         found = ((3, 12), "f-strings that reuse their quotes, hold a backslash or a comment, PEP 701")
@@ -189,12 +195,15 @@ def needs_newer_python(exc: SyntaxError) -> tuple[str, str] | None:
 
 def is_disk_full(exc: BaseException) -> bool:
     import errno
+
     return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def disk_full_advice() -> str:
-    return (f"Your code wrote more than {state.current().disk_cap_mb} MB of files, the space the grader gives a "
-            "run (files deleted while still open count too). Look for code that writes files in a loop.")
+    return (
+        f"Your code wrote more than {state.current().disk_cap_mb} MB of files, the space the grader gives a "
+        "run (files deleted while still open count too). Look for code that writes files in a loop."
+    )
 
 
 def settings_file() -> str:
@@ -207,7 +216,8 @@ def settings_file() -> str:
 RECEIVER_KWARGS_ADVICE = (
     "Django calls receivers with keyword arguments (sender, signal and the signal's own: created "
     "and update_fields for post_save, action and pk_set for m2m_changed, ...), and a later Django "
-    "may add more. Give your receiver a **kwargs parameter.")
+    "may add more. Give your receiver a **kwargs parameter."
+)
 
 
 def setup_advice(exc: BaseException, where: str) -> tuple[str, str]:
@@ -217,54 +227,84 @@ def setup_advice(exc: BaseException, where: str) -> tuple[str, str]:
     if module:
         return "package-not-available", package_advice(module)
     if any(word in text for word in ("GDAL", "GEOS", "SpatiaLite", "spatialite")):
-        return ("database-not-supported",
-                "Your project needs a spatial database (GeoDjango: django.contrib.gis, GDAL, GEOS), "
-                "which the grader does not have: it grades every project on a plain SQLite database "
-                "made from your models. This is not a mistake in your code; ask your instructor.")
+        return (
+            "database-not-supported",
+            "Your project needs a spatial database (GeoDjango: django.contrib.gis, GDAL, GEOS), "
+            "which the grader does not have: it grades every project on a plain SQLite database "
+            "made from your models. This is not a mistake in your code; ask your instructor.",
+        )
     variable = missing_variable(exc)
     if variable:
-        return ("missing-environment-variable",
-                f"Your settings read the environment variable {variable}, which is not set where the "
-                "grader runs: the grader never sees your own environment (your shell, your IDE, "
-                "your computer's variables). Give it a default where your settings read it "
-                f"(os.environ.get('{variable}', '...'), config('{variable}', default='...')), or "
-                f"put a line {variable}=... in a .env file next to manage.py: the grader loads that "
-                "file.")
+        return (
+            "missing-environment-variable",
+            f"Your settings read the environment variable {variable}, which is not set where the "
+            "grader runs: the grader never sees your own environment (your shell, your IDE, "
+            "your computer's variables). Give it a default where your settings read it "
+            f"(os.environ.get('{variable}', '...'), config('{variable}', default='...')), or "
+            f"put a line {variable}=... in a .env file next to manage.py: the grader loads that "
+            "file.",
+        )
     if isinstance(exc, SyntaxError):
         running = ".".join(map(str, sys.version_info[:3]))
         newer = needs_newer_python(exc)
         if newer:
             version, what = newer
-            return ("syntax-error", f"Python cannot read {where or 'one of your files'}: that line "
-                    f"needs Python {version} or newer ({what}), and the grader runs Python {running}. "
-                    "Write it the way older Pythons accept, or ask your instructor which Python the "
-                    "grader should use.")
-        return ("syntax-error", f"Python {running} (the grader's) cannot read {where or 'one of your files'}: "
-                "fix the syntax on that line (look at the line before it too: a missing bracket or "
-                "colon often shows up one line later).")
+            return (
+                "syntax-error",
+                f"Python cannot read {where or 'one of your files'}: that line "
+                f"needs Python {version} or newer ({what}), and the grader runs Python {running}. "
+                "Write it the way older Pythons accept, or ask your instructor which Python the "
+                "grader should use.",
+            )
+        return (
+            "syntax-error",
+            f"Python {running} (the grader's) cannot read {where or 'one of your files'}: "
+            "fix the syntax on that line (look at the line before it too: a missing bracket or "
+            "colon often shows up one line later).",
+        )
     if isinstance(exc, ImportError):
-        return ("import-error", "An import in your code fails: check the spelling of the module and "
-                "of the name, and that the file exists. Inside an app, use relative imports "
-                "(from .models import MyModel).")
+        return (
+            "import-error",
+            "An import in your code fails: check the spelling of the module and "
+            "of the name, and that the file exists. Inside an app, use relative imports "
+            "(from .models import MyModel).",
+        )
     if isinstance(exc, ValueError) and "keyword arguments" in text:
         return ("receiver-kwargs", RECEIVER_KWARGS_ADVICE)
     if is_disk_full(exc):
         return ("too-much-disk", disk_full_advice())
     if isinstance(exc, BlockingIOError) or (isinstance(exc, OSError) and exc.errno == 11):
-        return ("too-many-processes", "Your code starts processes (os.fork, subprocess, "
-                "multiprocessing) until the limit is hit. A Django app must not start processes "
-                "when it loads.")
+        return (
+            "too-many-processes",
+            "Your code starts processes (os.fork, subprocess, "
+            "multiprocessing) until the limit is hit. A Django app must not start processes "
+            "when it loads.",
+        )
     if isinstance(exc, MemoryError):
-        return ("too-much-memory", "Your code uses more memory than the grader allows while "
-                "Django starts. Look for a list or string that grows without end.")
+        return (
+            "too-much-memory",
+            "Your code uses more memory than the grader allows while "
+            "Django starts. Look for a list or string that grows without end.",
+        )
     if isinstance(exc, SystemExit):
-        return ("exit-during-startup", "Your code called sys.exit() (or exit()) while Django was "
-                "starting. Remove it: code in settings, apps and models runs at every start.")
+        return (
+            "exit-during-startup",
+            "Your code called sys.exit() (or exit()) while Django was "
+            "starting. Remove it: code in settings, apps and models runs at every start.",
+        )
     if type(exc).__name__ == "ImproperlyConfigured":
-        return ("settings-error", "Django refuses your settings: read the message and fix "
-                f"{where.split(':')[0] if where else settings_file()}.")
+        return (
+            "settings-error",
+            "Django refuses your settings: read the message and fix "
+            f"{where.split(':')[0] if where else settings_file()}.",
+        )
     if type(exc).__name__ == "AppRegistryNotReady":
-        return ("app-registry-not-ready", "Models were used before Django finished loading apps. "
-                "Do not import models at the top of apps.py; import them inside ready().")
-    return ("startup-error", "Run `python manage.py check` to see the same error, and fix the line "
-            "of your code shown above.")
+        return (
+            "app-registry-not-ready",
+            "Models were used before Django finished loading apps. "
+            "Do not import models at the top of apps.py; import them inside ready().",
+        )
+    return (
+        "startup-error",
+        "Run `python manage.py check` to see the same error, and fix the line of your code shown above.",
+    )

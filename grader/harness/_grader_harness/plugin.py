@@ -8,6 +8,7 @@
 - collects structured feedback from the tests and hands the final
   pytest-json-report document to the bootstrap.
 """
+
 from __future__ import annotations
 
 import json
@@ -73,7 +74,7 @@ def evidence(entry: str, value: int | str = 0) -> None:
     channel.send("ledger", nodeid=state.current().nodeid, entry=entry, value=value)
 
 
-ASSIGNMENT_MODULE = "_grader_assignment"   # an assignment's own helpers, beside its hidden tests
+ASSIGNMENT_MODULE = "_grader_assignment"  # an assignment's own helpers, beside its hidden tests
 
 
 def read_assignment_declarations() -> None:
@@ -124,8 +125,11 @@ def _grading_database(django_db_blocker, django_test_environment):
             state.current().warnings.extend(notes)
             state.current().migration_problem = problem
         except Exception as exc:
-            state.current().migration_problem = dict(errors.describe(exc), type="migrations",
-                                              message="your migrations cannot be loaded: " + errors.one_line(exc))
+            state.current().migration_problem = dict(
+                errors.describe(exc),
+                type="migrations",
+                message="your migrations cannot be loaded: " + errors.one_line(exc),
+            )
         state.current().warnings.extend(state.current().notes)
         try:
             state.current().warnings.extend(diagnose.warnings())
@@ -173,8 +177,7 @@ def _record_migrations_applied(connection) -> None:
 
     recorder = MigrationRecorder(connection)
     recorder.ensure_schema()
-    recorder.migration_qs.bulk_create([recorder.Migration(app=app, name=name)
-                                       for app, name in diagnose.MIGRATIONS])
+    recorder.migration_qs.bulk_create([recorder.Migration(app=app, name=name) for app, name in diagnose.MIGRATIONS])
 
 
 def record_model_map() -> None:
@@ -190,8 +193,11 @@ def record_model_map() -> None:
         if meta.proxy or meta.swapped or not meta.managed:
             continue
         columns = {f.name: f.column for f in meta.concrete_fields}
-        related = {f.name: f.related_model._meta.label for f in meta.concrete_fields
-                   if f.is_relation and f.related_model is not None}
+        related = {
+            f.name: f.related_model._meta.label
+            for f in meta.concrete_fields
+            if f.is_relation and f.related_model is not None
+        }
         rows.append((meta.label, meta.db_table, meta.pk.column, json.dumps(columns), json.dumps(related)))
     roles = [("user", get_user_model()._meta.label)]
     for role, label in sorted(state.current().models.items()):
@@ -200,8 +206,10 @@ def record_model_map() -> None:
         except (LookupError, ValueError):
             pass  # the project has no such model: the hidden tests say so
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TABLE IF NOT EXISTS {MODELS_TABLE} (label TEXT, db_table TEXT, "
-                       "pk_column TEXT, columns TEXT, related TEXT)")
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {MODELS_TABLE} (label TEXT, db_table TEXT, "
+            "pk_column TEXT, columns TEXT, related TEXT)"
+        )
         cursor.execute(f"CREATE TABLE IF NOT EXISTS {ROLES_TABLE} (role TEXT, label TEXT)")
         cursor.executemany(f"INSERT INTO {MODELS_TABLE} VALUES (%s, %s, %s, %s, %s)", rows)
         cursor.executemany(f"INSERT INTO {ROLES_TABLE} VALUES (%s, %s)", roles)
@@ -237,8 +245,9 @@ def pytest_runtest_call(item):
         raise
     except BaseException as exc:  # KeyboardInterrupt, SystemExit, GeneratorExit, ...
         where = errors.location(exc)
-        _not_a_skip(f"your code raised {type(exc).__name__}{f' ({where})' if where else ''} while this "
-                    "check ran", where, exc)
+        _not_a_skip(
+            f"your code raised {type(exc).__name__}{f' ({where})' if where else ''} while this check ran", where, exc
+        )
     evidence("done")
     return result
 
@@ -250,17 +259,22 @@ def _explain_unexpected(nodeid: str, exc: BaseException) -> None:
     if state.current().feedback.get(nodeid, {}).get("message") or not errors.location(exc):
         return
     info = errors.describe(exc, setup=True)
-    record(message=f"{info['message']} ({info['location']}). {info['advice']}", diagnosis=info["diagnosis"],
-           location=info["location"], traceback=info["traceback"])
+    record(
+        message=f"{info['message']} ({info['location']}). {info['advice']}",
+        diagnosis=info["diagnosis"],
+        location=info["location"],
+        traceback=info["traceback"],
+    )
 
 
 def _not_a_skip(what: str, where: str, exc: BaseException) -> None:
     """Turn what student code raised to stop a test (a skip, an interrupt, an exit) into a
     failure of that test: only the hidden suite may skip."""
-    message = (f"{what}: only the grader may skip or stop a check, so it counts as failed. "
-               "Remove that call (a receiver must not raise to get out of a test).")
-    record(message=message, diagnosis="test-stopped", location=where or "",
-           traceback=errors.student_frames(exc))
+    message = (
+        f"{what}: only the grader may skip or stop a check, so it counts as failed. "
+        "Remove that call (a receiver must not raise to get out of a test)."
+    )
+    record(message=message, diagnosis="test-stopped", location=where or "", traceback=errors.student_frames(exc))
     raise pytest.fail.Exception(message, pytrace=False) from None
 
 

@@ -10,6 +10,7 @@ are imported and while each AppConfig.ready() runs. It keeps no strong
 reference to receivers: a receiver that Django would garbage-collect still
 disappears, and the check can tell.
 """
+
 from __future__ import annotations
 
 import sys
@@ -22,17 +23,17 @@ from _grader_harness import channel, state
 @dataclass
 class Connect:
     signal: object
-    receiver_key: object       # django.dispatch.dispatcher._make_id(receiver)
+    receiver_key: object  # django.dispatch.dispatcher._make_id(receiver)
     receiver_name: str
-    receiver_where: str        # file:line of the receiver's definition, relative to the project
-    sender: object             # the model class (lazy "app.Model" senders arrive resolved), or None
-    phase: str                 # "ready", "models" (import_models), "other"
-    app_label: str             # the AppConfig whose ready()/import_models was running
+    receiver_where: str  # file:line of the receiver's definition, relative to the project
+    sender: object  # the model class (lazy "app.Model" senders arrive resolved), or None
+    phase: str  # "ready", "models" (import_models), "other"
+    app_label: str  # the AppConfig whose ready()/import_models was running
     app_class: str
-    call_site: str             # file:line in the student's code that connected it
-    student_stack: list        # every file:line of the student's code on the stack, innermost first
+    call_site: str  # file:line in the student's code that connected it
+    student_stack: list  # every file:line of the student's code on the stack, innermost first
     weak: bool
-    student: bool              # the receiver is defined in the student's files
+    student: bool  # the receiver is defined in the student's files
     module_level: bool = False  # a plain function defined at module level (never garbage)
     dispatch_uid: object = None
 
@@ -40,17 +41,17 @@ class Connect:
 @dataclass
 class Disconnect:
     signal: object
-    receiver_name: str         # '' when disconnected by dispatch_uid only
+    receiver_name: str  # '' when disconnected by dispatch_uid only
     sender: object
     dispatch_uid: object
-    call_site: str             # file:line in the student's code, '' when not the student's
-    removed: bool              # what Signal.disconnect() returned
+    call_site: str  # file:line in the student's code, '' when not the student's
+    removed: bool  # what Signal.disconnect() returned
 
 
 @dataclass
 class Created:
-    signal: object             # a Signal the student's code created (a custom signal)
-    call_site: str             # where: file:line
+    signal: object  # a Signal the student's code created (a custom signal)
+    call_site: str  # where: file:line
 
     @property
     def name(self) -> str:
@@ -61,21 +62,21 @@ class Created:
 @dataclass
 class Send:
     signal: object
-    method: str                # send | send_robust | asend | asend_robust
+    method: str  # send | send_robust | asend | asend_robust
     sender: object
-    keywords: tuple            # names of the keyword arguments sent
-    atomic_depth: int          # transaction.atomic() blocks open on the default database
-    call_site: str             # the student's file:line that sent it, '' when not the student's
+    keywords: tuple  # names of the keyword arguments sent
+    atomic_depth: int  # transaction.atomic() blocks open on the default database
+    call_site: str  # the student's file:line that sent it, '' when not the student's
 
 
-MAX_SENDS = 5_000   # a run that sends more keeps the first ones
+MAX_SENDS = 5_000  # a run that sends more keeps the first ones
 
 
 def relpath(filename: str) -> str | None:
     """`filename` relative to the submission's folder, or None when it is not the student's."""
     root = state.current().submission.rstrip("/") + "/"
     if filename.startswith(root):
-        return filename[len(root):]
+        return filename[len(root) :]
     return None
 
 
@@ -87,7 +88,7 @@ def where_defined(receiver) -> str:
     func = getattr(receiver, "__func__", receiver)
     code = getattr(func, "__code__", None)
     if code is None:
-        code = getattr(getattr(type(receiver), "__call__", None), "__code__", None)
+        code = getattr(getattr(type(receiver), "__call__", None), "__code__", None)  # noqa: B004 (its code, not whether it calls)
     if code is None:
         return ""
     rel = relpath(code.co_filename)
@@ -100,8 +101,15 @@ def _connected_by_student(frame) -> bool:
     a builtin, a function of another library connected by the student."""
     while frame is not None:
         name = frame.f_code.co_filename.replace("\\", "/")
-        if not any(part in name for part in ("/django/dispatch/", "/django/db/models/signals.py",
-                                             "/django/apps/registry.py", "functools.py")):
+        if not any(
+            part in name
+            for part in (
+                "/django/dispatch/",
+                "/django/db/models/signals.py",
+                "/django/apps/registry.py",
+                "functools.py",
+            )
+        ):
             return relpath(name) is not None
         frame = frame.f_back
     return False
@@ -110,7 +118,7 @@ def _connected_by_student(frame) -> bool:
 def _module_level(receiver) -> bool:
     import types
 
-    return (type(receiver) is types.FunctionType and "<" not in receiver.__qualname__)
+    return type(receiver) is types.FunctionType and "<" not in receiver.__qualname__
 
 
 def _student_stack(frame) -> list[str]:
@@ -193,6 +201,7 @@ def install() -> None:
                 return method(*args, **kwargs)
             finally:
                 running.pop()
+
         call.__wrapped__ = method
         return call
 
@@ -232,16 +241,28 @@ def install() -> None:
                 receiver_key=receiver_key(receiver),
                 receiver_name=getattr(receiver, "__qualname__", repr(receiver)),
                 receiver_where=where,
-                sender=sender, phase=phase, app_label=label, app_class=cls,
-                call_site=stack[0] if stack else "", student_stack=stack, weak=weak,
+                sender=sender,
+                phase=phase,
+                app_label=label,
+                app_class=cls,
+                call_site=stack[0] if stack else "",
+                student_stack=stack,
+                weak=weak,
                 student=bool(where) or _connected_by_student(caller),
-                module_level=_module_level(receiver), dispatch_uid=dispatch_uid,
+                module_level=_module_level(receiver),
+                dispatch_uid=dispatch_uid,
             )
             state.current().connects.append(connection)
             if connection.student:
-                channel.send("connect", signal=signal_name(self), sender=_label(sender), phase=phase,
-                             app=label, receiver=connection.receiver_name[:300],
-                             where=(where or connection.call_site)[:300])
+                channel.send(
+                    "connect",
+                    signal=signal_name(self),
+                    sender=_label(sender),
+                    phase=phase,
+                    app=label,
+                    receiver=connection.receiver_name[:300],
+                    where=(where or connection.call_site)[:300],
+                )
         except Exception:  # the probe must never change the student's behaviour
             pass
         return original(self, receiver, sender=sender, weak=weak, dispatch_uid=dispatch_uid, **kwargs)
@@ -259,9 +280,16 @@ def _wrap_disconnect(dispatcher) -> None:
     def disconnect(self, receiver=None, sender=None, dispatch_uid=None, **kwargs):
         removed = original(self, receiver, sender=sender, dispatch_uid=dispatch_uid, **kwargs)
         try:
-            state.current().disconnects.append(Disconnect(
-                self, getattr(receiver, "__qualname__", "") if receiver is not None else "", sender,
-                dispatch_uid, student_line(sys._getframe(1)), bool(removed)))
+            state.current().disconnects.append(
+                Disconnect(
+                    self,
+                    getattr(receiver, "__qualname__", "") if receiver is not None else "",
+                    sender,
+                    dispatch_uid,
+                    student_line(sys._getframe(1)),
+                    bool(removed),
+                )
+            )
         except Exception:  # the probe must never change the student's behaviour
             pass
         return removed
@@ -289,7 +317,7 @@ def _wrap_creation(dispatcher) -> None:
 def _wrap_sends(dispatcher) -> None:
     for method in ("send", "send_robust", "asend", "asend_robust"):
         original = getattr(dispatcher.Signal, method, None)
-        if original is None:   # asend: Django 5.0+
+        if original is None:  # asend: Django 5.0+
             continue
         setattr(dispatcher.Signal, method, _recording(original, method))
 
@@ -299,16 +327,17 @@ def _recording(original, method: str):
         sends = state.current().sends
         if len(sends) < MAX_SENDS:
             try:
-                sends.append(Send(self, method, sender, tuple(sorted(named)), _atomic_depth(),
-                                  student_line(frame)))
+                sends.append(Send(self, method, sender, tuple(sorted(named)), _atomic_depth(), student_line(frame)))
             except Exception:  # the probe must never change the student's behaviour
                 pass
 
     if method.startswith("a"):
+
         async def send(self, sender, **named):
             note(self, sender, named, sys._getframe(1))
             return await original(self, sender, **named)
     else:
+
         def send(self, sender, **named):
             note(self, sender, named, sys._getframe(1))
             return original(self, sender, **named)

@@ -5,6 +5,7 @@ Imported by both sides (the grader as ``grader.harness._grader_harness.protocol`
 it imports nothing but the standard library, so the grader can read it without Django or
 student code.
 """
+
 import hashlib
 import hmac
 import json
@@ -44,17 +45,34 @@ ROLES_TABLE = "_grader_roles"
 # Import name -> the distribution a student would `pip install`, where the two differ:
 # names the package of a missing module in feedback.
 KNOWN_MODULES = {
-    "PIL": "Pillow", "crispy_forms": "django-crispy-forms", "crispy_bootstrap4": "crispy-bootstrap4",
-    "crispy_bootstrap5": "crispy-bootstrap5", "crispy_tailwind": "crispy-tailwind",
-    "decouple": "python-decouple", "environ": "django-environ", "dotenv": "python-dotenv",
-    "rest_framework": "djangorestframework", "corsheaders": "django-cors-headers",
-    "debug_toolbar": "django-debug-toolbar", "django_extensions": "django-extensions",
-    "allauth": "django-allauth", "storages": "django-storages", "psycopg2": "psycopg2-binary",
-    "MySQLdb": "mysqlclient", "yaml": "PyYAML", "bs4": "beautifulsoup4", "cv2": "opencv-python",
-    "sklearn": "scikit-learn", "dj_database_url": "dj-database-url",
-    "widget_tweaks": "django-widget-tweaks", "taggit": "django-taggit", "ckeditor": "django-ckeditor",
-    "phonenumber_field": "django-phonenumber-field", "django_filters": "django-filter",
-    "import_export": "django-import-export", "social_django": "social-auth-app-django",
+    "PIL": "Pillow",
+    "crispy_forms": "django-crispy-forms",
+    "crispy_bootstrap4": "crispy-bootstrap4",
+    "crispy_bootstrap5": "crispy-bootstrap5",
+    "crispy_tailwind": "crispy-tailwind",
+    "decouple": "python-decouple",
+    "environ": "django-environ",
+    "dotenv": "python-dotenv",
+    "rest_framework": "djangorestframework",
+    "corsheaders": "django-cors-headers",
+    "debug_toolbar": "django-debug-toolbar",
+    "django_extensions": "django-extensions",
+    "allauth": "django-allauth",
+    "storages": "django-storages",
+    "psycopg2": "psycopg2-binary",
+    "MySQLdb": "mysqlclient",
+    "yaml": "PyYAML",
+    "bs4": "beautifulsoup4",
+    "cv2": "opencv-python",
+    "sklearn": "scikit-learn",
+    "dj_database_url": "dj-database-url",
+    "widget_tweaks": "django-widget-tweaks",
+    "taggit": "django-taggit",
+    "ckeditor": "django-ckeditor",
+    "phonenumber_field": "django-phonenumber-field",
+    "django_filters": "django-filter",
+    "import_export": "django-import-export",
+    "social_django": "social-auth-app-django",
 }
 
 
@@ -62,25 +80,25 @@ KNOWN_MODULES = {
 class RunSettings:
     """What the grader tells the child about one run: one JSON line on the child's stdin."""
 
-    submission: str                 # where the project is, inside the child's view
-    settings: str                   # the project's settings module
-    db: str                         # the grading database file
-    suite: str                      # the hidden suite's folder
-    tests: list = field(default_factory=list)         # hidden files to run, in order
-    token: str = ""                 # the run's secret for the control tests
-    report_fd: int = -1             # where the child writes its report
-    channel_fd: int | None = None   # the authenticated channel (see above)
-    channel_key: str = ""           # its key, hex
-    stack_fd: int | None = None     # where faulthandler writes the stack before the time limit
+    submission: str  # where the project is, inside the child's view
+    settings: str  # the project's settings module
+    db: str  # the grading database file
+    suite: str  # the hidden suite's folder
+    tests: list = field(default_factory=list)  # hidden files to run, in order
+    token: str = ""  # the run's secret for the control tests
+    report_fd: int = -1  # where the child writes its report
+    channel_fd: int | None = None  # the authenticated channel (see above)
+    channel_key: str = ""  # its key, hex
+    stack_fd: int | None = None  # where faulthandler writes the stack before the time limit
     stack_after_s: float = 0.0
-    source: str | None = None       # under bubblewrap: the read-only copy to fill the tmpfs from
-    models: dict = field(default_factory=dict)        # role -> "app_label.Model"
-    connections: dict = field(default_factory=dict)   # hidden test -> {signal, sender, ready}
+    source: str | None = None  # under bubblewrap: the read-only copy to fill the tmpfs from
+    models: dict = field(default_factory=dict)  # role -> "app_label.Model"
+    connections: dict = field(default_factory=dict)  # hidden test -> {signal, sender, ready}
     allowed_packages: list = field(default_factory=list)
     disk_cap_mb: int = 512
     runtime_ok: bool = True
     rlimits: dict = field(default_factory=dict)
-    folders: dict = field(default_factory=dict)       # "media" / "mail" -> the folder inside the child's view
+    folders: dict = field(default_factory=dict)  # "media" / "mail" -> the folder inside the child's view
     version: int = PROTOCOL_VERSION
 
     def to_line(self) -> bytes:
@@ -90,8 +108,10 @@ class RunSettings:
     def from_line(cls, line: str) -> "RunSettings":
         data = json.loads(line)
         if data.get("version") != PROTOCOL_VERSION:
-            raise ValueError(f"the grader speaks protocol {data.get('version')}, this harness "
-                             f"{PROTOCOL_VERSION}: install them from the same version")
+            raise ValueError(
+                f"the grader speaks protocol {data.get('version')}, this harness "
+                f"{PROTOCOL_VERSION}: install them from the same version"
+            )
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -130,8 +150,10 @@ def read_channel(data: bytes, key: bytes) -> Channel:
         except (ValueError, RecursionError):
             record = None
         if not isinstance(record, dict) or record.get("seq") != len(channel.records):
-            channel.broken = (f"line {number} of the grader's channel is out of sequence: "
-                              "lines the grader wrote were removed or moved")
+            channel.broken = (
+                f"line {number} of the grader's channel is out of sequence: "
+                "lines the grader wrote were removed or moved"
+            )
             return channel
         channel.records.append(record)
     return channel

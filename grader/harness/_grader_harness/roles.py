@@ -1,4 +1,5 @@
 """The rubric's roles ([models]: "post" -> "blog.Post") as the project's model classes."""
+
 from __future__ import annotations
 
 from _grader_harness import state

@@ -5,6 +5,7 @@ grader inspects afterwards), a fast password hasher and an in-memory e-mail
 backend. Everything else (INSTALLED_APPS, AUTH_USER_MODEL, DEBUG, ...) is the
 student's own.
 """
+
 import importlib
 
 from _grader_harness import state
@@ -20,8 +21,12 @@ if not globals().get("SECRET_KEY"):
     from _grader_harness import environment as _environment
 
     SECRET_KEY = _environment.PLACEHOLDER_SECRET_KEY
-    state.current().notes.append(_environment.secret_key_note(
-        _environment.normalized_relpath(getattr(_student, "__file__", "") or "") or state.current().student_settings.replace(".", "/") + ".py"))
+    state.current().notes.append(
+        _environment.secret_key_note(
+            _environment.normalized_relpath(getattr(_student, "__file__", "") or "")
+            or state.current().student_settings.replace(".", "/") + ".py"
+        )
+    )
 
 try:
     state.current().student_db_engine = str(_student.DATABASES["default"]["ENGINE"])
@@ -80,8 +85,9 @@ if _OLD_MAIL_SETTINGS is None:
 else:
     for _name in _OLD_MAIL_SETTINGS:
         globals().pop(_name, None)
-    MAILERS = {"default": {"BACKEND": _FILES, "OPTIONS": {"file_path": _MAIL_DIR}} if _MAIL_DIR
-               else {"BACKEND": _LOCMEM}}
+    MAILERS = {
+        "default": {"BACKEND": _FILES, "OPTIONS": {"file_path": _MAIL_DIR}} if _MAIL_DIR else {"BACKEND": _LOCMEM}
+    }
 
 # Stored files go to a folder the grader owns and reads after the run (rubric [folders] media),
 # through Django's own file storage whatever the project configured.
@@ -89,7 +95,7 @@ if state.current().folders.get("media"):
     MEDIA_ROOT = state.current().folders["media"]
     _FS = "django.core.files.storage.FileSystemStorage"
     if isinstance(globals().get("STORAGES"), dict):
-        STORAGES = {**STORAGES, "default": {"BACKEND": _FS}}  # noqa: F821
+        STORAGES = {**STORAGES, "default": {"BACKEND": _FS}}
     elif "DEFAULT_FILE_STORAGE" in globals():  # Django 4.2's older setting
         DEFAULT_FILE_STORAGE = _FS
 
@@ -106,8 +112,9 @@ def _made_with() -> tuple[int, int] | None:
         for app in sorted(os.scandir(state.current().submission), key=lambda e: e.name)[:100]:
             folder = os.path.join(app.path, "migrations")
             if app.is_dir(follow_symlinks=False) and os.path.isdir(folder):
-                candidates += sorted(os.path.join(folder, f) for f in os.listdir(folder)
-                                     if f.endswith(".py") and f[:1].isdigit())[:20]
+                candidates += sorted(
+                    os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".py") and f[:1].isdigit()
+                )[:20]
     except OSError:
         pass
     for path in candidates[:200]:
@@ -129,10 +136,10 @@ if "DEFAULT_AUTO_FIELD" not in vars(_student):
 
     _made = _made_with()
     if _made and (_made >= (6, 0)) != (_django.VERSION[:2] >= (6, 0)):
-        DEFAULT_AUTO_FIELD = ("django.db.models.BigAutoField" if _made >= (6, 0)
-                              else "django.db.models.AutoField")
+        DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField" if _made >= (6, 0) else "django.db.models.AutoField"
         state.current().notes.append(
             f"your project was made with Django {_made[0]}.{_made[1]} and does not set "
             f"DEFAULT_AUTO_FIELD; the grader runs Django {_django.get_version()}, whose default "
             f"differs, and graded your migrations with {DEFAULT_AUTO_FIELD.rsplit('.', 1)[1]}, "
-            "as your Django does. Set DEFAULT_AUTO_FIELD in your settings to make this explicit.")
+            "as your Django does. Set DEFAULT_AUTO_FIELD in your settings to make this explicit."
+        )

@@ -1,6 +1,7 @@
 """Helpers for the hidden tests of every assignment: make users of any user model, run
 student code with feedback, record evidence for the grader. An assignment's own helpers (its
 models, its expectations) live beside its hidden tests, in ``_grader_assignment.py``."""
+
 from __future__ import annotations
 
 import contextlib
@@ -31,13 +32,21 @@ def require_database() -> None:
     if err:
         engine = state.current().student_db_engine
         if engine and not engine.endswith("sqlite3"):
-            fail(f"your models cannot be stored in SQLite: {err['message']}. Your project uses the "
-                 f"database engine {engine}; the grader grades every project on a fresh SQLite "
-                 "database made from your models, so models that need that engine's own fields "
-                 "(GIS geometry, PostgreSQL arrays, ...) cannot be graded here. Ask your instructor.",
-                 diagnosis="database-not-supported", location=err["location"], traceback=err["traceback"])
-        fail("the database could not be made from your models: " + err["message"],
-             diagnosis="database", location=err["location"], traceback=err["traceback"])
+            fail(
+                f"your models cannot be stored in SQLite: {err['message']}. Your project uses the "
+                f"database engine {engine}; the grader grades every project on a fresh SQLite "
+                "database made from your models, so models that need that engine's own fields "
+                "(GIS geometry, PostgreSQL arrays, ...) cannot be graded here. Ask your instructor.",
+                diagnosis="database-not-supported",
+                location=err["location"],
+                traceback=err["traceback"],
+            )
+        fail(
+            "the database could not be made from your models: " + err["message"],
+            diagnosis="database",
+            location=err["location"],
+            traceback=err["traceback"],
+        )
 
 
 def require_migrations() -> None:
@@ -70,8 +79,14 @@ class NoValidValue(Exception):
     """The grader cannot make a valid value for a required field of the user model."""
 
 
-INTEGER_TYPES = ("IntegerField", "PositiveIntegerField", "BigIntegerField", "SmallIntegerField",
-                  "PositiveSmallIntegerField", "PositiveBigIntegerField")
+INTEGER_TYPES = (
+    "IntegerField",
+    "PositiveIntegerField",
+    "BigIntegerField",
+    "SmallIntegerField",
+    "PositiveSmallIntegerField",
+    "PositiveBigIntegerField",
+)
 
 
 def _candidates(field, text: str) -> list:
@@ -84,8 +99,11 @@ def _candidates(field, text: str) -> list:
     if field.choices:
         return [value for value, _ in field.flatchoices if value not in ("", None)]
     internal = field.get_internal_type()
-    bounds = [v.limit_value for v in field.validators if hasattr(v, "limit_value")
-              and isinstance(v.limit_value, (int, float, decimal.Decimal, datetime.date))]
+    bounds = [
+        v.limit_value
+        for v in field.validators
+        if hasattr(v, "limit_value") and isinstance(v.limit_value, (int, float, decimal.Decimal, datetime.date))
+    ]
     if internal == "EmailField" or "email" in field.name:
         # @localhost is on EmailValidator's allowlist: valid, and it spares compiling
         # the internationalised domain regex (~35 ms) in every run.
@@ -106,6 +124,7 @@ def _candidates(field, text: str) -> list:
         return [datetime.timedelta(hours=1)]
     if internal == "UUIDField":
         import uuid
+
         return [uuid.uuid4()]
     if internal == "JSONField":
         return [{}]
@@ -125,9 +144,18 @@ def _valid_value(field, text: str, depth: int = 0):
         if depth:
             raise NoValidValue(f"{field.name} (a link to {related._meta.label})")
         try:
-            values = {f.name: _valid_value(f, text, depth + 1) for f in related._meta.concrete_fields
-                      if not (f.primary_key or f.null or f.has_default() or f.auto_created
-                              or getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False))}
+            values = {
+                f.name: _valid_value(f, text, depth + 1)
+                for f in related._meta.concrete_fields
+                if not (
+                    f.primary_key
+                    or f.null
+                    or f.has_default()
+                    or f.auto_created
+                    or getattr(f, "auto_now", False)
+                    or getattr(f, "auto_now_add", False)
+                )
+            }
             return related._default_manager.create(**values)
         except NoValidValue:
             raise
@@ -155,8 +183,10 @@ def fields_for(tag: str, as_text: bool = False) -> dict:
         try:
             value = _valid_value(field, name)
         except NoValidValue as exc:
-            skip(f"the grader cannot make a valid value for the required field {exc} of your "
-                 "user model, so this way of creating users was not checked")
+            skip(
+                f"the grader cannot make a valid value for the required field {exc} of your "
+                "user model, so this way of creating users was not checked"
+            )
         if as_text:
             value = str(value.pk if hasattr(value, "_meta") else value)
         values[field_name] = value
@@ -166,8 +196,12 @@ def fields_for(tag: str, as_text: bool = False) -> dict:
 def made_up(fields: dict) -> list[str]:
     """The fields whose values the grader invented beyond a name and an e-mail address."""
     User = user_model()
-    return [name for name in fields if name != User.USERNAME_FIELD
-            and User._meta.get_field(name).get_internal_type() not in ("CharField", "EmailField", "TextField")]
+    return [
+        name
+        for name in fields
+        if name != User.USERNAME_FIELD
+        and User._meta.get_field(name).get_internal_type() not in ("CharField", "EmailField", "TextField")
+    ]
 
 
 @contextlib.contextmanager
@@ -188,8 +222,12 @@ def student_code(action: str, when: str = ""):
             # Django's dispatcher raised it before entering the receiver: point at its def.
             info["location"] = receiver_named_in(str(exc))
         where = f" ({info['location']})" if info["location"] else ""
-        fail(f"{action} raised {info['message']}{where}. {advice}".strip(),
-             diagnosis=diagnosis, location=info["location"], traceback=info["traceback"])
+        fail(
+            f"{action} raised {info['message']}{where}. {advice}".strip(),
+            diagnosis=diagnosis,
+            location=info["location"],
+            traceback=info["traceback"],
+        )
 
 
 def failure_cause() -> BaseException | None:
@@ -202,8 +240,10 @@ def failure_cause() -> BaseException | None:
 
 def in_receiver(exc: BaseException) -> bool:
     """Was a signal receiver running when `exc` was raised?"""
-    return any(f.filename.replace("\\", "/").endswith("django/dispatch/dispatcher.py")
-               for f in traceback.extract_tb(exc.__traceback__))
+    return any(
+        f.filename.replace("\\", "/").endswith("django/dispatch/dispatcher.py")
+        for f in traceback.extract_tb(exc.__traceback__)
+    )
 
 
 def _skip_if_made_up_value_refused(fields: dict, how: str) -> None:
@@ -216,8 +256,10 @@ def _skip_if_made_up_value_refused(fields: dict, how: str) -> None:
     text = str(cause)
     named = [n for n in invented if n in text]
     if named and not in_receiver(cause):
-        skip(f"{how} refused the value the grader made up for {', '.join(named)} "
-             f"({errors.one_line(cause, 200)}), so this way of creating users was not checked")
+        skip(
+            f"{how} refused the value the grader made up for {', '.join(named)} "
+            f"({errors.one_line(cause, 200)}), so this way of creating users was not checked"
+        )
 
 
 def overridden_save_named_in(text: str) -> tuple[str, str] | None:
@@ -272,37 +314,47 @@ def explain(exc: Exception, when: str) -> tuple[str, str]:
 def _explain(exc: Exception) -> tuple[str, str]:
     text = str(exc)
     if isinstance(exc, RecursionError):
-        return ("receiver-recursion",
-                "Your receiver saves the instance it was called for, which sends the same signal "
-                "again, forever. Do not call instance.save() inside a receiver of that model's "
-                "save signals (update the row with queryset.update() if you must).")
+        return (
+            "receiver-recursion",
+            "Your receiver saves the instance it was called for, which sends the same signal "
+            "again, forever. Do not call instance.save() inside a receiver of that model's "
+            "save signals (update the row with queryset.update() if you must).",
+        )
     save = overridden_save_named_in(text) if isinstance(exc, TypeError) else None
     if save is not None:
         name, where = save
-        return ("save-signature",
-                f"{name}() ({where}) does not accept the arguments Django passes to save() "
-                "(force_insert, using, update_fields, ...): Model.objects.create() and other code "
-                "call it with them. Define it as `def save(self, *args, **kwargs):` and call "
-                "`super().save(*args, **kwargs)`.")
+        return (
+            "save-signature",
+            f"{name}() ({where}) does not accept the arguments Django passes to save() "
+            "(force_insert, using, update_fields, ...): Model.objects.create() and other code "
+            "call it with them. Define it as `def save(self, *args, **kwargs):` and call "
+            "`super().save(*args, **kwargs)`.",
+        )
     if isinstance(exc, TypeError) and "unexpected keyword argument" in text:
         return ("receiver-kwargs", errors.RECEIVER_KWARGS_ADVICE)
     if isinstance(exc, ValueError) and "must be a" in text and "instance" in text:
-        return ("receiver-without-sender",
-                "Your receiver also runs when other models send the signal and treats their "
-                "instances as the model it is meant for. Connect it with sender=... so it runs "
-                "for that model only.")
+        return (
+            "receiver-without-sender",
+            "Your receiver also runs when other models send the signal and treats their "
+            "instances as the model it is meant for. Connect it with sender=... so it runs "
+            "for that model only.",
+        )
     if isinstance(exc, ValueError) and "unsaved related object" in text:
-        return ("pre-save",
-                "Your receiver links an object to one that is not saved yet (pre_save?). Use "
-                "post_save: an object has a primary key only after it is saved.")
+        return (
+            "pre-save",
+            "Your receiver links an object to one that is not saved yet (pre_save?). Use "
+            "post_save: an object has a primary key only after it is saved.",
+        )
     if errors.is_disk_full(exc):
         return ("too-much-disk", errors.disk_full_advice())
     if isinstance(exc, FileNotFoundError) and exc.filename:
         name = errors.clean(str(exc.filename))
-        return ("file-missing",
-                f"Your code opens {name}, which is not in your submission (is it in .gitignore, "
-                "or only on your computer?). Add the file to your repository, or make the code "
-                "work without it.")
+        return (
+            "file-missing",
+            f"Your code opens {name}, which is not in your submission (is it in .gitignore, "
+            "or only on your computer?). Add the file to your repository, or make the code "
+            "work without it.",
+        )
     return ("receiver-error", "Read the error and the lines of your code above.")
 
 
@@ -340,8 +392,7 @@ def stored_value(obj, field_name: str):
     return rows[0][0] if rows else None
 
 
-def create_tracked(tag: str, how: str, make, as_text: bool = False, role: str = "user",
-                   then=None) -> object:
+def create_tracked(tag: str, how: str, make, as_text: bool = False, role: str = "user", then=None) -> object:
     """Create an object of `role` (by default a user) with `make(fields)` (fields valid for
     the user model), record it as evidence, and run the assignment's check `then(obj, how)`."""
     require_database()

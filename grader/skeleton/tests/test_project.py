@@ -1,7 +1,8 @@
 """project-loads: Django starts with the student's settings and their migrations match the models."""
-from _grader_harness import api
 
 import _grader_assignment as assignment
+
+from _grader_harness import api
 
 
 def test_project_loads():

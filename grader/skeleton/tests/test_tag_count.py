@@ -1,7 +1,8 @@
 """tag-count: adding, removing and clearing tags keeps Article.tag_count right."""
-from _grader_harness import api
 
 import _grader_assignment as assignment
+
+from _grader_harness import api
 
 
 def test_tag_count():
