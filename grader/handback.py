@@ -77,7 +77,7 @@ def write(reports_dir: Path, feedback_dir: Path) -> Written:
             n = 1  # two reports of one participant (a copy in DIR): each its own folder
             while folder.casefold() in folders.taken:
                 n += 1
-                folder = _moodle_folder(report, f" ~{n}")
+                folder = _moodle_folder(report, f" ~{n}") or folder
             moodle.append((folders(folder), markdown, page))
             continue
         stem = files(names.component(file[: -len(".json")] if file.endswith(".json") else file))

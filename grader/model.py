@@ -167,13 +167,12 @@ class Identity:
     def from_dict(cls, data: Any) -> Identity | None:
         if not isinstance(data, dict):
             return None
-        return cls(
-            **{
-                k: (bool(data[k]) if k == "late" else str(data[k]))
-                for k in cls.__dataclass_fields__
-                if k in data and data[k] is not None
-            }
-        )
+        fields: dict[str, Any] = {
+            k: (bool(data[k]) if k == "late" else str(data[k]))
+            for k in cls.__dataclass_fields__
+            if k in data and data[k] is not None
+        }
+        return cls(**fields)
 
 
 @dataclass

@@ -235,12 +235,14 @@ def _canvas(entries: list[Path]) -> tuple[list[Found], list[str]]:
             other += 1
             continue
         match = text or m
+        assert match is not None  # one of them matched (checked above)
         uid = match["uid"]
         found = by_uid.setdefault(uid, Found(uid, Identity(platform="canvas", id=uid, name=(match["name"] or ""))))
         found.identity.late = found.identity.late or bool(match["late"])
         if text:
             found.extra.append(entry.name)
             continue
+        assert m is not None  # a submission file, not the text entry
         file = m["file"]
         base, n = file, 0
         stem = archives.stem(Path(file)) if archives.kind(Path(file)) else Path(file).stem

@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any, cast
 
 from grader import fstree
 from grader.gradingdb import model_map, open_readonly, render_sql
@@ -92,7 +93,7 @@ class _Budget:
         self.seconds = seconds
         self.deadline: float | None = None
         self.refused: VerifyRefused | None = None  # the last refusal of the current function
-        self._tracer = None
+        self._tracer: Any = None  # the trace function while a body runs
 
     def start(self) -> None:
         if self.deadline is None:
@@ -376,7 +377,7 @@ class Mailbox:
         self.folder = Folder(root, budget, "the mail folder")
         self._budget = budget
         self._guard = _MailGuard(budget)
-        self._policy = _GuardedPolicy(guard=self._guard, message_factory=self._guard.part)
+        self._policy = _GuardedPolicy(guard=self._guard, message_factory=self._guard.part)  # type: ignore[call-overload]  # a Policy subclass with a field of its own
         self._messages: list[EmailMessage] | None = None
         self._refusal = ""
 
@@ -404,7 +405,8 @@ class Mailbox:
                 f"the mail folder holds {_size(total)} of e-mail, over the grader's "
                 f"{_size(MAX_MAIL)} cap for all the e-mail of a run: {ORDINARY_MAIL}",
             )
-        messages, read = [], 0
+        messages: list[EmailMessage] = []
+        read = 0
         for name in sorted(files):
             data = self.folder.read(name, MAX_MAIL + 1 - read) or b""
             read += len(data)
@@ -455,7 +457,7 @@ class Mailbox:
             )
         finally:
             self._guard.parsing = False
-        return message
+        return cast(EmailMessage, message)  # the policy makes EmailMessage parts
 
 
 @dataclass
@@ -502,6 +504,8 @@ def load(path: Path):
         raise VerifyError(f"{path.name} cannot be read: {exc}") from None
     if key not in _LOADED:
         spec = importlib.util.spec_from_file_location(f"_grader_verify_{abs(hash(key))}", path)
+        if spec is None or spec.loader is None:
+            raise VerifyError(f"{path.name} cannot be loaded as a Python module")
         module = importlib.util.module_from_spec(spec)
         try:
             spec.loader.exec_module(module)
@@ -556,7 +560,7 @@ class Verifier:
             if self.db is None or not self.db.is_file():
                 raise VerifyError("the test run left no database")
             conn = open_readonly(self.db)
-            deadline = self.budget.deadline
+            deadline = self.budget.deadline if self.budget.deadline is not None else float("inf")
             conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 10_000)
             try:
                 self._maps = model_map(conn)

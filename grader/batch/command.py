@@ -22,6 +22,7 @@ from grader.batch.names import printable
 from grader.batch.reports import check_common_problem, fault_report, read_outcome, rejected_report, write_report
 from grader.batch.sources import Submission, open_source
 from grader.batch.workers import WORKER_GRACE_S, default_jobs, execute, grade_worker
+from grader.classmodel import ClassSummary
 
 LOCK_NAME = ".grader-batch.lock"  # what graders before 0.2 left behind
 
@@ -46,7 +47,7 @@ class BatchResult:
         """Every submission is an error (no report of the class says 'graded')."""
         summary = self.gradebook.model if self.gradebook else None
         return (
-            summary is not None
+            isinstance(summary, ClassSummary)
             and summary.count > summary.by_status.get("missing", 0)
             and not summary.by_status.get("graded", 0)
         )
@@ -201,7 +202,8 @@ def run(
                     todo.append(sub)
                 else:
                     result.skipped += 1
-                    refresh_identity(sub.report, decision.kept, sub.identity)
+                    if decision.kept is not None:
+                        refresh_identity(sub.report, decision.kept, sub.identity)
             if result.skipped:
                 display.note(
                     f"{result.skipped} of {len(src.submissions)} report(s) are up to date and kept "

@@ -76,7 +76,7 @@ class RichDisplay(PlainDisplay):
             TimeRemainingColumn(),
             console=self.console,
         )
-        self.task = None
+        self.task: Any = None  # rich.progress.TaskID once started
 
     def note(self, text: str) -> None:
         from rich.text import Text

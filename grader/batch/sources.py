@@ -10,6 +10,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from grader import archives, discover, fstree, platforms
 from grader.batch.errors import BatchError
@@ -216,9 +217,8 @@ class Unprepared(Exception):
 def _readable(identity: Identity) -> Identity:
     """The identity as reports show it: names as text (names.label: no bidi or control
     characters, undecodable bytes as U+FFFD)."""
-    return dataclasses.replace(
-        identity, **{key: label(getattr(identity, key)) for key in ("id", "name", "login", "folder")}
-    )
+    readable: dict[str, Any] = {key: label(getattr(identity, key)) for key in ("id", "name", "login", "folder")}
+    return dataclasses.replace(identity, **readable)
 
 
 def _archives_in(folder: Path, depth: int = 2) -> list[Path]:

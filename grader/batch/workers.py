@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from grader import api, fstree, rubric
@@ -34,7 +35,7 @@ def default_jobs() -> int:
 
 def _children(pid: int) -> list[int]:
     """Direct child processes of `pid` (Linux /proc; empty elsewhere)."""
-    found = []
+    found: list[int] = []
     try:
         entries = os.listdir("/proc")
     except OSError:
@@ -80,9 +81,10 @@ def become_worker() -> None:
     with contextlib.suppress(Exception):
         from multiprocessing import forkserver
 
-        alive = forkserver._forkserver._forkserver_alive_fd
+        server: Any = forkserver._forkserver  # CPython's private fork server: no typed attribute
+        alive = server._forkserver_alive_fd
         if alive is not None:
-            forkserver._forkserver._forkserver_alive_fd = None
+            server._forkserver_alive_fd = None
             os.close(alive)
     if sys.platform.startswith("linux"):
         with contextlib.suppress(Exception):
@@ -117,7 +119,7 @@ def grade_worker(sub: Submission, assignment: rubric.Assignment, mode: str, scra
         report.identity = sub.identity
         write_report(sub.report, report)
     finally:
-        fstree.remove(own)
+        fstree.remove(Path(own))
 
 
 def mp_context(method: str | None = None):
@@ -162,7 +164,7 @@ def execute(
                 running[proc.sentinel] = (proc, sub, time.monotonic())
             ready = multiprocessing.connection.wait(list(running), timeout=poll_s)
             for sentinel in ready:
-                proc, sub, _ = running.pop(sentinel)
+                proc, sub, _ = running.pop(sentinel)  # type: ignore[arg-type]  # a sentinel is an int
                 proc.join()
                 on_finish(sub, proc.exitcode)
             now = time.monotonic()

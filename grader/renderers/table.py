@@ -74,7 +74,7 @@ class ChecksTable:
         table.add_column("result", width=result_w, overflow="fold")
         table.add_column("feedback", width=feedback_w, overflow="fold")
         for c in self.report.checks:
-            feedback = []
+            feedback: list[Text | Padding] = []
             if c.feedback:
                 feedback.append(Text(terminal(c.feedback)))
             if c.location:
