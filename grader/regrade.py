@@ -332,7 +332,8 @@ def begin(folder: Path) -> None:
         return
     reports = _reports(folder)
     if reports:
-        write_atomic(path, json.dumps([_essential(r) for r in reports], ensure_ascii=False) + "\n")
+        with contextlib.suppress(OSError):  # no diff is no reason to stop a batch
+            write_atomic(path, json.dumps([_essential(r) for r in reports], ensure_ascii=False) + "\n")
 
 
 def _read_snapshot(path: Path) -> list[Report] | None:
@@ -363,6 +364,10 @@ def finish(folder: Path, present: Iterable[str] | None = None) -> Diff | None:
     return diff
 
 
-def printable_lines(diff: Diff) -> list[str]:
-    """The diff's lines for a terminal (no control or escape character of a student id)."""
-    return [safe.terminal(line, keep_newlines=False) for line in diff.lines()]
+def printable_lines(diff: Diff, folder: Path | None = None) -> list[str]:
+    """The diff's lines for a terminal (no control or escape character of a student id); with
+    `folder`, the headline says where regrade.csv and regrade.md are."""
+    lines = [safe.terminal(line, keep_newlines=False) for line in diff.lines()]
+    if folder is not None:
+        lines[0] += f" (written to {safe.terminal(str(Path(folder) / MD_NAME), keep_newlines=False)} and {CSV_NAME})"
+    return lines

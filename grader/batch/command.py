@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader import api, discover, fstree, gradebook, platforms, rubric, runtime, sandbox
+from grader import api, discover, fstree, gradebook, platforms, regrade, rubric, runtime, sandbox
 from grader.batch.display import make_display
 from grader.batch.errors import BatchError
 from grader.batch.freshness import decide, refresh_identity
@@ -41,6 +41,7 @@ class BatchResult:
     gradebook: gradebook.Written | None = None
     feedback: Any = None  # handback.Written, with --feedback
     notes: list[str] = field(default_factory=list)
+    regrade: Any = None  # regrade.Diff: who changed since the reports this run found (none: a first grading)
 
     @property
     def nothing_graded(self) -> bool:
@@ -158,6 +159,7 @@ def run(
         for stale in output_dir.glob(".*.tmp"):  # left by a batch that was killed mid-write
             with contextlib.suppress(OSError):
                 stale.unlink()
+        regrade.begin(output_dir)  # what the reports say before this run rewrites any
         scratch = Path(tempfile.mkdtemp(prefix="grader-batch-"))
         try:
             src = open_source(Path(source), output_dir, scratch, layout, class_roster)
@@ -269,6 +271,7 @@ def run(
             fstree.remove(scratch)
         if not result.interrupted:
             result.gradebook = gradebook.write_all(output_dir, blank=blank)
+            result.regrade = regrade.finish(output_dir, present=src.reports)
             if feedback is not None:
                 from grader import handback
 

@@ -146,6 +146,10 @@ def run(args: argparse.Namespace) -> ExitCode:
         print_gradebook(result.gradebook)
     if result.feedback is not None:
         print_feedback(result.feedback)
+    if result.regrade is not None:  # the class was graded before: who changed, and why
+        from grader import regrade
+
+        print("\n".join(regrade.printable_lines(result.regrade, output_dir)))
     if result.unwritten:
         print(f"grader: no report written for {len(result.unwritten)} submission(s)", file=sys.stderr)
         return ExitCode.FAULT

@@ -57,6 +57,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="also write each student's own feedback into FB (as grader batch --feedback); "
         "for a lesson, each assignment's into FB/<assignment>/",
     )
+    r.add_argument(
+        "--diff",
+        type=Path,
+        metavar="OLD_DIR",
+        help="also compare DIR's reports with those of OLD_DIR (an earlier grading of the same "
+        "class): print who changed, by how much and why, check by check, and write "
+        "DIR/regrade.csv and DIR/regrade.md",
+    )
     r.set_defaults(run=run)
 
 
@@ -65,6 +73,8 @@ def run(args: argparse.Namespace) -> ExitCode:
     from grader.batch.command import lesson_command
 
     try:
+        if args.diff is not None and (len(args.folders) > 1 or args.output_dir is not None):
+            raise gradebook.GradebookError("--diff compares one DIR with OLD_DIR, not a lesson")
         if len(args.folders) > 1 or args.output_dir is not None:
             output = args.output_dir or Path.cwd() / gradebook.DEFAULT_LESSON_DIR
             lesson = lesson_command(args.folders, output, blank=args.blank_errors, feedback=args.feedback)
@@ -76,9 +86,17 @@ def run(args: argparse.Namespace) -> ExitCode:
                 from grader import handback
 
                 feedback.append(handback.write(args.folders[0], args.feedback))
+        diff = None
+        if args.diff is not None:
+            from grader import regrade
+
+            diff = regrade.compare_folders(args.diff, args.folders[0])
+            diff.write(args.folders[0])
     except gradebook.GradebookError as exc:
         return usage_error(exc)
     print_gradebook(written)
     for each in feedback:
         print_feedback(each)
+    if diff is not None:
+        print("\n".join(regrade.printable_lines(diff, args.folders[0])))
     return ExitCode.OK
