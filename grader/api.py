@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from grader import __version__, evidence, fstree, redact, rubric, runner, runtime, scoring, verify
+from grader import __version__, evidence, fstree, redact, renderers, rubric, runner, runtime, scoring, verify
 from grader.discover import DiscoveryError, discover
 from grader.model import CheckResult, CheckStatus, Report, RunStatus
 
@@ -63,6 +63,8 @@ def _report(
     warnings: list[str],
     output: str = "",
 ) -> Report:
+    if assignment.withheld is not None:  # a students' package: say that this is not the grade
+        message = f"{message.rstrip()} {renderers.withheld_sentence(assignment.withheld)}".strip()
     return Report(
         assignment=assignment.name,
         submission=submission,
@@ -70,7 +72,8 @@ def _report(
         score=round(sum(c.score for c in checks), 4),
         max_score=assignment.max_score,
         message=message,
-        checks=checks,
+        checks=scoring.apply_visibility(assignment, checks),
+        withheld=assignment.withheld,
         duration_s=round(time.monotonic() - started, 3),
         grader_version=__version__,
         django_version=_django_version(),

@@ -11,6 +11,12 @@ platform uploads:
   ``DIR/moodle/`` to look at first.
 - Everyone else: ``DIR/<student>.md`` and ``DIR/<student>.html`` (the names of the JSON reports).
 
+Feedback follows each check's visibility (the rubric's ``visibility``, kept in every report):
+a ``hidden`` check is never shown on its own (the file says "N hidden checks: X of P points"),
+an ``after_due`` check is shown once released and named as "released after the due date"
+before that (see :func:`released` and renderers/visibility.py). The instructor's own reports
+(report.html, the gradebooks) show every check.
+
 Every file and zip entry name is made by :mod:`grader.names` (bounded in bytes, no bidi or
 control characters, never hidden, distinct), so that no student's name, however long or
 strange, stops the feedback of the class.
@@ -18,6 +24,7 @@ strange, stops the feedback of the class.
 
 from __future__ import annotations
 
+import datetime as _dt
 import io
 import zipfile
 from dataclasses import dataclass, field
@@ -62,15 +69,52 @@ def _moodle_folder(report: Report, suffix: str = "") -> str | None:
     return names.moodle_folder(name + suffix, ident.id, plugin, end)
 
 
-def write(reports_dir: Path, feedback_dir: Path) -> Written:
-    """Write every student's feedback of the reports in `reports_dir` into `feedback_dir`."""
+def _aware(when: _dt.datetime) -> _dt.datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=_dt.UTC)
+
+
+def released(
+    report: Report,
+    *,
+    release_after_due: bool = False,
+    due: _dt.datetime | None = None,
+    now: _dt.datetime | None = None,
+) -> bool:
+    """Whether the student's feedback shows the after_due checks: always with
+    `release_after_due` (``--release-after-due``); else once `due` has passed, or, without
+    `due`, the report's own due date (``timing.due``, set by a batch with a course: the
+    student's extension included); never when no due date is known. A naive datetime is UTC."""
+    if release_after_due:
+        return True
+    if due is None and report.timing is not None and report.timing.due:
+        try:
+            due = _dt.datetime.fromisoformat(report.timing.due)
+        except ValueError:
+            return False  # an unreadable due date releases nothing
+    if due is None:
+        return False
+    return _aware(now or _dt.datetime.now(_dt.UTC)) >= _aware(due)
+
+
+def write(
+    reports_dir: Path,
+    feedback_dir: Path,
+    *,
+    release_after_due: bool = False,
+    due: _dt.datetime | None = None,
+    now: _dt.datetime | None = None,
+) -> Written:
+    """Write every student's feedback of the reports in `reports_dir` into `feedback_dir`,
+    following each check's visibility: after_due checks are shown when :func:`released`
+    (`release_after_due`, or `due` or the report's own due date has passed by `now`)."""
     loaded = gradebook.load_reports(reports_dir)
     feedback_dir = Path(feedback_dir)
     result = Written(feedback_dir)
     moodle: list[tuple[str, str, str]] = []  # (folder, markdown, html)
     files, folders = names.Distinct(), names.Distinct()
     for report, file in zip(loaded.reports, loaded.files):
-        markdown, page = render("markdown", report), render("html", report)
+        shown = released(report, release_after_due=release_after_due, due=due, now=now)
+        markdown, page = render("markdown", report, released=shown), render("html", report, released=shown)
         result.students += 1
         folder = _moodle_folder(report)
         if folder is not None:

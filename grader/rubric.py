@@ -11,6 +11,7 @@ from pathlib import Path
 
 from grader import runtime as _runtime
 from grader.harness._grader_harness.protocol import ANY_SENDER, FOLDERS
+from grader.model import VISIBILITIES, Withheld
 
 ASSIGNMENTS_ENV = "GRADER_ASSIGNMENTS"
 # A starter names its assignment in this file at the top of the project, so that a student's
@@ -44,6 +45,12 @@ class Check:
     # The named mistakes (diagnoses) this check can report: `check-assignment` wants a
     # variant that shows each one.
     diagnoses: tuple[str, ...] = ()
+    # Who sees the check (see VISIBILITIES): "public" ships in the students' package and shows
+    # in every feedback; "after_due" and "hidden" are only in the instructor's grader (the
+    # students' package declares them as [visibility] withheld_checks and withheld_points);
+    # feedback shows an "after_due" check once the due date has passed, a "hidden" one never
+    # on its own (its points count in the total).
+    visibility: str = "public"
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,7 @@ class EvidenceSpec:
     notes: tuple[str, ...] = ()
 
 
+WITHHELD_KEYS = ("withheld_checks", "withheld_points")
 USER_ROLE = "user"  # always the project's AUTH_USER_MODEL
 LEGACY_MODEL_KEY = "profile_model"  # 0.1: an alias of [models] profile
 TOP_LEVEL_KEYS = frozenset(
@@ -121,6 +129,9 @@ class Assignment:
     teaches: str = ""
     # [folders]: the grader-owned folders the child writes into and verify.py reads ("media", "mail").
     folders: tuple[str, ...] = ()
+    # A students' package's rubric ([visibility] withheld_checks, withheld_points): the checks
+    # it does not hold, graded after submission; None for the instructor's full rubric.
+    withheld: Withheld | None = None
 
     @property
     def verify_file(self) -> Path:
@@ -273,6 +284,7 @@ def load(root: Path) -> Assignment:
         raise RubricError(f"{path}: unknown keys {sorted(unknown)} (a rubric has {', '.join(sorted(TOP_LEVEL_KEYS))})")
     checks: list[Check] = []
     seen: set[str] = set()
+    visibilities: dict[str, str] = {}
     for i, entry in enumerate(data.get("checks", [])):
         where = f"{path}: checks[{i}]"
         cid = _require(entry, "id", str, where)
@@ -291,6 +303,17 @@ def load(root: Path) -> Assignment:
         diagnoses = entry.get("diagnoses", [])
         if not isinstance(diagnoses, list) or not all(isinstance(d, str) and d for d in diagnoses):
             raise RubricError(f"{where}: 'diagnoses' must list names like \"no-created-check\"")
+        visibility = entry.get("visibility", "public")
+        if visibility not in VISIBILITIES:
+            raise RubricError(
+                f"{where} ({cid}): visibility must be {', '.join(repr(v) for v in VISIBILITIES)}, not {visibility!r}"
+            )
+        for dep in depends:
+            if visibility == "public" and visibilities[dep] != "public":
+                raise RubricError(
+                    f"{where} ({cid}): a public check cannot depend on {dep!r}, which is {visibilities[dep]}: "
+                    "the students' package holds only the public checks"
+                )
         checks.append(
             Check(
                 cid,
@@ -300,15 +323,29 @@ def load(root: Path) -> Assignment:
                 entry.get("hint", ""),
                 depends,
                 tuple(diagnoses),
+                visibility,
             )
         )
         seen.add(cid)
+        visibilities[cid] = visibility
     if not checks:
         raise RubricError(f"{path}: no [[checks]]")
 
     all_tests = [t for c in checks for t in c.tests]
     if len(all_tests) != len(set(all_tests)):
         raise RubricError(f"{path}: a hidden test decides more than one check")
+    # The students' package ships a test file whole or not at all: one file cannot hold tests
+    # of a public check and of a withheld one.
+    file_public: dict[str, set[bool]] = {}
+    for check in checks:
+        for test in check.tests:
+            file_public.setdefault(test.split("::")[0], set()).add(check.visibility == "public")
+    mixed = sorted(name for name, kinds in file_public.items() if len(kinds) > 1)
+    if mixed:
+        raise RubricError(
+            f"{path}: {', '.join(mixed)} holds tests of public and of hidden or after_due checks: "
+            "the students' package ships a test file whole, so put them in files of their own"
+        )
     models = data.get("models", {})
     if "profile_model" in data:  # the 0.1 spelling of [models] profile
         models = {"profile": data["profile_model"], **models}
@@ -342,12 +379,22 @@ def load(root: Path) -> Assignment:
             raise RubricError(f"{path}: [limits] {key} must be a positive number, not {value!r}")
     limits = Limits(**limits_raw)
     visibility = data.get("visibility", {})
-    if (
-        not isinstance(visibility, dict)
-        or set(visibility) - {"output"}
-        or any(v not in ("visible", "hidden") for v in visibility.values())
-    ):
+    if not isinstance(visibility, dict) or set(visibility) - {"output", *WITHHELD_KEYS}:
+        raise RubricError(
+            f'{path}: [visibility] takes output = "visible" or "hidden", and (a students\' package only) '
+            "withheld_checks and withheld_points"
+        )
+    if visibility.get("output", "visible") not in ("visible", "hidden"):
         raise RubricError(f'{path}: [visibility] takes output = "visible" or "hidden"')
+    withheld = None
+    if set(visibility) & set(WITHHELD_KEYS):
+        n, points = visibility.get("withheld_checks", 0), visibility.get("withheld_points", 0)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise RubricError(f"{path}: [visibility] withheld_checks must be a whole number >= 0, not {n!r}")
+        if isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0:
+            raise RubricError(f"{path}: [visibility] withheld_points must be a number >= 0, not {points!r}")
+        withheld = Withheld(n, float(points))
+    visibility = {k: v for k, v in visibility.items() if k == "output"}
     connections = data.get("connections", {})
     if not isinstance(connections, dict):
         raise RubricError(f"{path}: [connections] must be a table")
@@ -435,6 +482,7 @@ def load(root: Path) -> Assignment:
         starter_score=None if starter_score is None else float(starter_score),
         teaches=teaches,
         folders=tuple(name for name in FOLDERS if folders.get(name)),
+        withheld=withheld,
     )
 
 
@@ -447,3 +495,100 @@ def _defined_functions(path: Path) -> set[str] | None:
     except (OSError, SyntaxError, ValueError):
         return None
     return {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+
+# --- The students' package: a rubric of the public checks only (hatch_build.py) ---------------
+
+
+def is_test_file(name: str) -> bool:
+    """A hidden test file (``test_*.py``): the students' package ships only those its public
+    checks use; every other file of ``tests/`` (helpers, pytest.ini) ships whole."""
+    return name.startswith("test_") and name.endswith(".py")
+
+
+def public_rubric(data: dict) -> tuple[dict, set[str]]:
+    """What the students' package holds of a rubric (``data``, the parsed TOML): the rubric
+    with only its public checks and their [evidence] and [connections] entries, declaring in
+    [visibility] how many checks and points it withholds, and the hidden test files (relative
+    to ``tests/``) those public checks use. The starter's score for check-assignment is left
+    out (it is the full rubric's). A rubric with nothing to withhold comes back unchanged."""
+    checks = [dict(c) for c in data.get("checks", [])]
+    public = [c for c in checks if c.get("visibility", "public") == "public"]
+    withheld = [c for c in checks if c.get("visibility", "public") != "public"]
+    tests = {t for c in public for t in c.get("tests", [])}
+    files = {t.split("::")[0] for t in tests}
+    if not withheld:
+        return data, files
+    out = {k: v for k, v in data.items() if k not in ("checks", "evidence", "connections", "visibility")}
+    if isinstance(data.get("authoring"), dict):
+        out["authoring"] = {k: v for k, v in data["authoring"].items() if k != "starter_score"}
+    points = sum(float(c.get("points", 0)) for c in withheld)
+    out["visibility"] = {
+        **{k: v for k, v in data.get("visibility", {}).items() if k not in WITHHELD_KEYS},
+        "withheld_checks": len(withheld),
+        "withheld_points": int(points) if points == int(points) else points,
+    }
+    out["checks"] = public
+    for table in ("evidence", "connections"):
+        if table in data:
+            out[table] = {t: v for t, v in data[table].items() if t in tests}
+    return out, files
+
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _toml_key(key: str) -> str:
+    return key if _BARE_KEY.match(key) else _toml_string(key)
+
+
+def _toml_string(value: str) -> str:
+    out = []
+    for ch in value:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return _toml_string(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"a rubric holds no {type(value).__name__}")
+
+
+def dumps(data: dict) -> str:
+    """TOML for a rubric as tomllib reads it (``tomllib.loads(dumps(d)) == d``): top-level keys,
+    then one [table] per table (tables inside it written inline) and one [[name]] per entry of
+    an array of tables. Comments are not kept."""
+
+    def is_tables(value) -> bool:
+        return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+    lines = [
+        f"{_toml_key(k)} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict) and not is_tables(v)
+    ]
+    for key, value in data.items():
+        if isinstance(value, dict):
+            lines += ["", f"[{_toml_key(key)}]"]
+            lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()]
+        elif is_tables(value):
+            for entry in value:
+                lines += ["", f"[[{_toml_key(key)}]]"]
+                lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in entry.items()]
+    return "\n".join(lines).lstrip("\n") + "\n"

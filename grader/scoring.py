@@ -106,6 +106,15 @@ def _fallback_message(entry: dict) -> str:
     return ""
 
 
+def apply_visibility(assignment: Assignment, checks: list[CheckResult]) -> list[CheckResult]:
+    """Each check's visibility from the rubric (public, after_due, hidden): what feedback
+    handed back to students may show of it (see renderers/visibility.py)."""
+    visibility = {c.id: c.visibility for c in assignment.checks}
+    for check in checks:
+        check.visibility = visibility.get(check.id, "public")
+    return checks
+
+
 def all_checks(assignment: Assignment, status: CheckStatus, feedback: str) -> list[CheckResult]:
     """Every check with the same status and feedback, 0 points: a run that could not be scored."""
     return [CheckResult(c.id, c.title, status, 0.0, c.points, feedback, c.hint) for c in assignment.checks]

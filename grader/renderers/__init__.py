@@ -8,9 +8,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from grader.model import Report
+from grader.model import Report, Withheld
 
-Renderer = Callable[[Report], str]
+Renderer = Callable[..., str]
 
 # name -> (module whose render() makes it, file extension). Modules are imported only
 # when their format is asked for: a grading run renders JSON and nothing else.
@@ -30,8 +30,20 @@ def renderer(name: str) -> Renderer:
     return importlib.import_module(FORMATS[name][0]).render
 
 
-def render(name: str, report: Report) -> str:
-    return renderer(name)(report)
+def render(name: str, report: Report, **options) -> str:
+    """`report` in the format `name`. markdown and html take ``released`` (feedback for a
+    student: see renderers/visibility.py); the other formats take no options."""
+    return renderer(name)(report, **options)
+
+
+def withheld_sentence(withheld: Withheld) -> str:
+    """What a students' grader says of every score it gives: the checks it does not hold are
+    graded after submission, so this score is not the grade."""
+    n, points = withheld.checks, withheld.points
+    return (
+        f"{n} hidden check{'s' if n != 1 else ''} ({points:g} point{'s' if points != 1 else ''}) "
+        f"{'are' if n != 1 else 'is'} graded after you submit: this score is not your grade."
+    )
 
 
 def _umask() -> int:

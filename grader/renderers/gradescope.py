@@ -19,6 +19,11 @@ def _output(check) -> str:
     return "\n".join(p for p in parts if p)
 
 
+# The rubric's visibility in Gradescope's words: a hidden check is never shown on its own, an
+# after_due one once the due date has passed.
+GRADESCOPE_VISIBILITY = {"public": "visible", "hidden": "hidden", "after_due": "after_due_date"}
+
+
 def render(report: Report) -> str:
     data = {
         "score": report.score,
@@ -34,7 +39,7 @@ def render(report: Report) -> str:
                 "max_score": c.max_score,
                 "status": "passed" if c.status == CheckStatus.PASSED else "failed",
                 "output": _output(c),
-                "visibility": "visible",
+                "visibility": GRADESCOPE_VISIBILITY.get(c.visibility, "visible"),
             }
             for c in report.checks
         ],

@@ -5,7 +5,8 @@ no control or bidi characters) or a fence of its own."""
 from __future__ import annotations
 
 from grader.model import NOT_RUN_ENVIRONMENT, CheckStatus, Report
-from grader.renderers import safe
+from grader.renderers import safe, withheld_sentence
+from grader.renderers.visibility import student_view
 
 ICON = {CheckStatus.PASSED: "✅", CheckStatus.FAILED: "❌", CheckStatus.ERROR: "💥", CheckStatus.SKIPPED: "⏭️"}
 
@@ -15,27 +16,45 @@ def cell(text: str) -> str:
     return safe.markdown(text).replace("\n", "<br>")
 
 
-def render(report: Report) -> str:
+def render(report: Report, *, released: bool | None = None) -> str:
+    """The report in Markdown. ``released`` None: every check (the instructor's view, a CI
+    summary); True or False: a student's feedback, which follows each check's visibility and
+    shows after_due checks only when released (renderers/visibility.py)."""
+    notes: list[str] = []
+    pending = []
+    if released is not None:
+        view = student_view(report, released)
+        report, notes, pending = view.report, view.notes(), view.pending
     who = cell(report.submission)
     ident = report.identity
     if ident is not None and ident.name:
         who = f"{cell(ident.name)} ({who})"
     late = " · **late**" if ident is not None and ident.late else ""
     lines = [
-        f"## {cell(report.assignment)}: {report.score:g} / {report.max_score:g} points",
+        f"## {cell(report.assignment)}: {report.score:g} / {report.max_score:g} points"
+        + (" (public checks only)" if report.withheld is not None else ""),
         "",
         f"**Submission:** {who} · **status:** {report.status.value}{late}",
         "",
     ]
-    if report.message and (report.score < report.max_score or report.status.value != "graded"):
-        lines += [f"> {cell(report.message)}", ""]
+    if report.withheld is not None:  # a students' grader: never pretend this is the grade
+        lines += [f"> **{cell(withheld_sentence(report.withheld))}**", ""]
+        message = report.message.replace(withheld_sentence(report.withheld), "").strip()
+    else:
+        message = report.message
+    if message and (report.score < report.max_score or report.status.value != "graded"):
+        lines += [f"> {cell(message)}", ""]
+    lines += [f"> {cell(note)}" for note in notes] + ([""] if notes else [])
     lines += ["| | Check | Points | Feedback |", "|---|---|---|---|"]
     for c in report.checks:
         where = f"<br>**where:** {cell(c.location)}" if c.location else ""
         icon = "⏸️ not run (environment)" if c.diagnosis == NOT_RUN_ENVIRONMENT else ICON[c.status]
+        seen_by = f" · {c.visibility}" if released is None and c.visibility != "public" else ""
         lines.append(
-            f"| {icon} | {cell(c.title)}<br>`{c.id}` | {c.score:g}/{c.max_score:g} | {cell(c.feedback)}{where} |"
+            f"| {icon} | {cell(c.title)}<br>`{c.id}`{seen_by} | {c.score:g}/{c.max_score:g} | {cell(c.feedback)}{where} |"
         )
+    for c in pending:
+        lines.append(f"| 🔒 | {cell(c.title)}<br>`{c.id}` | –/{c.max_score:g} | {cell(c.feedback)} |")
     details = [c for c in report.checks if c.status != CheckStatus.PASSED and (c.hint or c.student_traceback)]
     if details:
         lines += ["", "### What to change", ""]

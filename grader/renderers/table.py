@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 
 from grader.model import NOT_RUN_ENVIRONMENT, CheckStatus, Report, RunStatus
+from grader.renderers import withheld_sentence
 from grader.renderers.safe import terminal
 
 STYLE = {
@@ -88,7 +89,8 @@ class ChecksTable:
                 feedback.append(Text("hint: " + terminal(c.hint), style="cyan"))
             result = Text(mark(c), style=STYLE[c.status])
             result.append(f"\n{c.score:g}/{c.max_score:g}", style="default")
-            table.add_row(Text(terminal(c.title + "\n" + c.id), style="bold"), result, Group(*feedback))
+            seen_by = f" ({c.visibility})" if c.visibility != "public" else ""
+            table.add_row(Text(terminal(c.title + "\n" + c.id + seen_by), style="bold"), result, Group(*feedback))
         return table
 
     def __rich_console__(self, console, options):
@@ -99,10 +101,17 @@ def build(report: Report) -> list:
     from rich.text import Text
 
     colour = "green" if report.score == report.max_score and report.status == RunStatus.GRADED else "red"
+    public_only = " (public checks only)" if report.withheld is not None else ""
     summary = Text(
-        f"Score: {report.score:g} / {report.max_score:g}   status: {report.status.value}", style=f"bold {colour}"
+        f"Score: {report.score:g} / {report.max_score:g}{public_only}   status: {report.status.value}",
+        style=f"bold {colour}",
     )
     parts = [ChecksTable(report), summary]
+    message = report.message
+    if report.withheld is not None:  # a students' grader: never pretend this score is the grade
+        sentence = withheld_sentence(report.withheld)
+        parts.append(Text(sentence, style="bold yellow"))
+        message = message.replace(sentence, "").strip()
     if report.sandbox != "bwrap":
         parts.insert(
             0,
@@ -112,8 +121,8 @@ def build(report: Report) -> list:
                 style="bold red",
             ),
         )
-    if report.status != RunStatus.GRADED or report.score < report.max_score:
-        parts.append(Text(terminal(report.message)))
+    if message and (report.status != RunStatus.GRADED or report.score < report.max_score):
+        parts.append(Text(terminal(message)))
     for warning in report.warnings:
         parts.append(Text("warning: " + terminal(warning), style="yellow"))
     return parts
