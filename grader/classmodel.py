@@ -27,8 +27,8 @@ from typing import Any
 from grader.model import CheckStatus
 from grader.reportfile import LESSON_KIND, SUMMARY_KIND
 
-SUMMARY_VERSION = "1.2"  # 1.1: unsandboxed; 1.2: identity of each student, status missing
-LESSON_VERSION = "1.0"
+SUMMARY_VERSION = "1.3"  # 1.1: unsandboxed; 1.2: identity of each student, status missing; 1.3: marks
+LESSON_VERSION = "1.1"  # 1.1: each cell's raw, penalty and override
 
 
 def _build(cls: type, data: dict[str, Any], **nested: Any) -> Any:
@@ -122,6 +122,24 @@ class StudentRow:
     report: str = ""
     graded_at: str = ""
     checks: dict[str, CheckMark] = field(default_factory=dict)
+    # The marks side by side (classdata.Marks): score is the final one, raw the suite's,
+    # penalty what lateness took, override the instructor's net points (raw - penalty +
+    # override == score); with a course, when it was submitted against which due date.
+    raw: float | None = None  # None: a summary.json of before 1.3 (raw == score)
+    penalty: float = 0.0
+    override: float = 0.0
+    accepted: bool = True
+    timed: bool = False  # the report has a timing (grader batch --course)
+    submitted_at: str = ""
+    due: str = ""
+    commit: str = ""
+    late_note: str = ""
+    override_notes: list[str] = field(default_factory=list)
+
+    @property
+    def adjusted(self) -> bool:
+        """Has the student's grade a timing or overrides (the raw/penalty/override/final columns)?"""
+        return self.timed or bool(self.override_notes) or bool(self.override)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StudentRow:
@@ -188,6 +206,15 @@ class LessonCell:
     status: str
     late: bool = False
     report: str = ""
+    # score is the final one (classdata.Marks); raw the suite's, penalty and override beside it
+    raw: float | None = None
+    penalty: float = 0.0
+    override: float = 0.0
+    late_note: str = ""
+
+    @property
+    def adjusted(self) -> bool:
+        return bool(self.late_note) or bool(self.penalty) or bool(self.override)
 
 
 @dataclass(kw_only=True)

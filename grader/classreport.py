@@ -340,7 +340,19 @@ def _diagnoses(s: ClassSummary, links: dict[str, str]) -> str:
     return out
 
 
-def _overview_row(st: StudentRow, ids: list[str], anchor: str) -> str:
+def _marks_cells(st: StudentRow) -> str:
+    """The raw score, penalty and override cells of a student's row (classdata.Marks)."""
+    raw = st.score if st.raw is None else st.raw
+    late = f' title="{esc(st.late_note)}"' if st.late_note else ""
+    notes = f' title="{esc("; ".join(st.override_notes))}"' if st.override_notes else ""
+    override = f"+{num(st.override)}" if st.override > 0 else num(st.override)
+    return (
+        f'<td class="n raw">{esc(num(raw))}</td><td class="n penalty"{late}>{esc(num(-st.penalty))}</td>'
+        f'<td class="n override"{notes}>{esc(override)}</td>'
+    )
+
+
+def _overview_row(st: StudentRow, ids: list[str], anchor: str, adjusted: bool = False) -> str:
     marks = []
     for cid in ids:
         check = st.checks.get(cid)
@@ -352,7 +364,7 @@ def _overview_row(st: StudentRow, ids: list[str], anchor: str) -> str:
     return (
         f'<tr class="student-row" data-student="{esc(st.student)}">'
         f'<td><a href="#{esc(anchor)}">{_who(st.student, st.name, st.late)}'
-        f'</a></td><td class="n score">{esc(num(st.score))}</td>'
+        f'</a></td>{_marks_cells(st) if adjusted else ""}<td class="n score">{esc(num(st.score))}</td>'
         f'<td class="status status-{esc(st.status)}">{esc(st.status)}</td>{"".join(marks)}</tr>'
     )
 
@@ -360,28 +372,57 @@ def _overview_row(st: StudentRow, ids: list[str], anchor: str) -> str:
 def _overview(s: ClassSummary, anchors: list[str], failing: list[int], passing: list[int]) -> str:
     """Every student's marks, one row each: who needs attention first, then full marks."""
     ids = [c.id for c in s.checks]
+    adjusted = any(st.adjusted for st in s.students)
     head = "".join(f'<th title="{esc(c.title)}"><code>{esc(c.id)}</code></th>' for c in s.checks)
     bodies = "".join(
-        f'<tbody class="{cls}">{"".join(_overview_row(s.students[i], ids, anchors[i]) for i in group)}</tbody>'
+        f'<tbody class="{cls}">'
+        f"{''.join(_overview_row(s.students[i], ids, anchors[i], adjusted) for i in group)}</tbody>"
         for cls, group in (("needs-attention", failing), ("full-marks", passing))
         if group
     )
+    marks_head = (
+        '<th class="n">raw</th><th class="n">penalty</th><th class="n">override</th><th class="n">final</th>'
+        if adjusted
+        else '<th class="n">score</th>'
+    )
     return (
-        '<table id="students" class="marks"><thead><tr><th>student</th><th class="n">score</th>'
+        f'<table id="students" class="marks"><thead><tr><th>student</th>{marks_head}'
         f"<th>status</th>{head}</tr></thead>{bodies}</table>"
     )
+
+
+def _marks_line(row: StudentRow) -> str:
+    """How a student's final score was reached (raw, late penalty, overrides), and when the
+    submission was made against which due date (grader batch --course)."""
+    raw = row.score if row.raw is None else row.raw
+    steps = [f"raw score {num(raw)}"]
+    if row.late_note:
+        steps.append(f"{row.late_note} ({num(-row.penalty)})" if row.penalty else row.late_note)
+    steps += [f"override: {note}" for note in row.override_notes]
+    steps.append(f"final {num(row.score)}")
+    parts = [f'<p class="marks-line">{esc(" · ".join(steps))}</p>']
+    when = [
+        f"submitted {row.submitted_at}" if row.submitted_at else "",
+        f"due {row.due}" if row.due else "",
+        f"commit {row.commit[:12]}" if row.commit else "",
+    ]
+    if any(when):
+        parts.append(f'<p class="meta timing">{esc(" · ".join(w for w in when if w))}</p>')
+    return "".join(parts)
 
 
 # ----------------------------------------------------------------------------- one student
 
 
-def student_section(report: Report, anchor: str = "", heading: str = "h3") -> str:
+def student_section(report: Report, anchor: str = "", heading: str = "h3", row: StudentRow | None = None) -> str:
     """One student's feedback as a <section>: who (name and id, late), score and status,
     the run's message, every check (result, points, feedback, where, diagnosis, the
     student's traceback, hint), warnings, what the submission printed, and the versions
     that graded it. Used for each student of report.html and for the one-student page
-    (renderers/html.py)."""
+    (renderers/html.py). With `row` (the student's row of the class summary), the score is the
+    final one, with how it was reached (raw, late penalty, overrides)."""
     ident = report.identity or Identity()
+    score = report.score if row is None else row.score
     status = report.status.value
     checks = []
     for c in report.checks:
@@ -413,8 +454,9 @@ def student_section(report: Report, anchor: str = "", heading: str = "h3") -> st
     parts = [
         f'<section class="student {esc(status)}"{id_attr} data-student="{esc(report.submission)}">',
         f"<{heading}>{_who(report.submission, ident.name, ident.late)}</{heading}>",
-        f'<p class="score"><span class="student-score">{esc(num(report.score))}</span> / '
+        f'<p class="score"><span class="student-score">{esc(num(score))}</span> / '
         f'{esc(num(report.max_score))} · <span class="status-{esc(status)}">{esc(status)}</span></p>',
+        *([_marks_line(row)] if row is not None and row.adjusted else []),
         f'<p class="message">{esc(message)}</p>',
     ]
     # A missing student has nothing graded: every check would only say "skipped".
@@ -498,12 +540,12 @@ def render(summary: ClassSummary | dict[str, Any], reports: list[Report]) -> str
     failing, passing = display_order(s.students)
     title = f"Class report: {s.assignment}"
     statuses = ", ".join(f"{n} {k}" for k, n in s.by_status.items() if n)
-    sections = "".join(student_section(reports[i], anchors[i]) for i in failing)
+    sections = "".join(student_section(reports[i], anchors[i], row=s.students[i]) for i in failing)
     if passing:
         sections += (
             f'<details class="group" id="full-marks-students"><summary>{len(passing)} '
             f"student{'' if len(passing) == 1 else 's'} with full marks</summary>"
-            f"{''.join(student_section(reports[i], anchors[i]) for i in passing)}</details>"
+            f"{''.join(student_section(reports[i], anchors[i], row=s.students[i]) for i in passing)}</details>"
         )
     header = f"""<h1>{esc(title)}</h1>
 {_sandbox_banner(s)}<p class="meta">{esc(s.count)} students · {esc(statuses)} · maximum {esc(num(s.max_score))} points ·
@@ -595,8 +637,16 @@ def _lesson_cell(a: LessonAssignment, cell: LessonCell | None, links: dict[str, 
     status = cell.status
     label = "" if status == "graded" else f' <span class="status-{esc(status)}">{esc(status)}</span>'
     late = '<span class="late" title="submitted after the deadline">late</span>' if cell.late else ""
+    title = status
+    if cell.adjusted:
+        raw = cell.score if cell.raw is None else cell.raw
+        title = f"{status}; raw {num(raw)}, penalty {num(cell.penalty)}, override {num(cell.override)}"
+        if cell.late_note:
+            title += f"; {cell.late_note}"
+        if cell.penalty and not cell.late:
+            late = f'<span class="late" title="{esc(cell.late_note)}">late</span>'
     return (
-        f'<td class="n mark status-{esc(status)}" data-assignment="{name}" title="{esc(status)}">'
+        f'<td class="n mark status-{esc(status)}" data-assignment="{name}" title="{esc(title)}">'
         f"{score}{label}{late}</td>"
     )
 

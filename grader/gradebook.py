@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import classreport, reportfile
-from grader.classdata import FAILED_CHECK, STATUSES, num
+from grader.classdata import FAILED_CHECK, STATUSES, Marks, marks, num
 
 # Re-exported: summary.json's kinds and versions, as gradebook.SUMMARY_KIND, ... (the CLI, the tests).
 from grader.classmodel import LESSON_VERSION as LESSON_VERSION
@@ -71,6 +71,10 @@ MOODLE_COLUMNS = (
 # the lesson's sheets): the import flags them for review instead of recording a 0 the grader
 # cannot vouch for (a run the grading environment stopped is an `error`).
 REVIEW_STATUSES = frozenset({"error", "timeout", "tampered"})
+# The columns grades.csv gains when a grade has a timing (grader batch --course) or overrides:
+# raw, penalty, override and final beside each other before total (== final) and status, the
+# rest after them.
+MARK_COLUMNS = ("raw", "penalty", "override", "final", "submitted", "due", "commit", "timing", "overrides")
 MAX_COMMENT_CHARS = 1500
 # The student columns Canvas's gradebook import requires, in its order.
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
@@ -164,9 +168,14 @@ def _stat(func, values: list[float]) -> float | None:
 
 
 def summarize_class(
-    reports: list[Report], files: list[str] | None = None, generated_at: str | None = None
+    reports: list[Report],
+    files: list[str] | None = None,
+    generated_at: str | None = None,
+    overrides: Any = None,
 ) -> ClassSummary:
-    """The class summary (what summary.json holds) of per-student reports."""
+    """The class summary (what summary.json holds) of per-student reports; with `overrides`
+    (an overrides.Overrides), each student's final score is theirs (classdata.marks: raw,
+    late penalty, overrides), and every statistic is of the final scores."""
     assignments = sorted({r.assignment for r in reports})
     if len(assignments) > 1:
         raise GradebookError(
@@ -175,7 +184,8 @@ def summarize_class(
     files = files or [f"{r.submission}.json" for r in reports]
     maxima = Counter(float(r.max_score) for r in reports)
     max_score = maxima.most_common(1)[0][0] if maxima else 0.0
-    scores = [float(r.score) for r in reports]
+    graded = [marks(r, overrides) for r in reports]
+    scores = [m.final for m in graded]
     n = len(reports)
 
     # Checks in rubric order, as the reports list them (union, first seen first).
@@ -229,19 +239,21 @@ def summarize_class(
         median=_stat(statistics.median, scores),
         min=_stat(min, scores),
         max=_stat(max, scores),
-        full_marks=sum(1 for r in reports if float(r.score) >= float(r.max_score) > 0),
+        full_marks=sum(1 for r, m in zip(reports, graded) if m.final >= float(r.max_score) > 0),
         distribution=bins(scores, max_score),
         checks=list(checks.values()),
         diagnoses=diagnoses,
         unsandboxed=unsandboxed,
         grader_versions=sorted({str(r.grader_version) for r in reports}),
         rubric_digests=sorted({str(r.rubric_digest) for r in reports}),
-        students=[_student_row(r, file) for r, file in zip(reports, files)],
+        students=[_student_row(r, file, m) for r, file, m in zip(reports, files, graded)],
     )
 
 
-def _student_row(report: Report, file: str) -> StudentRow:
+def _student_row(report: Report, file: str, mark: Marks | None = None) -> StudentRow:
     ident = report.identity or Identity()  # (none: ``grader grade`` reports, old reports)
+    mark = mark or marks(report)
+    timing = report.timing
     return StudentRow(
         student=report.submission,
         name=ident.name,
@@ -250,18 +262,30 @@ def _student_row(report: Report, file: str) -> StudentRow:
         login=ident.login,
         late=ident.late,
         folder=ident.folder,
-        score=float(report.score),
+        score=mark.final,
         max_score=float(report.max_score),
         status=report.status.value,
         report=file,
         graded_at=report.graded_at,
         checks={c.id: CheckMark(status=c.status.value, score=float(c.score)) for c in report.checks},
+        raw=mark.raw,
+        penalty=mark.penalty,
+        override=mark.override,
+        accepted=mark.accepted,
+        timed=mark.timed,
+        submitted_at=timing.submitted_at if timing else "",
+        due=timing.due if timing else "",
+        commit=timing.commit if timing else "",
+        late_note=mark.late_note,
+        override_notes=list(mark.notes),
     )
 
 
-def summarize(reports: list[Report], files: list[str] | None = None, generated_at: str | None = None) -> dict[str, Any]:
+def summarize(
+    reports: list[Report], files: list[str] | None = None, generated_at: str | None = None, overrides: Any = None
+) -> dict[str, Any]:
     """The contents of summary.json (summarize_class(...).to_dict())."""
-    return summarize_class(reports, files, generated_at).to_dict()
+    return summarize_class(reports, files, generated_at, overrides).to_dict()
 
 
 def _now() -> str:
@@ -297,14 +321,29 @@ def build_csv(summary: ClassSummary | dict[str, Any], blank: bool = False) -> st
     (`summary` given as summary.json's dict is read with ClassSummary.from_dict.)"""
     summary = ClassSummary.of(summary)
     check_ids = [c.id for c in summary.checks]
-    rows: list[list[Any]] = [["student", "name", "id", "login", "late", *check_ids, "total", "status"]]
+    adjusted = any(st.adjusted for st in summary.students)
+    marks_head = list(MARK_COLUMNS) if adjusted else []
+    rows: list[list[Any]] = [
+        ["student", "name", "id", "login", "late", *check_ids, *marks_head[:4], "total", "status", *marks_head[4:]]
+    ]
     for student in summary.students:
         cells: list[Any] = [student.student, student.name, student.id, student.login, "late" if student.late else ""]
         held = blank and student.status in REVIEW_STATUSES
         for cid in check_ids:
             check = student.checks.get(cid)
             cells.append(num(check.score) if check and not held else "")
+        if adjusted:
+            raw = student.score if student.raw is None else student.raw
+            cells += ["" if held else num(raw), num(student.penalty), num(student.override), _total(student, blank)]
         cells += [_total(student, blank), student.status]
+        if adjusted:
+            cells += [
+                student.submitted_at,
+                student.due,
+                student.commit,
+                student.late_note,
+                "; ".join(student.override_notes),
+            ]
         rows.append(cells)
     return _csv(rows)
 
@@ -340,13 +379,22 @@ def _canvas_student(student: StudentRow | LessonRow) -> list[str]:
     return [name, "", sid, sid, ""]
 
 
-def comment(report: Report) -> str:
+def comment(report: Report, row: StudentRow | None = None) -> str:
     """A short plain-text feedback comment for a gradebook (Moodle's Feedback comments): the
-    score, then what to change for each check that did not pass. HTML-escaped: Moodle shows
-    the comment as HTML, and all of it may come from the student."""
+    score (with `row`, the final one and how it was reached: raw, late penalty, overrides),
+    then what to change for each check that did not pass. HTML-escaped: Moodle shows the
+    comment as HTML, and all of it may come from the student."""
     import html
 
-    lines = [f"{num(report.score)}/{num(report.max_score)} points ({report.status.value}). {report.message}".strip()]
+    score = row.score if row is not None else float(report.score)
+    lines = [f"{num(score)}/{num(report.max_score)} points ({report.status.value}). {report.message}".strip()]
+    if row is not None and row.adjusted:
+        raw = row.score if row.raw is None else row.raw
+        how = [f"raw score {num(raw)}"]
+        if row.late_note:
+            how.append(f"{row.late_note} (-{num(row.penalty)} points)" if row.penalty else row.late_note)
+        how += row.override_notes
+        lines.append("; ".join(how))
     seen = {str(report.message).strip()}
     for c in report.checks:
         feedback = str(c.feedback).strip()
@@ -384,7 +432,7 @@ def build_moodle_csv(summary: ClassSummary | dict[str, Any], reports: list[Repor
                 "Yes",
                 "",
                 graded,
-                comment(report) if report is not None else "",
+                comment(report, student) if report is not None else "",
             ]
         )
     return _csv(rows)
@@ -406,6 +454,7 @@ class Written:
     # of each assignment, in the lesson's order.
     moodle_sheets: list[Path] = field(default_factory=list)
     assignments: dict[str, Path] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what the overrides' file says of these reports
 
     @property
     def data(self) -> dict[str, Any]:
@@ -424,19 +473,22 @@ class Written:
         ]
 
 
-def write_all(folder: Path, blank: bool = False) -> Written:
+def write_all(folder: Path, blank: bool = False, overrides: Any = None) -> Written:
     """(Re)write grades.csv, grades-canvas.csv, grades-moodle.csv (when the class came from
     Moodle), report.html and summary.json from the reports in `folder`. `blank`: leave the
-    points of error, timeout and tampered submissions empty in every CSV."""
+    points of error, timeout and tampered submissions empty in every CSV. `overrides` (an
+    overrides.Overrides): applied to every grade (the reports themselves stay as they are)."""
     folder = Path(folder)
     loaded = load_reports(folder)
     if not loaded.reports:
         extra = f" ({len(loaded.skipped)} unusable: {'; '.join(loaded.skipped[:3])})" if loaded.skipped else ""
         raise GradebookError(f"no grader reports (*.json) in {folder}{extra}")
-    summary = summarize_class(loaded.reports, loaded.files)
+    summary = summarize_class(loaded.reports, loaded.files, overrides=overrides)
     paths = Written(
         folder / GRADES_CSV, folder / CANVAS_CSV, folder / REPORT_HTML, folder / SUMMARY_JSON, summary, loaded.skipped
     )
+    if overrides is not None:
+        paths.notes = list(overrides.warnings(loaded.reports))
     write_atomic(paths.csv, build_csv(summary, blank))
     write_atomic(paths.canvas, build_canvas_csv(summary, blank))
     moodle = folder / MOODLE_CSV
@@ -481,7 +533,9 @@ def file_stems(assignments: list[str]) -> dict[str, str]:
     return stems
 
 
-def load_lesson(folders: list[Path], output_dir: Path, generated_at: str | None = None) -> tuple[list[Part], list[str]]:
+def load_lesson(
+    folders: list[Path], output_dir: Path, generated_at: str | None = None, overrides: Any = None
+) -> tuple[list[Part], list[str]]:
     """The assignments of a lesson, one folder of reports each, in the order given, and what
     was left out ("where: why"). A usage error (GradebookError) for a folder that is not one,
     holds no reports, reports of several assignments or two reports of one student, two
@@ -513,7 +567,7 @@ def load_lesson(folders: list[Path], output_dir: Path, generated_at: str | None 
             if first.submission == second.submission:
                 raise GradebookError(f"{folder}: {a} and {b} are both reports of {first.submission!r}: keep one")
         try:
-            summary = summarize_class(loaded.reports, loaded.files, generated_at)
+            summary = summarize_class(loaded.reports, loaded.files, generated_at, overrides)
         except GradebookError as exc:
             raise GradebookError(f"{folder}: {exc}") from None
         name = summary.assignment
@@ -539,7 +593,9 @@ def _relative(target: Path, start: Path) -> str:
         return ""
 
 
-def summarize_lesson(parts: list[Part], output_dir: Path, generated_at: str | None = None) -> LessonSummary:
+def summarize_lesson(
+    parts: list[Part], output_dir: Path, generated_at: str | None = None, overrides: Any = None
+) -> LessonSummary:
     """The lesson's sheet (what its summary.json holds): per assignment, its points, mean and
     full marks; per student (matched across the assignments by the report's ``submission``),
     each assignment's score and status (None: no report in that assignment's folder) and the
@@ -559,8 +615,13 @@ def summarize_lesson(parts: list[Part], output_dir: Path, generated_at: str | No
                 entry.platform, entry.id = ident.platform, ident.id
             entry.name = entry.name or ident.name
             entry.login = entry.login or ident.login
+            mark = marks(report, overrides)
             entry.assignments[part.assignment] = LessonCell(
-                score=float(report.score),
+                score=mark.final,
+                raw=mark.raw,
+                penalty=mark.penalty,
+                override=mark.override,
+                late_note=mark.late_note,
                 max_score=float(report.max_score),
                 status=report.status.value,
                 late=ident.late,
@@ -633,8 +694,22 @@ def build_lesson_csv(lesson: LessonSummary | dict[str, Any], blank: bool = False
     (`lesson` given as its summary.json's dict is read with LessonSummary.from_dict.)"""
     lesson = LessonSummary.of(lesson)
     names = [a.assignment for a in lesson.assignments]
+    # With a timing or overrides in an assignment: its raw score, penalty and override beside it.
+    adjusted = [
+        name for name in names if any((c := st.assignments[name]) is not None and c.adjusted for st in lesson.students)
+    ]
     rows: list[list[Any]] = [
-        ["student", "name", "id", "login", "late", *names, "total", *(f"{name} status" for name in names)]
+        [
+            "student",
+            "name",
+            "id",
+            "login",
+            "late",
+            *names,
+            "total",
+            *(f"{name} status" for name in names),
+            *(f"{name} {what}" for name in adjusted for what in ("raw", "penalty", "override", "timing")),
+        ]
     ]
     for student in lesson.students:
         cells = [student.assignments[name] for name in names]
@@ -649,9 +724,24 @@ def build_lesson_csv(lesson: LessonSummary | dict[str, Any], blank: bool = False
                 *("" if cell is None else _total(cell, blank) for cell in cells),
                 "" if held else num(student.total),
                 *("missing" if cell is None else cell.status for cell in cells),
+                *_lesson_marks(student, adjusted, blank),
             ]
         )
     return _csv(rows)
+
+
+def _lesson_marks(student: LessonRow, adjusted: list[str], blank: bool) -> list[str]:
+    """The raw, penalty, override and timing cells of a lesson's row, per adjusted assignment."""
+    out: list[str] = []
+    for name in adjusted:
+        cell = student.assignments[name]
+        if cell is None:
+            out += ["", "", "", ""]
+            continue
+        held = blank and cell.status in REVIEW_STATUSES
+        raw = cell.score if cell.raw is None else cell.raw
+        out += ["" if held else num(raw), num(cell.penalty), num(cell.override), cell.late_note]
+    return out
 
 
 def build_lesson_canvas_csv(lesson: LessonSummary | dict[str, Any], blank: bool = False) -> str:
@@ -674,7 +764,7 @@ def build_lesson_canvas_csv(lesson: LessonSummary | dict[str, Any], blank: bool 
     return _csv(rows)
 
 
-def write_lesson(folders: list[Path], output_dir: Path, blank: bool = False) -> Written:
+def write_lesson(folders: list[Path], output_dir: Path, blank: bool = False, overrides: Any = None) -> Written:
     """Write the sheet of a lesson, one folder of reports per assignment, into `output_dir`:
     grades.csv, grades-canvas.csv, one Moodle grading worksheet per assignment of a Moodle
     class (grades-moodle-<assignment>.csv), report.html and summary.json. The assignment
@@ -683,8 +773,8 @@ def write_lesson(folders: list[Path], output_dir: Path, blank: bool = False) -> 
     if output.exists() and not output.is_dir():
         raise GradebookError(f"{output} exists and is not a folder")
     generated_at = _now()
-    parts, skipped = load_lesson(folders, output, generated_at)
-    lesson = summarize_lesson(parts, output, generated_at)
+    parts, skipped = load_lesson(folders, output, generated_at, overrides)
+    lesson = summarize_lesson(parts, output, generated_at, overrides)
     output.mkdir(parents=True, exist_ok=True)
     paths = Written(
         output / GRADES_CSV,
@@ -695,6 +785,8 @@ def write_lesson(folders: list[Path], output_dir: Path, blank: bool = False) -> 
         skipped,
         assignments={part.assignment: part.folder for part in parts},
     )
+    if overrides is not None:
+        paths.notes = list(overrides.warnings([r for part in parts for r in part.loaded.reports]))
     write_atomic(paths.csv, build_lesson_csv(lesson, blank))
     write_atomic(paths.canvas, build_lesson_canvas_csv(lesson, blank))
     stems = file_stems([part.assignment for part in parts])

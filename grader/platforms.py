@@ -327,6 +327,7 @@ class RosterEntry:
     sis_user_id: str = ""
     sis_login_id: str = ""
     section: str = ""
+    submitted: str = ""  # a Moodle worksheet's "Last modified (submission)", as it says it
 
 
 @dataclass
@@ -392,7 +393,15 @@ def read_roster(path: Path) -> Roster:
             ident = re.search(r"(\d+)\s*$", cell(r, "identifier"))
             if ident:
                 email = cell(r, "email address", "email")
-                entries.append(RosterEntry(ident[1], cell(r, "full name"), cell(r, "id number") or email, email))
+                entries.append(
+                    RosterEntry(
+                        ident[1],
+                        cell(r, "full name"),
+                        cell(r, "id number") or email,
+                        email,
+                        submitted=cell(r, "last modified (submission)"),
+                    )
+                )
         roster = Roster("moodle", entries)
     elif "id" in cols and "student" in cols:
         entries = []

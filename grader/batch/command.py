@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader import api, discover, fstree, gradebook, platforms, regrade, rubric, runtime, sandbox
+from grader import api, course, discover, fstree, gradebook, overrides, platforms, regrade, rubric, runtime, sandbox
+from grader.batch import timing
 from grader.batch.display import make_display
 from grader.batch.errors import BatchError
-from grader.batch.freshness import decide, refresh_identity
+from grader.batch.freshness import Decision, decide, refresh_identity
 from grader.batch.names import printable
 from grader.batch.reports import check_common_problem, fault_report, read_outcome, rejected_report, write_report
 from grader.batch.sources import Submission, open_source
@@ -110,8 +111,16 @@ def run(
     keep_going: bool = False,
     queue: str | None = None,
     queue_name: str = "grader",
+    course_file: Path | None = None,
+    overrides_file: Path | None = None,
 ) -> BatchResult:
     """Grade every submission of `source` into `output_dir`, then write the gradebook.
+
+    With `course_file` (course.toml) each submission is graded under the course's rules
+    (batch/timing.py: a clone's last commit before the student's due date, or HEAD, or both;
+    when it was submitted) and its report carries its Timing (the late penalty); the
+    overrides of `overrides_file` (default: overrides.toml beside course.toml, when it exists)
+    apply in the gradebook.
 
     A class is never graded without the sandbox by accident: where bubblewrap cannot run,
     --sandbox auto is refused (a usage error) and only an explicit --sandbox none goes on,
@@ -154,6 +163,7 @@ def run(
             class_roster = platforms.read_roster(Path(roster))
         except platforms.RosterError as exc:
             raise BatchError(str(exc)) from None
+    rules, fixes = course_rules(course_file, overrides_file, assignment.name)
     result = BatchResult()
     with _lock(output_dir):
         for stale in output_dir.glob(".*.tmp"):  # left by a batch that was killed mid-write
@@ -197,9 +207,30 @@ def run(
                 write_report(src.reports[student], report)
                 result.missing += 1
 
+            plans: list[timing.Plan] = []
+            graded = src.submissions
+            commits: dict[Path, str] = {}
+            if rules is not None:
+                worksheet = (
+                    {e.key: e.submitted for e in class_roster.entries}
+                    if class_roster is not None and class_roster.kind == "moodle"
+                    else None
+                )
+                candidates_dir = output_dir / timing.CANDIDATES_DIR
+                for n, sub in enumerate(src.submissions):
+                    work = scratch / "commits" / str(n)
+                    found = timing.plan(sub, rules, assignment.name, work, candidates_dir, worksheet)
+                    plans.append(found)
+                    for note in found.notes:
+                        display.note(f"{printable(sub.student)}: {note}")
+                graded = [c.sub for found in plans for c in found.candidates]
+                commits = {c.sub.report: c.commit for found in plans for c in found.candidates}
+                timing.clean_candidates(candidates_dir, set(commits))
             todo = []
-            for sub in src.submissions:
+            for sub in graded:
                 decision = decide(sub.report, sub.path, sub.student, assignment.digest, force=force)
+                if not decision.grade and rules is not None and timing.graded_commit(sub.report) != commits[sub.report]:
+                    decision = Decision(True, "another commit is graded now")
                 if decision.grade:
                     todo.append(sub)
                 else:
@@ -266,11 +297,15 @@ def run(
                     result.interrupted = True
                 finally:
                     display.close()
+            for found in plans:  # finished reports get their timing, interrupted or not
+                timing.settle(found, fixes)
         finally:
             src.cleanup()
             fstree.remove(scratch)
+        if rules is not None:
+            timing.remember(output_dir, Path(course_file or ""), fixes)
         if not result.interrupted:
-            result.gradebook = gradebook.write_all(output_dir, blank=blank)
+            result.gradebook = gradebook.write_all(output_dir, blank=blank, overrides=fixes)
             result.regrade = regrade.finish(output_dir, present=src.reports)
             if feedback is not None:
                 from grader import handback
@@ -279,9 +314,46 @@ def run(
     return result
 
 
-def report_command(folder: Path, blank: bool = False) -> gradebook.Written:
-    """``grader report DIR``: (re)write the gradebook from the reports in DIR."""
-    return gradebook.write_all(Path(folder), blank=blank)
+def course_rules(
+    course_file: Path | None, overrides_file: Path | None, assignment: str | None = None
+) -> tuple[course.Course | None, overrides.Overrides | None]:
+    """The course (with `assignment` among its assignments) and the overrides a batch or
+    gradebook applies: `overrides_file`, or overrides.toml beside `course_file` when it
+    exists. A usage error (BatchError) when either cannot be read."""
+    rules = None
+    if course_file is not None:
+        try:
+            rules = course.load(Path(course_file))
+            if assignment is not None:
+                rules.assignment(assignment)
+        except course.CourseError as exc:
+            raise BatchError(str(exc)) from None
+    path = overrides_file
+    if path is None and course_file is not None and overrides.beside(Path(course_file)).is_file():
+        path = overrides.beside(Path(course_file))
+    fixes = None
+    if path is not None:
+        if not Path(path).is_file():
+            raise BatchError(f"{path}: no such overrides file")
+        try:
+            fixes = overrides.load(Path(path))
+        except overrides.OverridesError as exc:
+            raise BatchError(str(exc)) from None
+    return rules, fixes
+
+
+def report_command(
+    folder: Path, blank: bool = False, course_file: Path | None = None, overrides_file: Path | None = None
+) -> gradebook.Written:
+    """``grader report DIR``: (re)write the gradebook from the reports in DIR, with the
+    overrides given, or those the batch of DIR used (``grader batch --course``)."""
+    if course_file is None and overrides_file is None:
+        overrides_file = timing.remembered(Path(folder))
+    try:
+        _, fixes = course_rules(course_file, overrides_file)
+    except BatchError as exc:
+        raise gradebook.GradebookError(str(exc)) from None
+    return gradebook.write_all(Path(folder), blank=blank, overrides=fixes)
 
 
 @dataclass
@@ -291,13 +363,24 @@ class LessonResult:
 
 
 def lesson_command(
-    folders: list[Path], output_dir: Path, blank: bool = False, feedback: Path | None = None
+    folders: list[Path],
+    output_dir: Path,
+    blank: bool = False,
+    feedback: Path | None = None,
+    course_file: Path | None = None,
+    overrides_file: Path | None = None,
 ) -> LessonResult:
     """``grader report DIR DIR... [-o OUT]``: one sheet for a lesson, one folder of reports per
     assignment, written into `output_dir` (the folders are only read). With `feedback`, each
     assignment's feedback goes into a folder of its own, ``feedback/<assignment>/``, in the
     shape its platform uploads (a Moodle assignment takes its own feedback zip)."""
-    written = gradebook.write_lesson([Path(f) for f in folders], Path(output_dir), blank=blank)
+    if course_file is None and overrides_file is None:
+        overrides_file = next(filter(None, (timing.remembered(Path(f)) for f in folders)), None)
+    try:
+        _, fixes = course_rules(course_file, overrides_file)
+    except BatchError as exc:
+        raise gradebook.GradebookError(str(exc)) from None
+    written = gradebook.write_lesson([Path(f) for f in folders], Path(output_dir), blank=blank, overrides=fixes)
     result = LessonResult(written)
     if feedback is not None:
         from grader import handback

@@ -96,6 +96,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="the queue's name (default: grader); workers must use the same",
     )
     b.add_argument(
+        "--course",
+        type=Path,
+        metavar="COURSE_TOML",
+        help="grade under the course's rules (course.toml: due dates, extensions, late policy, which "
+        "submission counts): a GitHub Classroom clone's last commit before the student's due date, "
+        "and the gradebook shows the raw score, late penalty, overrides and final score side by side",
+    )
+    b.add_argument(
+        "--overrides",
+        type=Path,
+        metavar="FILE",
+        help="the instructor's overrides (default: overrides.toml beside --course, when it exists)",
+    )
+    b.add_argument(
         "--keep-going",
         action="store_true",
         help="grade even when most submissions cannot be found the same way (which usually "
@@ -126,6 +140,8 @@ def run(args: argparse.Namespace) -> ExitCode:
             keep_going=args.keep_going,
             queue=args.queue,
             queue_name=args.queue_name,
+            course_file=args.course,
+            overrides_file=args.overrides,
         )
     except (batch.BatchError, gradebook.GradebookError) as exc:
         return usage_error(exc)
@@ -144,6 +160,8 @@ def run(args: argparse.Namespace) -> ExitCode:
         return ExitCode.INTERRUPTED
     if result.gradebook is not None:
         print_gradebook(result.gradebook)
+        for note in result.gradebook.notes:
+            print(f"grader: {note}", file=sys.stderr)
     if result.feedback is not None:
         print_feedback(result.feedback)
     if result.regrade is not None:  # the class was graded before: who changed, and why

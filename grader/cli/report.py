@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from grader.cli._common import ExitCode, print_feedback, print_gradebook, usage_error
@@ -65,6 +66,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "class): print who changed, by how much and why, check by check, and write "
         "DIR/regrade.csv and DIR/regrade.md",
     )
+    r.add_argument(
+        "--course",
+        type=Path,
+        metavar="COURSE_TOML",
+        help="apply the overrides beside this course.toml (overrides.toml); by default those the "
+        "batch of DIR used (grader batch --course)",
+    )
+    r.add_argument("--overrides", type=Path, metavar="FILE", help="apply the overrides of FILE")
     r.set_defaults(run=run)
 
 
@@ -77,10 +86,19 @@ def run(args: argparse.Namespace) -> ExitCode:
             raise gradebook.GradebookError("--diff compares one DIR with OLD_DIR, not a lesson")
         if len(args.folders) > 1 or args.output_dir is not None:
             output = args.output_dir or Path.cwd() / gradebook.DEFAULT_LESSON_DIR
-            lesson = lesson_command(args.folders, output, blank=args.blank_errors, feedback=args.feedback)
+            lesson = lesson_command(
+                args.folders,
+                output,
+                blank=args.blank_errors,
+                feedback=args.feedback,
+                course_file=args.course,
+                overrides_file=args.overrides,
+            )
             written, feedback = lesson.gradebook, lesson.feedback
         else:
-            written = batch.report_command(args.folders[0], blank=args.blank_errors)
+            written = batch.report_command(
+                args.folders[0], blank=args.blank_errors, course_file=args.course, overrides_file=args.overrides
+            )
             feedback = []
             if args.feedback is not None:
                 from grader import handback
@@ -95,6 +113,8 @@ def run(args: argparse.Namespace) -> ExitCode:
     except gradebook.GradebookError as exc:
         return usage_error(exc)
     print_gradebook(written)
+    for note in written.notes:
+        print(f"grader: {note}", file=sys.stderr)
     for each in feedback:
         print_feedback(each)
     if diff is not None:

@@ -201,6 +201,17 @@ def _student(sid, score, status, checks, report_file, **ident):
             "report": report_file,
             "graded_at": "2026-03-01T10:00:00+00:00",
             "checks": {cid: {"status": st, "score": sc} for (cid, _, _), (st, sc) in zip(PROFILE, checks)},
+            # without a course or overrides: the raw score is the final one (summary 1.3)
+            "raw": score,
+            "penalty": 0.0,
+            "override": 0.0,
+            "accepted": True,
+            "timed": False,
+            "submitted_at": "",
+            "due": "",
+            "commit": "",
+            "late_note": "",
+            "override_notes": [],
         }
     )
     return entry
@@ -209,7 +220,7 @@ def _student(sid, score, status, checks, report_file, **ident):
 P, F, S = "passed", "failed", "skipped"
 SUMMARY = {
     "kind": "grader-batch-summary",
-    "summary_version": "1.2",
+    "summary_version": "1.3",
     "assignment": "signals-profile",
     "generated_at": NOW,
     "count": 5,
@@ -329,6 +340,10 @@ def test_lesson_matches_students_by_id_and_totals_what_exists(tmp_path):
         "status": "error",
         "late": False,
         "report": "cy.json",
+        "raw": 0.0,
+        "penalty": 0.0,
+        "override": 0.0,
+        "late_note": "",
     }
     first, second = lesson["assignments"]
     assert (first["folder"], first["report"], first["count"], first["no_report"]) == ("../signals-profile", "", 3, 1)
