@@ -13,6 +13,7 @@ import yaml
 from conftest import ROOT, TEMPLATE, build_submission, run_cli
 
 WORKFLOW = TEMPLATE / ".github" / "workflows" / "grade.yml"
+NOT_THE_GRADE = "1 hidden check (3 points) is graded after you submit: this score is not your grade."
 GITLAB = TEMPLATE / ".gitlab-ci.yml"
 
 
@@ -96,8 +97,11 @@ def test_workflow_commands_in_a_fresh_venv(fresh_grader, tmp_path, solution, exp
     assert statuses["Grade"] == expected_exit
     assert statuses["Write the summary"] == 0
     report = json.loads((tmp_path / "grader" / "report.json").read_text())
-    assert report["score"] == (10 if solution else 1)
-    assert f"{report['score']:g} / 10 points" in summary.read_text()
+    # the students' package holds signals-profile's public checks only (7 of its 10 points)
+    assert report["score"] == (7 if solution else 1) and report["max_score"] == 7
+    assert report["withheld"] == {"checks": 1, "points": 3}
+    assert f"{report['score']:g} / 7 points (public checks only)" in summary.read_text()
+    assert NOT_THE_GRADE in summary.read_text() and NOT_THE_GRADE in report["message"]
     assert not (project / "reports").exists()  # grading never writes into the project
 
 
@@ -245,7 +249,7 @@ print("SUITE-VISIBLE" if os.path.exists({str(found[0] / "test_creation.py")!r}) 
     assert done.returncode == 0, done.stderr
     report = json.loads((tmp_path / "r.json").read_text())
     assert "SUITE-HIDDEN" in report["output"], report["output"]
-    assert report["score"] == 10
+    assert report["score"] == 7  # the public checks' points: resave-no-duplicate is hidden
 
 
 @pytest.mark.e2e
@@ -283,3 +287,80 @@ def test_an_installed_grader_writes_every_starter_and_ships_no_mutants(fresh_gra
         assert done.returncode == 0, done.stderr
         assert (dest / "manage.py").is_file() and (dest / ".grader-assignment").read_text().strip() == name
         assert not list(dest.rglob("solution")) and not list(dest.rglob("test_*.py"))
+
+
+@pytest.mark.e2e
+def test_the_students_package_holds_only_the_public_checks(fresh_grader):
+    """Issue 23: the wheel students install holds, per assignment, a rubric of the public checks
+    (and their [evidence] and [connections] entries) declaring what it withholds, the test
+    files those checks use and the suite's helpers, and nothing of a hidden or after_due check."""
+    import tomllib
+
+    from grader import rubric
+
+    site = next(fresh_grader.glob("lib/python3.*/site-packages"))
+    record = next(site.glob("django_signals_grader-*.dist-info")) / "RECORD"
+    listed = {line.split(",")[0] for line in record.read_text().splitlines()}
+    names = sorted(p.parent.name for p in (ROOT / "assignments").glob("*/rubric.toml"))
+    assert len(names) == 5
+    for name in names:
+        full = rubric.load(ROOT / "assignments" / name)
+        public = [c for c in full.checks if c.visibility == "public"]
+        withheld = [c for c in full.checks if c.visibility != "public"]
+        assert withheld, name
+        shipped_dir = site / "grader" / "assignments" / name
+        data = tomllib.loads((shipped_dir / "rubric.toml").read_text())
+        assert [c["id"] for c in data["checks"]] == [c.id for c in public]
+        public_tests = {t for c in public for t in c.tests}
+        assert set(data["evidence"]) == public_tests
+        assert set(data.get("connections", {})) <= public_tests
+        assert data["visibility"]["withheld_checks"] == len(withheld)
+        assert data["visibility"]["withheld_points"] == sum(c.points for c in withheld)
+        shipped = rubric.load(shipped_dir)  # the package's rubric is a valid rubric
+        assert shipped.withheld is not None and shipped.withheld.checks == len(withheld)
+        test_files = {p.name for p in (shipped_dir / "tests").glob("test_*.py")}
+        assert test_files == {t.split("::")[0] for t in public_tests}, name
+        source = {
+            p.name for p in (ROOT / "assignments" / name / "tests").iterdir() if p.is_file() and p.suffix != ".pyc"
+        }
+        helpers = {n for n in source if not rubric.is_test_file(n)}
+        assert {"_grader_assignment.py", "pytest.ini"} <= helpers
+        assert helpers <= {p.name for p in (shipped_dir / "tests").iterdir()}
+        for check in withheld:
+            assert check.id not in (shipped_dir / "rubric.toml").read_text()
+            for test in check.tests:
+                file = test.split("::")[0]
+                assert f"grader/assignments/{name}/tests/{file}" not in listed, (name, file)
+                assert test not in (shipped_dir / "rubric.toml").read_text()
+
+
+@pytest.mark.e2e
+def test_an_installed_grader_says_its_score_is_not_the_grade(fresh_grader, tmp_path):
+    """A student grading the reference solution with the installed grader earns every public
+    point, and the table, the JSON and the HTML say that hidden checks are graded after
+    submission."""
+    project = build_submission(tmp_path / "project", solution=True)
+    done = subprocess.run(
+        [
+            fresh_grader / "bin" / "grader",
+            "grade",
+            str(project),
+            "--output",
+            str(tmp_path / "r.json"),
+            "--format",
+            "html",
+        ],
+        env={**os.environ, "HOME": str(tmp_path), "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["score"] == report["max_score"] == 7
+    assert report["withheld"] == {"checks": 1, "points": 3}
+    assert "resave-no-duplicate" not in {c["id"] for c in report["checks"]}
+    assert NOT_THE_GRADE in report["message"]
+    assert NOT_THE_GRADE in " ".join(done.stdout.split())
+    assert "public checks only" in done.stdout
+    assert NOT_THE_GRADE in (tmp_path / "r.html").read_text()
