@@ -224,6 +224,11 @@ def run(
                     for note in found.notes:
                         display.note(f"{printable(sub.student)}: {note}")
                 graded = [c.sub for found in plans for c in found.candidates]
+                if len(graded) > len(plans):
+                    display.note(
+                        f"counts = best: {len(graded) - len(plans)} student(s) are graded at two commits "
+                        "(the last before the due date and HEAD), the better final score kept"
+                    )
                 commits = {c.sub.report: c.commit for found in plans for c in found.candidates}
                 timing.clean_candidates(candidates_dir, set(commits))
             todo = []
@@ -302,7 +307,7 @@ def run(
         finally:
             src.cleanup()
             fstree.remove(scratch)
-        if rules is not None:
+        if rules is not None or fixes is not None:  # grader report DIR applies them again
             timing.remember(output_dir, Path(course_file or ""), fixes)
         if not result.interrupted:
             result.gradebook = gradebook.write_all(output_dir, blank=blank, overrides=fixes)

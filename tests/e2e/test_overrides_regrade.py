@@ -144,7 +144,9 @@ def test_overrides_survive_a_regrade_and_the_diff_says_why(tmp_path):
     assert not list(out.glob(".grader-regrade-*"))  # the snapshot is gone once the diff is written
 
     # 3. The same diff from two report folders.
-    again = run_cli("report", str(out), "--diff", str(keep), "--overrides", str(fixes))
+    again = run_cli("report", str(out), "--diff", str(keep))
     assert again.returncode == 0, again.stderr + again.stdout
     assert line in again.stdout.splitlines()
+    # grader report DIR applies the overrides the batch of DIR used
     assert rows(out)["bob"]["total"] == "3"
+    assert "showed the receiver working in class" in rows(out)["bob"]["overrides"]
