@@ -340,6 +340,11 @@ def _diagnoses(s: ClassSummary, links: dict[str, str]) -> str:
     return out
 
 
+def _is_late(st: StudentRow) -> bool:
+    """Marked late by Canvas, or late under the course's rules (a penalty, or not accepted)."""
+    return st.late or not st.accepted or bool(re.match(r"\d+ days? late\b", st.late_note))
+
+
 def _marks_cells(st: StudentRow) -> str:
     """The raw score, penalty and override cells of a student's row (classdata.Marks)."""
     raw = st.score if st.raw is None else st.raw
@@ -363,7 +368,7 @@ def _overview_row(st: StudentRow, ids: list[str], anchor: str, adjusted: bool = 
         marks.append(f'<td class="check-{cls}" title="{esc(check.status)}">{mark} {esc(num(check.score))}</td>')
     return (
         f'<tr class="student-row" data-student="{esc(st.student)}">'
-        f'<td><a href="#{esc(anchor)}">{_who(st.student, st.name, st.late)}'
+        f'<td><a href="#{esc(anchor)}">{_who(st.student, st.name, _is_late(st))}'
         f'</a></td>{_marks_cells(st) if adjusted else ""}<td class="n score">{esc(num(st.score))}</td>'
         f'<td class="status status-{esc(st.status)}">{esc(st.status)}</td>{"".join(marks)}</tr>'
     )
@@ -453,7 +458,7 @@ def student_section(report: Report, anchor: str = "", heading: str = "h3", row: 
     id_attr = f' id="{esc(anchor)}"' if anchor else ""
     parts = [
         f'<section class="student {esc(status)}"{id_attr} data-student="{esc(report.submission)}">',
-        f"<{heading}>{_who(report.submission, ident.name, ident.late)}</{heading}>",
+        f"<{heading}>{_who(report.submission, ident.name, ident.late or (row is not None and _is_late(row)))}</{heading}>",
         f'<p class="score"><span class="student-score">{esc(num(score))}</span> / '
         f'{esc(num(report.max_score))} · <span class="status-{esc(status)}">{esc(status)}</span></p>',
         *([_marks_line(row)] if row is not None and row.adjusted else []),

@@ -199,6 +199,12 @@ def test_github_classroom_grades_the_last_commit_before_the_due_date(tmp_path, t
     git(ada, "commit", "-qam", "fix", when="2026-10-12T20:00:00+02:00")
     fourth = run_batch(src, "signals-profile", out, term)
     assert fourth.graded == 1 and reports(out)["ada"]["score"] == 7
+    # An extension to 10-15 makes her commit of 10-14 the last one on time: it is graded (the
+    # latest committer date on time, not HEAD, whose date is earlier).
+    term.write_text(term.read_text() + "\n[extensions.ada]\nsignals-profile = 2026-10-15T00:00:00\n")
+    fifth = run_batch(src, "signals-profile", out, term)
+    assert fifth.graded == 1 and reports(out)["ada"]["score"] == 3
+    assert reports(out)["ada"]["timing"]["submitted_at"] == "2026-10-14T09:00:00+02:00"
 
 
 def test_best_grades_both_and_keeps_the_better_final_and_late_work_not_accepted(tmp_path, term):
