@@ -109,6 +109,7 @@ def run(
     feedback: Path | None = None,
     blank: bool = False,
     keep_going: bool = False,
+    release_after_due: bool = False,
     queue: str | None = None,
     queue_name: str = "grader",
     course_file: Path | None = None,
@@ -308,14 +309,14 @@ def run(
             src.cleanup()
             fstree.remove(scratch)
         if rules is not None or fixes is not None:  # grader report DIR applies them again
-            timing.remember(output_dir, Path(course_file or ""), fixes)
+            timing.remember(output_dir, course_file, fixes)
         if not result.interrupted:
             result.gradebook = gradebook.write_all(output_dir, blank=blank, overrides=fixes)
             result.regrade = regrade.finish(output_dir, present=src.reports)
             if feedback is not None:
                 from grader import handback
 
-                result.feedback = handback.write(output_dir, Path(feedback))
+                result.feedback = handback.write(output_dir, Path(feedback), release_after_due=release_after_due)
     return result
 
 
@@ -374,6 +375,7 @@ def lesson_command(
     feedback: Path | None = None,
     course_file: Path | None = None,
     overrides_file: Path | None = None,
+    release_after_due: bool = False,
 ) -> LessonResult:
     """``grader report DIR DIR... [-o OUT]``: one sheet for a lesson, one folder of reports per
     assignment, written into `output_dir` (the folders are only read). With `feedback`, each
@@ -392,5 +394,7 @@ def lesson_command(
 
         stems = gradebook.file_stems(list(written.assignments))
         for name, folder in written.assignments.items():
-            result.feedback.append(handback.write(folder, Path(feedback) / stems[name]))
+            result.feedback.append(
+                handback.write(folder, Path(feedback) / stems[name], release_after_due=release_after_due)
+            )
     return result

@@ -75,6 +75,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "their platform uploads (Moodle: a feedback-files zip)",
     )
     b.add_argument(
+        "--release-after-due",
+        action="store_true",
+        help="show the after_due checks in the feedback files now (by default each is shown once the "
+        "student's due date has passed, which a batch with --course knows; without one, never); "
+        "hidden checks are never shown one by one",
+    )
+    b.add_argument(
         "--blank-errors",
         action="store_true",
         help="leave the total of error, timeout and tampered submissions empty in "
@@ -138,6 +145,7 @@ def run(args: argparse.Namespace) -> ExitCode:
             feedback=args.feedback,
             blank=args.blank_errors,
             keep_going=args.keep_going,
+            release_after_due=args.release_after_due,
             queue=args.queue,
             queue_name=args.queue_name,
             course_file=args.course,

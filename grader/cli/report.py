@@ -59,6 +59,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "for a lesson, each assignment's into FB/<assignment>/",
     )
     r.add_argument(
+        "--release-after-due",
+        action="store_true",
+        help="show the after_due checks in the feedback files now (by default each is shown once the "
+        "student's due date has passed, which a batch with --course knows; without one, never); "
+        "hidden checks are never shown one by one",
+    )
+    r.add_argument(
         "--diff",
         type=Path,
         metavar="OLD_DIR",
@@ -93,6 +100,7 @@ def run(args: argparse.Namespace) -> ExitCode:
                 feedback=args.feedback,
                 course_file=args.course,
                 overrides_file=args.overrides,
+                release_after_due=args.release_after_due,
             )
             written, feedback = lesson.gradebook, lesson.feedback
         else:
@@ -103,7 +111,9 @@ def run(args: argparse.Namespace) -> ExitCode:
             if args.feedback is not None:
                 from grader import handback
 
-                feedback.append(handback.write(args.folders[0], args.feedback))
+                feedback.append(
+                    handback.write(args.folders[0], args.feedback, release_after_due=args.release_after_due)
+                )
         diff = None
         if args.diff is not None:
             from grader import regrade

@@ -70,9 +70,9 @@ def graded(tmp_path_factory):
     return base, report
 
 
-def _feedback(base, name: str, reports) -> tuple[str, str]:
+def _feedback(base, name: str, reports, *extra: str) -> tuple[str, str]:
     out = base / name
-    proc = run_cli("report", str(reports), "--feedback", str(out))
+    proc = run_cli("report", str(reports), "--feedback", str(out), *extra)
     assert proc.returncode == 0, proc.stderr + proc.stdout
     return (out / "ada.md").read_text(), (out / "ada.html").read_text()
 
@@ -111,3 +111,13 @@ def test_feedback_after_the_due_date_shows_after_due_checks(graded):
     (future / "ada.json").write_text(json.dumps(dict(report, timing={"due": "2999-01-01T00:00:00+00:00"})))
     markdown, _ = _feedback(base, "fb-future", future)
     assert "released after the due date" in markdown
+
+
+def test_release_after_due_shows_after_due_checks_now(graded):
+    base, report = graded
+    created = next(c for c in report["checks"] if c["id"] == "profile-created-once")
+    for text in _feedback(base, "fb-released", base / "reports", "--release-after-due"):
+        assert "profile-created-once" in text and "released after the due date" not in text
+        assert "7 / 10" in text or "7 of 10" in text or "7</span> / 10" in text
+        assert "resave-no-duplicate" not in text and "1 hidden check: 0 of 3 points" in text
+    assert created["status"] == "passed"
