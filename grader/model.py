@@ -6,7 +6,8 @@ import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = "1.2"  # 1.1: grader_fault, submission_digest; 1.2: identity, status missing
+SCHEMA_VERSION = "1.3"  # 1.1: grader_fault, submission_digest; 1.2: identity, status missing;
+# 1.3: checks[].visibility, withheld, timing
 
 
 class RunStatus(str, enum.Enum):
