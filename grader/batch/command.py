@@ -18,7 +18,7 @@ from grader import api, course, discover, fstree, gradebook, overrides, platform
 from grader.batch import timing
 from grader.batch.display import make_display
 from grader.batch.errors import BatchError
-from grader.batch.freshness import Decision, decide, refresh_identity
+from grader.batch.freshness import decide, refresh_identity
 from grader.batch.names import printable
 from grader.batch.reports import check_common_problem, fault_report, read_outcome, rejected_report, write_report
 from grader.batch.sources import Submission, open_source
@@ -234,9 +234,8 @@ def run(
                 timing.clean_candidates(candidates_dir, set(commits))
             todo = []
             for sub in graded:
-                decision = decide(sub.report, sub.path, sub.student, assignment.digest, force=force)
-                if not decision.grade and rules is not None and timing.graded_commit(sub.report) != commits[sub.report]:
-                    decision = Decision(True, "another commit is graded now")
+                commit = commits[sub.report] if rules is not None else None
+                decision = decide(sub.report, sub.path, sub.student, assignment.digest, force=force, commit=commit)
                 if decision.grade:
                     todo.append(sub)
                 else:

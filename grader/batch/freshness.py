@@ -32,12 +32,21 @@ def submission_digest(folder: Path) -> str:
 
 
 def decide(
-    report_path: Path, submission: Path, student: str, digest: str, version: str = __version__, force: bool = False
+    report_path: Path,
+    submission: Path,
+    student: str,
+    digest: str,
+    version: str = __version__,
+    force: bool = False,
+    commit: str | None = None,
 ) -> Decision:
     """Grade `submission` again, or keep its report? Keep it only when it is a usable report
     (reportfile.parse_report: one the gradebook reads), was made from the same content
     (submission_digest), names the same student, was made by the same grader version and
-    rubric, and is not a grader fault."""
+    rubric, and is not a grader fault. Under a course (`commit` given: the commit the course's
+    rules grade now, "" when none), only when the report graded that commit too (its
+    timing.commit); the rest of its timing follows the course without grading again
+    (batch/timing.py)."""
     if force:
         return Decision(True, "--force")
     try:
@@ -55,6 +64,10 @@ def decide(
         return Decision(True, "another grader version made the report")
     if data.get("grader_fault"):  # set by the grader only; a warning's text decides nothing
         return Decision(True, "the grader failed last time")
+    if commit is not None:
+        timing = data.get("timing")
+        if not isinstance(timing, dict) or str(timing.get("commit") or "") != commit:
+            return Decision(True, "another commit is graded now (or the report has no timing)")
     try:
         if submission_digest(submission) != data.get("submission_digest"):
             return Decision(True, "the submission changed")

@@ -280,16 +280,6 @@ def stamp(plan_: Plan, cand: Candidate) -> dict[str, Any] | None:
     return data
 
 
-def graded_commit(report_path: Path) -> str | None:
-    """The commit a report says it graded ("" when none), or None without a readable report."""
-    try:
-        data = read_json(report_path)
-    except (OSError, ReportProblem):
-        return None
-    timing = data.get("timing") if isinstance(data, dict) else None
-    return str(timing.get("commit") or "") if isinstance(timing, dict) else ""
-
-
 # ----------------------------------------------------------------------------- after grading
 
 CANDIDATES_DIR = ".candidates"  # counts = "best": each candidate's report (the gradebook reads none)
@@ -328,10 +318,10 @@ def settle(plan_: Plan, fixes: Any = None) -> None:
     write_atomic(plan_.report, json.dumps(chosen, indent=2, ensure_ascii=False) + "\n")
 
 
-def remember(folder: Path, course_file: Path, fixes: Any = None) -> None:
+def remember(folder: Path, course_file: Path | None, fixes: Any = None) -> None:
     """Note in the output folder which course and overrides its batch used."""
     data = {
-        "course": str(Path(course_file).resolve()),
+        "course": str(Path(course_file).resolve()) if course_file is not None else None,
         "overrides": str(Path(fixes.path).resolve()) if fixes is not None and fixes.path is not None else None,
     }
     write_atomic(Path(folder) / REMEMBERED, json.dumps(data, indent=2) + "\n")
