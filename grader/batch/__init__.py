@@ -26,6 +26,9 @@ One module per concern, each importing only those before it:
 - :mod:`~grader.batch.reports`: the reports the batch writes itself, reading a report's outcome
   (a usable report as :mod:`grader.reportfile` defines it, for all of the grader), and the check
   that stops a batch whose download has the wrong shape;
+- :mod:`~grader.batch.timing`: with ``--course``, what is graded for each student and when it
+  was submitted (a clone's last commit before the due date, a Moodle worksheet's time, the
+  files' times) and the report's timing;
 - :mod:`~grader.batch.workers`: the worker processes, their deadlines and their stopping;
 - :mod:`~grader.batch.display`: progress on a terminal or in a log;
 - :mod:`~grader.batch.command`: :func:`run` (``grader batch``) and :func:`report_command`

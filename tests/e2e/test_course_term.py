@@ -21,7 +21,7 @@ import downloads as dl
 import pytest
 from conftest import ROOT, build_submission, run_cli, validate
 
-from grader import batch, rubric
+from grader import batch, gradebook, rubric
 from grader.model import CheckResult, CheckStatus, Report, RunStatus
 
 COURSE = """
@@ -234,6 +234,22 @@ def test_best_grades_both_and_keeps_the_better_final_and_late_work_not_accepted(
     assert got["ada"]["timing"]["note"] == "1 day late: late work is not accepted"
     sheet = rows(out)
     assert (sheet["ada"]["raw"], sheet["ada"]["final"], sheet["bob"]["final"]) == ("9", "0", "9")
+    # The lesson's sheet: each assignment's final score, with its raw, penalty and timing beside it.
+    lesson = gradebook.write_lesson([tmp_path / "m2m", out], tmp_path / "term")
+    term_rows = rows(tmp_path / "term")
+    ada = term_rows["ada"]
+    assert (ada["signals-m2m"], ada["signals-m2m raw"], ada["signals-m2m penalty"]) == (
+        str(10 - max_score * 0.25).removesuffix(".0"),
+        "10",
+        str(max_score * 0.25).removesuffix(".0"),
+    )
+    assert (ada["signals-files"], ada["signals-files raw"], ada["signals-files timing"]) == (
+        "0",
+        "9",
+        "1 day late: late work is not accepted",
+    )
+    assert ada["total"] == str(10 - max_score * 0.25).removesuffix(".0")
+    assert lesson.model.to_dict()["summary_version"] == "1.1"
 
 
 def test_overrides_beside_the_course_apply_after_the_penalty(tmp_path, term):
