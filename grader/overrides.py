@@ -9,8 +9,8 @@ The file::
 
     [[override]]
     student = "ada"                 # the student id as the gradebook shows it
-    assignment = "signals-profile"
-    check = "resave-no-duplicate"   # optional: without it the override is on the total
+    assignment = "signals-m2m"
+    check = "no-double-counting"    # optional: without it the override is on the total
     points = 2                      # set that check's (or the final total's) points, or
     # adjust = -1                   # add to them (exactly one of points / adjust)
     reason = "receiver correct; the test's fixture was wrong (regraded by hand)"
