@@ -46,6 +46,28 @@ def withheld_sentence(withheld: Withheld) -> str:
     )
 
 
+def timing_sentence(report: Report, partial: bool = False) -> str:
+    """When it was submitted against the due date, and what lateness cost (a batch with
+    --course): for the student's feedback. `partial`: the score shown leaves out checks not
+    released yet, so only the points off are said. An instructor's override is the
+    gradebook's, not the report's, and is not said here."""
+    t = report.timing
+    if t is None:
+        return ""
+    when = f"Submitted {t.submitted_at or 'at an unknown time'}" + (f", due {t.due}" if t.due else "")
+    if not t.accepted:
+        return f"{when}: {t.note or 'late work is not accepted'}; this submission earns 0 points."
+    if t.penalty and partial:
+        return f"{when}: {t.note or 'late'} ({t.penalty:g} points off your total)."
+    if t.penalty:
+        final = max(0.0, report.score - t.penalty)
+        return (
+            f"{when}: {t.note or 'late'}. {report.score:g} points − {t.penalty:g} for lateness = "
+            f"{final:g} / {report.max_score:g}."
+        )
+    return f"{when}: on time."
+
+
 def _umask() -> int:
     """This process's umask, read without changing it where Linux allows (/proc), so that
     no thread ever sees a umask of 0."""

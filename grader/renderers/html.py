@@ -13,7 +13,7 @@ import dataclasses
 
 from grader.classreport import esc, page, student_label, student_section
 from grader.model import Report
-from grader.renderers import withheld_sentence
+from grader.renderers import timing_sentence, withheld_sentence
 from grader.renderers.visibility import student_view
 
 
@@ -22,13 +22,18 @@ def render(report: Report, *, released: bool | None = None) -> str:
     the student, following each check's visibility (see renderers/visibility.py)."""
     notes: list[str] = []
     pending = []
+    timing = timing_sentence(report) if report.timing is not None else ""
     if released is not None:
         view = student_view(report, released)
+        if timing and view.pending:
+            timing = timing_sentence(report, partial=True)
         report, notes, pending = view.report, view.notes(), view.pending
     if report.withheld is not None:  # a students' grader: never pretend this score is the grade
         sentence = withheld_sentence(report.withheld)
         notes.insert(0, f"This score counts the public checks only. {sentence}")
         report = dataclasses.replace(report, message=report.message.replace(sentence, "").strip())
+    if timing:
+        notes.append(timing)
     name = report.identity.name if report.identity else ""
     title = f"{report.assignment}: {student_label(report.submission, name)}"
     header = (

@@ -5,7 +5,7 @@ no control or bidi characters) or a fence of its own."""
 from __future__ import annotations
 
 from grader.model import NOT_RUN_ENVIRONMENT, CheckStatus, Report
-from grader.renderers import safe, withheld_sentence
+from grader.renderers import safe, timing_sentence, withheld_sentence
 from grader.renderers.visibility import student_view
 
 ICON = {CheckStatus.PASSED: "✅", CheckStatus.FAILED: "❌", CheckStatus.ERROR: "💥", CheckStatus.SKIPPED: "⏭️"}
@@ -22,8 +22,11 @@ def render(report: Report, *, released: bool | None = None) -> str:
     shows after_due checks only when released (renderers/visibility.py)."""
     notes: list[str] = []
     pending = []
+    timing = timing_sentence(report) if report.timing is not None else ""
     if released is not None:
         view = student_view(report, released)
+        if timing and view.pending:
+            timing = timing_sentence(report, partial=True)
         report, notes, pending = view.report, view.notes(), view.pending
     who = cell(report.submission)
     ident = report.identity
@@ -44,6 +47,8 @@ def render(report: Report, *, released: bool | None = None) -> str:
         message = report.message
     if message and (report.score < report.max_score or report.status.value != "graded"):
         lines += [f"> {cell(message)}", ""]
+    if timing:
+        notes = [*notes, timing]
     lines += [f"> {cell(note)}" for note in notes] + ([""] if notes else [])
     lines += ["| | Check | Points | Feedback |", "|---|---|---|---|"]
     for c in report.checks:

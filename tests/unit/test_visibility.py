@@ -257,3 +257,30 @@ def test_released_follows_the_option_then_the_due_date():
     assert handback.released(due_in_timing, now=now)
     assert not handback.released(_report(timing=Timing(due="2026-05-02T15:00:00+02:00")), now=now)
     assert not handback.released(_report(timing=Timing(due="soon")), now=now)
+
+
+def test_feedback_says_when_it_was_submitted_and_what_lateness_cost():
+    """A batch with --course: the student's feedback says the due date and the penalty, in
+    Markdown and HTML, for the instructor's view and the handed-back one alike."""
+    late = Timing(
+        submitted_at="2026-05-02T10:00:00+02:00",
+        due="2026-05-01T23:59:00+02:00",
+        late_s=36000,
+        penalty=0.8,
+        note="1 day late: -10%",
+    )
+    report = _report(timing=late)
+    for released in (None, False, True):
+        for name in ("markdown", "html"):
+            text = render(name, report, released=released) if released is not None else render(name, report)
+            assert "due 2026-05-01T23:59:00+02:00" in text and "1 day late: -10%" in text, (name, released)
+            if released is False:  # the after_due check's points are not shown yet: only what is off
+                assert "0.8 points off your total" in text and "= 2.2" not in text, (name, released)
+            else:
+                assert "3 points − 0.8 for lateness = 2.2 / 8" in text, (name, released)
+    refused = render(
+        "markdown", _report(timing=Timing(submitted_at="x", accepted=False, note="late work is not accepted"))
+    )
+    assert "this submission earns 0 points" in refused
+    assert "on time" in render("markdown", _report(timing=Timing(submitted_at="x", due="y")))
+    assert "Submitted" not in render("markdown", _report())  # no course: nothing said
