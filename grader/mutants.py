@@ -225,7 +225,7 @@ def _weak_false(call: cst.Call) -> bool:
 Found = Iterator[tuple[_Source, cst.CSTNode, str, dict[str, str]]]
 
 
-def _signal_names(src: _Source, table: dict[str, str], module: str, operator: str) -> Found:
+def _signal_names(src: _Source, table: dict[str, str], module: str) -> Found:
     for name in _nodes(src, cst.Name):
         if name.value in table and _is_load(src, name):
             new = table[name.value]
@@ -239,11 +239,11 @@ def _signal_names(src: _Source, table: dict[str, str], module: str, operator: st
 
 
 def op_swap_pre_post(src: _Source, project: dict[str, _Source]) -> Found:
-    yield from _signal_names(src, PRE_POST, "django.db.models.signals", "swap-pre-post")
+    yield from _signal_names(src, PRE_POST, "django.db.models.signals")
 
 
 def op_swap_save_delete(src: _Source, project: dict[str, _Source]) -> Found:
-    yield from _signal_names(src, SAVE_DELETE, "django.db.models.signals", "swap-save-delete")
+    yield from _signal_names(src, SAVE_DELETE, "django.db.models.signals")
 
 
 def op_other_model_signal(src: _Source, project: dict[str, _Source]) -> Found:
@@ -252,11 +252,11 @@ def op_other_model_signal(src: _Source, project: dict[str, _Source]) -> Found:
             s for s in MODEL_SIGNALS if s != signal and PRE_POST.get(signal) != s and SAVE_DELETE.get(signal) != s
         ]
         for other in others:
-            yield from _signal_names(src, {signal: other}, "django.db.models.signals", "other-model-signal")
+            yield from _signal_names(src, {signal: other}, "django.db.models.signals")
 
 
 def op_swap_request_signals(src: _Source, project: dict[str, _Source]) -> Found:
-    yield from _signal_names(src, REQUEST_SIGNALS, "django.core.signals", "swap-request-signals")
+    yield from _signal_names(src, REQUEST_SIGNALS, "django.core.signals")
 
 
 def op_other_request_signal(src: _Source, project: dict[str, _Source]) -> Found:
@@ -264,16 +264,15 @@ def op_other_request_signal(src: _Source, project: dict[str, _Source]) -> Found:
         src,
         {"request_started": "got_request_exception", "request_finished": "got_request_exception"},
         "django.core.signals",
-        "",
     )
 
 
-def _names_read(src: _Source, names: tuple[str, ...], replacement: Callable[[str], str], what: str) -> Found:
+def _names_read(src: _Source, names: tuple[str, ...], replacement: Callable[[str], str]) -> Found:
     for name in _nodes(src, cst.Name):
         if name.value in names and _is_load(src, name):
             new = replacement(name.value)
             code = _apply(src, name, lambda _n, new=new: _expr(new))
-            yield src, name, f"`{name.value}` read as `{new}`{what}", {src.rel: code}
+            yield src, name, f"`{name.value}` read as `{new}`", {src.rel: code}
     # kwargs.get("created") / kwargs["created"]
     for call in _nodes(src, cst.Call):
         if (
@@ -292,15 +291,15 @@ def _names_read(src: _Source, names: tuple[str, ...], replacement: Callable[[str
 
 
 def op_drop_created(src: _Source, project: dict[str, _Source]) -> Found:
-    yield from _names_read(src, ("created",), lambda _n: "True", "")
+    yield from _names_read(src, ("created",), lambda _n: "True")
 
 
 def op_invert_created(src: _Source, project: dict[str, _Source]) -> Found:
-    yield from _names_read(src, ("created",), lambda n: f"(not {n})", "")
+    yield from _names_read(src, ("created",), lambda n: f"(not {n})")
 
 
 def op_drop_raw(src: _Source, project: dict[str, _Source]) -> Found:
-    yield from _names_read(src, ("raw",), lambda _n: "False", "")
+    yield from _names_read(src, ("raw",), lambda _n: "False")
 
 
 def _keyword_args(
@@ -428,11 +427,11 @@ def op_swap_m2m_actions(src: _Source, project: dict[str, _Source]) -> Found:
 
 
 def op_ignore_reverse(src: _Source, project: dict[str, _Source]) -> Found:
-    yield from _names_read(src, ("reverse",), lambda _n: "False", "")
+    yield from _names_read(src, ("reverse",), lambda _n: "False")
 
 
 def op_ignore_pk_set(src: _Source, project: dict[str, _Source]) -> Found:
-    yield from _names_read(src, ("pk_set",), lambda _n: "set()", "")
+    yield from _names_read(src, ("pk_set",), lambda _n: "set()")
 
 
 def op_send_robust_swap(src: _Source, project: dict[str, _Source]) -> Found:
