@@ -38,7 +38,7 @@ import json
 import shutil
 import tempfile
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -406,30 +406,48 @@ def check_assignment(
     return checked
 
 
-def mutant_table(checked: Checked) -> str:
-    """Per operator: mutants, killed, equivalent, survivors; then every survivor and problem."""
+@dataclass(frozen=True)
+class MutantCounts:
+    """How a set of mutants fared: how many, killed, equivalent (mutants.toml), and survivors
+    (full marks, or a problem: both need the author's attention)."""
+
+    mutants: int = 0
+    killed: int = 0
+    equivalent: int = 0
+    survivors: int = 0
+
+    @classmethod
+    def of(cls, outcomes: list[MutantOutcome]) -> MutantCounts:
+        return cls(
+            mutants=len(outcomes),
+            killed=sum(o.verdict == "killed" for o in outcomes),
+            equivalent=sum(o.verdict == "equivalent" for o in outcomes),
+            survivors=sum(o.verdict in ("survived", "problem") for o in outcomes),
+        )
+
+
+def mutant_counts(checked: Checked) -> dict[str, MutantCounts]:
+    """Per operator of grader.mutants, in its order (every operator, none left out): how its
+    mutants fared. The total is ``MutantCounts.of(checked.mutants)``."""
     from grader import mutants as ops
 
     rows = checked.mutants or []
-    width = max([len(o) for o in ops.OPERATORS] + [8])
+    return {op: MutantCounts.of([r for r in rows if r.mutant.operator == op]) for op in ops.OPERATORS}
+
+
+def mutant_table(checked: Checked) -> str:
+    """Per operator: mutants, killed, equivalent, survivors; then every survivor and problem."""
+    rows = checked.mutants or []
+    per = mutant_counts(checked)
+    width = max([len(o) for o in per] + [8])
     lines = [
         f"{checked.assignment.name}: {len(rows)} mutants of the solution",
         f"{'operator':<{width}}  mutants  killed  equivalent  survivors",
     ]
-    for operator in ops.OPERATORS:
-        mine = [r for r in rows if r.mutant.operator == operator]
-        if not mine:
-            continue
-        count = {v: sum(r.verdict == v for r in mine) for v in ("killed", "equivalent", "survived", "problem")}
+    for name, count in [*((op, c) for op, c in per.items() if c.mutants), ("total", MutantCounts.of(rows))]:
         lines.append(
-            f"{operator:<{width}}  {len(mine):>7}  {count['killed']:>6}  {count['equivalent']:>10}  "
-            f"{count['survived'] + count['problem']:>9}"
+            f"{name:<{width}}  {count.mutants:>7}  {count.killed:>6}  {count.equivalent:>10}  {count.survivors:>9}"
         )
-    total = {v: sum(r.verdict == v for r in rows) for v in ("killed", "equivalent", "survived", "problem")}
-    lines.append(
-        f"{'total':<{width}}  {len(rows):>7}  {total['killed']:>6}  {total['equivalent']:>10}  "
-        f"{total['survived'] + total['problem']:>9}"
-    )
     for r in rows:
         if r.verdict in ("survived", "problem"):
             lines.append(
@@ -443,18 +461,8 @@ def mutant_table(checked: Checked) -> str:
 
 def mutant_json(checked: Checked) -> dict[str, Any]:
     """The mutants' results as data (``--json``)."""
-    from grader import mutants as ops
-
     rows = checked.mutants or []
-    per = {}
-    for operator in ops.OPERATORS:
-        mine = [r for r in rows if r.mutant.operator == operator]
-        per[operator] = {
-            "mutants": len(mine),
-            "killed": sum(r.verdict == "killed" for r in mine),
-            "equivalent": sum(r.verdict == "equivalent" for r in mine),
-            "survivors": sum(r.verdict in ("survived", "problem") for r in mine),
-        }
+    per = {op: asdict(count) for op, count in mutant_counts(checked).items()}
     return {
         "assignment": checked.assignment.name,
         "ok": checked.ok,

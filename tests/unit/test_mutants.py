@@ -219,3 +219,41 @@ def test_equivalents_are_read_with_reasons(tmp_path):
     (tmp_path / "mutants.toml").write_text("[equivalents]\n")
     with pytest.raises(mutants.MutantsError, match=r"one table, \[equivalent\]"):
         mutants.equivalents(tmp_path)
+
+
+def test_the_table_and_the_json_count_the_same():
+    """grader check-assignment --mutants: the table and --json say the counts of one
+    authoring.mutant_counts (a problem counts as a survivor: both need the author)."""
+    from conftest import ASSIGNMENT
+
+    from grader import authoring, rubric
+
+    def outcome(operator: str, n: int, verdict: str) -> authoring.MutantOutcome:
+        m = mutants.Mutant(f"{operator}@users/signals.py:{n}", operator, "users/signals.py", n, "changed")
+        return authoring.MutantOutcome(m, verdict, 10.0 if verdict == "survived" else 0.0, "why")
+
+    rows = [
+        outcome("drop-created", 1, "killed"),
+        outcome("drop-created", 2, "survived"),
+        outcome("drop-sender", 3, "equivalent"),
+        outcome("drop-sender", 4, "problem"),
+        outcome("drop-sender", 5, "killed"),
+    ]
+    checked = authoring.Checked(rubric.load(ASSIGNMENT), [], mutants=rows)
+    counts = authoring.mutant_counts(checked)
+    assert list(counts) == list(mutants.OPERATORS)
+    assert counts["drop-created"] == authoring.MutantCounts(mutants=2, killed=1, equivalent=0, survivors=1)
+    assert counts["drop-sender"] == authoring.MutantCounts(mutants=3, killed=1, equivalent=1, survivors=1)
+    assert counts["swap-pre-post"] == authoring.MutantCounts()
+    data = authoring.mutant_json(checked)
+    assert data["operators"]["drop-sender"] == {"mutants": 3, "killed": 1, "equivalent": 1, "survivors": 1}
+    assert set(data["operators"]) == set(mutants.OPERATORS) and data["ok"] is False
+    table = authoring.mutant_table(checked).splitlines()
+    assert table[0] == "signals-profile: 5 mutants of the solution"
+    body = {line.split()[0]: line.split()[1:] for line in table[2:] if not line.startswith(("SURVIVOR", "PROBLEM"))}
+    assert body == {
+        "drop-created": ["2", "1", "0", "1"],
+        "drop-sender": ["3", "1", "1", "1"],
+        "total": ["5", "2", "1", "2"],
+    }
+    assert sum(line.startswith(("SURVIVOR", "PROBLEM")) for line in table) == 2
