@@ -31,8 +31,8 @@ One module per concern, each importing only those before it:
   files' times) and the report's timing;
 - :mod:`~grader.batch.workers`: the worker processes, their deadlines and their stopping;
 - :mod:`~grader.batch.display`: progress on a terminal or in a log;
-- :mod:`~grader.batch.command`: :func:`run` (``grader batch``) and :func:`report_command`
-  (``grader report``).
+- :mod:`~grader.batch.command`: :func:`run` (``grader batch``, its options a
+  :class:`BatchOptions`) and :func:`report_command` (``grader report``).
 
 Everything the rest of the grader and the tests use is importable from here (``batch.run``,
 ``batch.Submission``, ...). The fork server preloads this package, so a worker starts with
@@ -42,7 +42,15 @@ all of it imported.
 from __future__ import annotations
 
 from grader import __version__
-from grader.batch.command import LOCK_NAME, BatchResult, _interrupt_on_signals, _lock, report_command, run
+from grader.batch.command import (
+    LOCK_NAME,
+    BatchOptions,
+    BatchResult,
+    _interrupt_on_signals,
+    _lock,
+    report_command,
+    run,
+)
 from grader.batch.display import PlainDisplay, RichDisplay, make_display
 from grader.batch.errors import BatchError
 from grader.batch.freshness import Decision, decide, refresh_identity, submission_digest
@@ -127,6 +135,7 @@ __all__ = [
     "make_display",
     # command
     "LOCK_NAME",
+    "BatchOptions",
     "BatchResult",
     "_interrupt_on_signals",
     "_lock",

@@ -93,43 +93,55 @@ def _interrupt_on_signals():
             signal.signal(sig, old)
 
 
+@dataclass(frozen=True)
+class BatchOptions:
+    """What the instructor chooses for a batch: one field per option of ``grader batch`` (the
+    option's name in brackets)."""
+
+    jobs: int | None = None  # submissions graded at the same time (--jobs); None: one per CPU
+    force: bool = False  # grade every submission again, even when its report is up to date (--force)
+    mode: str = "auto"  # the sandbox: "auto", "bwrap" or "none" (--sandbox)
+    layout: str = "auto"  # the shape of SOURCE, one of platforms.LAYOUTS; "auto": recognised (--layout)
+    roster: Path | None = None  # the class list (--roster): names, gradebook ids, who submitted nothing
+    feedback: Path | None = None  # also write each student's feedback files here (--feedback)
+    blank: bool = False  # leave error totals empty in the platforms' sheets (--blank-errors)
+    keep_going: bool = False  # grade even when most submissions cannot be found the same way (--keep-going)
+    release_after_due: bool = False  # the feedback files show the after_due checks now (--release-after-due)
+    queue: str | None = None  # a Redis URL: grade on `grader worker`s instead of here (--queue)
+    queue_name: str = "grader"  # the queue's name, as the workers know it (--queue-name)
+    course_file: Path | None = None  # course.toml: grade under the course's rules (--course)
+    overrides_file: Path | None = None  # the instructor's overrides (--overrides; default: beside course.toml)
+
+
 def run(
     source: Path,
     assignment: rubric.Assignment,
     output_dir: Path,
+    options: BatchOptions | None = None,
     *,
-    jobs: int | None = None,
-    force: bool = False,
-    mode: str = "auto",
     display=None,
     worker: Callable = grade_worker,
     ctx=None,
-    layout: str = "auto",
-    roster: Path | None = None,
-    feedback: Path | None = None,
-    blank: bool = False,
-    keep_going: bool = False,
-    release_after_due: bool = False,
-    queue: str | None = None,
-    queue_name: str = "grader",
-    course_file: Path | None = None,
-    overrides_file: Path | None = None,
 ) -> BatchResult:
-    """Grade every submission of `source` into `output_dir`, then write the gradebook.
+    """Grade every submission of `source` into `output_dir`, then write the gradebook, as
+    `options` say (see BatchOptions). `display` shows the progress (default: make_display());
+    `worker` grades one submission in a worker process and `ctx` is the multiprocessing context
+    the workers start in (tests put their own).
 
-    With `course_file` (course.toml) each submission is graded under the course's rules
+    With a course file (course.toml) each submission is graded under the course's rules
     (batch/timing.py: a clone's last commit before the student's due date, or HEAD, or both;
     when it was submitted) and its report carries its Timing (the late penalty); the
-    overrides of `overrides_file` (default: overrides.toml beside course.toml, when it exists)
-    apply in the gradebook.
+    overrides of the overrides file (default: overrides.toml beside course.toml, when it
+    exists) apply in the gradebook.
 
     A class is never graded without the sandbox by accident: where bubblewrap cannot run,
     --sandbox auto is refused (a usage error) and only an explicit --sandbox none goes on,
-    with one loud line here and a banner in report.html and summary.json. With `queue` (a
+    with one loud line here and a banner in report.html and summary.json. With a queue (a
     Redis URL) the submissions are graded by `grader worker`s (batch/rqueue.py), which make
     that choice themselves."""
-    resolved, _ = sandbox.resolve(mode if queue is None else "none")  # an unavailable --sandbox bwrap
-    if resolved == "none" and mode != "none" and queue is None:  # is a usage error, before any work
+    opts = options or BatchOptions()
+    resolved, _ = sandbox.resolve(opts.mode if opts.queue is None else "none")  # an unavailable --sandbox bwrap
+    if resolved == "none" and opts.mode != "none" and opts.queue is None:  # is a usage error, before any work
         raise BatchError(
             f"{sandbox.bwrap_problem()}: without the sandbox every submission of the class could read "
             "and change the grader, the other students' files and their reports. Install the "
@@ -138,15 +150,14 @@ def run(
         )
     if not Path(source).exists():
         raise BatchError(f"{source} does not exist")
-    if jobs is None:
-        jobs = default_jobs()
+    jobs = default_jobs() if opts.jobs is None else opts.jobs
     if jobs < 1:
         raise BatchError("--jobs must be at least 1")
     display = display or make_display()
-    if queue is not None:
+    if opts.queue is not None:
         from grader.batch import rqueue
 
-        rqueue.connect(queue)  # an unreachable Redis is a usage error, before any work
+        rqueue.connect(opts.queue)  # an unreachable Redis is a usage error, before any work
     elif resolved == "none":
         display.note(
             "WARNING: grading WITHOUT the sandbox (--sandbox none): each submission runs "
@@ -156,15 +167,15 @@ def run(
     output_dir = Path(output_dir)
     if output_dir.exists() and not output_dir.is_dir():
         raise BatchError(f"{output_dir} exists and is not a folder")
-    if layout not in platforms.LAYOUTS:
-        raise BatchError(f"unknown --layout {layout!r} (choose from {', '.join(platforms.LAYOUTS)})")
+    if opts.layout not in platforms.LAYOUTS:
+        raise BatchError(f"unknown --layout {opts.layout!r} (choose from {', '.join(platforms.LAYOUTS)})")
     class_roster = None
-    if roster is not None:
+    if opts.roster is not None:
         try:
-            class_roster = platforms.read_roster(Path(roster))
+            class_roster = platforms.read_roster(Path(opts.roster))
         except platforms.RosterError as exc:
             raise BatchError(str(exc)) from None
-    rules, fixes = course_rules(course_file, overrides_file, assignment.name)
+    rules, fixes = course_rules(opts.course_file, opts.overrides_file, assignment.name)
     result = BatchResult()
     with _lock(output_dir):
         for stale in output_dir.glob(".*.tmp"):  # left by a batch that was killed mid-write
@@ -173,14 +184,14 @@ def run(
         regrade.begin(output_dir)  # what the reports say before this run rewrites any
         scratch = Path(tempfile.mkdtemp(prefix="grader-batch-"))
         try:
-            src = open_source(Path(source), output_dir, scratch, layout, class_roster)
+            src = open_source(Path(source), output_dir, scratch, opts.layout, class_roster)
         except BaseException:
             fstree.remove(scratch)
             raise
         try:
             result.layout = src.layout
             result.notes = list(src.notes)
-            if layout == "auto" and src.layout != "folders":
+            if opts.layout == "auto" and src.layout != "folders":
                 display.note(f"recognised a {src.layout} download")
             for note in src.notes:
                 display.note(note)
@@ -194,10 +205,10 @@ def run(
                     discover.discover(sub.path)
                 except discover.DiscoveryError as exc:
                     problems[sub.student], whys[sub.student] = exc.kind, str(exc)
-            if not keep_going:
+            if not opts.keep_going:
                 check_common_problem(problems, whys, result.total, src.layout)
             for student, why in sorted(src.rejected.items()):
-                report = rejected_report(assignment, student, why, mode)
+                report = rejected_report(assignment, student, why, opts.mode)
                 report.identity = src.identities.get(student)
                 write_report(src.reports[student], report)
                 result.rejected += 1
@@ -235,7 +246,7 @@ def run(
             todo = []
             for sub in graded:
                 commit = commits[sub.report] if rules is not None else None
-                decision = decide(sub.report, sub.path, sub.student, assignment.digest, force=force, commit=commit)
+                decision = decide(sub.report, sub.path, sub.student, assignment.digest, force=opts.force, commit=commit)
                 if decision.grade:
                     todo.append(sub)
                 else:
@@ -260,7 +271,7 @@ def run(
                         else "the worker wrote no readable report"
                     )
                     try:
-                        write_report(sub.report, fault_report(assignment, sub.student, what, mode))
+                        write_report(sub.report, fault_report(assignment, sub.student, what, opts.mode))
                         outcome = read_outcome(sub.report)
                         result.faults += 1
                     except OSError as exc:
@@ -270,7 +281,7 @@ def run(
                     result.graded += 1
                 display.finished(sub, outcome, outcome is None or outcome["status"] != "graded")
 
-            if todo and queue is None and not runtime.installed(assignment.runtime):
+            if todo and opts.queue is None and not runtime.installed(assignment.runtime):
                 # once, here: a worker waiting for the install would spend its own deadline
                 display.note(
                     f"installing the packages {assignment.name} allows (once): "
@@ -286,13 +297,15 @@ def run(
                 display.start(len(todo))
                 try:
                     with _interrupt_on_signals():
-                        if queue is not None:
-                            rqueue.execute(todo, assignment, queue, queue_name, on_finish, display, force=force)
+                        if opts.queue is not None:
+                            rqueue.execute(
+                                todo, assignment, opts.queue, opts.queue_name, on_finish, display, force=opts.force
+                            )
                         else:
                             execute(
                                 todo,
                                 worker,
-                                (assignment, mode, str(scratch)),
+                                (assignment, opts.mode, str(scratch)),
                                 jobs,
                                 assignment.limits.wall_time_s + WORKER_GRACE_S,
                                 on_finish,
@@ -308,14 +321,16 @@ def run(
             src.cleanup()
             fstree.remove(scratch)
         if rules is not None or fixes is not None:  # grader report DIR applies them again
-            timing.remember(output_dir, course_file, fixes)
+            timing.remember(output_dir, opts.course_file, fixes)
         if not result.interrupted:
-            result.gradebook = gradebook.write_all(output_dir, blank=blank, overrides=fixes)
+            result.gradebook = gradebook.write_all(output_dir, blank=opts.blank, overrides=fixes)
             result.regrade = regrade.finish(output_dir, present=src.reports)
-            if feedback is not None:
+            if opts.feedback is not None:
                 from grader import handback
 
-                result.feedback = handback.write(output_dir, Path(feedback), release_after_due=release_after_due)
+                result.feedback = handback.write(
+                    output_dir, Path(opts.feedback), release_after_due=opts.release_after_due
+                )
     return result
 
 

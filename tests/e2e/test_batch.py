@@ -669,10 +669,8 @@ def test_a_crashing_worker_gives_its_student_an_error_report_and_the_rest_go_on(
             source,
             assignment,
             out,
-            jobs=2,
-            mode="none",
+            batch.BatchOptions(jobs=2, mode="none", keep_going=True),
             worker=_fake_grade,
-            keep_going=True,
             ctx=multiprocessing.get_context("fork"),
             display=batch.PlainDisplay(log),
         )

@@ -112,14 +112,10 @@ def run_batch(source: Path, name: str, out: Path, course_file: Path, **kw) -> ba
         source,
         rubric.find(name),
         out,
-        jobs=2,
-        mode="none",
+        batch.BatchOptions(jobs=2, mode="none", keep_going=True, course_file=course_file, **kw),
         worker=stand_in,
-        keep_going=True,
         ctx=multiprocessing.get_context("fork"),
         display=batch.PlainDisplay(io.StringIO()),
-        course_file=course_file,
-        **kw,
     )
 
 
