@@ -123,9 +123,10 @@ def pack(folder: Path) -> bytes:
     return buffer.getvalue()
 
 
-def payload(sub: Submission, assignment: rubric.Assignment, archive: bytes) -> dict:
+def payload(student: str, assignment: rubric.Assignment, archive: bytes) -> dict:
+    """The job of one submission (grade_job's argument; the grading service sends the same)."""
     return {
-        "student": sub.student,
+        "student": student,
         "assignment": assignment.name,
         "digest": assignment.digest,
         "version": __version__,
@@ -339,7 +340,7 @@ def execute(
                     why = _write(sub, data, content)
                     finish(sub, 1 if why else 0, why)
             elif status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED) and not job.retries_left:
-                why = _failure(job)
+                why = failure(job)
                 for sub, _ in waiting.pop(jid):
                     finish(sub, 1, why)
         if (
@@ -385,7 +386,7 @@ def _ensure_enqueued(q, jid: str, sub: Submission, assignment: rubric.Assignment
         return f"the submission cannot be sent to the queue: {exc}"
     q.enqueue(
         JOB_FUNC,
-        payload(sub, assignment, archive),
+        payload(sub.student, assignment, archive),
         job_id=jid,
         job_timeout=int(assignment.limits.wall_time_s + WORKER_GRACE_S),
         result_ttl=RESULT_TTL_S,
@@ -409,7 +410,7 @@ def _write(sub: Submission, data, content: str) -> str:
     return ""
 
 
-def _failure(job) -> str:
+def failure(job) -> str:
     """Why a job failed for good, in one line (the last line of the worker's traceback)."""
     text = ""
     with contextlib.suppress(Exception):

@@ -11,12 +11,23 @@ import argparse
 import sys
 
 from grader import __version__, rubric, sandbox
-from grader.cli import assignments, batch, check_assignment, grade, new_assignment, report, starter, worker
+from grader.cli import (
+    assignments,
+    batch,
+    check_assignment,
+    grade,
+    new_assignment,
+    report,
+    serve,
+    starter,
+    submit,
+    worker,
+)
 from grader.cli._common import ExitCode, default_output, format_path, parse_format, write_outputs
 
 __all__ = ["ExitCode", "build_parser", "default_output", "format_path", "main", "parse_format", "write_outputs"]
 
-COMMANDS = (grade, assignments, starter, batch, worker, check_assignment, new_assignment, report)
+COMMANDS = (grade, assignments, starter, batch, worker, serve, submit, check_assignment, new_assignment, report)
 
 
 def build_parser() -> argparse.ArgumentParser:

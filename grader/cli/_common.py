@@ -28,7 +28,7 @@ class ExitCode(enum.IntEnum):
     INTERRUPTED = 130  # Ctrl-C: run the same command again to carry on
 
 
-def usage_error(exc: BaseException) -> ExitCode:
+def usage_error(exc: BaseException | str) -> ExitCode:
     print(f"grader: error: {exc}", file=sys.stderr)
     return ExitCode.USAGE
 

@@ -355,4 +355,4 @@ def test_a_job_timeout_is_never_turned_into_the_students_result(tmp_path, redis_
     assert job.return_value() is None  # no student's result
     failure = job.latest_result().exc_string or ""
     assert "JobOvertime" in failure and "time limit of 1 s" in failure
-    assert "time limit of 1 s" in rqueue._failure(job)  # what the batch shows: a grader-side error
+    assert "time limit of 1 s" in rqueue.failure(job)  # what the batch shows: a grader-side error

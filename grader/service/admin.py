@@ -1,0 +1,115 @@
+"""Django's admin for instructors: courses, students, tokens (made here, shown once), submissions
+(regrade, see the full feedback), extensions and overrides."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.html import format_html
+
+from grader.service.auth import new_token
+from grader.service.models import Course, Extension, Override, Student, Submission, Token
+
+
+@admin.register(Course)
+class CourseAdmin(admin.ModelAdmin):
+    list_display = ("name", "loaded_at")
+    readonly_fields = ("rules", "loaded_at")
+
+
+class TokenInline(admin.TabularInline):
+    model = Token
+    extra = 0
+    fields = ("prefix", "label", "created", "last_used", "revoked")
+    readonly_fields = ("prefix", "created", "last_used")
+
+
+@admin.register(Student)
+class StudentAdmin(admin.ModelAdmin):
+    list_display = ("student_id", "name", "github", "repository")
+    search_fields = ("student_id", "name", "github", "repository")
+    inlines = [TokenInline]
+    actions = ["make_token"]
+
+    @admin.action(description="Make a new token for each (shown once)")
+    def make_token(self, request, queryset):
+        for student in queryset:
+            token = new_token(student, label=f"made by {request.user.get_username()}")
+            self.message_user(request, f"{student.student_id}: {token}", messages.WARNING)
+
+
+@admin.register(Token)
+class TokenAdmin(admin.ModelAdmin):
+    list_display = ("prefix", "student", "label", "created", "last_used", "revoked")
+    list_filter = ("revoked",)
+    readonly_fields = ("prefix", "digest", "created", "last_used")
+    search_fields = ("student__student_id", "prefix")
+
+
+@admin.register(Submission)
+class SubmissionAdmin(admin.ModelAdmin):
+    list_display = ("pk", "student", "assignment", "created", "source", "status", "score", "max_score", "attempts")
+    list_filter = ("assignment", "status", "source")
+    search_fields = ("student__student_id", "sha256")
+    readonly_fields = (
+        "student",
+        "assignment",
+        "created",
+        "source",
+        "commit",
+        "sha256",
+        "size",
+        "status",
+        "attempts",
+        "claimed_by",
+        "job_id",
+        "started",
+        "finished",
+        "score",
+        "max_score",
+        "error",
+        "feedback",
+    )
+    exclude = ("archive",)
+    actions = ["regrade"]
+
+    @admin.display(description="feedback")
+    def feedback(self, obj):
+        if not obj.report:
+            return "—"
+        return format_html('<a href="/submissions/{}/feedback/?all=1">the full report</a>', obj.pk)
+
+    @admin.action(description="Grade again (queued; the report is replaced)")
+    def regrade(self, request, queryset):
+        n = queryset.exclude(status__in=[Submission.QUEUED, Submission.GRADING]).update(
+            status=Submission.QUEUED,
+            attempts=0,
+            claimed_by="",
+            job_id="",
+            error="",
+            started=None,
+            finished=None,
+        )
+        self.message_user(request, f"{n} submission(s) queued to be graded again at {timezone.now():%H:%M:%S}")
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Extension)
+class ExtensionAdmin(admin.ModelAdmin):
+    list_display = ("student", "assignment", "due", "reason")
+    list_filter = ("assignment",)
+    search_fields = ("student__student_id",)
+
+
+@admin.register(Override)
+class OverrideAdmin(admin.ModelAdmin):
+    list_display = ("student", "assignment", "score", "reason", "by", "created")
+    list_filter = ("assignment",)
+    search_fields = ("student__student_id",)
+    readonly_fields = ("by", "created")
+
+    def save_model(self, request, obj, form, change):
+        obj.by = request.user.get_username()
+        super().save_model(request, obj, form, change)
