@@ -36,7 +36,7 @@ def pack_zip(folder: Path) -> bytes:
     return buffer.getvalue()
 
 
-def _multipart(fields: dict[str, str], filename: str, data: bytes) -> tuple[bytes, str]:
+def multipart(fields: dict[str, str], filename: str, data: bytes) -> tuple[bytes, str]:
     boundary = "grader-" + secrets.token_hex(16)
     out = io.BytesIO()
     for name, value in fields.items():
@@ -83,7 +83,7 @@ def submit(base_url: str, folder: Path, assignment: str, token: str, commit: str
     fields = {"assignment": assignment}
     if commit:
         fields["commit"] = commit
-    body, content_type = _multipart(fields, name, data)
+    body, content_type = multipart(fields, name, data)
     return _request(base_url.rstrip("/") + "/api/submissions", token, body, content_type)
 
 
