@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,23 +84,6 @@ class EvidenceSpec:
 WITHHELD_KEYS = ("withheld_checks", "withheld_points")
 USER_ROLE = "user"  # always the project's AUTH_USER_MODEL
 LEGACY_MODEL_KEY = "profile_model"  # 0.1: an alias of [models] profile
-TOP_LEVEL_KEYS = frozenset(
-    {
-        "assignment",
-        "title",
-        "teaches",
-        "models",
-        LEGACY_MODEL_KEY,
-        "authoring",
-        "limits",
-        "visibility",
-        "runtime",
-        "folders",
-        "checks",
-        "evidence",
-        "connections",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -226,84 +211,448 @@ def find(name: str | None = None) -> Assignment:
     raise RubricError(f"unknown assignment {name!r} (known: {known})")
 
 
-def _require(table: dict, key: str, kind: type, where: str):
-    if key not in table:
-        raise RubricError(f"{where}: missing key {key!r}")
-    value = table[key]
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind):
-        raise RubricError(f"{where}: {key!r} must be {kind.__name__}, not {type(value).__name__}")
-    return value
+# --- The rubric's schema: every table and key, declared once ----------------------------------
+#
+# load() checks a rubric against RUBRIC before it reads any value: no key it does not declare
+# (the closest declared one is suggested), every required key there, each value of its kind.
+# What a value means (a role [models] defines, an earlier check, a positive limit) is checked
+# where the Assignment is built from it. docs/authoring.md's reference table is written from
+# the same declaration (schema_reference(); a unit test keeps the two the same).
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a key holds, named as the messages and the docs name it."""
+
+    name: str
+    accepts: Callable[[object], bool]
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+STR = Kind("str", lambda v: isinstance(v, str))
+NUMBER = Kind("float", _number)  # an integer is a number too
+WHOLE = Kind("int", _whole)
+BOOL = Kind("bool", lambda v: isinstance(v, bool))
+LIST = Kind("list", lambda v: isinstance(v, list))
+STRINGS = Kind("list of str", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v))
+TABLE = Kind("table", lambda v: isinstance(v, dict))
+TABLES = Kind("array of tables", lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v))
+COUNT_OR_TABLE = Kind("int or table", lambda v: _whole(v) or isinstance(v, dict))
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key of a rubric's table."""
+
+    name: str
+    kind: Kind
+    doc: str  # what it says, for the docs' reference table
+    required: bool = False
+    default: object = None  # what leaving it out means (Table.value gives it; never changed in place)
+    default_doc: str = ""  # the default in words, when it is not a value ("the folder's name")
+    table: Table | None = None  # the keys of the table (or of each table) it holds
+    choices: tuple[str, ...] = ()  # the values it takes (checked where the value is read)
+    expect: str = ""  # what a value of the wrong kind is told, when the key's own words say it better
+    missing: str = ""  # what a required key's absence is told (default: "missing key 'name'")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of the rubric: its declared keys, or (``each``) what each key holds in a table
+    whose keys the author names (roles, hidden test ids)."""
+
+    name: str  # as messages and docs name it: "[limits]", "[[checks]]"; "" for the top level
+    keys: tuple[Key, ...] = ()
+    each: Key | None = None
+    summary: str = ""  # what it takes, in words (default: "<name> takes <its keys>")
+    id_key: str = ""  # for an array of tables: the key that names an entry in messages
+
+    def key(self, name: str) -> Key:
+        """The declared key `name` (KeyError: the table declares no such key)."""
+        for key in self.keys:
+            if key.name == name:
+                return key
+        raise KeyError(f"{self.name or 'a rubric'} declares no key {name!r}")
+
+    def value(self, data: dict, name: str):
+        """`data`'s value of the declared key `name`, or the key's default."""
+        return data.get(name, self.key(name).default)
+
+    def takes(self) -> str:
+        return self.summary or f"{self.name or 'a rubric'} takes {_words([k.name for k in self.keys])}"
+
+
+def _words(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+MODELS = Table(
+    "[models]",
+    each=Key(
+        "<role>",
+        STR,
+        '"app_label.ModelName" (an auto-created many-to-many table is "app_label.Model_field"); '
+        f"the role {USER_ROLE!r} is always the project's user model and cannot be named here",
+    ),
+)
+AUTHORING = Table(
+    "[authoring]",
+    (
+        Key("starter", STR, "the folder students receive, relative to the assignment", default="starter"),
+        Key(
+            "starter_score",
+            NUMBER,
+            "what the untouched starter must earn (`grader check-assignment` says what it earns when this is missing)",
+            default_doc="none",
+        ),
+    ),
+)
+LIMITS = Table(
+    "[limits]",
+    tuple(
+        Key(name, NUMBER, doc, default=getattr(Limits(), name), expect=f"{name} must be a positive number")
+        for name, doc in (
+            ("wall_time_s", "the hidden suite's wall-clock time, in seconds"),
+            ("memory_mb", "the grading child's memory, in MB"),
+            ("max_processes", "the processes (and threads) the grading child may run"),
+            ("max_file_mb", "the largest file the grading child may write, in MB"),
+            ("max_output_kb", "what the grading child may print, in KB"),
+        )
+    ),
+)
+VISIBILITY = Table(
+    "[visibility]",
+    (
+        Key(
+            "output",
+            STR,
+            "whether students see what the submission printed",
+            default="visible",
+            choices=("visible", "hidden"),
+        ),
+        Key(
+            "withheld_checks",
+            WHOLE,
+            "a students' package only (its build writes it): how many checks it leaves out",
+            default=0,
+            expect="withheld_checks must be a whole number >= 0",
+        ),
+        Key(
+            "withheld_points",
+            NUMBER,
+            "a students' package only: the points of the checks it leaves out",
+            default=0,
+            expect="withheld_points must be a number >= 0",
+        ),
+    ),
+)
+RUNTIME = Table(
+    "[runtime]",
+    (
+        Key(
+            "packages",
+            STRINGS,
+            "pip requirements student projects may use (names from the package index, no URLs); "
+            "installed once per set, wheels only",
+            default=(),
+        ),
+    ),
+)
+FOLDERS_TABLE = Table(
+    "[folders]",
+    tuple(
+        Key(name, BOOL, doc, default=False)
+        for name, doc in (
+            ("media", "the grader owns MEDIA_ROOT for the run, and `verify.py` reads it"),
+            ("mail", "the grader collects the e-mail the project sends, and `verify.py` reads it"),
+        )
+    ),
+)
+CHECK = Table(
+    "[[checks]]",
+    (
+        Key("id", STR, "stable: the gradebooks and CI read it", required=True),
+        Key("title", STR, "what it checks, in a line", required=True),
+        Key("points", NUMBER, "what it is worth (not negative)", required=True),
+        Key(
+            "tests",
+            LIST,
+            'the hidden tests that decide it ("test_x.py::test_y", relative to tests/): it passes when '
+            "each of them passed (a test may skip itself) and at least one did",
+            required=True,
+        ),
+        Key("hint", STR, "what to do when it does not pass, in the feedback", default=""),
+        Key(
+            "depends",
+            STRINGS,
+            "ids of earlier checks it needs: when one of them did not pass, it earns 0 (skipped)",
+            default=(),
+        ),
+        Key(
+            "diagnoses",
+            STRINGS,
+            "the named mistakes it can report (`grader check-assignment` wants a variant that shows each)",
+            default=(),
+        ),
+        Key(
+            "visibility",
+            STR,
+            "who sees it (see Visibility below)",
+            default="public",
+            choices=VISIBILITIES,
+            expect=f"visibility must be {', '.join(repr(v) for v in VISIBILITIES)}",
+        ),
+    ),
+    id_key="id",
+)
+EVIDENCE_KEYS = (
+    Key("objects", TABLE, "role = n: the test tracked exactly n objects of the role, each still there", default={}),
+    Key(
+        "related",
+        TABLE,
+        "role = n: every tracked object has exactly n rows of the role pointing at it",
+        default={},
+    ),
+    Key("sql", STRINGS, "queries over the roles' tables that must return no rows", default=()),
+    Key(
+        "verify",
+        STRINGS,
+        "functions of the assignment's verify.py, each told what the run left, that say why a pass is not backed",
+        default=(),
+    ),
+    Key("notes", STRINGS, "the notes (`support.note`) the test leaves on its way to a pass", default=()),
+)
+EVIDENCE_ENTRY = Table(
+    '[evidence] "<test id>"',
+    EVIDENCE_KEYS,
+    summary=f"an [evidence] entry is a whole number, or a table with {_words([k.name for k in EVIDENCE_KEYS])}",
+)
+EVIDENCE = Table(
+    "[evidence]",
+    each=Key(
+        '"<test id>"',
+        COUNT_OR_TABLE,
+        "every hidden test of a check: n (the test tracked n users), or a table",
+        table=EVIDENCE_ENTRY,
+    ),
+)
+CONNECTION = Table(
+    '[connections] "<test id>"',
+    (
+        Key(
+            "signal",
+            STR,
+            "a Django signal's name (post_save), or the dotted path of the project's own (shop.signals.order_placed)",
+            required=True,
+        ),
+        Key("sender", STR, f'a role, or "{ANY_SENDER}" (connected for every sender)', required=True),
+        Key("ready", STR, "a role whose app's ready() was running as it connected, or an app label", required=True),
+    ),
+)
+CONNECTIONS = Table(
+    "[connections]",
+    each=Key(
+        '"<test id>"',
+        TABLE,
+        "the connection the test's pass needs the child to have streamed as it happened",
+        table=CONNECTION,
+    ),
+)
+RUBRIC = Table(
+    "",
+    (
+        Key("assignment", STR, "the assignment's name (`--assignment NAME`, the reports)", required=True),
+        Key("title", STR, "its title, in every report", default_doc="the folder's name"),
+        Key("teaches", STR, "what it teaches, in a line (`grader assignments` shows it)", default=""),
+        Key("models", TABLE, "the models the exercise is about, by role", default={}, table=MODELS),
+        Key(LEGACY_MODEL_KEY, STR, "0.1's spelling of one role of [models], still read"),
+        Key(
+            "authoring", TABLE, "for `grader check-assignment`: the starter and its score", default={}, table=AUTHORING
+        ),
+        Key("limits", TABLE, "the grading child's limits", default={}, table=LIMITS),
+        Key(
+            "visibility",
+            TABLE,
+            "what students see of a report, and what a students' package leaves out",
+            default={},
+            table=VISIBILITY,
+        ),
+        Key("runtime", TABLE, "the third-party packages student projects may use", default={}, table=RUNTIME),
+        Key(
+            "folders",
+            TABLE,
+            "the grader-owned folders the child writes into and verify.py reads",
+            default={},
+            table=FOLDERS_TABLE,
+        ),
+        Key(
+            "checks",
+            TABLES,
+            "the checks, a gradebook line each, in the order their hidden files run",
+            required=True,
+            missing="no [[checks]]",
+            table=CHECK,
+        ),
+        Key(
+            "evidence",
+            TABLE,
+            "what each hidden test's pass must leave, read by the grader itself",
+            default={},
+            table=EVIDENCE,
+        ),
+        Key(
+            "connections",
+            TABLE,
+            "the connection a registration test's pass needs",
+            default={},
+            table=CONNECTIONS,
+        ),
+    ),
+)
+
+
+def validate(data: dict, where: str) -> None:
+    """Check a parsed rubric against RUBRIC (`where` names its file): RubricError for the first
+    unknown key (with the closest declared one), missing required key or value of the wrong
+    kind, saying where it is, what was found and what is expected."""
+    _check_table(data, RUBRIC, where, where, where)
+
+
+def _check_table(data: dict, table: Table, path: str, label: str, missing_label: str, entry: bool = False) -> None:
+    """`data` against `table`; `label` names it in messages (`missing_label`, where a missing key
+    goes), `entry`: one of the tables whose keys the author names."""
+    if table.each is None:
+        unknown = [name for name in data if name not in {k.name for k in table.keys}]
+        if unknown:
+            raise RubricError(_unknown_keys(label, table, unknown, entry))
+        missing = [k.missing or f"missing key {k.name!r}" for k in table.keys if k.required and k.name not in data]
+        if missing:
+            raise RubricError(f"{missing_label}: {'; '.join(missing)}")
+    for name, value in data.items():
+        key = table.each or table.key(name)
+        if not key.kind.accepts(value):
+            raise RubricError(f"{label}: {key.expect or f'{name!r} must be {key.kind.name}'}, not {_found(value)}")
+        if key.table is None:
+            continue
+        if table.each is not None:  # an entry the author names: [evidence] 'test_x.py::test_y'
+            if isinstance(value, dict):
+                _check_table(value, key.table, path, f"{label} {name!r}", f"{label} {name!r}", entry=True)
+        elif key.kind is TABLES:
+            for i, item in enumerate(value):
+                ident = item.get(key.table.id_key)
+                named = f' ("{ident}")' if isinstance(ident, str) else ""
+                _check_table(item, key.table, path, f"{path}: [[{name}]] #{i + 1}{named}", f"{path}: {name}[{i}]")
+        else:
+            _check_table(value, key.table, path, f"{path}: [{name}]", f"{path}: [{name}]")
+
+
+def _unknown_keys(label: str, table: Table, unknown: list[str], entry: bool) -> str:
+    declared = [k.name for k in table.keys]
+    said = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, declared, n=1)
+        said.append(f'unknown key "{name}"' + (f' (did you mean "{close[0]}"?)' if close else ""))
+    noun = f"{table.name} " if table.name and not entry else ""
+    return f"{label}: {', '.join(said)}; unknown {noun}keys {sorted(unknown)}: {table.takes()}"
+
+
+def _found(value: object) -> str:
+    """A value as a wrong-kind message shows it: its kind, and itself unless it is a table."""
+    if isinstance(value, dict):
+        return "table"
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
+
+
+def schema_reference() -> str:
+    """Every table and key of a rubric, as the Markdown table docs/authoring.md shows."""
+    rows = ["| table | key | kind | default | what it says |", "| --- | --- | --- | --- | --- |"]
+
+    def walk(table: Table, where: str) -> None:
+        keys = table.keys or ((table.each,) if table.each else ())
+        for key in keys:
+            kind = _words([f'`"{c}"`' for c in key.choices]) if key.choices else key.kind.name
+            if key.required:
+                default = "required"
+            elif key.default_doc or key.default is None:
+                default = key.default_doc
+            else:
+                value = list(key.default) if isinstance(key.default, tuple) else key.default
+                default = f"`{_toml_value(value)}`" if value != {} else "`{}`"
+            rows.append(f"| {where} | `{key.name}` | {kind} | {default} | {key.doc} |")
+        for key in keys:
+            if key.table is not None:
+                walk(key.table, f"`{key.table.name}`")
+
+    walk(RUBRIC, "(top level)")
+    assert not any(row.count("|") != 6 for row in rows), "a pipe in a key's doc breaks the table"
+    return "\n".join(rows) + "\n"
+
+
+# --- Building the Assignment from a valid rubric ---------------------------------------------
 
 
 def _evidence_spec(spec, roles: set[str], where: str) -> EvidenceSpec:
     """An [evidence] entry: a whole number n (the test tracked n users), or a table with
-    objects, related and sql (see EvidenceSpec)."""
-    if isinstance(spec, int) and not isinstance(spec, bool):
+    objects, related, sql, verify and notes (see EvidenceSpec)."""
+    if not isinstance(spec, dict):
         if spec < 0:
             raise RubricError(f"{where} must be a whole number >= 0")
         return EvidenceSpec(objects={USER_ROLE: spec} if spec else {})
-    if not isinstance(spec, dict) or set(spec) - {"objects", "related", "sql", "verify", "notes"}:
-        raise RubricError(f"{where} is a whole number, or a table with objects, related, sql, verify and notes")
     counts = {}
     for key in ("objects", "related"):
-        table = spec.get(key, {})
-        if not isinstance(table, dict) or not all(
-            isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in table.values()
-        ):
+        table = EVIDENCE_ENTRY.value(spec, key)
+        if not all(_whole(n) and n >= 0 for n in table.values()):
             raise RubricError(f"{where}: {key} maps roles to whole numbers >= 0")
         unknown = set(table) - roles
         if unknown:
             raise RubricError(f"{where}: {key} names roles {sorted(unknown)} that [models] does not define")
         counts[key] = dict(table)
-    sql = spec.get("sql", [])
-    if not isinstance(sql, list) or not all(isinstance(q, str) and q.strip() for q in sql):
+    sql = EVIDENCE_ENTRY.value(spec, "sql")
+    if not all(q.strip() for q in sql):
         raise RubricError(f"{where}: sql is a list of queries that must return no rows")
     if counts["related"] and not counts["objects"]:
         raise RubricError(f"{where}: related counts rows pointing at tracked objects: name them in objects")
-    verify = spec.get("verify", [])
-    if not isinstance(verify, list) or not all(isinstance(v, str) and v.isidentifier() for v in verify):
+    verify = EVIDENCE_ENTRY.value(spec, "verify")
+    if not all(v.isidentifier() for v in verify):
         raise RubricError(f"{where}: verify lists functions of the assignment's verify.py by name")
-    notes = spec.get("notes", [])
-    if not isinstance(notes, list) or not all(isinstance(n, str) and n.isidentifier() for n in notes):
+    notes = EVIDENCE_ENTRY.value(spec, "notes")
+    if not all(n.isidentifier() for n in notes):
         raise RubricError(f"{where}: notes lists the names of the notes the test leaves (support.note)")
     return EvidenceSpec(counts["objects"], counts["related"], tuple(sql), tuple(verify), tuple(notes))
 
 
-def load(root: Path) -> Assignment:
-    path = root / "rubric.toml"
-    raw = path.read_bytes()
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise RubricError(f"{path}: not valid TOML: {exc}") from None
-
-    unknown = set(data) - TOP_LEVEL_KEYS
-    if unknown:
-        raise RubricError(f"{path}: unknown keys {sorted(unknown)} (a rubric has {', '.join(sorted(TOP_LEVEL_KEYS))})")
+def _checks(entries: list[dict], path: Path) -> tuple[Check, ...]:
+    """The [[checks]]: ids unique, hidden test ids, depends on earlier checks only, points not
+    negative, visibility one of VISIBILITIES (a public check depending on public ones only)."""
     checks: list[Check] = []
-    seen: set[str] = set()
     visibilities: dict[str, str] = {}
-    for i, entry in enumerate(data.get("checks", [])):
+    for i, entry in enumerate(entries):
         where = f"{path}: checks[{i}]"
-        cid = _require(entry, "id", str, where)
-        if cid in seen:
+        cid = entry["id"]
+        if cid in visibilities:
             raise RubricError(f"{where}: duplicate check id {cid!r}")
-        tests = tuple(_require(entry, "tests", list, where))
+        tests = tuple(entry["tests"])
         if not tests or not all(isinstance(t, str) and "::" in t for t in tests):
             raise RubricError(f"{where}: 'tests' must list hidden test ids like 'test_x.py::test_y'")
-        depends = tuple(entry.get("depends", ()))
+        depends = tuple(CHECK.value(entry, "depends"))
         for dep in depends:
-            if dep not in seen:
+            if dep not in visibilities:
                 raise RubricError(f"{where}: depends on {dep!r}, which is not an earlier check")
-        points = _require(entry, "points", float, where)
+        points = float(entry["points"])
         if points < 0:
             raise RubricError(f"{where}: points must not be negative")
-        diagnoses = entry.get("diagnoses", [])
-        if not isinstance(diagnoses, list) or not all(isinstance(d, str) and d for d in diagnoses):
+        diagnoses = tuple(CHECK.value(entry, "diagnoses"))
+        if not all(diagnoses):
             raise RubricError(f"{where}: 'diagnoses' must list names like \"no-created-check\"")
-        visibility = entry.get("visibility", "public")
+        visibility = CHECK.value(entry, "visibility")
         if visibility not in VISIBILITIES:
             raise RubricError(
                 f"{where} ({cid}): visibility must be {', '.join(repr(v) for v in VISIBILITIES)}, not {visibility!r}"
@@ -314,23 +663,11 @@ def load(root: Path) -> Assignment:
                     f"{where} ({cid}): a public check cannot depend on {dep!r}, which is {visibilities[dep]}: "
                     "the students' package holds only the public checks"
                 )
-        checks.append(
-            Check(
-                cid,
-                _require(entry, "title", str, where),
-                points,
-                tests,
-                entry.get("hint", ""),
-                depends,
-                tuple(diagnoses),
-                visibility,
-            )
-        )
-        seen.add(cid)
+        hint = CHECK.value(entry, "hint")
+        checks.append(Check(cid, entry["title"], points, tests, hint, depends, diagnoses, visibility))
         visibilities[cid] = visibility
     if not checks:
         raise RubricError(f"{path}: no [[checks]]")
-
     all_tests = [t for c in checks for t in c.tests]
     if len(all_tests) != len(set(all_tests)):
         raise RubricError(f"{path}: a hidden test decides more than one check")
@@ -346,106 +683,39 @@ def load(root: Path) -> Assignment:
             f"{path}: {', '.join(mixed)} holds tests of public and of hidden or after_due checks: "
             "the students' package ships a test file whole, so put them in files of their own"
         )
-    models = data.get("models", {})
+    return tuple(checks)
+
+
+def _models(data: dict, path: Path) -> dict[str, str]:
+    models = RUBRIC.value(data, "models")
     if "profile_model" in data:  # the 0.1 spelling of [models] profile
         models = {"profile": data["profile_model"], **models}
-    if not isinstance(models, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) and v.count(".") == 1 for k, v in models.items()
-    ):
+    if not all(v.count(".") == 1 for v in models.values()):
         raise RubricError(f'{path}: [models] maps roles to models, like profile = "users.Profile"')
     if USER_ROLE in models:
         raise RubricError(f"{path}: [models] cannot name the role {USER_ROLE!r}: it is always the project's user model")
-    roles = {USER_ROLE, *models}
-    evidence_raw = data.get("evidence", {})
-    missing = [t for t in all_tests if t not in evidence_raw]
+    return dict(models)
+
+
+def _evidence(data: dict, root: Path, path: Path, tests: list[str], roles: set[str]) -> dict[str, EvidenceSpec]:
+    """Each hidden test's [evidence] (every test has one; no entry names another test), its
+    file in tests/, and the verify.py functions it names."""
+    evidence_raw = RUBRIC.value(data, "evidence")
+    missing = [t for t in tests if t not in evidence_raw]
     if missing:
         raise RubricError(f"{path}: [evidence] has no entry for {', '.join(missing)}")
     evidence: dict[str, EvidenceSpec] = {}
     for test, spec in evidence_raw.items():
-        where = f"{path}: [evidence] {test!r}"
-        if test not in all_tests:
+        if test not in tests:
             raise RubricError(f"{path}: [evidence] names {test!r}, which no check uses")
-        evidence[test] = _evidence_spec(spec, roles, where)
-    for test in all_tests:
+        evidence[test] = _evidence_spec(spec, roles, f"{path}: [evidence] {test!r}")
+    for test in tests:
         if not (root / "tests" / test.split("::")[0]).is_file():
             raise RubricError(f"{path}: hidden test file for {test!r} not found")
+    return evidence
 
-    limits_raw = data.get("limits", {})
-    unknown = set(limits_raw) - set(Limits.__dataclass_fields__)
-    if unknown:
-        raise RubricError(f"{path}: unknown [limits] keys {sorted(unknown)}")
-    for key, value in limits_raw.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise RubricError(f"{path}: [limits] {key} must be a positive number, not {value!r}")
-    limits = Limits(**limits_raw)
-    visibility = data.get("visibility", {})
-    if not isinstance(visibility, dict) or set(visibility) - {"output", *WITHHELD_KEYS}:
-        raise RubricError(
-            f'{path}: [visibility] takes output = "visible" or "hidden", and (a students\' package only) '
-            "withheld_checks and withheld_points"
-        )
-    if visibility.get("output", "visible") not in ("visible", "hidden"):
-        raise RubricError(f'{path}: [visibility] takes output = "visible" or "hidden"')
-    withheld = None
-    if set(visibility) & set(WITHHELD_KEYS):
-        n, points = visibility.get("withheld_checks", 0), visibility.get("withheld_points", 0)
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise RubricError(f"{path}: [visibility] withheld_checks must be a whole number >= 0, not {n!r}")
-        if isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0:
-            raise RubricError(f"{path}: [visibility] withheld_points must be a number >= 0, not {points!r}")
-        withheld = Withheld(n, float(points))
-    visibility = {k: v for k, v in visibility.items() if k == "output"}
-    connections = data.get("connections", {})
-    if not isinstance(connections, dict):
-        raise RubricError(f"{path}: [connections] must be a table")
-    for test, spec in connections.items():
-        if test not in all_tests:
-            raise RubricError(f"{path}: [connections] names {test!r}, which no check uses")
-        if (
-            not isinstance(spec, dict)
-            or set(spec) != {"signal", "sender", "ready"}
-            or not all(isinstance(v, str) and v for v in spec.values())
-        ):
-            raise RubricError(
-                f'{path}: [connections] {test!r} must be {{ signal = "...", sender = "<role>", ready = "<role>" }}'
-            )
-        if spec["sender"] not in roles | {ANY_SENDER}:
-            raise RubricError(
-                f"{path}: [connections] {test!r}: sender {spec['sender']!r} is neither "
-                f"a role of [models] nor {ANY_SENDER!r} (every sender)"
-            )
-        if spec["ready"] not in roles and not spec["ready"].isidentifier():
-            raise RubricError(
-                f"{path}: [connections] {test!r}: ready {spec['ready']!r} is neither "
-                "a role of [models] nor an app label"
-            )
-        if not all(part.isidentifier() for part in spec["signal"].split(".")):
-            raise RubricError(
-                f"{path}: [connections] {test!r}: signal is a Django signal's name "
-                "(post_save) or the dotted path of the project's own (shop.signals.order_placed)"
-            )
-    try:
-        runtime = _runtime.parse(data.get("runtime"), str(path))
-    except ValueError as exc:
-        raise RubricError(str(exc)) from None
 
-    authoring = data.get("authoring", {})
-    if not isinstance(authoring, dict) or set(authoring) - {"starter", "starter_score"}:
-        raise RubricError(f'{path}: [authoring] takes starter = "<folder>" and starter_score = <points>')
-    starter = (root / authoring.get("starter", "starter")).resolve()
-    if not (starter / "manage.py").is_file() and (root / "starter" / "manage.py").is_file():
-        starter = root / "starter"  # an installed wheel ships a starter from elsewhere as starter/
-    starter_score = authoring.get("starter_score")
-    if starter_score is not None and (isinstance(starter_score, bool) or not isinstance(starter_score, (int, float))):
-        raise RubricError(f"{path}: [authoring] starter_score must be a number")
-
-    folders = data.get("folders", {})
-    if (
-        not isinstance(folders, dict)
-        or set(folders) - set(FOLDERS)
-        or not all(isinstance(v, bool) for v in folders.values())
-    ):
-        raise RubricError(f"{path}: [folders] takes media = true and mail = true")
+def _verifiers(evidence: dict[str, EvidenceSpec], root: Path, path: Path) -> None:
     verifiers = sorted({name for spec in evidence.values() for name in spec.verify})
     if verifiers:
         defined = _defined_functions(root / "verify.py")
@@ -456,34 +726,129 @@ def load(root: Path) -> Assignment:
         undefined = [name for name in verifiers if name not in defined]
         if undefined:
             raise RubricError(f"{path}: verify.py defines no function {', '.join(undefined)}")
-    teaches = data.get("teaches", "")
-    if not isinstance(teaches, str):
-        raise RubricError(f"{path}: teaches is a line of text")
 
+
+def _limits(data: dict, path: Path) -> Limits:
+    limits_raw = RUBRIC.value(data, "limits")
+    for key, value in limits_raw.items():
+        if value <= 0:
+            raise RubricError(f"{path}: [limits] {key} must be a positive number, not {value!r}")
+    return Limits(**limits_raw)
+
+
+def _visibility(data: dict, path: Path) -> tuple[dict[str, str], Withheld | None]:
+    """[visibility]: what students see of a report, and (a students' package) what it withholds."""
+    visibility = RUBRIC.value(data, "visibility")
+    if VISIBILITY.value(visibility, "output") not in VISIBILITY.key("output").choices:
+        raise RubricError(f'{path}: [visibility] takes output = "visible" or "hidden"')
+    withheld = None
+    if set(visibility) & set(WITHHELD_KEYS):
+        n, points = VISIBILITY.value(visibility, "withheld_checks"), VISIBILITY.value(visibility, "withheld_points")
+        if n < 0:
+            raise RubricError(f"{path}: [visibility] withheld_checks must be a whole number >= 0, not {n!r}")
+        if points < 0:
+            raise RubricError(f"{path}: [visibility] withheld_points must be a number >= 0, not {points!r}")
+        withheld = Withheld(n, float(points))
+    return {k: v for k, v in visibility.items() if k == "output"}, withheld
+
+
+def _connections(data: dict, path: Path, tests: list[str], roles: set[str]) -> dict[str, dict[str, str]]:
+    connections = RUBRIC.value(data, "connections")
+    for test, spec in connections.items():
+        if test not in tests:
+            raise RubricError(f"{path}: [connections] names {test!r}, which no check uses")
+        if not all(spec.values()):
+            raise RubricError(
+                f'{path}: [connections] {test!r} must be {{ signal = "...", sender = "<role>", ready = "<role>" }}'
+            )
+        if spec["sender"] not in roles | {ANY_SENDER}:
+            raise RubricError(
+                f"{path}: [connections] {test!r}: sender {spec['sender']!r} is neither "
+                f"a role of [models] nor {ANY_SENDER!r} (every sender)"
+            )
+        if spec["ready"] not in roles and not spec["ready"].isidentifier():
+            raise RubricError(
+                f"{path}: [connections] {test!r}: ready {spec['ready']!r} is neither a role of [models] nor an app label"
+            )
+        if not all(part.isidentifier() for part in spec["signal"].split(".")):
+            raise RubricError(
+                f"{path}: [connections] {test!r}: signal is a Django signal's name "
+                "(post_save) or the dotted path of the project's own (shop.signals.order_placed)"
+            )
+    return {t: dict(spec) for t, spec in connections.items()}
+
+
+def _starter(data: dict, root: Path) -> tuple[Path | None, float | None]:
+    """[authoring]: the starter students receive (when it is there) and the score it must earn."""
+    authoring = RUBRIC.value(data, "authoring")
+    starter = (root / AUTHORING.value(authoring, "starter")).resolve()
+    if not (starter / "manage.py").is_file() and (root / "starter" / "manage.py").is_file():
+        starter = root / "starter"  # an installed wheel ships a starter from elsewhere as starter/
+    score = AUTHORING.value(authoring, "starter_score")
+    return (starter if (starter / "manage.py").is_file() else None), (None if score is None else float(score))
+
+
+def _digest(raw: bytes, root: Path) -> str:
+    """What identifies the assignment's grading: the rubric, the hidden tests and verify.py."""
     digest = hashlib.sha256(raw)
     for test_file in sorted((root / "tests").rglob("*.py")) + [root / "verify.py"]:
         if test_file.is_file():
             digest.update(test_file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _build(root: Path, data: dict, raw: bytes) -> Assignment:
+    """The Assignment of folder `root` from its rubric's `data`, valid by RUBRIC (validate()),
+    checked for what its values mean; `raw`, the rubric's bytes, goes into its digest."""
+    path = root / "rubric.toml"
+    checks = _checks(data.get("checks", []), path)
+    tests = [t for c in checks for t in c.tests]
+    models = _models(data, path)
+    roles = {USER_ROLE, *models}
+    evidence = _evidence(data, root, path, tests, roles)
+    limits = _limits(data, path)
+    visibility, withheld = _visibility(data, path)
+    connections = _connections(data, path, tests, roles)
+    try:
+        runtime = _runtime.parse(data.get("runtime"), str(path))
+    except ValueError as exc:
+        raise RubricError(str(exc)) from None
+    starter, starter_score = _starter(data, root)
+    _verifiers(evidence, root, path)
+    folders = RUBRIC.value(data, "folders")
     solution = root / "solution"
     return Assignment(
-        name=_require(data, "assignment", str, str(path)),
+        name=data["assignment"],
         title=data.get("title", root.name),
         root=root,
-        models=dict(models),
-        checks=tuple(checks),
+        models=models,
+        checks=checks,
         evidence=evidence,
         limits=limits,
-        digest=digest.hexdigest()[:16],
+        digest=_digest(raw, root),
         solution_dir=solution if solution.is_dir() else None,
         runtime=runtime,
-        connections={t: dict(spec) for t, spec in connections.items()},
-        visibility=dict(visibility),
-        starter_dir=starter if (starter / "manage.py").is_file() else None,
-        starter_score=None if starter_score is None else float(starter_score),
-        teaches=teaches,
+        connections=connections,
+        visibility=visibility,
+        starter_dir=starter,
+        starter_score=starter_score,
+        teaches=RUBRIC.value(data, "teaches"),
         folders=tuple(name for name in FOLDERS if folders.get(name)),
         withheld=withheld,
     )
+
+
+def load(root: Path) -> Assignment:
+    """The assignment in folder `root`: its rubric.toml read, checked against the schema
+    (RUBRIC), then built. RubricError says what is wrong, and where."""
+    path = root / "rubric.toml"
+    raw = path.read_bytes()
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise RubricError(f"{path}: not valid TOML: {exc}") from None
+    validate(data, str(path))
+    return _build(root, data, raw)
 
 
 def _defined_functions(path: Path) -> set[str] | None:

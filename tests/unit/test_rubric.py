@@ -343,3 +343,142 @@ def test_the_starter_names_its_assignment():
     from conftest import TEMPLATE
 
     assert rubric.named_by(TEMPLATE) == "signals-profile"
+
+
+# ---------------------------------------------------------------- the schema
+
+
+def test_every_rubric_the_grader_has_loads(tmp_path):
+    """Every key of the five assignments and of `grader new-assignment`'s example is declared."""
+    from conftest import ROOT
+
+    from grader import authoring
+
+    folders = sorted(p.parent for p in (ROOT / "assignments").glob("*/rubric.toml"))
+    assert len(folders) >= 5
+    folders.append(authoring.new_assignment("made-here", parent=tmp_path))
+    for folder in folders:
+        a = rubric.load(folder)
+        assert a.checks and a.name == folder.name
+        rubric.validate(rubric.public_rubric(_toml(folder))[0], "public")  # the students' package
+
+
+def _toml(folder: Path) -> dict:
+    import tomllib
+
+    return tomllib.loads((folder / "rubric.toml").read_text(encoding="utf-8"))
+
+
+def _refused(tmp_path, old: str, new: str) -> str:
+    copy = _copy_assignment(tmp_path)
+    (copy / "rubric.toml").write_text(_sub(old, new)(REAL_TEXT))
+    with pytest.raises(RubricError) as info:
+        rubric.load(copy)
+    message = str(info.value)
+    assert message.startswith(str(copy / "rubric.toml") + ": "), message
+    return message[len(str(copy / "rubric.toml") + ": ") :]
+
+
+def test_an_unknown_key_of_a_check_is_named_with_the_closest_declared_one(tmp_path):
+    message = _refused(
+        tmp_path,
+        'visibility = "public"\npoints = 3\ntests = [\n    "test_creation',
+        'visiblity = "public"\npoints = 3\ntests = [\n    "test_creation',
+    )
+    assert message.startswith(
+        '[[checks]] #3 ("profile-created-once"): unknown key "visiblity" (did you mean "visibility"?)'
+    ), message
+    assert "[[checks]] takes id, title, points, tests, hint, depends, diagnoses and visibility" in message
+
+
+@pytest.mark.parametrize(
+    "old,new,start",
+    [
+        ("[limits]\n", "[limits]\nwall_time = 5\n", '[limits]: unknown key "wall_time" (did you mean "wall_time_s"?)'),
+        ('output = "visible"', 'outptu = "visible"', '[visibility]: unknown key "outptu" (did you mean "output"?)'),
+        (
+            "{ objects = { user = 3 }, related",
+            "{ objects = { user = 3 }, relatd",
+            '[evidence] \'test_resave.py::test_save_many_times\': unknown key "relatd" (did you mean "related"?)',
+        ),
+        (
+            'sender = "user", ready',
+            'sendr = "user", ready',
+            "[connections] 'test_registration.py::test_receiver_registered_in_ready': unknown key \"sendr\" "
+            '(did you mean "sender"?)',
+        ),
+        ("[runtime]\n", "[runtime]\npackage = []\n", '[runtime]: unknown key "package" (did you mean "packages"?)'),
+        ('title = "Signals: one', 'titel = "Signals: one', 'unknown key "titel" (did you mean "title"?)'),
+        ("[limits]\n", "[limits]\nzzz = 1\n", '[limits]: unknown key "zzz"; '),  # nothing close: no guess
+    ],
+)
+def test_an_unknown_key_anywhere_is_refused(tmp_path, old, new, start):
+    message = _refused(tmp_path, old, new)
+    assert message.startswith(start), message
+
+
+@pytest.mark.parametrize(
+    "old,new,message",
+    [
+        (
+            'hint = """Run `python manage.py check`, `python manage.py makemigrations --check` and \\\n'
+            "`python manage.py migrate` in your project: all three must finish without errors. \\\n"
+            'Fix the first error they print."""',
+            "hint = 3",
+            "[[checks]] #1 (\"project-loads\"): 'hint' must be str, not int 3",
+        ),
+        (
+            'depends = ["profile-created-once"]',
+            'depends = "profile-created-once"',
+            "[[checks]] #4 (\"resave-no-duplicate\"): 'depends' must be list of str, not str 'profile-created-once'",
+        ),
+        ('profile = "users.Profile"', "profile = 3", "[models]: 'profile' must be str, not int 3"),
+        ("wall_time_s = 60 ", "wall_time_s = true ", "[limits]: wall_time_s must be a positive number, not bool True"),
+        (
+            '"test_project.py::test_project_loads" = 0',
+            '"test_project.py::test_project_loads" = "none"',
+            "[evidence]: 'test_project.py::test_project_loads' must be int or table, not str 'none'",
+        ),
+        ('title = "Signals: one Profile per user"', "title = [1]", "'title' must be str, not list [1]"),
+    ],
+)
+def test_a_value_of_the_wrong_kind_says_which_key_what_was_found_and_what_is_expected(tmp_path, old, new, message):
+    assert _refused(tmp_path, old, new).endswith(message)
+
+
+@pytest.mark.parametrize(
+    "old,new,message",
+    [
+        ("points = 1\n", "", "checks[0]: missing key 'points'"),
+        ('tests = ["test_project.py::test_project_loads"]\n', "", "checks[0]: missing key 'tests'"),
+        (
+            ', ready = "profile" }',
+            " }",
+            "[connections] 'test_registration.py::test_receiver_registered_in_ready': missing key 'ready'",
+        ),
+    ],
+)
+def test_a_missing_required_key_is_named(tmp_path, old, new, message):
+    assert _refused(tmp_path, old, new) == message
+
+
+def test_the_docs_show_the_schema_as_declared():
+    """docs/authoring.md holds rubric.schema_reference(): every declared key, with its kind,
+    default and what it says. After changing the schema, paste its output there."""
+    from conftest import ROOT
+
+    docs = (ROOT / "docs" / "authoring.md").read_text(encoding="utf-8")
+    assert rubric.schema_reference() in docs, (
+        "docs/authoring.md: paste the output of python -c 'from grader import rubric; print(rubric.schema_reference())'"
+    )
+
+    def keys(table: rubric.Table) -> list[str]:
+        found = [k.name for k in table.keys] + ([table.each.name] if table.each else [])
+        for key in [*table.keys, *([table.each] if table.each else [])]:
+            if key.table is not None:
+                found += keys(key.table)
+        return found
+
+    declared = keys(rubric.RUBRIC)
+    assert {"visibility", "withheld_points", "starter_score", "notes", "ready", "media"} <= set(declared)
+    assert all(f"`{name}`" in docs for name in declared)
