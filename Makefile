@@ -23,10 +23,11 @@ $(STAMP): pyproject.toml
 # System packages, installed with apt where missing and allowed (root, or sudo):
 # bubblewrap isolates student code (without it the grader falls back to a plain
 # child and says so in every report); chromium renders the class report in the
-# tests (without it that test is skipped); redis-server runs the queue's tests (started
-# by the tests themselves on a loopback port). Pairs are command:package.
+# tests (without it that test is skipped); redis-server runs the queue's tests and postgresql
+# the grading service's (both started by the tests themselves on loopback ports, the
+# PostgreSQL cluster in a temporary folder). Pairs are command:package.
 SANDBOX_PACKAGES = bwrap:bubblewrap
-TEST_PACKAGES    = $(SANDBOX_PACKAGES) chromium:chromium redis-server:redis-server
+TEST_PACKAGES    = $(SANDBOX_PACKAGES) chromium:chromium redis-server:redis-server pg_ctlcluster:postgresql
 
 define apt_install
 	@missing=""; for pair in $(1); do \
@@ -36,7 +37,7 @@ define apt_install
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; \
 	  elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
 	    (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; \
-	  else echo "note: not installed:$$missing (bubblewrap: grading runs without the sandbox; chromium: the report.html test is skipped; redis-server: the queue tests are skipped)"; fi; \
+	  else echo "note: not installed:$$missing (bubblewrap: grading runs without the sandbox; chromium: the report.html test is skipped; redis-server: the queue tests are skipped; postgresql: the service's PostgreSQL tests are skipped)"; fi; \
 	fi
 endef
 
@@ -48,7 +49,9 @@ test-tools:
 
 # Grade the bundled examples: every assignment's untouched starter and its reference solution
 # (reports/<assignment>-starter.json and -solution.json); signals-profile's starter is
-# student_template/. The summary line of each is printed.
+# student_template/. The summary line of each is printed. Then the same examples go through the
+# grading service (grader serve on SQLite in build/service/, grader submit --wait):
+# reports/service-<example>.json.
 examples: setup
 	rm -rf build/examples && mkdir -p build/examples reports
 	@set -e; for dir in assignments/*/; do \
@@ -63,6 +66,7 @@ examples: setup
 	    $(BIN)/python -c 'import json, sys; r = json.load(open(sys.argv[1])); print("%s: %s %g/%g" % (sys.argv[1], r["status"], r["score"], r["max_score"]))' "reports/$$name-$$case.json"; \
 	  done; \
 	done
+	$(BIN)/python scripts/service_examples.py build/examples
 
 test: setup test-tools gates
 	$(BIN)/python -m pytest
