@@ -11,7 +11,9 @@ docs/architecture.md says them in words. The rules:
 (c) the core (grader.*, outside grader/harness) imports of the harness only CORE_MAY_IMPORT;
 (d) the harness never imports grader.*;
 (e) no import cycle among the modules of grader/ (core and harness), imports inside functions
-    included, but the ones ALLOWED_CYCLES names with a reason.
+    included, but the ones ALLOWED_CYCLES names with a reason;
+(f) the grading service (grader.service, a Django project of its own) is imported only by itself
+    and by SERVICE_STARTERS: nothing else of the core depends on it or configures Django.
 
 Each rule has a self-test on a synthetic source, showing that it can fail.
 """
@@ -35,6 +37,8 @@ ASSIGNMENT_MAY_IMPORT = frozenset({"_grader_harness.api"})
 # Import cycles among grader's modules that are known and accepted, each with its reason. A new
 # cycle fails the test; so does an entry here that no longer is one (remove it).
 ALLOWED_CYCLES: dict[frozenset[str], str] = {}
+# The modules that may start the grading service (grader.service.*), besides the service itself.
+SERVICE_STARTERS = frozenset({"grader.cli.serve"})
 # Private names used across modules today in code outside this change's reach, each with its
 # reason and who should make it public: (file, the private name). A new one fails the test; so
 # does an entry that is no longer used (remove it).
@@ -296,6 +300,21 @@ def _private_key(problem: str) -> tuple[str, str]:
     return problem.split(":")[0], match.group(1) if match else ""
 
 
+def service_problems(files: dict[str, str]) -> list[str]:
+    """(f): a module outside the service and SERVICE_STARTERS that imports grader.service."""
+
+    def in_service(name: str) -> bool:
+        return name == "grader.service" or name.startswith("grader.service.")
+
+    return [
+        f"{module} imports {target}: only {', '.join(sorted(SERVICE_STARTERS))} may start the grading service"
+        for module, reached in sorted(import_graph(files).items())
+        if not in_service(module) and module not in SERVICE_STARTERS
+        for target in sorted(reached)
+        if in_service(target)
+    ]
+
+
 # ----------------------------------------------------------------------------- the project
 
 
@@ -324,6 +343,24 @@ def test_the_core_imports_only_the_protocol_of_the_harness_and_the_harness_nothi
 def test_no_import_cycle_but_the_allowed_ones(project):
     assert len(import_graph(project)) > 30
     assert cycle_problems(project, ALLOWED_CYCLES) == []
+
+
+def test_only_the_serve_command_imports_the_service(project):
+    assert any(m.startswith("grader.service.") for m in import_graph(project))
+    assert service_problems(project) == []
+
+
+def test_self_a_core_module_importing_the_service_fails():
+    files = {
+        "grader/service/__init__.py": "",
+        "grader/service/views.py": "from grader import api\n",
+        "grader/cli/serve.py": "from grader.service import server\n",
+        "grader/api.py": "def f():\n    from grader.service import views\n",
+        "grader/service/server.py": "from grader.service import views\n",
+    }
+    assert service_problems(files) == [
+        "grader.api imports grader.service.views: only grader.cli.serve may start the grading service"
+    ]
 
 
 def test_the_api_lists_what_it_exports(project):
