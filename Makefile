@@ -94,7 +94,7 @@ test-fast: setup
 # The lesson's other assignments are proved there too (check-assignment: solution, starter and
 # every variant), signals-profile by the three files above.
 COMPAT       ?= 3.13:6.1 3.11:4.2
-COMPAT_TESTS  = tests/e2e/test_e2e_grading.py tests/e2e/test_feedback.py tests/e2e/test_real_projects.py \
+COMPAT_TESTS  = tests/e2e/test_e2e_grading.py tests/e2e/test_feedback.py tests/e2e/test_real_projects.py tests/service/test_smoke.py \
   $(foreach a,$(filter-out signals-profile,$(notdir $(patsubst %/rubric.toml,%,$(wildcard assignments/*/rubric.toml)))),\
   "tests/e2e/test_assignments.py::test_check_assignment_passes_for_every_assignment[$(a)]")
 
