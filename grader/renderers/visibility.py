@@ -57,7 +57,7 @@ class StudentView:
         if self.pending:
             n = len(self.pending)
             notes.append(
-                f"{n} check{'s' if n != 1 else ''} ({self.pending_points:g} points) "
+                f"{n} check{'s' if n != 1 else ''} ({self.pending_points:g} point{'s' if self.pending_points != 1 else ''}) "
                 f"{'are' if n != 1 else 'is'} released after the due date: the score shown leaves "
                 f"{'them' if n != 1 else 'it'} out, so it is not your final score."
             )
