@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html
 
-from grader.service.auth import new_token
+from grader.service.auth import end_sessions, new_token
 from grader.service.models import Course, Extension, Override, Student, Submission, Token
 
 
@@ -37,6 +37,14 @@ class StudentAdmin(admin.ModelAdmin):
             token = new_token(student, label=f"made by {request.user.get_username()}")
             self.message_user(request, f"{student.student_id}: {token}", messages.WARNING)
 
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        # a token revoked or deleted here signs the student out of the web (auth.revoke)
+        if formset.model is Token and (
+            formset.deleted_objects or any(f.instance.revoked and "revoked" in f.changed_data for f in formset.forms)
+        ):
+            end_sessions(form.instance)
+
 
 @admin.register(Token)
 class TokenAdmin(admin.ModelAdmin):
@@ -44,6 +52,23 @@ class TokenAdmin(admin.ModelAdmin):
     list_filter = ("revoked",)
     readonly_fields = ("prefix", "digest", "created", "last_used")
     search_fields = ("student__student_id", "prefix")
+
+    # a token revoked or deleted here signs its student out of the web (auth.revoke)
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if obj.revoked and "revoked" in form.changed_data:
+            end_sessions(obj.student)
+
+    def delete_model(self, request, obj):
+        student = obj.student
+        super().delete_model(request, obj)
+        end_sessions(student)
+
+    def delete_queryset(self, request, queryset):
+        students = list(Student.objects.filter(tokens__in=queryset).distinct())
+        super().delete_queryset(request, queryset)
+        for student in students:
+            end_sessions(student)
 
 
 @admin.register(Submission)

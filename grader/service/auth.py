@@ -23,6 +23,25 @@ def new_token(student: Student, label: str = "") -> str:
     return token
 
 
+def revoke(tokens) -> int:
+    """Revoke `tokens` (a queryset of Token) and sign their students out of the web: a session
+    opened with a token outlives it otherwise. A student's sessions hold a hash of their
+    password, unusable (they sign in with tokens): a new unusable one ends all of them. (A user
+    with a real password keeps the sessions they opened with it.) How many were revoked."""
+    students = list(Student.objects.filter(tokens__in=tokens).select_related("user").distinct())
+    n = tokens.update(revoked=True)
+    for student in students:
+        end_sessions(student)
+    return n
+
+
+def end_sessions(student: Student) -> None:
+    user = student.user
+    if not user.has_usable_password():
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+
+
 def student_for_token(token: str) -> Student | None:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
@@ -95,8 +114,13 @@ def _oidc_caller(token: str) -> Caller:
     cfg = settings.CONFIG
     if not cfg.oidc_audience:
         raise AuthError("this service does not accept GitHub Actions identities (its operator has not enabled them)")
+    client = _jwks_client(cfg.oidc_jwks)
     try:
-        key = _jwks_client(cfg.oidc_jwks).get_signing_key_from_jwt(token)
+        client.get_signing_keys()  # the issuer's keys (cached): not getting them is the service's problem
+    except (jwt.PyJWKClientError, jwt.PyJWKSetError) as exc:
+        raise AuthError(f"the identity cannot be checked now ({exc}); try again", 503) from None
+    try:
+        key = client.get_signing_key_from_jwt(token)
         claims = jwt.decode(
             token,
             key.key,
@@ -106,8 +130,10 @@ def _oidc_caller(token: str) -> Caller:
             options={"require": ["exp", "iat", "iss", "aud", "repository"]},
             leeway=30,
         )
-    except jwt.PyJWKClientError as exc:
+    except (jwt.PyJWKClientConnectionError, jwt.PyJWKSetError) as exc:  # refreshing them for a new key id failed
         raise AuthError(f"the identity cannot be checked now ({exc}); try again", 503) from None
+    except jwt.PyJWKClientError as exc:  # no key of the issuer's has the token's key id: not signed by it
+        raise AuthError(f"the GitHub Actions identity is not valid: {exc}") from None
     except jwt.InvalidTokenError as exc:
         raise AuthError(f"the GitHub Actions identity is not valid: {exc}") from None
     repository = str(claims.get("repository", ""))

@@ -10,6 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -45,23 +47,32 @@ def accept(student: Student, assignment: str, archive: bytes, source: str, commi
     why = grading.check_archive(archive)
     if why:
         raise Refused(why, 400)
-    since = timezone.now() - dt.timedelta(seconds=cfg.rate_window_s)
-    if Submission.objects.filter(student=student, created__gte=since).count() >= cfg.rate:
-        raise Refused(f"at most {cfg.rate} submissions in {cfg.rate_window_s} s: wait a minute and submit again", 429)
-    limit = rules.max_submissions(assignment)
-    if limit is not None and Submission.objects.filter(student=student, assignment=assignment).count() >= limit:
-        raise Refused(f"you have used all {limit} submissions of {assignment}", 403)
     import hashlib
 
-    return Submission.objects.create(
-        student=student,
-        assignment=assignment,
-        archive=archive,
-        sha256=hashlib.sha256(archive).hexdigest(),
-        size=len(archive),
-        source=source,
-        commit=commit[:64],
-    )
+    digest = hashlib.sha256(archive).hexdigest()
+    with transaction.atomic():
+        # One student's uploads are counted and stored one at a time, or parallel uploads would
+        # all pass the rate and max_submissions. The lock is an UPDATE of the student's row, as
+        # the first statement: PostgreSQL locks the row, SQLite takes its write lock before it
+        # reads (a read first could not become a write once another upload committed).
+        Student.objects.filter(pk=student.pk).update(student_id=F("student_id"))
+        since = timezone.now() - dt.timedelta(seconds=cfg.rate_window_s)
+        if Submission.objects.filter(student=student, created__gte=since).count() >= cfg.rate:
+            raise Refused(
+                f"at most {cfg.rate} submissions in {cfg.rate_window_s} s: wait a minute and submit again", 429
+            )
+        limit = rules.max_submissions(assignment)
+        if limit is not None and Submission.objects.filter(student=student, assignment=assignment).count() >= limit:
+            raise Refused(f"you have used all {limit} submissions of {assignment}", 403)
+        return Submission.objects.create(
+            student=student,
+            assignment=assignment,
+            archive=archive,
+            sha256=digest,
+            size=len(archive),
+            source=source,
+            commit=commit[:64],
+        )
 
 
 def _read_upload(upload) -> bytes:
@@ -111,7 +122,7 @@ def public_result(sub: Submission) -> dict[str, Any]:
         out["error"] = sub.error
     report = grading.report_of(sub)
     if report is not None:
-        view = student_view(report, handback.released(report))
+        view = student_view(grading.for_student(report), handback.released(report))
         shown = view.report
         out.update(
             score=shown.score,
@@ -203,7 +214,7 @@ def feedback(request: HttpRequest, pk: int) -> HttpResponse:
     if request.user.is_staff and request.GET.get("all") == "1":
         page = html_renderer.render(report)  # an instructor's full view
     else:
-        page = html_renderer.render(report, released=is_released)
+        page = html_renderer.render(grading.for_student(report), released=is_released)
     response = HttpResponse(page)
     response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
     return response

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from grader.service.auth import new_token
+from grader.service.auth import new_token, revoke
 from grader.service.models import Student, Token
 
 
@@ -23,5 +23,5 @@ class Command(BaseCommand):
                 f"no student {options['student_id']!r}: add them with `grader service students ROSTER.csv`"
             )
         if options["revoke"]:
-            Token.objects.filter(student=student).update(revoked=True)
+            revoke(Token.objects.filter(student=student))  # and signs the student out of the web
         self.stdout.write(new_token(student, label=options["label"]))
