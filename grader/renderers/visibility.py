@@ -15,11 +15,45 @@ date that has passed).
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 
 from grader.model import CheckResult, CheckStatus, Report, RunStatus
 
 RELEASED_AFTER_DUE = "released after the due date"
+HIDDEN_NAME = "a hidden check"
+
+
+def without_hidden_names(report: Report) -> Report:
+    """`report` without the hidden checks' names in the texts a student is shown of the run
+    and of the other checks: the run's message names the check whose test was running when
+    the run stopped ("ended early while checking '<title>'") and the other checks repeat it.
+    student_view then leaves the hidden checks themselves out."""
+    hidden = [c for c in report.checks if c.visibility == "hidden"]
+    if not hidden:
+        return report
+    patterns = []
+    for check in hidden:
+        if check.title:
+            patterns += [re.escape(f"'{check.title}'"), re.escape(check.title)]
+        if check.id:
+            patterns.append(rf"(?<![\w-]){re.escape(check.id)}(?![\w-])")
+    names = re.compile("|".join(sorted(patterns, key=len, reverse=True)))
+
+    def scrub(text: str) -> str:
+        return names.sub(HIDDEN_NAME, text) if text else text
+
+    return dataclasses.replace(
+        report,
+        message=scrub(report.message),
+        warnings=[scrub(w) for w in report.warnings],
+        checks=[
+            c
+            if c.visibility == "hidden"
+            else dataclasses.replace(c, feedback=scrub(c.feedback), hint=scrub(c.hint), location=scrub(c.location))
+            for c in report.checks
+        ],
+    )
 
 
 @dataclass(frozen=True)
@@ -66,6 +100,7 @@ class StudentView:
 
 def student_view(report: Report, released: bool) -> StudentView:
     """What a student's feedback shows of `report` (see the module's docstring)."""
+    report = without_hidden_names(report)
     shown: list[CheckResult] = []
     hidden: list[CheckResult] = []
     pending: list[CheckResult] = []

@@ -5,8 +5,6 @@ course's timing; the student sees it through renderers.visibility."""
 
 from __future__ import annotations
 
-import dataclasses
-import re
 import tempfile
 from pathlib import Path
 
@@ -92,41 +90,6 @@ def finish(sub: Submission, report: Report) -> dict:
         "max_score": float(report.max_score),
         "error": "",
     }
-
-
-HIDDEN_NAME = "a hidden check"
-
-
-def for_student(report: Report) -> Report:
-    """`report` without the hidden checks' names in the texts a student is shown of the run
-    and of the other checks: the run's message names the check whose test was running when
-    the run stopped ("ended early while checking '<title>'") and the other checks repeat it.
-    renderers.visibility then leaves the hidden checks themselves out."""
-    hidden = [c for c in report.checks if c.visibility == "hidden"]
-    if not hidden:
-        return report
-    patterns = []
-    for check in hidden:
-        if check.title:
-            patterns += [re.escape(f"'{check.title}'"), re.escape(check.title)]
-        if check.id:
-            patterns.append(rf"(?<![\w-]){re.escape(check.id)}(?![\w-])")
-    names = re.compile("|".join(sorted(patterns, key=len, reverse=True)))
-
-    def scrub(text: str) -> str:
-        return names.sub(HIDDEN_NAME, text) if text else text
-
-    return dataclasses.replace(
-        report,
-        message=scrub(report.message),
-        warnings=[scrub(w) for w in report.warnings],
-        checks=[
-            c
-            if c.visibility == "hidden"
-            else dataclasses.replace(c, feedback=scrub(c.feedback), hint=scrub(c.hint), location=scrub(c.location))
-            for c in report.checks
-        ],
-    )
 
 
 def report_of(sub: Submission) -> Report | None:

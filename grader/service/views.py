@@ -122,7 +122,7 @@ def public_result(sub: Submission) -> dict[str, Any]:
         out["error"] = sub.error
     report = grading.report_of(sub)
     if report is not None:
-        view = student_view(grading.for_student(report), handback.released(report))
+        view = student_view(report, handback.released(report))
         shown = view.report
         out.update(
             score=shown.score,
@@ -214,7 +214,7 @@ def feedback(request: HttpRequest, pk: int) -> HttpResponse:
     if request.user.is_staff and request.GET.get("all") == "1":
         page = html_renderer.render(report)  # an instructor's full view
     else:
-        page = html_renderer.render(grading.for_student(report), released=is_released)
+        page = html_renderer.render(report, released=is_released)
     response = HttpResponse(page)
     response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
     return response

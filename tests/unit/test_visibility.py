@@ -284,3 +284,19 @@ def test_feedback_says_when_it_was_submitted_and_what_lateness_cost():
     assert "this submission earns 0 points" in refused
     assert "on time" in render("markdown", _report(timing=Timing(submitted_at="x", due="y")))
     assert "Submitted" not in render("markdown", _report())  # no course: nothing said
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_a_run_stopped_in_a_hidden_check_does_not_name_it_to_the_student(fmt):
+    """The run's message and the other checks' feedback name the check whose test was running
+    when the run stopped: a hidden one is "a hidden check" in every student's feedback."""
+    report = _report(
+        status=RunStatus.ERROR,
+        message="the run ended early while checking 'title hid-bad' (hid-bad)",
+    )
+    report.checks[0].feedback = "not checked: the run ended early while checking 'title hid-bad'"
+    view = visibility.student_view(report, released=False).report
+    assert "hid-bad" not in view.message and "a hidden check" in view.message
+    assert "hid-bad" not in view.checks[0].feedback
+    assert "hid-bad" not in render(fmt, report, released=True)
+    assert "hid-bad" in render(fmt, report)  # the instructor's report keeps every name
