@@ -38,6 +38,7 @@ from conftest import (
     run_cli,
     validate,
 )
+from helpers import typed, write_reports
 
 from grader import batch, classreport, gradebook, rubric
 from grader.model import CheckResult, CheckStatus, Report, RunStatus
@@ -103,17 +104,6 @@ def make_report(
     }
     data.update(extra)
     return data
-
-
-def typed(reports: list[dict]) -> list[Report]:
-    """The reports as the gradebook reads them (gradebook.load_reports): the typed model."""
-    return [Report.from_dict(r) for r in reports]
-
-
-def write_reports(folder: Path, reports: list[dict]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for r in reports:
-        (folder / f"{r['submission']}.json").write_text(json.dumps(r))
 
 
 def set_tree_time(folder: Path, when: float) -> None:

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli, validate
+from conftest import ROOT, check, run_cli, validate
 
 from grader import authoring, rubric
 
@@ -95,10 +95,6 @@ def batch(tmp_path_factory):
     assert done.returncode == 0, done.stderr + done.stdout
     reports = {name: validate(json.loads((out / f"{name}.json").read_text())) for name in CASES}
     return reports, projects, out
-
-
-def check(report: dict, check_id: str) -> dict:
-    return next(c for c in report["checks"] if c["id"] == check_id)
 
 
 def test_a_gitignored_module_of_the_project_is_a_file_missing_from_the_submission(batch):

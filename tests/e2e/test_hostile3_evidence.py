@@ -6,41 +6,11 @@ hook."""
 
 from __future__ import annotations
 
-import json
-import textwrap
-from pathlib import Path
-
 import pytest
-from conftest import ROOT, run_cli, validate
-
-from grader import authoring, rubric
+from conftest import check
+from helpers import graded, project
 
 pytestmark = pytest.mark.e2e
-
-ASSIGNMENTS = ROOT / "assignments"
-
-
-def variant(tmp_path: Path, assignment: str, name: str, append: dict[str, str]) -> Path:
-    """The project of `assignment`'s variant `name` (or its solution), with code appended to files."""
-    a = rubric.load(ASSIGNMENTS / assignment)
-    case = next(c for c in authoring.cases(a) if c.name == name)
-    dest = authoring.build(a, case, tmp_path / name)
-    for rel, code in append.items():
-        target = dest / rel
-        target.write_text(target.read_text() + "\n\n" + textwrap.dedent(code))
-    return dest
-
-
-def graded(tmp_path: Path, project: Path, assignment: str) -> dict:
-    out = tmp_path / "report.json"
-    done = run_cli("grade", str(project), "--assignment", assignment, "--output", str(out), "--quiet")
-    assert done.returncode in (0, 1), done.stderr
-    return validate(json.loads(out.read_text()))
-
-
-def check(report: dict, check_id: str) -> dict:
-    return next(c for c in report["checks"] if c["id"] == check_id)
-
 
 # The one append-mode regular file the grader hands the child is its channel.
 FIND_CHANNEL = """
@@ -89,8 +59,10 @@ if _drop_grader_rows not in _default.execute_wrappers:
 
 
 def test_notes_cannot_be_dropped_through_the_database_connection(tmp_path):
-    project = variant(tmp_path, "signals-files", "tampered-storage-exists", {"documents/signals.py": DROP_LEDGER_ROWS})
-    report = graded(tmp_path, project, "signals-files")
+    sub = project(
+        tmp_path, "signals-files", "tampered-storage-exists", append={"documents/signals.py": DROP_LEDGER_ROWS}
+    )
+    report = graded(tmp_path, sub, "signals-files")
     # verify.py saw the files still there: graded on that (issue 21: a disagreement is no proof
     # of tampering), so the faked deletions earn nothing
     assert report["status"] == "graded", report["message"]
@@ -112,8 +84,8 @@ _support.note = lambda *args, **kwargs: None
 
 
 def test_a_pass_without_its_declared_notes_is_not_counted(tmp_path):
-    project = variant(tmp_path, "signals-files", "tampered-storage-exists", {"documents/signals.py": SILENCE_NOTES})
-    report = graded(tmp_path, project, "signals-files")
+    sub = project(tmp_path, "signals-files", "tampered-storage-exists", append={"documents/signals.py": SILENCE_NOTES})
+    report = graded(tmp_path, sub, "signals-files")
     assert report["status"] == "graded", report["message"]
     removed = check(report, "file-removed-on-delete")
     assert removed["status"] == "failed" and removed["score"] == 0, removed
@@ -143,8 +115,8 @@ pre_save.connect(_forge, sender=get_user_model(), weak=False)
 
 
 def test_calling_the_graders_helpers_is_tampering_and_says_where(tmp_path):
-    project = variant(tmp_path, "signals-profile", "starter", {"users/models.py": CALL_THE_HARNESS})
-    report = graded(tmp_path, project, "signals-profile")
+    sub = project(tmp_path, "signals-profile", "starter", append={"users/models.py": CALL_THE_HARNESS})
+    report = graded(tmp_path, sub, "signals-profile")
     assert report["status"] == "tampered", report["message"]
     assert report["score"] == 0
     assert "called the grader's own helpers" in report["message"]
@@ -168,8 +140,8 @@ for record in ({"seq": 0, "kind": "verdict", "nodeid": "test_registration.py::te
 
 
 def test_lines_the_grader_did_not_sign_make_the_run_tampered(tmp_path):
-    project = variant(tmp_path, "signals-profile", "starter", {"users/models.py": WRITE_THE_CHANNEL})
-    report = graded(tmp_path, project, "signals-profile")
+    sub = project(tmp_path, "signals-profile", "starter", append={"users/models.py": WRITE_THE_CHANNEL})
+    report = graded(tmp_path, sub, "signals-profile")
     assert report["status"] == "tampered", report["message"]
     assert "was not written by the grader" in report["message"]
     assert report["score"] == 0
@@ -201,8 +173,8 @@ _os._exit = _recount_then_exit
 
 
 def test_counts_put_right_at_exit_earn_nothing(tmp_path):
-    project = variant(tmp_path, "signals-m2m", "count-faked-in-memory", {"blog/models.py": RECOUNT_AT_EXIT})
-    report = graded(tmp_path, project, "signals-m2m")
+    sub = project(tmp_path, "signals-m2m", "count-faked-in-memory", append={"blog/models.py": RECOUNT_AT_EXIT})
+    report = graded(tmp_path, sub, "signals-m2m")
     assert report["status"] in ("graded", "tampered"), report["message"]
     for cid in ("counts-after-add", "counts-after-remove", "counts-after-clear-and-set"):
         assert check(report, cid)["score"] == 0, check(report, cid)

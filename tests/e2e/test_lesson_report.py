@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 from conftest import run_cli
+from helpers import write_reports
 
 PROFILE = [
     ("project-loads", 1.0),
@@ -61,13 +62,6 @@ def report(
     }
 
 
-def write(folder: Path, reports: list[dict]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for r in reports:
-        (folder / f"{r['submission']}.json").write_text(json.dumps(r), encoding="utf-8")
-    return folder
-
-
 def rows(path: Path) -> list[list[str]]:
     return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
 
@@ -75,11 +69,11 @@ def rows(path: Path) -> list[list[str]]:
 def lesson(tmp_path: Path) -> tuple[Path, Path]:
     """signals-profile: ada, bob, cy (an error); signals-m2m: ada, cy, dee (bob has no report there)."""
     canvas = {"platform": "canvas", "id": "4711", "name": "Ada Lovelace", "login": "ada@uni.example"}
-    profile = write(
+    profile = write_reports(
         tmp_path / "reports" / "signals-profile",
         [report("ada", 4, identity=canvas), report("bob", 2), report("cy", 0, "error")],
     )
-    m2m = write(
+    m2m = write_reports(
         tmp_path / "reports" / "signals-m2m",
         [
             report("ada", 1, assignment="signals-m2m", identity=dict(canvas, late=True)),
@@ -192,8 +186,8 @@ def test_one_folder_is_the_gradebook_of_one_assignment_as_before(tmp_path):
 
 def test_usage_errors_are_one_line_and_exit_2(tmp_path):
     profile, m2m = lesson(tmp_path)
-    copy = write(tmp_path / "copy", [report("zed", 1)])
-    mixed = write(tmp_path / "mixed", [report("a", 1), report("b", 1, assignment="signals-m2m")])
+    copy = write_reports(tmp_path / "copy", [report("zed", 1)])
+    mixed = write_reports(tmp_path / "mixed", [report("a", 1), report("b", 1, assignment="signals-m2m")])
     cases = {
         (str(profile), str(m2m), str(copy)): f"{profile} and {copy} both hold reports of signals-profile: "
         "give one folder per assignment",
@@ -220,10 +214,10 @@ def test_feedback_for_a_lesson_goes_into_a_folder_per_assignment(tmp_path):
             "folder": f"Student {pid}_{pid}_assignsubmission_file_",
         }
 
-    profile = write(
+    profile = write_reports(
         tmp_path / "p", [report("101", 4, identity=moodle("101")), report("102", 1, identity=moodle("102"))]
     )
-    m2m = write(
+    m2m = write_reports(
         tmp_path / "m",
         [
             report("101", 1, assignment="signals-m2m", identity=moodle("101")),

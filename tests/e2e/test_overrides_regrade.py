@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ASSIGNMENT, build_submission, run_cli
+from conftest import ASSIGNMENT, build_submission, check, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -64,10 +64,6 @@ def rows(folder: Path, name: str = "grades.csv") -> dict[str, dict[str, str]]:
 
 def report(folder: Path, student: str) -> dict:
     return json.loads((folder / f"{student}.json").read_text(encoding="utf-8"))
-
-
-def check(data: dict, cid: str) -> dict:
-    return next(c for c in data["checks"] if c["id"] == cid)
 
 
 def test_overrides_survive_a_regrade_and_the_diff_says_why(tmp_path):

@@ -19,6 +19,7 @@ from pathlib import Path
 import downloads as dl
 import pytest
 from conftest import build_submission, run_cli, validate
+from helpers import write_reports
 
 from grader import archives, batch, discover, fstree, gradebook, handback, platforms
 from grader.model import Identity, Report
@@ -322,13 +323,6 @@ def _report(student: str, score: float, status: str = "graded", **identity) -> d
     }
 
 
-def _write_reports(folder: Path, reports: list[dict]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for r in reports:
-        (folder / f"{r['submission']}.json").write_text(json.dumps(r), encoding="utf-8")
-    return folder
-
-
 MOODLE_REPORTS = [
     _report(
         "101",
@@ -353,7 +347,7 @@ MOODLE_REPORTS = [
 
 
 def test_moodle_grading_worksheet_and_blank_totals(tmp_path):
-    written = gradebook.write_all(_write_reports(tmp_path / "out", MOODLE_REPORTS), blank=True)
+    written = gradebook.write_all(write_reports(tmp_path / "out", MOODLE_REPORTS), blank=True)
     rows = list(csv.DictReader(io.StringIO(written.moodle.read_text(encoding="utf-8"))))
     assert list(rows[0]) == list(gradebook.MOODLE_COLUMNS)
     assert [(r["Identifier"], r["Full name"], r["Grade"], r["Maximum Grade"]) for r in rows] == [
@@ -374,7 +368,7 @@ def test_moodle_grading_worksheet_and_blank_totals(tmp_path):
     assert gradebook.write_all(tmp_path / "out").data["students"][1]["score"] == 0
     nothing_ran = dict(MOODLE_REPORTS[2], sandbox="none")  # a missing student ran nothing
     assert gradebook.summarize([Report.from_dict(nothing_ran)])["unsandboxed"] == []
-    other = gradebook.write_all(_write_reports(tmp_path / "gh", [_report("ada", 5, platform="github", id="ada")]))
+    other = gradebook.write_all(write_reports(tmp_path / "gh", [_report("ada", 5, platform="github", id="ada")]))
     assert other.moodle is None and not (tmp_path / "gh" / gradebook.MOODLE_CSV).exists()
 
 
@@ -403,7 +397,7 @@ def _moodle_import_target(path: str) -> tuple[str, str] | None:
 
 
 def test_feedback_zip_moodle_reads_and_no_student_sees_another(tmp_path):
-    out = _write_reports(tmp_path / "out", MOODLE_REPORTS + [_report("zed", 3, platform="folder", id="zed")])
+    out = write_reports(tmp_path / "out", MOODLE_REPORTS + [_report("zed", 3, platform="folder", id="zed")])
     written = handback.write(out, tmp_path / "fb")
     with zipfile.ZipFile(written.moodle_zip) as zf:
         names = zf.namelist()

@@ -5,58 +5,11 @@ tmp_path from an assignment's solution or starter, and asserts on the JSON."""
 
 from __future__ import annotations
 
-import json
-import textwrap
-from pathlib import Path
-
 import pytest
-from conftest import ROOT, run_cli, validate
-
-from grader import authoring, rubric
+from conftest import check
+from helpers import graded, project
 
 pytestmark = pytest.mark.e2e
-
-ASSIGNMENTS = ROOT / "assignments"
-
-
-def project(
-    tmp_path: Path,
-    assignment: str,
-    name: str = "solution",
-    append: dict[str, str] | None = None,
-    replace: dict[str, tuple[str, str]] | None = None,
-    write: dict[str, str] | None = None,
-) -> Path:
-    """The project of `assignment`'s case `name` (solution, starter or a variant), with code
-    appended to files, a text replaced (it must be found) or whole files written."""
-    a = rubric.load(ASSIGNMENTS / assignment)
-    case = next(c for c in authoring.cases(a) if c.name == name)
-    dest = authoring.build(a, case, tmp_path / name)
-    for rel, code in (append or {}).items():
-        target = dest / rel
-        target.write_text(target.read_text() + "\n\n" + textwrap.dedent(code))
-    for rel, (old, new) in (replace or {}).items():
-        target = dest / rel
-        text = target.read_text()
-        assert old in text, (rel, old)
-        target.write_text(text.replace(old, new, 1))
-    for rel, code in (write or {}).items():
-        target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(textwrap.dedent(code))
-    return dest
-
-
-def graded(tmp_path: Path, sub: Path, assignment: str) -> dict:
-    out = tmp_path / "report.json"
-    done = run_cli("grade", str(sub), "--assignment", assignment, "--output", str(out), "--quiet")
-    assert done.returncode in (0, 1), done.stderr
-    return validate(json.loads(out.read_text()))
-
-
-def check(report: dict, check_id: str) -> dict:
-    return next(c for c in report["checks"] if c["id"] == check_id)
-
 
 # ------------------------------------------------------------------ tampering needs proof
 

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import write_reports
 
 from grader import classreport, gradebook, handback
 from grader.model import CheckStatus, Identity, Report, RunStatus
@@ -82,13 +83,6 @@ def m2m(student: str, passed: int, status: str = "graded", **kw) -> dict:
     return report(student, passed, status, assignment="signals-m2m", checks=M2M, **kw)
 
 
-def write(folder: Path, reports: list[dict]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for r in reports:
-        (folder / f"{r['submission']}.json").write_text(json.dumps(r), encoding="utf-8")
-    return folder
-
-
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch):
     monkeypatch.setattr(gradebook, "_now", lambda: NOW)
@@ -115,7 +109,7 @@ CLASS = [
 
 
 def test_load_reports_gives_typed_reports_sorted_by_student(tmp_path):
-    loaded = gradebook.load_reports(write(tmp_path, CLASS))
+    loaded = gradebook.load_reports(write_reports(tmp_path, CLASS))
     assert all(isinstance(r, Report) for r in loaded.reports)
     assert [r.submission for r in loaded.reports] == ["=cmd", "ada", "bob", "dan", "eve"]
     assert loaded.files == ["=cmd.json", "ada.json", "bob.json", "dan.json", "eve.json"]
@@ -133,7 +127,7 @@ def test_load_reports_leaves_out_what_the_model_cannot_read_and_says_why(tmp_pat
     bad_score["checks"][0]["score"] = "lots"
     surrogate = report("we\ud800ird", 4, message="bad \udcff byte")
     big = report("big", 4, output="x" * 4000)
-    write(tmp_path, [report("ok", 4), bad_status, bad_check, bad_score, big])
+    write_reports(tmp_path, [report("ok", 4), bad_status, bad_check, bad_score, big])
     (tmp_path / "weird.json").write_text(json.dumps(surrogate), encoding="utf-8")  # "\\ud800" escapes
     monkeypatch.setattr(gradebook, "MAX_REPORT_BYTES", 4000)
     loaded = gradebook.load_reports(tmp_path)
@@ -271,7 +265,7 @@ SUMMARY = {
 
 
 def test_one_whole_gradebook_is_pinned_byte_for_byte(tmp_path):
-    written = gradebook.write_all(write(tmp_path, CLASS))
+    written = gradebook.write_all(write_reports(tmp_path, CLASS))
     assert written.csv.read_bytes() == GRADES_CSV.encode()
     assert written.canvas.read_bytes() == CANVAS_CSV.encode()
     assert written.summary.read_text(encoding="utf-8") == json.dumps(SUMMARY, indent=2, ensure_ascii=False) + "\n"
@@ -294,7 +288,7 @@ def test_the_moodle_comment_reads_the_typed_report():
 
 
 def lesson_folders(tmp_path: Path) -> tuple[Path, Path]:
-    profile = write(
+    profile = write_reports(
         tmp_path / "reports" / "signals-profile",
         [
             report("ada", 4, identity={"platform": "canvas", "id": "101", "name": "Ada Lovelace"}),
@@ -302,7 +296,7 @@ def lesson_folders(tmp_path: Path) -> tuple[Path, Path]:
             report("cy", 0, status="error"),
         ],
     )
-    m2m_dir = write(
+    m2m_dir = write_reports(
         tmp_path / "reports" / "signals-m2m",
         [
             m2m("ada", 2, identity={"platform": "canvas", "id": "101", "login": "ada@uni.example", "late": True}),
@@ -457,7 +451,7 @@ def test_lesson_html_escapes_and_lists_each_assignment():
 def test_lesson_usage_errors(tmp_path):
     profile, m2m_dir = lesson_folders(tmp_path)
     out = tmp_path / "reports" / "lesson"
-    copy = write(tmp_path / "again", [report("zed", 1)])
+    copy = write_reports(tmp_path / "again", [report("zed", 1)])
     with pytest.raises(
         gradebook.GradebookError,
         match=r"signals-profile and .*again both hold reports of "
@@ -468,7 +462,7 @@ def test_lesson_usage_errors(tmp_path):
         gradebook.load_lesson([m2m_dir, profile, m2m_dir], out)
     with pytest.raises(gradebook.GradebookError, match="is one of the assignment folders"):
         gradebook.load_lesson([profile, m2m_dir], m2m_dir)
-    mixed = write(tmp_path / "mixed", [report("a", 1), m2m("b", 1)])
+    mixed = write_reports(tmp_path / "mixed", [report("a", 1), m2m("b", 1)])
     with pytest.raises(gradebook.GradebookError, match=r"mixed: the reports belong to several assignments"):
         gradebook.load_lesson([profile, mixed], out)
     (tmp_path / "empty").mkdir()
@@ -481,7 +475,7 @@ def test_lesson_usage_errors(tmp_path):
 
 
 def test_lesson_refuses_two_reports_of_one_student_in_a_folder(tmp_path):
-    folder = write(tmp_path / "p", [report("ada", 4), report("bob", 1)])
+    folder = write_reports(tmp_path / "p", [report("ada", 4), report("bob", 1)])
     (folder / "ada-copy.json").write_text(json.dumps(report("ada", 0)))
     with pytest.raises(
         gradebook.GradebookError, match=r"p: ada-copy.json and ada.json are both reports of 'ada': keep one$"
@@ -493,14 +487,14 @@ def test_lesson_writes_a_moodle_worksheet_per_assignment(tmp_path):
     def moodle(pid: str, name: str) -> dict:
         return {"platform": "moodle", "id": pid, "name": name, "folder": f"{name}_{pid}_assignsubmission_file_"}
 
-    profile = write(
+    profile = write_reports(
         tmp_path / "p",
         [
             report("101", 4, identity=moodle("101", "Ada Lovelace")),
             report("102", 0, "error", identity=moodle("102", "Bo Li")),
         ],
     )
-    m2m_dir = write(tmp_path / "m", [m2m("101", 1, identity=moodle("101", "Ada Lovelace"))])
+    m2m_dir = write_reports(tmp_path / "m", [m2m("101", 1, identity=moodle("101", "Ada Lovelace"))])
     out = tmp_path / "out"
     out.mkdir()
     (out / "grades-moodle-old-assignment.csv").write_text("stale")
@@ -530,7 +524,7 @@ def test_file_stems_are_safe_and_distinct():
 
 
 def test_feedback_reads_typed_reports(tmp_path):
-    folder = write(tmp_path / "p", [report("ada", 4), report("bob", 1, status="weird")])
+    folder = write_reports(tmp_path / "p", [report("ada", 4), report("bob", 1, status="weird")])
     written = handback.write(folder, tmp_path / "fb")
     assert written.students == 1 and sorted(p.name for p in written.files) == ["ada.html", "ada.md"]
 
@@ -541,7 +535,7 @@ def test_feedback_reads_typed_reports(tmp_path):
 def test_the_class_model_reads_back_what_summary_json_holds(tmp_path):
     from grader.classmodel import ClassSummary, LessonSummary, StudentRow
 
-    written = gradebook.write_all(write(tmp_path / "class", CLASS))
+    written = gradebook.write_all(write_reports(tmp_path / "class", CLASS))
     model = written.model
     assert isinstance(model, ClassSummary) and all(isinstance(st, StudentRow) for st in model.students)
     on_disk = json.loads(written.summary.read_text(encoding="utf-8"))
@@ -563,7 +557,7 @@ def test_one_definition_of_a_usable_report(tmp_path):
 
     bad_score = report("x3", 1)
     bad_score["checks"][0]["score"] = "lots"
-    folder = write(tmp_path, [report("ok", 4), report("x1", 1, status="weird"), bad_score])
+    folder = write_reports(tmp_path, [report("ok", 4), report("x1", 1, status="weird"), bad_score])
     (folder / "summary.json").write_text(json.dumps({"kind": gradebook.SUMMARY_KIND}))
     loaded = gradebook.load_reports(folder)
     for path in sorted(folder.glob("*.json")):

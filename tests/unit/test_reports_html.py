@@ -8,6 +8,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from helpers import typed
 
 from grader import classreport, gradebook, rubric
 from grader.model import CheckResult, CheckStatus, Identity, Report, RunStatus
@@ -70,11 +71,6 @@ def make_report(
     }
     data.update(extra)
     return data
-
-
-def typed(reports: list[dict]) -> list[Report]:
-    """The reports as the gradebook reads them (gradebook.load_reports): the typed model."""
-    return [Report.from_dict(r) for r in reports]
 
 
 class Page(HTMLParser):
