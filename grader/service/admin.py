@@ -8,7 +8,17 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from grader.service.auth import end_sessions, new_token
-from grader.service.models import Course, Extension, Override, Student, Submission, Token
+from grader.service.models import (
+    Course,
+    Extension,
+    LtiGrade,
+    LtiIdentity,
+    LtiPlatform,
+    Override,
+    Student,
+    Submission,
+    Token,
+)
 
 
 @admin.register(Course)
@@ -138,3 +148,83 @@ class OverrideAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         obj.by = request.user.get_username()
         super().save_model(request, obj, form, change)
+
+
+# ----------------------------------------------------------------------------- LTI 1.3 (docs/lti.md)
+
+
+@admin.register(LtiPlatform)
+class LtiPlatformAdmin(admin.ModelAdmin):
+    list_display = ("name", "issuer", "client_id", "active", "created")
+    list_filter = ("active",)
+    readonly_fields = ("created", "tool_urls")
+    fieldsets = [
+        (None, {"fields": ("name", "active", "tool_urls")}),
+        (
+            "What the platform shows for this tool",
+            {
+                "fields": (
+                    "issuer",
+                    "client_id",
+                    "deployment_ids",
+                    "auth_login_url",
+                    "auth_token_url",
+                    "auth_audience",
+                    "key_set_url",
+                )
+            },
+        ),
+        ("Courses", {"fields": ("contexts", "created")}),
+    ]
+
+    @admin.display(description="this tool's URLs")
+    def tool_urls(self, obj):
+        return format_html('<a href="/lti/">the URLs to paste into the platform</a>')
+
+
+@admin.register(LtiIdentity)
+class LtiIdentityAdmin(admin.ModelAdmin):
+    list_display = ("sub", "name", "email", "platform", "student", "staff", "last_launch")
+    list_filter = ("platform", "staff")
+    search_fields = ("sub", "name", "email", "student__student_id")
+    readonly_fields = ("platform", "sub", "user", "name", "email", "roles", "staff", "last_launch")
+    autocomplete_fields = ("student",)
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(LtiGrade)
+class LtiGradeAdmin(admin.ModelAdmin):
+    list_display = ("identity", "assignment", "status", "score_given", "score_maximum", "attempts", "sent_at")
+    list_filter = ("status", "assignment")
+    search_fields = ("identity__sub", "identity__name", "identity__student__student_id")
+    readonly_fields = (
+        "identity",
+        "assignment",
+        "context_id",
+        "resource_link_id",
+        "lineitem",
+        "lineitems",
+        "scopes",
+        "status",
+        "trigger",
+        "score_given",
+        "score_maximum",
+        "attempts",
+        "error",
+        "sent_at",
+        "updated",
+    )
+    actions = ["send_again"]
+
+    @admin.action(description="Send again to the platform")
+    def send_again(self, request, queryset):
+        from grader.service.lti import passback
+
+        n = queryset.update(status=LtiGrade.PENDING, trigger=None, updated=timezone.now())
+        passback.kick()
+        self.message_user(request, f"{n} grade(s) to be sent again (their status follows here)")
+
+    def has_add_permission(self, request):
+        return False

@@ -5,6 +5,7 @@ course's timing; the student sees it through renderers.visibility."""
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from grader.model import Identity, Report
 from grader.reportfile import ReportProblem, parse_report
 from grader.runner import SUBMISSION_LIMITS
 from grader.service import rules
+from grader.service.lti.signals import submission_graded
 from grader.service.models import Submission
 
 
@@ -83,13 +85,21 @@ def finish(sub: Submission, report: Report) -> dict:
     report.submission = student.student_id
     report.identity = Identity(platform="service", id=student.student_id, name=student.name, login=student.student_id)
     report.timing = rules.timing(sub, float(report.max_score))
-    return {
+    fields = {
         "status": Submission.GRADED,
         "report": report.to_dict(),
         "score": float(report.score),
         "max_score": float(report.max_score),
         "error": "",
     }
+    # The LTI grade passback (lti.passback) listens: it only marks what to send, and whatever a
+    # receiver raises is logged here, never the grading's failure.
+    for receiver, outcome in submission_graded.send_robust(sender=Submission, submission=sub, fields=fields):
+        if isinstance(outcome, Exception):
+            logging.getLogger("grader.service").error(
+                "submission %s: %s failed: %s", sub.pk, getattr(receiver, "__name__", receiver), outcome
+            )
+    return fields
 
 
 def report_of(sub: Submission) -> Report | None:

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "grader.service.apps.GradingConfig",
+    "grader.service.lti.apps.LtiConfig",  # LTI 1.3 launches and grade passback (docs/lti.md)
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -75,6 +76,15 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"] = {"timeout": 30}
     if django.VERSION >= (5, 1):
         DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+# LTI 1.3 (pylti1p3) keeps each login's nonce and launch data in a cache between the login
+# initiation and the launch, which gunicorn may serve in different worker processes, and the
+# deep-linking choice reads the launch back: the database cache, which every process of the
+# service shares (a per-process locmem cache would lose them; the table is made by the
+# grading app's migration 0002). The default cache stays Django's own.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "lti": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "grading_lti_cache"},
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en"

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from grader.service import views
 
@@ -19,4 +19,5 @@ urlpatterns = [
     path("api/submissions/<int:pk>", views.api_submission, name="api-submission"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("lti/", include("grader.service.lti.urls")),  # LTI 1.3: Moodle, Canvas (docs/lti.md)
 ]
