@@ -98,3 +98,11 @@ def wait(base_url: str, submission_id: int, token: str, timeout_s: float = 600, 
         if time.monotonic() > deadline:
             raise SubmitError(f"not graded after {timeout_s:g} s: see {base_url.rstrip('/')}{result.get('url', '')}")
         time.sleep(poll_s)
+
+
+def write_classroom(result: dict[str, Any], path: Path) -> None:
+    """The service's answer on a graded submission as GitHub Classroom's autograding JSON
+    (renderers/classroom.py): the official score the service shows its student."""
+    from grader.renderers import classroom, write_atomic
+
+    write_atomic(Path(path), classroom.render_service(result))

@@ -29,6 +29,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     s.add_argument("--wait", action="store_true", help="wait for the result and print it")
     s.add_argument("--timeout", type=float, default=600, metavar="S", help="how long --wait waits (default: 600)")
     s.add_argument("--json", action="store_true", help="print the service's answer as JSON")
+    s.add_argument(
+        "--classroom",
+        type=Path,
+        metavar="FILE",
+        help="with --wait: also write the result as GitHub Classroom's autograding JSON to FILE "
+        "(the official score, as the service shows it to you), for Classroom's reporter action",
+    )
     s.set_defaults(run=run)
 
 
@@ -40,6 +47,8 @@ def run(args: argparse.Namespace) -> ExitCode:
     token = (args.token or os.environ.get(TOKEN_ENV, "")).strip()
     if not token:
         return usage_error(f"no token: pass --token or set {TOKEN_ENV} (your instructor gives you one)")
+    if args.classroom is not None and not args.wait:
+        return usage_error("--classroom needs --wait (the result is written once the service has graded it)")
     if not args.path.exists():
         return usage_error(f"{args.path} does not exist (give the folder that holds manage.py)")
     try:
@@ -50,7 +59,13 @@ def run(args: argparse.Namespace) -> ExitCode:
         if args.wait:
             result = submitclient.wait(args.url, int(result["id"]), token, args.timeout)
     except submitclient.SubmitError as exc:
+        if args.classroom is not None:  # the reporter then says why there are no points
+            submitclient.write_classroom({"status": "error", "error": str(exc)}, args.classroom)
         return usage_error(exc)
+    if args.classroom is not None:
+        submitclient.write_classroom(result, args.classroom)
+        if not args.json:
+            print(f"GitHub Classroom's result written to {args.classroom}", file=sys.stderr)
     if args.json:
         print(json.dumps(result, indent=2))
     elif args.wait:

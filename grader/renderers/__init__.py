@@ -21,6 +21,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "gradescope": ("grader.renderers.gradescope", ".gradescope.json"),
     "table": ("grader.renderers.table", ".txt"),
     "html": ("grader.renderers.html", ".html"),
+    "classroom": ("grader.renderers.classroom", ".classroom.json"),
 }
 RENDERERS = tuple(FORMATS)
 EXTENSIONS = {name: ext for name, (_, ext) in FORMATS.items()}
@@ -31,8 +32,8 @@ def renderer(name: str) -> Renderer:
 
 
 def render(name: str, report: Report, **options) -> str:
-    """`report` in the format `name`. markdown and html take ``released`` (feedback for a
-    student: see renderers/visibility.py); the other formats take no options."""
+    """`report` in the format `name`. markdown, html and classroom take ``released`` (feedback
+    for a student: see renderers/visibility.py); the other formats take no options."""
     return renderer(name)(report, **options)
 
 
