@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from grader.service.lti.logic import lines
+
 
 class Course(models.Model):
     """A term's course: its rules are course.toml's (``grader serve --course`` loads it)."""
@@ -130,10 +132,6 @@ class Override(models.Model):
 # ----------------------------------------------------------------------------- LTI 1.3 (grader.service.lti)
 
 
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in (text or "").splitlines() if line.strip()]
-
-
 class LtiPlatform(models.Model):
     """A learning platform (Moodle, Canvas) registered to launch the service over LTI 1.3: the
     values its administrator's page shows for this tool (see docs/lti.md)."""
@@ -165,11 +163,11 @@ class LtiPlatform(models.Model):
 
     @property
     def deployments(self) -> list[str]:
-        return _lines(self.deployment_ids)
+        return lines(self.deployment_ids)
 
     @property
     def context_ids(self) -> list[str]:
-        return _lines(self.contexts)
+        return lines(self.contexts)
 
 
 class LtiIdentity(models.Model):
