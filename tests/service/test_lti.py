@@ -378,7 +378,7 @@ def test_instructors_deep_linking_and_refused_launches(start_service, platform):
     assert claims["https://purl.imsglobal.org/spec/lti-dl/claim/data"] == "platform-opaque-data"
     (item,) = claims["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
     assert item["type"] == "ltiResourceLink" and item["url"] == service.url + "/lti/launch/", item
-    assert item["custom"] == {"assignment": ASSIGNMENT}, item
+    assert item["custom"] == {"assignment": ASSIGNMENT} and item["window"] == {"targetName": "_blank"}, item
     assert item["lineItem"] == {"scoreMaximum": MAX, "label": ASSIGNMENT, "resourceId": ASSIGNMENT, "tag": ASSIGNMENT}
     # the choice is the session's own: another browser cannot use its launch id
     stranger = service.web()

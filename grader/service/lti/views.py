@@ -40,6 +40,14 @@ DEEP_LINK_SESSION = "lti_deep_link"
 NONCE_KEEP = dt.timedelta(days=2)  # longer than any id_token lives (and pylti1p3 keeps its nonce a day)
 
 
+class WindowLink(DeepLinkResource):
+    """An LtiResourceLink that asks the platform to open it in a new window (the service's pages
+    refuse to be framed, and browsers block third-party cookies in frames)."""
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "window": {"targetName": "_blank"}}
+
+
 def tool_url(name: str, request: HttpRequest | None = None) -> str:
     """An absolute URL of the service: its --public-url, else as this request reached it."""
     path = reverse(name)
@@ -260,11 +268,10 @@ def deep_link(request: HttpRequest) -> HttpResponse:
     for name in chosen:
         maximum = assignment_max(name)
         resources.append(
-            DeepLinkResource()
+            WindowLink()
             .set_url(url)
             .set_title(name)
             .set_custom_params({"assignment": name})
-            .set_target("window")
             .set_lineitem(LineItem().set_score_maximum(maximum).set_label(name).set_resource_id(name).set_tag(name))
         )
     token = link.get_response_jwt(resources)
