@@ -19,6 +19,7 @@ from grader.cli import (
     new_assignment,
     report,
     serve,
+    similar,
     starter,
     submit,
     worker,
@@ -27,7 +28,19 @@ from grader.cli._common import ExitCode, default_output, format_path, parse_form
 
 __all__ = ["ExitCode", "build_parser", "default_output", "format_path", "main", "parse_format", "write_outputs"]
 
-COMMANDS = (grade, assignments, starter, batch, worker, serve, submit, check_assignment, new_assignment, report)
+COMMANDS = (
+    grade,
+    assignments,
+    starter,
+    batch,
+    worker,
+    serve,
+    submit,
+    check_assignment,
+    new_assignment,
+    report,
+    similar,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
