@@ -76,8 +76,9 @@ def require() -> Any:
 class Student:
     id: str
     name: str
-    root: Path  # the project (manage.py's folder), or the submission's folder
+    root: Path  # the project (manage.py's folder), or the submission's folder (maybe gone: unpacked)
     files: dict[str, str] = field(default_factory=dict)  # relative path -> text
+    assignment: str | None = None  # what the project's marker file names
 
     @property
     def label(self) -> str:
@@ -147,7 +148,7 @@ def read_class(source: Path, layout: str = "auto", roster: Path | None = None) -
             for sub in opened.submissions:
                 root = project_root(sub.path)
                 name = sub.identity.name if sub.identity is not None else ""
-                student = Student(sub.student, name, root, own_files(root))
+                student = Student(sub.student, name, root, own_files(root), rubric.named_by(root))
                 if not student.files:
                     notes.append(f"{student.label}: no Python files or templates to compare; left out")
                     continue
@@ -166,7 +167,7 @@ def default_starter(students: list[Student], assignment: str | None = None) -> P
     grader knows. Raises SimilarError."""
     name = assignment
     if name is None:
-        named = Counter(n for n in (rubric.named_by(s.root) for s in students) if n)
+        named = Counter(s.assignment for s in students if s.assignment)
         if named:
             name = named.most_common(1)[0][0]
     try:

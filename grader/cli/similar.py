@@ -82,10 +82,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> ExitCode:
-    from grader import names, similar
+    from grader import archives, names, similar
     from grader.renderers import safe
 
-    output = args.output or Path.cwd() / "reports" / f"{names.component(args.source.resolve().name)}-similar"
+    source = args.source.resolve()
+    stem = archives.stem(source) if source.is_file() else source.name
+    output = args.output or Path.cwd() / "reports" / f"{names.component(stem)}-similar"
     try:
         written = similar.run(
             args.source,
