@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.db import close_old_connections
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
+from grader.model import RunStatus
 from grader.service import grading
 from grader.service.config import ServiceConfig
 from grader.service.models import Submission
@@ -45,10 +48,11 @@ def owner_prefix() -> str:
 
 def recover(cfg: ServiceConfig) -> int:
     """At start: the gradings the last run of the service held are started again (or end as an
-    error after `cfg.attempts`). With a queue, a job RQ still has is left to finish."""
+    error after `cfg.attempts`). With a queue, a job RQ still has is left to finish; one claimed
+    for the queue whose job id was never stored (stopped in between) has no job to wait for."""
     stale = Submission.objects.filter(status=Submission.GRADING)
     if cfg.queue:
-        stale = stale.exclude(claimed_by=QUEUE_OWNER)
+        stale = stale.exclude(Q(claimed_by=QUEUE_OWNER) & ~Q(job_id=""))
     n = 0
     for sub in stale.only("pk", "attempts"):
         n += _retry_or_fail(sub.pk, sub.attempts, cfg, "the service stopped while grading it")
@@ -91,8 +95,12 @@ def store(sub: Submission, owner: str, fields: dict[str, Any]) -> bool:
     return bool(Submission.objects.filter(pk=sub.pk, status=Submission.GRADING, claimed_by=owner).update(**fields))
 
 
-def grade_here(sub: Submission, owner: str, cfg: ServiceConfig) -> None:
-    """Grade a claimed submission in this process (the sandboxed child does the work)."""
+def grade_here(sub: Submission, owner: str, cfg: ServiceConfig, stopping: Callable[[], bool] | None = None) -> None:
+    """Grade a claimed submission in this process (the sandboxed child does the work). While the
+    service is `stopping`, only a complete run's report is stored: the stop signal may be what
+    ended the grading (systemd signals every process of the service, the sandboxed child too),
+    and that report would blame the student ("killed by signal 15"); the submission stays
+    `grading` and recover() grades it again at the next start."""
     try:
         report = grading.grade_local(sub, cfg.sandbox)
     except grading.Unusable as exc:
@@ -102,6 +110,9 @@ def grade_here(sub: Submission, owner: str, cfg: ServiceConfig) -> None:
         log.exception("submission %s: the grader failed", sub.pk)
         _retry_or_fail(sub.pk, sub.attempts, cfg, f"the grader failed ({type(exc).__name__}: {exc})")
         return
+    if report.status != RunStatus.GRADED and stopping is not None and stopping():
+        log.warning("submission %s: not stored, the service is stopping (graded again at its next start)", sub.pk)
+        return
     if report.grader_fault:
         _retry_or_fail(sub.pk, sub.attempts, cfg, f"grader fault: {report.grader_fault}")
         return
@@ -109,10 +120,19 @@ def grade_here(sub: Submission, owner: str, cfg: ServiceConfig) -> None:
 
 
 class Dispatcher:
-    def __init__(self, cfg: ServiceConfig) -> None:
+    def __init__(self, cfg: ServiceConfig, signalled: int | None = None) -> None:
         self.cfg = cfg
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
+        self.signalled = signalled  # a pipe's read end, readable once the process got a stop signal
+
+    def stopping(self) -> bool:
+        """close() was called, or the process got its stop signal: `signalled` (the pipe of
+        signal.set_wakeup_fd) is written the moment the signal arrives, in whichever thread, when
+        the handler in the main thread may not have run yet."""
+        if self.stop.is_set():
+            return True
+        return self.signalled is not None and bool(select.select([self.signalled], [], [], 0)[0])
 
     def start(self) -> None:
         recovered = recover(self.cfg)
@@ -136,14 +156,14 @@ class Dispatcher:
 
     def _local_loop(self, name: str) -> None:
         owner = f"{owner_prefix()}:{name}"
-        while not self.stop.is_set():
+        while not self.stopping():
             try:
                 close_old_connections()
                 sub = claim(owner)
                 if sub is None:
                     self.stop.wait(POLL_S)
                     continue
-                grade_here(sub, owner, self.cfg)
+                grade_here(sub, owner, self.cfg, self.stopping)
             except Exception:  # the database went away for a moment: try again
                 log.exception("grading worker %s", name)
                 self.stop.wait(1.0)

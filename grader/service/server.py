@@ -115,10 +115,15 @@ def serve(cfg: ServiceConfig, *, out=sys.stdout) -> int:
     def _stop(signum, frame) -> None:
         stop.set()
 
+    # The grading threads see the stop signal the moment it arrives (the handler runs later, in
+    # the main thread): a grading it cut short is not stored as the student's result.
+    wakeup_read, wakeup_write = os.pipe()
+    os.set_blocking(wakeup_write, False)
+    previous_wakeup = signal.set_wakeup_fd(wakeup_write, warn_on_full_buffer=False)
     previous = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, signal.SIGINT)}
     env = dict(os.environ)
     web = subprocess.Popen(gunicorn_command(cfg), env=env)
-    dispatcher = Dispatcher(cfg)
+    dispatcher = Dispatcher(cfg, signalled=wakeup_read)
     dispatcher.start()
     workers = f"RQ workers on {cfg.queue.split('@')[-1]}" if cfg.queue else f"{cfg.workers} in-process worker(s)"
     print(
@@ -144,6 +149,10 @@ def serve(cfg: ServiceConfig, *, out=sys.stdout) -> int:
         dispatcher.close()
         for s, handler in previous.items():
             signal.signal(s, handler)
+        signal.set_wakeup_fd(previous_wakeup)
+        os.close(wakeup_write)  # the read end then stays readable: stopping() holds
+        if not any(thread.is_alive() for thread in dispatcher.threads):
+            os.close(wakeup_read)
     return code
 
 
