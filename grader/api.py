@@ -12,9 +12,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from grader import __version__, evidence, fstree, redact, renderers, rubric, runner, runtime, scoring, verify
-from grader.discover import DiscoveryError, discover
+from grader import __version__, evidence, fstree, redact, renderers, rubric, runner, runtime, scoring, verify, warm
+from grader.discover import DiscoveryError, Project, discover
 from grader.model import CheckResult, CheckStatus, Report, RunStatus
+from grader.warm import Handle
 
 
 def _django_version() -> str:
@@ -93,12 +94,15 @@ def grade(
     sandbox: str = "auto",
     name: str | None = None,
     child: runner.Child | None = None,
+    warm: Handle | None = None,
 ) -> Report:
     """Grade the Django project at `path`. Never raises for a student's mistake.
 
     Raises rubric.RubricError for a broken assignment and sandbox.SandboxError
     when the requested isolation is unavailable (instructor/CI set-up errors).
     `child`: a runner.Child started earlier for this assignment (see runner.Child).
+    `warm`: a zygote of this worker's (grader.warm) to fork the grading child from; when it
+    cannot serve, the submission is graded by a cold child as usual.
     """
     started = time.monotonic()
     if not isinstance(assignment, rubric.Assignment):
@@ -113,7 +117,7 @@ def grade(
         return error_report(assignment, name, str(exc), started)
     mode = child.mode if child is not None else "none"
     try:
-        run = runner.run(project, assignment, sandbox, child=child)
+        run = _run(project, assignment, sandbox, child, warm)
     except fstree.TreeLimit as exc:  # too deep, too large, too slow to copy: the submission's doing
         return error_report(assignment, name, f"Your submission could not be graded: {exc}.", started, mode)
     except fstree.DiskFull as exc:
@@ -148,6 +152,17 @@ def grade(
     if full:  # the database could not grow, files could not be written: not the student's doing
         return grader_fault_report(assignment, name, full, started, run.mode)
     return redactor(assignment, run.work, run.private).report(report)
+
+
+def _run(
+    project: Project, assignment: rubric.Assignment, sandbox: str, child: runner.Child | None, handle: Handle | None
+) -> runner.RunResult:
+    if child is None and handle is not None:
+        try:
+            return runner.run(project, assignment, sandbox, child=warm.WarmChild(assignment, handle))
+        except warm.ChildLost as exc:  # the grader's trouble, never the student's: grade it cold
+            warm.log.warning("%s: graded cold: %s", project.root.name, exc)
+    return runner.run(project, assignment, sandbox, child=child)
 
 
 class UsageError(Exception):

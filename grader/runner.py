@@ -379,10 +379,11 @@ class Child:
                 f"({', '.join(assignment.runtime.packages)}): {self.runtime.problem}. A project that "
                 "needs one of them cannot be graded right now; this is not a problem of your code."
             )
-        self.work = Path(tempfile.mkdtemp(prefix="grader-work-"))
+        self.work = self._new_work()
         self.private = Path(tempfile.mkdtemp(prefix="grader-private-"))
         self.cgroup: sandbox.ChildCgroups | None = None
         self.proc: subprocess.Popen[bytes] | None = None
+        self._waiter: threading.Thread | None = None
         self.report_path = self.private / f"{secrets.token_hex(8)}.json"
         self.stack_path = self.private / f"{secrets.token_hex(8)}.stack"
         self.channel_path = self.private / f"{secrets.token_hex(8)}.channel"
@@ -393,6 +394,32 @@ class Child:
             self.close()
             fstree.remove(self.private)
             raise
+
+    def _new_work(self) -> Path:
+        return Path(tempfile.mkdtemp(prefix="grader-work-"))
+
+    def _make_folders(self, assignment: Assignment) -> None:
+        """The run's folders in `work`: the submission and the hidden suite are copied in later
+        (_fill); db/ holds the one file the child writes on this disk."""
+        for name in ("submission", "suite", "db", "tmp", *assignment.folders):
+            (self.work / name).mkdir()
+        (self.work / "db" / "grading.sqlite3").touch()
+
+    def _open_files(self) -> None:
+        """The descriptors the child writes what the grader reads: its report, its stack just
+        before the time limit (faulthandler), and the authenticated channel (what the grader
+        believes of the run, written as it happens)."""
+        self.report_fd = os.open(self.report_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self.stack_fd = os.open(self.stack_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self.channel_fd = os.open(self.channel_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        self._files_open = True
+
+    def _close_files(self) -> None:
+        """Once the child holds its own copies (their numbers stay in the run settings)."""
+        if getattr(self, "_files_open", False):
+            self._files_open = False
+            for fd in (self.report_fd, self.stack_fd, self.channel_fd):
+                os.close(fd)
 
     def inside(self, path: Path) -> str:
         return sandbox.Layout(self.work).inside(path, self.mode)
@@ -407,16 +434,14 @@ class Child:
 
     def _start(self, assignment: Assignment) -> None:
         work, limits = self.work, assignment.limits
-        for name in ("submission", "suite", "db", "tmp", *assignment.folders):
-            (work / name).mkdir()
+        self._make_folders(assignment)
         shutil.copytree(HARNESS, work / "harness", ignore=COPY_IGNORE)
         bootstrap = work / "harness" / "_grader_harness" / "bootstrap.py"
         # -I: no PYTHON* variables, no user site, no script folder on sys.path;
         # -S: no site module, so no .pth file of any installation runs: the child's
         # sys.path is the standard library plus the package folders named by the grader.
         command = [sys.executable, "-I", "-S", self.inside(bootstrap)]
-        extra = (str(self.runtime.path),) if self.runtime.usable else ()
-        (work / "db" / "grading.sqlite3").touch()  # the one file the child writes on this disk
+        extra = self.extra_roots
         if self.mode == "bwrap":
             # The child copies the submission from a read-only view into a size-capped tmpfs
             # before any student code runs (the grader copies it in after starting the child).
@@ -440,11 +465,7 @@ class Child:
             self.warnings.append("no pids cgroup available: the number of processes is not capped")
         # HOME and TMPDIR: under bubblewrap its size-capped tmpfs /tmp, else work/tmp
         tmp_inside = "/tmp" if self.mode == "bwrap" else self.inside(work / "tmp")
-        self.report_fd = os.open(self.report_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        # where the child's faulthandler writes its stack just before the time limit
-        self.stack_fd = os.open(self.stack_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        # the authenticated channel: what the grader believes of the run, written as it happens
-        self.channel_fd = os.open(self.channel_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        self._open_files()
         try:
             self.proc = subprocess.Popen(
                 sandbox.launcher(self.cgroup) + command,
@@ -457,11 +478,15 @@ class Child:
                 start_new_session=True,
             )
         finally:
-            for fd in (self.report_fd, self.stack_fd, self.channel_fd):
-                os.close(fd)
+            self._close_files()
         assert self.proc.stdout is not None  # started with stdout=PIPE
         self.drain = _Drain(self.proc.stdout, limits.max_output_kb * 1024)
         self.drain.start()
+
+    @property
+    def extra_roots(self) -> tuple[str, ...]:
+        """The folder of the assignment's [runtime] packages, when there is one."""
+        return (str(self.runtime.path),) if self.runtime.usable else ()
 
     @property
     def started(self) -> subprocess.Popen[bytes]:
@@ -478,6 +503,25 @@ class Child:
             stdin.close()
         except BrokenPipeError:
             pass
+
+    def wait(self, timeout: float) -> bool:
+        """Wait up to `timeout` s for the child to end; True once it has. Popen.wait(timeout)
+        polls with sleeps of up to 50 ms; a thread blocked in wait() ends the moment the
+        child does, and join() wakes right then."""
+        if self._waiter is None:
+            self._waiter = threading.Thread(target=self.started.wait, daemon=True)
+            self._waiter.start()
+        self._waiter.join(timeout=timeout)
+        return not self._waiter.is_alive()
+
+    @property
+    def returncode(self) -> int | None:
+        """How the child ended, as Popen says (bubblewrap's 128+N for a signal N as such)."""
+        return self.started.returncode
+
+    def mounts(self, inside: list[str]) -> Callable[[], list[str]]:
+        """The child's tmpfs mounts `inside`, as the grader can measure them."""
+        return _sandbox_mounts(self.started.pid, inside)
 
     def stop(self) -> None:
         """Kill the child and everything it started, and reap it."""
@@ -533,9 +577,7 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
         watch = _DiskWatch(
             [work / "submission", work / "db", work / "tmp", *own],
             disk_cap(assignment),
-            mounts=_sandbox_mounts(child.started.pid, ["/tmp", child.submission_inside])
-            if child.mode == "bwrap"
-            else None,
+            mounts=child.mounts(["/tmp", child.submission_inside]) if child.mode == "bwrap" else None,
         )
         result.warnings += runtime.requirement_warnings(project.root, assignment.runtime, child.runtime)
         # The hidden files run in the rubric's order: the cheap checks first, so that a
@@ -564,18 +606,12 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
                 folders={name: child.inside(work / name) for name in assignment.folders},
             )
         )
-        proc = child.started
-        # Popen.wait(timeout) polls with sleeps of up to 50 ms; a thread blocked in
-        # wait() ends the moment the child does, and join() wakes right then.
-        waiter = threading.Thread(target=proc.wait, daemon=True)
-        waiter.start()
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 result.timed_out = True
                 break
-            waiter.join(timeout=min(WATCH_INTERVAL_S, remaining))
-            if not waiter.is_alive():
+            if child.wait(min(WATCH_INTERVAL_S, remaining)):
                 break
             problem = watch.problem()
             if problem:
@@ -583,7 +619,7 @@ def run(project: Project, assignment: Assignment, mode: str = "auto", child: Chi
                 break
         child.stop()
         child.drain.join(timeout=5)
-        result.returncode = proc.returncode
+        result.returncode = child.returncode
         if child.mode == "bwrap" and result.returncode is not None and 128 < result.returncode <= 128 + 64:
             # bubblewrap exits with 128+N when the child was killed by signal N
             # (the memory cgroup's OOM kill, a file-size limit): report it as Popen would.

@@ -286,6 +286,80 @@ def _python_roots() -> list[str]:
     return result
 
 
+def _system_view(extra_roots: tuple[str, ...], tmp_bytes: int) -> list[str]:
+    """What every sandbox sees of the machine: /usr and the Python installation read-only, its
+    own /proc, /dev and a size-capped /tmp, the grader's own package hidden."""
+    argv = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        top = Path("/") / name
+        if top.is_symlink():
+            argv += ["--symlink", os.readlink(top), str(top)]
+        elif top.is_dir():
+            argv += ["--ro-bind", str(top), str(top)]
+    for etc in ("/etc/localtime", "/etc/ld.so.cache", "/etc/alternatives"):
+        if os.path.exists(etc):
+            argv += ["--ro-bind", etc, etc]
+    # /tmp first: a Python installation under /tmp (a CI venv) is mounted on top of it.
+    argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_bytes), "--tmpfs", "/tmp"]
+    for root in _python_roots() + [r for r in extra_roots if r not in _python_roots()]:
+        argv += ["--ro-bind", root, root]
+    # The grader's own package, where an installation (a wheel) puts it inside the folders
+    # mounted above: its assignments hold rubrics and reference solutions. An empty,
+    # read-only folder hides it (the child runs its own copy of the harness).
+    own = str(Path(__file__).resolve().parent)
+    if any(own == r or own.startswith(r + "/") for r in _python_roots()):
+        argv += ["--tmpfs", own, "--remount-ro", own]
+    return argv
+
+
+ZYGOTE_SPOOL = "/spool"  # inside a zygote's sandbox: its jobs' folders and its socket
+ZYGOTE_HARNESS = "/harness"
+
+
+def zygote_argv(spool: Path, harness: Path, command: list[str], extra_roots: tuple[str, ...] = ()) -> list[str]:
+    """The bubblewrap command line of a warm zygote (grader/warm.py). It sees what a cold child
+    sees of the machine, plus its spool folder (each job's folder and the socket) and its copy
+    of the harness. It is uid 0 of a user namespace of its own, with CAP_SYS_ADMIN (to mount
+    each job's folders in a mount namespace of the job's) and CAP_SETFCAP (to map the job to
+    nobody in a user namespace of its own) there, and nothing else: no network, no host
+    privilege. No student code runs in it; every job drops all of this before any does."""
+    return [
+        shutil.which("bwrap") or "bwrap",
+        "--unshare-all",
+        "--unshare-user",
+        "--uid",
+        "0",
+        "--gid",
+        "0",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--cap-add",
+        "CAP_SYS_ADMIN",
+        "--cap-add",
+        "CAP_SETFCAP",
+        "--hostname",
+        "grader",
+        *_system_view(extra_roots, 64 * 1024 * 1024),
+        "--dir",
+        MOUNT,
+        "--ro-bind",
+        str(harness),
+        ZYGOTE_HARNESS,
+        "--bind",
+        str(spool),
+        ZYGOTE_SPOOL,
+        "--remount-ro",
+        "/dev",
+        "--remount-ro",
+        "/",
+        "--chdir",
+        "/",
+        *command,
+    ]
+
+
 def bwrap_argv(
     layout: Layout,
     readonly: list[Path],
@@ -318,30 +392,10 @@ def bwrap_argv(
         "ALL",
         "--hostname",
         "grader",
-        "--ro-bind",
-        "/usr",
-        "/usr",
+        *_system_view(extra_roots, tmp_bytes),
+        "--dir",
+        MOUNT,
     ]
-    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
-        top = Path("/") / name
-        if top.is_symlink():
-            argv += ["--symlink", os.readlink(top), str(top)]
-        elif top.is_dir():
-            argv += ["--ro-bind", str(top), str(top)]
-    for etc in ("/etc/localtime", "/etc/ld.so.cache", "/etc/alternatives"):
-        if os.path.exists(etc):
-            argv += ["--ro-bind", etc, etc]
-    # /tmp first: a Python installation under /tmp (a CI venv) is mounted on top of it.
-    argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_bytes), "--tmpfs", "/tmp"]
-    for root in _python_roots() + [r for r in extra_roots if r not in _python_roots()]:
-        argv += ["--ro-bind", root, root]
-    # The grader's own package, where an installation (a wheel) puts it inside the folders
-    # mounted above: its assignments hold rubrics and reference solutions. An empty,
-    # read-only folder hides it (the child runs its own copy of the harness).
-    own = str(Path(__file__).resolve().parent)
-    if any(own == r or own.startswith(r + "/") for r in _python_roots()):
-        argv += ["--tmpfs", own, "--remount-ro", own]
-    argv += ["--dir", MOUNT]
     for path in readonly:
         argv += ["--ro-bind", str(path), layout.inside(path, "bwrap")]
     for inside, size in tmpfs:

@@ -107,7 +107,9 @@ def load_dotenv(path: str) -> list[str]:
     return refused
 
 
-def main() -> None:
+def prepare() -> None:
+    """What every grading child does before its run settings arrive: a cold child (main) and
+    the warm zygote (zygote.py, which forks one child per submission from here)."""
     import gc
 
     # Fewer cyclic collections while Django and pytest import thousands of objects
@@ -115,10 +117,21 @@ def main() -> None:
     gc.set_threshold(20000, 50, 50)
     _preload()  # while the grader copies the submission in
     harness_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    sys.path.insert(0, harness_parent)  # before the submission: nothing of it can shadow the harness
+    if harness_parent not in sys.path:  # before the submission: nothing of it can shadow the harness
+        sys.path.insert(0, harness_parent)
+
+
+def main() -> None:
+    prepare()
     from _grader_harness.protocol import RunSettings
 
-    run = RunSettings.from_line(sys.stdin.readline())
+    run_one(RunSettings.from_line(sys.stdin.readline()))
+
+
+def run_one(run) -> None:
+    """Grade one submission in this process, as `run` says, and exit (never returns)."""
+    global _ORIGINAL_PID
+    _ORIGINAL_PID = _getpid()  # a forked warm child is the run's own process too
     if run.stack_fd is not None:
         # Just before the grader's time limit, write where every thread is (a C-level
         # watchdog: it works in an endless loop too); the grader shows the student's frame.
