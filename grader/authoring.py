@@ -332,7 +332,7 @@ def check_assignment(
 ) -> Checked:
     """Grade every case of the assignment at `path` (a folder, or a name) and compare; with
     `mutants`, grade every mutant of its solution too (`variants=False`: only those)."""
-    from grader import batch, fstree, sandbox
+    from grader import batch, fstree, sandbox, warm
 
     root = Path(path)
     assignment = rubric.load(root) if (root / "rubric.toml").is_file() else rubric.find(str(path))
@@ -359,14 +359,17 @@ def check_assignment(
 
         resolved, _ = sandbox.resolve(mode)
         display.start(len(subs))
-        batch.execute(
-            subs,
-            batch.grade_worker,
-            (assignment, resolved, str(scratch)),
-            jobs or batch.default_jobs(),
-            assignment.limits.wall_time_s + batch.WORKER_GRACE_S,
-            on_finish,
-        )
+        jobs = jobs or batch.default_jobs()
+        with warm.slots(resolved, assignment, jobs) as handles:
+            batch.execute(
+                subs,
+                batch.grade_worker,
+                (assignment, resolved, str(scratch)),
+                jobs,
+                assignment.limits.wall_time_s + batch.WORKER_GRACE_S,
+                on_finish,
+                slots=handles,
+            )
         display.close()
     finally:
         fstree.remove(scratch)

@@ -103,7 +103,7 @@ class RunResult:
             fstree.remove(self.private)
 
 
-class _Drain(threading.Thread):
+class Drain(threading.Thread):
     """Reads the child's output, keeping only the first `cap` bytes."""
 
     def __init__(self, stream, cap: int):
@@ -480,7 +480,7 @@ class Child:
         finally:
             self._close_files()
         assert self.proc.stdout is not None  # started with stdout=PIPE
-        self.drain = _Drain(self.proc.stdout, limits.max_output_kb * 1024)
+        self.drain = Drain(self.proc.stdout, limits.max_output_kb * 1024)
         self.drain.start()
 
     @property

@@ -167,6 +167,13 @@ class Pool:
             return None
         return zygote.handle
 
+    def running(self, assignment: Assignment) -> Handle | None:
+        """The handle of a live zygote for `assignment`, without starting one (in a process
+        that will not outlive its job: RQ's work horse)."""
+        env = runtime.ensure(assignment.runtime)
+        zygote = self.zygotes.get((str(env.path),) if env.usable else ())
+        return zygote.handle if zygote is not None and zygote.alive() else None
+
     def close(self) -> None:
         for zygote in self.zygotes.values():
             zygote.close()
@@ -182,6 +189,18 @@ def pool(mode: str):
     finally:
         if found is not None:
             found.close()
+
+
+@contextlib.contextmanager
+def slots(mode: str, assignment: Assignment, count: int, cold: bool = False):
+    """A zygote's handle for each of `count` worker slots of a batch (None where it is graded
+    cold: `cold`, the warm path unusable, a zygote that did not start); closed at the end."""
+    pools = [Pool() for _ in range(count)] if not cold and usable(mode) else []
+    try:
+        yield [p.handle(assignment) for p in pools] if pools else [None] * count
+    finally:
+        for p in pools:
+            p.close()
 
 
 class WarmChild(runner.Child):
@@ -219,7 +238,7 @@ class WarmChild(runner.Child):
             raise ChildLost(f"the warm zygote does not answer: {exc}") from None
         self._open_files()
         out_r, self._out_w = os.pipe()
-        self.drain = runner._Drain(open(out_r, "rb", buffering=0), limits.max_output_kb * 1024)
+        self.drain = runner.Drain(open(out_r, "rb", buffering=0), limits.max_output_kb * 1024)
         self.drain.start()
 
     def send(self, settings: RunSettings) -> None:

@@ -14,7 +14,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader import api, course, discover, fstree, gradebook, overrides, platforms, regrade, rubric, runtime, sandbox
+from grader import (
+    api,
+    course,
+    discover,
+    fstree,
+    gradebook,
+    overrides,
+    platforms,
+    regrade,
+    rubric,
+    runtime,
+    sandbox,
+    warm,
+)
 from grader.batch import timing
 from grader.batch.display import make_display
 from grader.batch.errors import BatchError
@@ -111,6 +124,7 @@ class BatchOptions:
     queue_name: str = "grader"  # the queue's name, as the workers know it (--queue-name)
     course_file: Path | None = None  # course.toml: grade under the course's rules (--course)
     overrides_file: Path | None = None  # the instructor's overrides (--overrides; default: beside course.toml)
+    cold: bool = False  # a new grading child for every submission, no warm zygote (--cold)
 
 
 def run(
@@ -302,15 +316,17 @@ def run(
                                 todo, assignment, opts.queue, opts.queue_name, on_finish, display, force=opts.force
                             )
                         else:
-                            execute(
-                                todo,
-                                worker,
-                                (assignment, opts.mode, str(scratch)),
-                                jobs,
-                                assignment.limits.wall_time_s + WORKER_GRACE_S,
-                                on_finish,
-                                ctx=ctx,
-                            )
+                            with warm.slots(opts.mode, assignment, jobs, cold=opts.cold) as handles:
+                                execute(
+                                    todo,
+                                    worker,
+                                    (assignment, opts.mode, str(scratch)),
+                                    jobs,
+                                    assignment.limits.wall_time_s + WORKER_GRACE_S,
+                                    on_finish,
+                                    ctx=ctx,
+                                    slots=handles,
+                                )
                 except KeyboardInterrupt:
                     result.interrupted = True
                 finally:

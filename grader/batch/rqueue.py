@@ -36,7 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from grader import __version__, api, archives, fstree, rubric, sandbox
+from grader import __version__, api, archives, fstree, rubric, sandbox, warm
 from grader.batch.errors import BatchError
 from grader.batch.freshness import submission_digest
 from grader.batch.reports import write_report
@@ -138,6 +138,9 @@ def payload(student: str, assignment: rubric.Assignment, archive: bytes) -> dict
 # ----------------------------------------------------------------------------- the worker side
 
 _WORKER_SANDBOX = "auto"  # set by `grader worker --sandbox`
+# The worker's warm zygotes (grader.warm), kept by its main process, which makes sure before
+# it forks each work horse that the job's zygote is alive; the horse inherits the pool.
+_WORKER_POOL: list[warm.Pool] = []
 
 
 def grade_job(job: dict) -> dict:
@@ -173,7 +176,8 @@ def grade_job(job: dict) -> dict:
         except archives.ArchiveError as exc:
             raise Refused(f"the submission archive cannot be unpacked: {exc}") from None
         tarball.unlink()
-        report = api.grade(folder, assignment, sandbox=_WORKER_SANDBOX, name=str(job.get("student", "")))
+        handle = _WORKER_POOL[0].running(assignment) if _WORKER_POOL else None
+        report = api.grade(folder, assignment, sandbox=_WORKER_SANDBOX, name=str(job.get("student", "")), warm=handle)
     if _OVERTIME:  # the time limit struck and something swallowed it: not a result
         raise JobOvertime(_OVERTIME[0])
     if report.grader_fault:  # the worker's own trouble (its disk, ...): another worker may do better
@@ -249,6 +253,13 @@ def worker_classes():
         job_class = GraderJob
         death_penalty_class = GraderDeathPenalty
 
+        def execute_job(self, job, queue):
+            # here, before the work horse is forked: the job's zygote, started again if it died
+            if _WORKER_POOL:
+                with contextlib.suppress(Exception):  # the job's own checks refuse a bad job
+                    _WORKER_POOL[0].handle(rubric.find(job.args[0].get("assignment")))
+            return super().execute_job(job, queue)
+
         def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
             return HEARTBEAT_S + HEARTBEAT_SLACK_S
 
@@ -269,13 +280,19 @@ def work(url: str, queue: str = QUEUE, burst: bool = False, mode: str = "auto") 
     _WORKER_SANDBOX = resolved
     conn = connect(url)
     _install_runtimes()
+    if warm.usable(resolved) and not _WORKER_POOL:
+        _WORKER_POOL.append(warm.Pool())
     GraderWorker, GraderJob, JSONSerializer = worker_classes()
     _, rq, _ = _rq()
     q = rq.Queue(queue, connection=conn, serializer=JSONSerializer, job_class=GraderJob)
     worker = GraderWorker(
         [q], connection=conn, serializer=JSONSerializer, job_class=GraderJob, job_monitoring_interval=HEARTBEAT_S
     )
-    return worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
+    try:
+        return worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
+    finally:
+        while _WORKER_POOL:
+            _WORKER_POOL.pop().close()
 
 
 # ----------------------------------------------------------------------------- the batch side

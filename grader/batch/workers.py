@@ -12,11 +12,11 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from grader import api, fstree, rubric
+from grader import api, fstree, rubric, warm
 from grader.batch.freshness import submission_digest
 from grader.batch.reports import fault_report, write_report
 from grader.batch.sources import Submission
@@ -96,9 +96,12 @@ def become_worker() -> None:
             raise SystemExit(1)
 
 
-def grade_worker(sub: Submission, assignment: rubric.Assignment, mode: str, scratch: str) -> None:
+def grade_worker(
+    sub: Submission, assignment: rubric.Assignment, mode: str, scratch: str, handle: warm.Handle | None = None
+) -> None:
     """Worker process: grade one submission and write its report (a grader fault inside
-    the grading becomes a fault report; anything else is left to the batch).
+    the grading becomes a fault report; anything else is left to the batch). `handle`: the
+    warm zygote of this worker's slot (grader.warm), None to start a cold child.
 
     The grading's temporary folders go under `scratch` (which the batch removes at the end,
     whatever happened to the worker), and are removed here too when the worker is stopped.
@@ -112,7 +115,7 @@ def grade_worker(sub: Submission, assignment: rubric.Assignment, mode: str, scra
         except (fstree.TreeLimit, OSError):
             content = ""  # grading refuses it with the reason; the next run looks again
         try:
-            report = api.grade(sub.path, assignment, sandbox=mode, name=sub.student)
+            report = api.grade(sub.path, assignment, sandbox=mode, name=sub.student, warm=handle)
         except Exception as exc:
             report = fault_report(assignment, sub.student, f"{type(exc).__name__}: {exc}", mode)
         report.submission_digest = content
@@ -144,8 +147,11 @@ def execute(
     on_finish: Finish,
     ctx=None,
     poll_s: float = 0.5,
+    slots: Sequence[object] | None = None,
 ) -> None:
     """Run ``target(sub, *args)`` for every submission in its own process, `jobs` at a time.
+    With `slots` (one per job slot: a warm zygote's handle), the slot's entry is passed last,
+    ``target(sub, *args, slot)``, and no two running workers share one.
 
     `on_finish` is called in this process for every submission that ended (exit code) or
     that was stopped past `deadline_s` (None). On KeyboardInterrupt (or any exception) the
@@ -154,27 +160,31 @@ def execute(
     """
     ctx = ctx or mp_context()
     pending = list(reversed(subs))
-    running: dict[int, tuple[Any, Submission, float]] = {}
+    running: dict[int, tuple[Any, Submission, float, int]] = {}
+    free = list(range(jobs))
     try:
         while pending or running:
             while pending and len(running) < jobs:
-                sub = pending.pop()
-                proc = ctx.Process(target=target, args=(sub, *args), name=f"grader-{sub.student}", daemon=False)
+                sub, slot = pending.pop(), free.pop()
+                extra = (slots[slot],) if slots is not None else ()
+                proc = ctx.Process(target=target, args=(sub, *args, *extra), name=f"grader-{sub.student}", daemon=False)
                 proc.start()
-                running[proc.sentinel] = (proc, sub, time.monotonic())
+                running[proc.sentinel] = (proc, sub, time.monotonic(), slot)
             ready = multiprocessing.connection.wait(list(running), timeout=poll_s)
             for sentinel in ready:
-                proc, sub, _ = running.pop(sentinel)  # type: ignore[arg-type]  # a sentinel is an int
+                proc, sub, _, slot = running.pop(sentinel)  # type: ignore[arg-type]  # a sentinel is an int
                 proc.join()
+                free.append(slot)
                 on_finish(sub, proc.exitcode)
             now = time.monotonic()
-            for sentinel, (proc, sub, started) in list(running.items()):
+            for sentinel, (proc, sub, started, slot) in list(running.items()):
                 if now - started > deadline_s:
                     running.pop(sentinel)
                     _stop([proc])
+                    free.append(slot)
                     on_finish(sub, None)
     finally:
-        _stop([proc for proc, _, _ in running.values()])
+        _stop([proc for proc, _, _, _ in running.values()])
 
 
 def _stop(procs: list) -> None:

@@ -117,6 +117,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="the instructor's overrides (default: overrides.toml beside --course, when it exists)",
     )
     b.add_argument(
+        "--cold",
+        action="store_true",
+        help="start a new grading child for every submission instead of forking it from a warm "
+        "zygote per worker (slower; the grades are the same)",
+    )
+    b.add_argument(
         "--keep-going",
         action="store_true",
         help="grade even when most submissions cannot be found the same way (which usually "
@@ -151,6 +157,7 @@ def run(args: argparse.Namespace) -> ExitCode:
                 queue_name=args.queue_name,
                 course_file=args.course,
                 overrides_file=args.overrides,
+                cold=args.cold,
             ),
         )
     except (batch.BatchError, gradebook.GradebookError) as exc:

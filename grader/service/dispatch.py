@@ -26,6 +26,7 @@ from django.db import close_old_connections
 from django.db.models import F, Q
 from django.utils import timezone
 
+from grader import warm
 from grader.model import RunStatus
 from grader.service import grading
 from grader.service.config import ServiceConfig
@@ -95,14 +96,20 @@ def store(sub: Submission, owner: str, fields: dict[str, Any]) -> bool:
     return bool(Submission.objects.filter(pk=sub.pk, status=Submission.GRADING, claimed_by=owner).update(**fields))
 
 
-def grade_here(sub: Submission, owner: str, cfg: ServiceConfig, stopping: Callable[[], bool] | None = None) -> None:
+def grade_here(
+    sub: Submission,
+    owner: str,
+    cfg: ServiceConfig,
+    stopping: Callable[[], bool] | None = None,
+    pool: warm.Pool | None = None,
+) -> None:
     """Grade a claimed submission in this process (the sandboxed child does the work). While the
     service is `stopping`, only a complete run's report is stored: the stop signal may be what
     ended the grading (systemd signals every process of the service, the sandboxed child too),
     and that report would blame the student ("killed by signal 15"); the submission stays
     `grading` and recover() grades it again at the next start."""
     try:
-        report = grading.grade_local(sub, cfg.sandbox)
+        report = grading.grade_local(sub, cfg.sandbox, pool)
     except grading.Unusable as exc:
         store(sub, owner, {"status": Submission.ERROR, "error": str(exc)})
         return
@@ -156,17 +163,18 @@ class Dispatcher:
 
     def _local_loop(self, name: str) -> None:
         owner = f"{owner_prefix()}:{name}"
-        while not self.stopping():
-            try:
-                close_old_connections()
-                sub = claim(owner)
-                if sub is None:
-                    self.stop.wait(POLL_S)
-                    continue
-                grade_here(sub, owner, self.cfg, self.stopping)
-            except Exception:  # the database went away for a moment: try again
-                log.exception("grading worker %s", name)
-                self.stop.wait(1.0)
+        with warm.pool(self.cfg.sandbox) as pool:  # this worker's zygotes, started on first use
+            while not self.stopping():
+                try:
+                    close_old_connections()
+                    sub = claim(owner)
+                    if sub is None:
+                        self.stop.wait(POLL_S)
+                        continue
+                    grade_here(sub, owner, self.cfg, self.stopping, pool)
+                except Exception:  # the database went away for a moment: try again
+                    log.exception("grading worker %s", name)
+                    self.stop.wait(1.0)
 
     # ------------------------------------------------------------------------- RQ workers
 

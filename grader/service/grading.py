@@ -9,7 +9,7 @@ import logging
 import tempfile
 from pathlib import Path
 
-from grader import api, archives, fstree, rubric
+from grader import api, archives, fstree, rubric, warm
 from grader.model import Identity, Report
 from grader.reportfile import ReportProblem, parse_report
 from grader.runner import SUBMISSION_LIMITS
@@ -38,8 +38,8 @@ def check_archive(archive: bytes) -> str:
     return ""
 
 
-def grade_local(sub: Submission, sandbox: str) -> Report:
-    """Grade `sub` here (a worker thread of grader serve). Raises Unusable."""
+def grade_local(sub: Submission, sandbox: str, pool: warm.Pool | None = None) -> Report:
+    """Grade `sub` here (a worker thread of grader serve, with its warm zygotes). Raises Unusable."""
     kind = suffix(bytes(sub.archive))
     if not kind:
         raise Unusable(check_archive(bytes(sub.archive)))
@@ -47,7 +47,7 @@ def grade_local(sub: Submission, sandbox: str) -> Report:
         path = Path(tmp) / f"submission-{sub.pk}{kind}"
         path.write_bytes(bytes(sub.archive))
         try:
-            report = api.grade_path(path, assignment=sub.assignment, sandbox=sandbox)
+            report = api.grade_path(path, assignment=sub.assignment, sandbox=sandbox, pool=pool)
         except api.UsageError as exc:
             raise Unusable(str(exc)) from None
     return report

@@ -619,7 +619,7 @@ def test_execute_reports_exit_codes_and_stops_hung_workers(tmp_path):
     assert (tmp_path / "ok.out").read_text() == "done"
 
 
-def _fake_grade(sub, assignment, mode, scratch):
+def _fake_grade(sub, assignment, mode, scratch, handle=None):
     """Stands in for grade_worker: full marks, except that 'crash' kills its worker."""
     assert Path(scratch).is_dir()
     if sub.student == "crash":

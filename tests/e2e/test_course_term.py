@@ -83,7 +83,7 @@ def clone(dest: Path, commits: list[tuple[str, int]]) -> Path:
     return dest
 
 
-def stand_in(sub, assignment, mode, scratch):
+def stand_in(sub, assignment, mode, scratch, handle=None):
     """grade_worker's stand-in: the score is the graded folder's score.txt (full marks without)."""
     marker = sub.path / "score.txt"
     score = float(marker.read_text()) if marker.is_file() else float(assignment.max_score)
