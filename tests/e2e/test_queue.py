@@ -305,7 +305,7 @@ def test_a_job_timeout_is_never_turned_into_the_students_result(tmp_path, redis_
         conn.execute("CREATE TABLE _grader_models (label, db_table, pk_column, columns, related)")
         conn.execute("CREATE TABLE _grader_roles (role, label)")
 
-    def grade(folder, assignment, sandbox="auto", name=None):
+    def grade(folder, assignment, sandbox="auto", name=None, warm=None):
         started = time.monotonic()
         verifier = verify.Verifier(tmp_path / "verify.py", db, {})
         try:

@@ -182,6 +182,7 @@ def _run(request: dict, settings) -> None:
         import random
 
         random.seed()  # every fork starts from the zygote's state: a random sequence of its own
+        sys.modules["__main__"] = bootstrap  # what a cold child runs as its main module
         bootstrap.run_one(settings)
     finally:
         os._exit(1)
@@ -199,6 +200,7 @@ def _job(ready_w: int, request: dict, fds: list[int]) -> None:
 
         settings = RunSettings.from_line(json.dumps(request["settings"]))
         settings.report_fd, settings.stack_fd, settings.channel_fd = report, stack, channel
+        request["settings"]["channel_key"] = ""  # from here on only in `settings` (run_one clears it)
         _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWCGROUP), "unshare")
         _set_up_mounts(f"/spool/{request['job']}", request)
         null = os.open("/dev/null", os.O_RDONLY)
@@ -243,6 +245,7 @@ def _serve_one(conn: socket.socket, listener: socket.socket) -> None:
     data, fds, _, _ = socket.recv_fds(conn, MAX_MESSAGE, MAX_FDS)
     try:
         request = json.loads(data)
+        del data  # the run's key is in it: no frame of the fork keeps it
         job = str(request["job"])
         if not job.isalnum() or not os.path.isdir(f"/spool/{job}") or len(fds) < 4:
             raise ValueError(f"not a job of this zygote: {job!r}")
