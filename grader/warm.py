@@ -96,6 +96,7 @@ class Zygote:
     def __init__(self, extra: tuple[str, ...] = ()):
         self.dir = Path(tempfile.mkdtemp(prefix="grader-zygote-"))
         self.proc: subprocess.Popen[bytes] | None = None
+        self._owner = os.getpid()
         try:
             shutil.copytree(runner.HARNESS, self.dir / "harness", ignore=runner.COPY_IGNORE)
             (self.dir / "jobs").mkdir(mode=0o700)
@@ -132,7 +133,15 @@ class Zygote:
         self.proc.stdout.close()
 
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        if self.proc is None:
+            return False
+        if os.getpid() == self._owner:
+            return self.proc.poll() is None
+        try:  # a fork of the owner (RQ's work horse): poll() would wait for another's child
+            os.kill(self.proc.pid, 0)
+        except OSError:
+            return False
+        return True
 
     def close(self) -> None:
         if self.proc is not None:

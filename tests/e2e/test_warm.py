@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import textwrap
 from pathlib import Path
 
 import pytest
 from conftest import build_submission, run_cli
+from test_queue import redis_url, workers  # noqa: F401  (fixtures: a redis-server, grader workers)
 
 from grader import api, rubric, sandbox, warm
 
@@ -251,5 +253,20 @@ def test_grader_grade_can_be_made_warm(tmp_path):
     proc = run_cli("grade", str(checker), "-o", str(out), "--quiet", env={"GRADER_WARM": "force"})
     assert proc.returncode == 0, proc.stderr + proc.stdout
     report = json.loads(out.read_text())
+    assert _found(report) == {"init": "grader-init", **CLEAN}
+    assert report["score"] == report["max_score"]
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
+def test_a_queue_worker_grades_on_its_warm_zygote(tmp_path, redis_url, workers):  # noqa: F811
+    klass = tmp_path / "class"
+    _checker(klass / "check")
+    workers.start(redis_url)
+    out = tmp_path / "reports"
+    proc = run_cli(
+        "batch", str(klass), "--assignment", "signals-profile", "--queue", redis_url, "-o", str(out), timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    report = json.loads((out / "check.json").read_text())
     assert _found(report) == {"init": "grader-init", **CLEAN}
     assert report["score"] == report["max_score"]

@@ -298,8 +298,9 @@ def _serve_one(conn: socket.socket, listener: socket.socket) -> None:
 
 def main() -> None:
     bootstrap.prepare()
-    # the harness's own modules, as a run imports them (none reads the run's state on import)
-    from _grader_harness import api, channel, diagnose, environment, errors, plugin, probe, protocol  # noqa: F401
+    # the harness's modules a cold child imports before any student code runs, and no other:
+    # a module imported later (api, support) binds names as the submission left them, in both
+    from _grader_harness import channel, errors, plugin, probe, protocol, state  # noqa: F401
 
     _prctl(PR_SET_DUMPABLE, 0)  # nothing can read this process's memory or trace it
     path = sys.argv[1]
