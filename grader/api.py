@@ -15,7 +15,7 @@ from pathlib import Path
 from grader import __version__, evidence, fstree, redact, renderers, rubric, runner, runtime, scoring, verify, warm
 from grader.discover import DiscoveryError, Project, discover
 from grader.model import CheckResult, CheckStatus, Report, RunStatus
-from grader.warm import Handle
+from grader.warm import ChildLost, Handle
 
 
 def _django_version() -> str:
@@ -122,6 +122,8 @@ def grade(
         return error_report(assignment, name, f"Your submission could not be graded: {exc}.", started, mode)
     except fstree.DiskFull as exc:
         return grader_fault_report(assignment, name, str(exc), started, mode)
+    except ChildLost as exc:  # the worker's zygote went away while the submission ran
+        return grader_fault_report(assignment, name, str(exc), started, "bwrap")
     verifier = (
         verify.Verifier(assignment.verify_file, run.db_copy, run.folders)
         if any(spec.verify for spec in assignment.evidence.values())
@@ -161,6 +163,8 @@ def _run(
         try:
             return runner.run(project, assignment, sandbox, child=warm.WarmChild(assignment, handle))
         except warm.ChildLost as exc:  # the grader's trouble, never the student's: grade it cold
+            if exc.during_run:
+                raise
             warm.log.warning("%s: graded cold: %s", project.root.name, exc)
     return runner.run(project, assignment, sandbox, child=child)
 

@@ -49,7 +49,13 @@ log = logging.getLogger("grader.warm")
 
 
 class ChildLost(Exception):
-    """The warm child could not be started, or its zygote went away: grade the submission cold."""
+    """The warm child could not be started (grade the submission cold: nothing of it ran), or its
+    zygote went away while it ran (`during_run`: a grader fault, never the student's result; a
+    stop of the whole worker, as systemd's, ends the zygote too)."""
+
+    def __init__(self, why: str, during_run: bool = False):
+        super().__init__(why)
+        self.during_run = during_run
 
 
 def setting() -> str:
@@ -297,8 +303,8 @@ class WarmChild(runner.Child):
         reply = self._receive(None)
         if isinstance(reply.get("status"), int):
             self._status = reply["status"]
-        else:
-            self._lost = "the warm zygote went away during the run"
+        elif not self._stopping:  # not the grader stopping the run: the zygote itself is gone
+            self._lost = "the grader's warm worker (its zygote) went away during the run"
         self._ended.set()
 
     def wait(self, timeout: float) -> bool:
@@ -306,8 +312,8 @@ class WarmChild(runner.Child):
 
     @property
     def returncode(self) -> int | None:
-        if self._lost and not self._stopping:
-            raise ChildLost(self._lost)
+        if self._lost:
+            raise ChildLost(self._lost, during_run=True)
         return self._status
 
     def mounts(self, inside: list[str]) -> Callable[[], list[str]]:

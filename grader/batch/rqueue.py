@@ -253,12 +253,13 @@ def worker_classes():
         job_class = GraderJob
         death_penalty_class = GraderDeathPenalty
 
-        def execute_job(self, job, queue):
-            # here, before the work horse is forked: the job's zygote, started again if it died
+        def fork_work_horse(self, job, queue):
+            # once the job is registered as started (a worker killed now loses nothing), before
+            # the work horse is forked: the job's zygote, started again if it died
             if _WORKER_POOL:
                 with contextlib.suppress(Exception):  # the job's own checks refuse a bad job
                     _WORKER_POOL[0].handle(rubric.find(job.args[0].get("assignment")))
-            return super().execute_job(job, queue)
+            return super().fork_work_horse(job, queue)
 
         def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
             return HEARTBEAT_S + HEARTBEAT_SLACK_S
@@ -282,6 +283,9 @@ def work(url: str, queue: str = QUEUE, burst: bool = False, mode: str = "auto") 
     _install_runtimes()
     if warm.usable(resolved) and not _WORKER_POOL:
         _WORKER_POOL.append(warm.Pool())
+        for name in rubric.available():  # the zygotes, before the first job is taken
+            with contextlib.suppress(rubric.RubricError):
+                _WORKER_POOL[0].handle(rubric.find(name))
     GraderWorker, GraderJob, JSONSerializer = worker_classes()
     _, rq, _ = _rq()
     q = rq.Queue(queue, connection=conn, serializer=JSONSerializer, job_class=GraderJob)

@@ -962,6 +962,10 @@ def _snapshot(out: Path) -> dict[str, tuple[int, str]]:
     }
 
 
+def _reports_of(out: Path, names) -> dict[str, dict]:
+    return {name: json.loads((out / name).read_text()) for name in names}
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize("how", ["ctrl-c", "kill -9"])
 def test_an_interrupted_batch_carries_on_where_it_stopped(classroom, tmp_path, how):
@@ -1016,9 +1020,10 @@ def test_an_interrupted_batch_carries_on_where_it_stopped(classroom, tmp_path, h
     for report in finished:
         validate(json.loads((out / report).read_text()))
 
+    kept = {k: (r["status"], r["grader_fault"], r["message"][:200]) for k, r in _reports_of(out, finished).items()}
     again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
-    assert f"{len(names) - len(finished)} graded now, {len(finished)} up to date" in again.stdout
+    assert f"{len(names) - len(finished)} graded now, {len(finished)} up to date" in again.stdout, (kept, stderr)
     after = _snapshot(out)
     assert set(after) == {f"{n}.json" for n in names}
     assert {k: after[k] for k in finished} == finished  # finished reports were not graded again

@@ -18,6 +18,8 @@ import os
 import shutil
 import signal
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -194,9 +196,20 @@ def test_a_poisoned_submission_leaves_nothing_for_the_next_one(tmp_path):
     build_submission(klass / "a-poison", {"users/apps.py": _apps("poison"), "users/poison.py": POISON}, solution=True)
     build_submission(klass / "b-poison-db", {"users/signals.py": _receiver(POISON_DB)}, solution=True)
     _checker(klass / "c-check")
-    out = tmp_path / "reports"
+    out, tmp = tmp_path / "reports", tmp_path / "tmp"
+    tmp.mkdir()
     try:
-        proc = run_cli("batch", str(klass), "--assignment", "signals-profile", "--jobs", "1", "-o", str(out))
+        proc = run_cli(
+            "batch",
+            str(klass),
+            "--assignment",
+            "signals-profile",
+            "--jobs",
+            "1",
+            "-o",
+            str(out),
+            env={"TMPDIR": str(tmp)},
+        )
         assert proc.returncode == 0, proc.stderr + proc.stdout
         check = json.loads((out / "c-check.json").read_text())
         found = _found(check)
@@ -211,7 +224,7 @@ def test_a_poisoned_submission_leaves_nothing_for_the_next_one(tmp_path):
         assert _left_behind() == []
     finally:
         _kill_left()
-    assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("grader-zygote-*/jobs/*"))
+    assert not list(tmp.iterdir())  # the zygote's spool, the jobs' folders: all removed
 
 
 def test_a_lost_zygote_means_the_submission_is_graded_cold(tmp_path):
@@ -270,3 +283,56 @@ def test_a_queue_worker_grades_on_its_warm_zygote(tmp_path, redis_url, workers):
     report = json.loads((out / "check.json").read_text())
     assert _found(report) == {"init": "grader-init", **CLEAN}
     assert report["score"] == report["max_score"]
+
+
+SLOW_RECEIVER = """
+import time
+
+from django.conf import settings
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from .models import Profile
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL)
+def create_profile(sender, instance, created, **kwargs):
+    time.sleep(0.5)
+    if created:
+        Profile.objects.create(user=instance)
+"""
+
+
+def _names() -> set[str]:
+    names = set()
+    for pid in os.listdir("/proc"):
+        try:
+            names.add(Path(f"/proc/{pid}/comm").read_text().strip())
+        except OSError:
+            continue
+    return names
+
+
+def test_a_zygote_lost_during_a_run_is_a_grader_fault_not_a_mark(tmp_path):
+    assignment = rubric.find("signals-profile")
+    slow = build_submission(tmp_path / "slow", {"users/signals.py": SLOW_RECEIVER}, solution=True)
+    zygote = warm.Zygote()
+    try:
+        assert zygote.proc is not None
+        zygote_pid = zygote.proc.pid
+        done: list = []
+        grading = threading.Thread(target=lambda: done.append(api.grade(slow, assignment, warm=zygote.handle)))
+        grading.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "grader-init" not in _names():
+            time.sleep(0.05)
+        time.sleep(0.5)  # the run is in the slow receiver
+        sandbox.kill_group(zygote.proc)
+        grading.join(60)
+        report = done[0]
+        assert report.grader_fault and "went away during the run" in report.grader_fault
+        assert report.status.value == "error" and report.score == 0
+        assert "your code" not in report.message.lower()
+        assert not Path(f"/proc/{zygote_pid}").exists() or zygote.proc.wait(5) is not None
+    finally:
+        zygote.close()

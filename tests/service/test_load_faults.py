@@ -291,13 +291,21 @@ def _descendants(pid: int) -> list[int]:
 
 
 def _sandboxes(pid: int) -> int:
-    """How many sandboxed gradings run under `pid`: bubblewrap processes whose parent is not one."""
+    """How many sandboxed gradings run under `pid`: a cold child's bubblewrap (the outer one, which
+    runs the harness's bootstrap.py), or a warm child's init (forked by a worker's zygote, whose own
+    bubblewrap runs zygote.py and is no grading)."""
     procs = _processes()
-    return sum(
-        1
-        for child in _descendants(pid)
-        if child in procs and procs[child][1] == "bwrap" and procs.get(procs[child][0], (0, ""))[1] != "bwrap"
-    )
+    count = 0
+    for child in _descendants(pid):
+        parent, name = procs.get(child, (0, ""))
+        if name == "grader-init":
+            count += 1
+        elif name == "bwrap" and procs.get(parent, (0, ""))[1] != "bwrap":
+            try:
+                count += b"bootstrap.py" in Path(f"/proc/{child}/cmdline").read_bytes()
+            except OSError:
+                continue
+    return count
 
 
 class Workers:
@@ -323,7 +331,7 @@ class Workers:
     def grading(self) -> subprocess.Popen | None:
         """A live worker with a work horse that runs a sandboxed child (it holds a job)."""
         for proc in self.procs:
-            if proc.poll() is None and len(_descendants(proc.pid)) >= 2:
+            if proc.poll() is None and _sandboxes(proc.pid) >= 1:
                 return proc
         return None
 

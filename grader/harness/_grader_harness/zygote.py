@@ -49,6 +49,7 @@ CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NAME, PR_CAPBSET_DROP = 1, 4, 15, 24
 PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 38, 47, 4
 NOBODY = 65534
+_NAME = b"python"  # this process's name as it started (each run gets it back from grader-init)
 MAX_MESSAGE = 1 << 20
 MAX_FDS = 16
 SETUP_FAILED = 70  # M's exit code when it could not set the job up (it said why on the ready pipe)
@@ -177,6 +178,7 @@ def _run(request: dict, settings) -> None:
     """R: the job's run, as a cold child would do it."""
     try:
         _prctl(PR_SET_DUMPABLE, 1)  # its own process (the zygote's forks are not dumpable)
+        _libc.prctl(PR_SET_NAME, _NAME, 0, 0, 0)  # the interpreter's name, as a cold child's
         os.environ.clear()
         os.environ.update({str(k): str(v) for k, v in request.get("env", {}).items()})
         import random
@@ -297,6 +299,9 @@ def _serve_one(conn: socket.socket, listener: socket.socket) -> None:
 
 
 def main() -> None:
+    global _NAME
+    with open("/proc/self/comm", "rb") as fh:
+        _NAME = fh.read().strip()[:15]
     bootstrap.prepare()
     # the harness's modules a cold child imports before any student code runs, and no other:
     # a module imported later (api, support) binds names as the submission left them, in both
