@@ -235,7 +235,10 @@ class WarmChild(runner.Child):
 
     def _new_work(self) -> Path:
         work = Path(self.handle.spool) / secrets.token_hex(8)
-        work.mkdir(mode=0o700)
+        try:
+            work.mkdir(mode=0o700)
+        except OSError as exc:  # the zygote's spool is gone (its batch is ending)
+            raise ChildLost(f"the warm zygote's folder is gone: {exc}") from None
         return work
 
     def _start(self, assignment: Assignment) -> None:

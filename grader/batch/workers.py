@@ -162,14 +162,17 @@ def execute(
     pending = list(reversed(subs))
     running: dict[int, tuple[Any, Submission, float, int]] = {}
     free = list(range(jobs))
+    launching: list[Any] = []  # started, not yet in `running`: an interrupt now must stop it too
     try:
         while pending or running:
             while pending and len(running) < jobs:
                 sub, slot = pending.pop(), free.pop()
                 extra = (slots[slot],) if slots is not None else ()
                 proc = ctx.Process(target=target, args=(sub, *args, *extra), name=f"grader-{sub.student}", daemon=False)
+                launching.append(proc)
                 proc.start()
                 running[proc.sentinel] = (proc, sub, time.monotonic(), slot)
+                launching.clear()
             ready = multiprocessing.connection.wait(list(running), timeout=poll_s)
             for sentinel in ready:
                 proc, sub, _, slot = running.pop(sentinel)  # type: ignore[arg-type]  # a sentinel is an int
@@ -184,7 +187,8 @@ def execute(
                     free.append(slot)
                     on_finish(sub, None)
     finally:
-        _stop([proc for proc, _, _, _ in running.values()])
+        procs = [proc for proc, _, _, _ in running.values()]
+        _stop(procs + [proc for proc in launching if proc.pid is not None and proc not in procs])
 
 
 def _stop(procs: list) -> None:
