@@ -24,6 +24,7 @@ from grader.batch.sources import Submission
 # Time a worker may take beyond the assignment's wall_time_s (copying, start-up, evidence).
 WORKER_GRACE_S = 120.0
 STOP_WAIT_S = 10.0
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 
 def default_jobs() -> int:
@@ -120,6 +121,10 @@ def grade_worker(
             report = fault_report(assignment, sub.student, f"{type(exc).__name__}: {exc}", mode)
         report.submission_digest = content
         report.identity = sub.identity
+        if not Path(scratch).is_dir():
+            # the batch has ended (it removes its scratch folder last): a worker it could not stop
+            # in time writes nothing, so its report cannot pass for the batch's
+            raise SystemExit(1)
         write_report(sub.report, report)
     finally:
         fstree.remove(Path(own))
@@ -159,20 +164,30 @@ def execute(
     `on_finish`.
     """
     ctx = ctx or mp_context()
+    if ctx.get_start_method() == "forkserver":  # started now, not with the stop signals held
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
     pending = list(reversed(subs))
     running: dict[int, tuple[Any, Submission, float, int]] = {}
     free = list(range(jobs))
-    launching: list[Any] = []  # started, not yet in `running`: an interrupt now must stop it too
     try:
         while pending or running:
             while pending and len(running) < jobs:
                 sub, slot = pending.pop(), free.pop()
                 extra = (slots[slot],) if slots is not None else ()
-                proc = ctx.Process(target=target, args=(sub, *args, *extra), name=f"grader-{sub.student}", daemon=False)
-                launching.append(proc)
-                proc.start()
-                running[proc.sentinel] = (proc, sub, time.monotonic(), slot)
-                launching.clear()
+                proc = ctx.Process(
+                    target=_unblocked, args=(target, sub, *args, *extra), name=f"grader-{sub.student}", daemon=False
+                )
+                # A stop signal (Ctrl-C) waits until the worker is started and known: one that
+                # came in the middle of start() left a worker nobody stopped, grading on after
+                # the batch had ended.
+                held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+                try:
+                    proc.start()
+                    running[proc.sentinel] = (proc, sub, time.monotonic(), slot)
+                finally:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, held)
             ready = multiprocessing.connection.wait(list(running), timeout=poll_s)
             for sentinel in ready:
                 proc, sub, _, slot = running.pop(sentinel)  # type: ignore[arg-type]  # a sentinel is an int
@@ -187,8 +202,13 @@ def execute(
                     free.append(slot)
                     on_finish(sub, None)
     finally:
-        procs = [proc for proc, _, _, _ in running.values()]
-        _stop(procs + [proc for proc in launching if proc.pid is not None and proc not in procs])
+        _stop([proc for proc, _, _, _ in running.values()])
+
+
+def _unblocked(target: Callable, *args: Any) -> None:
+    """A worker: `target(*args)` with the stop signals the batch held while starting it let through."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    target(*args)
 
 
 def _stop(procs: list) -> None:
