@@ -441,7 +441,7 @@ class Child:
         # -S: no site module, so no .pth file of any installation runs: the child's
         # sys.path is the standard library plus the package folders named by the grader.
         command = [sys.executable, "-I", "-S", self.inside(bootstrap)]
-        extra = self.extra_roots
+        extra = self.runtime.roots
         if self.mode == "bwrap":
             # The child copies the submission from a read-only view into a size-capped tmpfs
             # before any student code runs (the grader copies it in after starting the child).
@@ -482,11 +482,6 @@ class Child:
         assert self.proc.stdout is not None  # started with stdout=PIPE
         self.drain = Drain(self.proc.stdout, limits.max_output_kb * 1024)
         self.drain.start()
-
-    @property
-    def extra_roots(self) -> tuple[str, ...]:
-        """The folder of the assignment's [runtime] packages, when there is one."""
-        return (str(self.runtime.path),) if self.runtime.usable else ()
 
     @property
     def started(self) -> subprocess.Popen[bytes]:

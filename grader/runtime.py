@@ -68,6 +68,11 @@ class Environment:
     def usable(self) -> bool:
         return self.path is not None
 
+    @property
+    def roots(self) -> tuple[str, ...]:
+        """The folder, as the extra folders a sandbox mounts (none when there is no folder)."""
+        return (str(self.path),) if self.path is not None else ()
+
 
 def parse(raw: object, where: str) -> Runtime:
     """The [runtime] table of a rubric; ValueError when it is malformed."""

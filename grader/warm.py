@@ -167,8 +167,7 @@ class Pool:
 
     def handle(self, assignment: Assignment) -> Handle | None:
         """A live zygote for `assignment`, or None (then it is graded cold, as it would be anyway)."""
-        env = runtime.ensure(assignment.runtime)
-        extra = (str(env.path),) if env.usable else ()
+        extra = runtime.ensure(assignment.runtime).roots
         zygote = self.zygotes.get(extra)
         if zygote is not None and zygote.alive():
             return zygote.handle
@@ -185,8 +184,7 @@ class Pool:
     def running(self, assignment: Assignment) -> Handle | None:
         """The handle of a live zygote for `assignment`, without starting one (in a process
         that will not outlive its job: RQ's work horse)."""
-        env = runtime.ensure(assignment.runtime)
-        zygote = self.zygotes.get((str(env.path),) if env.usable else ())
+        zygote = self.zygotes.get(runtime.ensure(assignment.runtime).roots)
         return zygote.handle if zygote is not None and zygote.alive() else None
 
     def close(self) -> None:
