@@ -90,6 +90,18 @@ class Handle:
 
     spool: str
     extra: tuple[str, ...] = ()
+    owner: int = 0  # the process that keeps the zygote (a batch): the zygote dies with it
+
+    def owner_alive(self) -> bool:
+        if not self.owner:
+            return True
+        try:
+            os.kill(self.owner, 0)
+        except ProcessLookupError:
+            return False
+        except OSError:
+            return True
+        return True
 
     @property
     def socket(self) -> str:
@@ -120,7 +132,7 @@ class Zygote:
         except BaseException:
             self.close()
             raise
-        self.handle = Handle(str(self.dir / "jobs"), extra)
+        self.handle = Handle(str(self.dir / "jobs"), extra, os.getpid())
 
     def _await_ready(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None

@@ -121,9 +121,10 @@ def grade_worker(
             report = fault_report(assignment, sub.student, f"{type(exc).__name__}: {exc}", mode)
         report.submission_digest = content
         report.identity = sub.identity
-        if not Path(scratch).is_dir():
-            # the batch has ended (it removes its scratch folder last): a worker it could not stop
-            # in time writes nothing, so its report cannot pass for the batch's
+        if not Path(scratch).is_dir() or (handle is not None and not handle.owner_alive()):
+            # the batch has ended (it removes its scratch folder last), or was killed (and its
+            # zygotes with it, which ended this grading): a worker it could not stop in time
+            # writes nothing, so its report cannot pass for the batch's
             raise SystemExit(1)
         write_report(sub.report, report)
     finally:
