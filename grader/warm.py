@@ -93,15 +93,17 @@ class Handle:
     owner: int = 0  # the process that keeps the zygote (a batch): the zygote dies with it
 
     def owner_alive(self) -> bool:
+        """False once the owner has exited, even while nobody has reaped it yet (a zombie)."""
         if not self.owner:
             return True
         try:
-            os.kill(self.owner, 0)
-        except ProcessLookupError:
+            with open(f"/proc/{self.owner}/stat", "rb") as fh:
+                stat = fh.read()
+        except FileNotFoundError:
             return False
         except OSError:
             return True
-        return True
+        return stat[stat.rindex(b")") + 2 : stat.rindex(b")") + 3] not in (b"Z", b"X")
 
     @property
     def socket(self) -> str:
